@@ -1,0 +1,134 @@
+/* coi-runtime.h — the public API of libcoi-runtime: create, start, exec, signal, pause and delete
+ * OCI containers. Errors are an int (0 or -errno) plus a struct coi_error whose message names the
+ * object. The library never prints and never exits; it talks through the log callback only. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define COI_PUBLIC __attribute__((visibility("default")))
+
+#define COI_RUNTIME_STATE_ROOT "/run/coi-runtime"
+
+struct coi_error {
+        int code;       /* an errno value, 0 when unset */
+        char msg[1024]; /* names the object and the action: "mount proc on /…/rootfs/proc: EPERM" */
+};
+
+/* Sets err (if not NULL) and returns -code, so callers write `return coi_error_set(err, …)`. */
+COI_PUBLIC int coi_error_set(struct coi_error *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* Prefixes an already set error with more context: "create foo: " + old message. */
+COI_PUBLIC int coi_error_prefix(struct coi_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+enum coi_log_level { COI_LOG_ERROR, COI_LOG_WARNING, COI_LOG_INFO, COI_LOG_DEBUG };
+typedef void (*coi_log_fn)(enum coi_log_level level, const char *msg, void *userdata);
+
+/* Everything that is not global state lives here; one per caller, or per thread. */
+struct coi_context {
+        const char *state_root; /* NULL = COI_RUNTIME_STATE_ROOT */
+        coi_log_fn log;         /* NULL = no output at all */
+        void *log_data;
+        enum coi_log_level log_level;
+        bool systemd_cgroup;     /* refused: no D-Bus client in the library */
+        bool cgroup_best_effort; /* a missing cgroup controller is a warning, not an error */
+        bool timings;            /* log per-phase timings at COI_LOG_INFO */
+};
+
+enum coi_status { COI_STATUS_CREATING, COI_STATUS_CREATED, COI_STATUS_RUNNING, COI_STATUS_PAUSED, COI_STATUS_STOPPED };
+
+COI_PUBLIC const char *coi_status_to_string(enum coi_status status);
+
+struct coi_create_options {
+        const char *bundle;          /* directory with config.json (unless config_json is set) */
+        const char *config_json;     /* in-memory config, used instead of bundle/config.json */
+        const char *pid_file;        /* written atomically with the container's init pid */
+        const char *console_socket;  /* AF_UNIX socket that receives the pty master (SCM_RIGHTS) */
+        int preserve_fds;            /* fds 3 … 3+n-1 are passed on to the container */
+        bool no_pivot;               /* MS_MOVE + chroot instead of pivot_root (ramfs roots) */
+        bool no_new_keyring;
+};
+
+/* The state as the OCI spec defines it (`state` output), plus what the runtime keeps. */
+struct coi_state {
+        char id[256];
+        enum coi_status status;
+        pid_t pid;
+        char bundle[4096];
+        char rootfs[4096];
+        char cgroup_path[4096]; /* absolute path of the container's cgroup2 directory, "" if none */
+        uint64_t created_ns;    /* CLOCK_REALTIME */
+        char owner[64];
+        char **annotations; /* NULL-terminated key, value, key, value … (free with coi_state_free) */
+};
+
+COI_PUBLIC void coi_state_free(struct coi_state *state);
+
+/* create: set the container up and leave its init waiting for start (OCI "created"). */
+COI_PUBLIC int coi_container_create(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                                    struct coi_error *err);
+/* start: run the user's process in a created container. */
+COI_PUBLIC int coi_container_start(struct coi_context *ctx, const char *id, struct coi_error *err);
+/* state: read, re-checking that the process is still the one we started (pid reuse). */
+COI_PUBLIC int coi_container_state(struct coi_context *ctx, const char *id, struct coi_state *ret_state,
+                                   struct coi_error *err);
+/* state_json: the OCI state document, allocated (free()). */
+COI_PUBLIC int coi_container_state_json(struct coi_context *ctx, const char *id, char **ret_json,
+                                        struct coi_error *err);
+COI_PUBLIC int coi_container_kill(struct coi_context *ctx, const char *id, int signo, bool all,
+                                  struct coi_error *err);
+COI_PUBLIC int coi_container_delete(struct coi_context *ctx, const char *id, bool force, struct coi_error *err);
+COI_PUBLIC int coi_container_pause(struct coi_context *ctx, const char *id, struct coi_error *err);
+COI_PUBLIC int coi_container_resume(struct coi_context *ctx, const char *id, struct coi_error *err);
+/* wait: block until init exits; ret_status is a wait(2) status. Only the parent (or a subreaper)
+ * can reap; others poll the pidfd and get the exit status recorded, if any, else 0. */
+COI_PUBLIC int coi_container_wait(struct coi_context *ctx, const char *id, int *ret_status, struct coi_error *err);
+/* update: apply a LinuxResources JSON document to the running container's cgroup. */
+COI_PUBLIC int coi_container_update(struct coi_context *ctx, const char *id, const char *resources_json,
+                                    struct coi_error *err);
+/* list: ids of all containers under the state root, NULL-terminated (free with coi_strv_free). */
+COI_PUBLIC int coi_container_list(struct coi_context *ctx, char ***ret_ids, struct coi_error *err);
+/* pids: all pids in the container's cgroup, 0-terminated (free()). */
+COI_PUBLIC int coi_container_pids(struct coi_context *ctx, const char *id, pid_t **ret_pids,
+                                  struct coi_error *err);
+
+struct coi_exec_options {
+        const char *process_json; /* an OCI "process" object; overrides args/env/cwd/user below */
+        char *const *args;
+        char *const *env; /* added to (and overriding) the container's process env */
+        const char *cwd;
+        const char *user; /* "uid[:gid]" */
+        char *const *caps; /* added to all capability sets */
+        bool tty;
+        const char *console_socket;
+        const char *pid_file;
+        bool detach;
+        int preserve_fds;
+};
+
+/* exec: run another process in a running container. Without detach it waits and sets
+ * ret_status to a wait(2) status; with detach ret_status is the pid. */
+COI_PUBLIC int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi_exec_options *opts,
+                                  int *ret_status, struct coi_error *err);
+
+/* The `features` document (runtime-spec features.md), allocated (free()). */
+COI_PUBLIC int coi_features_json(char **ret_json, struct coi_error *err);
+/* The default `spec` config.json, allocated (free()). */
+COI_PUBLIC int coi_spec_json(bool rootless, char **ret_json, struct coi_error *err);
+
+/* Re-executes the calling program from a sealed memfd copy unless it already runs from one, so a
+ * container can never reopen the host binary through /proc/self/exe (CVE-2019-5736). Call it first
+ * thing in main() of any program that enters containers. Returns only on error or when already sealed. */
+COI_PUBLIC int coi_ensure_sealed_binary(char **argv, char **envp, struct coi_error *err);
+
+COI_PUBLIC void coi_strv_free(char **strv);
+
+#ifdef __cplusplus
+}
+#endif

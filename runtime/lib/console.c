@@ -1,0 +1,1 @@
+/* console.c — placeholder: being written (its interface is in the headers beside it). */

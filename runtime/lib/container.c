@@ -1,0 +1,1 @@
+/* container.c — placeholder: being written (its interface is in the headers beside it). */

@@ -1,0 +1,1 @@
+/* features.c — placeholder: being written (its interface is in the headers beside it). */

@@ -1,0 +1,1 @@
+/* mounts.c — placeholder: being written (its interface is in the headers beside it). */

@@ -1,0 +1,1 @@
+/* oci-config.c — placeholder: being written (its interface is in the headers beside it). */

@@ -1,0 +1,106 @@
+/* util.h — small helpers every file uses: cleanup attributes, ownership transfer, errors, file and
+ * string utilities. Header-only macros plus util.c; shared by the library and the coi shim. */
+#pragma once
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coi-runtime.h"
+
+#define _cleanup_(f)      __attribute__((cleanup(f)))
+#define _cleanup_free_    _cleanup_(freep)
+#define _cleanup_close_   _cleanup_(closep)
+#define _cleanup_fclose_  _cleanup_(fclosep)
+#define _cleanup_strv_    _cleanup_(strv_freep)
+#define _unused_          __attribute__((unused))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+static inline void freep(void *p)
+{
+        free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+
+static inline void fclosep(FILE **f)
+{
+        if (*f)
+                fclose(*f);
+}
+
+void strv_free(char **strv);
+static inline void strv_freep(char ***strv)
+{
+        strv_free(*strv);
+}
+
+/* Hand ownership over: returns the value and resets the variable so cleanup does nothing. */
+#define TAKE_FD(fd)                                                                                        \
+        ({                                                                                                 \
+                int _fd_ = (fd);                                                                           \
+                (fd) = -1;                                                                                 \
+                _fd_;                                                                                      \
+        })
+#define TAKE_PTR(p)                                                                                        \
+        ({                                                                                                 \
+                __typeof__(p) _p_ = (p);                                                                   \
+                (p) = NULL;                                                                                \
+                _p_;                                                                                       \
+        })
+
+static inline bool streq(const char *a, const char *b)
+{
+        return strcmp(a, b) == 0;
+}
+
+static inline bool startswith(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Malloc that never returns NULL silently: callers check and report ENOMEM with an object name. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+size_t strv_length(char *const *strv);
+/* Appends a copy of s; returns 0 or -ENOMEM. */
+int strv_push(char ***strv, const char *s);
+char **strv_copy(char *const *strv);
+
+/* Reads a whole file (at most max bytes; 0 = 64 MiB) into a NUL-terminated buffer. */
+int read_file_at(int dirfd, const char *path, size_t max, char **ret_data, size_t *ret_len,
+                 struct coi_error *err);
+/* Writes data to path via a temporary file + fsync + rename, so readers see old or new, never half. */
+int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
+                         struct coi_error *err);
+/* Writes a short string to an existing file (proc, sysfs, cgroupfs). */
+int write_file_at(int dirfd, const char *path, const char *data, struct coi_error *err);
+/* Full write, retrying on EINTR and short writes. */
+int write_all(int fd, const void *data, size_t len);
+/* mkdir -p relative to dirfd; existing directories are fine. */
+int mkdir_p_at(int dirfd, const char *path, mode_t mode, struct coi_error *err);
+
+/* CLOCK_MONOTONIC in nanoseconds, for the --timings breakdown. */
+uint64_t now_ns(void);
+
+/* Logging through the context's callback only (the library never prints). */
+void coi_log(const struct coi_context *ctx, enum coi_log_level level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+#define log_error(ctx, ...)   coi_log(ctx, COI_LOG_ERROR, __VA_ARGS__)
+#define log_warning(ctx, ...) coi_log(ctx, COI_LOG_WARNING, __VA_ARGS__)
+#define log_info(ctx, ...)    coi_log(ctx, COI_LOG_INFO, __VA_ARGS__)
+#define log_debug(ctx, ...)   coi_log(ctx, COI_LOG_DEBUG, __VA_ARGS__)

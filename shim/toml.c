@@ -1,0 +1,1 @@
+/* toml.c — placeholder: being written (TOML 1.0 parser, issue 13). */

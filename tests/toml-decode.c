@@ -1,0 +1,2 @@
+/* toml-decode.c — placeholder: being written (issue 13). */
+int main(void) { return 1; }
