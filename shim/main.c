@@ -1,13 +1,61 @@
-/* main.c — coi: global flags and dispatch to one file per command. */
+/* main.c — coi: global flags and dispatch to one file per command (cmd-*.c). Each command parses its
+ * own flags, calls the runtime library or the shim's modules, prints, and returns an exit code. */
 #include <stdio.h>
 #include <string.h>
 
-int main(int argc, char **argv)
+#include "commands.h"
+
+static const struct coi_command commands[] = {
+        { "version", cmd_version, "Print the version" },
+        { "help", cmd_help, "Help about a command" },
+};
+
+static const struct coi_command *command_find(const char *name)
 {
-        if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0)) {
-                printf("coi version %s\n", COI_VERSION);
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (strcmp(commands[i].name, name) == 0)
+                        return &commands[i];
+        return NULL;
+}
+
+int cmd_version(int argc, char **argv)
+{
+        printf("coi version %s\n", COI_VERSION);
+        return 0;
+}
+
+int cmd_help(int argc, char **argv)
+{
+        if (argc > 1) {
+                const struct coi_command *c = command_find(argv[1]);
+                if (!c) {
+                        fprintf(stderr, "coi: unknown command \"%s\"\n", argv[1]);
+                        return 1;
+                }
+                printf("coi %s — %s\n", c->name, c->summary);
                 return 0;
         }
-        fprintf(stderr, "coi: unknown command\n");
-        return 2;
+        printf("coi — a sandbox for AI coding agents\n\nUsage: coi [command] [flags]\n\nCommands:\n");
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                printf("  %-12s %s\n", commands[i].name, commands[i].summary);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0))
+                return cmd_version(argc - 1, argv + 1);
+        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+                return cmd_help(1, argv);
+        if (argc < 2) {
+                fprintf(stderr, "coi: `coi shell` is not implemented yet; see coi --help\n");
+                return 2;
+        }
+        const struct coi_command *c = command_find(argv[1]);
+        if (!c) {
+                fprintf(stderr, "coi: unknown command \"%s\" for \"coi\"\nRun 'coi --help' for usage.\n",
+                        argv[1]);
+                return 2;
+        }
+        return c->run(argc - 1, argv + 1);
 }

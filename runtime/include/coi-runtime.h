@@ -25,9 +25,15 @@ struct coi_error {
 COI_PUBLIC int coi_error_set(struct coi_error *err, int code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 /* Prefixes an already set error with more context: "create foo: " + old message. */
-COI_PUBLIC int coi_error_prefix(struct coi_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+COI_PUBLIC int coi_error_prefix(struct coi_error *err, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 
-enum coi_log_level { COI_LOG_ERROR, COI_LOG_WARNING, COI_LOG_INFO, COI_LOG_DEBUG };
+enum coi_log_level {
+        COI_LOG_ERROR,
+        COI_LOG_WARNING,
+        COI_LOG_INFO,
+        COI_LOG_DEBUG
+};
 typedef void (*coi_log_fn)(enum coi_log_level level, const char *msg, void *userdata);
 
 /* Everything that is not global state lives here; one per caller, or per thread. */
@@ -41,17 +47,23 @@ struct coi_context {
         bool timings;            /* log per-phase timings at COI_LOG_INFO */
 };
 
-enum coi_status { COI_STATUS_CREATING, COI_STATUS_CREATED, COI_STATUS_RUNNING, COI_STATUS_PAUSED, COI_STATUS_STOPPED };
+enum coi_status {
+        COI_STATUS_CREATING,
+        COI_STATUS_CREATED,
+        COI_STATUS_RUNNING,
+        COI_STATUS_PAUSED,
+        COI_STATUS_STOPPED
+};
 
 COI_PUBLIC const char *coi_status_to_string(enum coi_status status);
 
 struct coi_create_options {
-        const char *bundle;          /* directory with config.json (unless config_json is set) */
-        const char *config_json;     /* in-memory config, used instead of bundle/config.json */
-        const char *pid_file;        /* written atomically with the container's init pid */
-        const char *console_socket;  /* AF_UNIX socket that receives the pty master (SCM_RIGHTS) */
-        int preserve_fds;            /* fds 3 … 3+n-1 are passed on to the container */
-        bool no_pivot;               /* MS_MOVE + chroot instead of pivot_root (ramfs roots) */
+        const char *bundle;         /* directory with config.json (unless config_json is set) */
+        const char *config_json;    /* in-memory config, used instead of bundle/config.json */
+        const char *pid_file;       /* written atomically with the container's init pid */
+        const char *console_socket; /* AF_UNIX socket that receives the pty master (SCM_RIGHTS) */
+        int preserve_fds;           /* fds 3 … 3+n-1 are passed on to the container */
+        bool no_pivot;              /* MS_MOVE + chroot instead of pivot_root (ramfs roots) */
         bool no_new_keyring;
 };
 
@@ -71,8 +83,8 @@ struct coi_state {
 COI_PUBLIC void coi_state_free(struct coi_state *state);
 
 /* create: set the container up and leave its init waiting for start (OCI "created"). */
-COI_PUBLIC int coi_container_create(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
-                                    struct coi_error *err);
+COI_PUBLIC int coi_container_create(struct coi_context *ctx, const char *id,
+                                    const struct coi_create_options *opts, struct coi_error *err);
 /* start: run the user's process in a created container. */
 COI_PUBLIC int coi_container_start(struct coi_context *ctx, const char *id, struct coi_error *err);
 /* state: read, re-checking that the process is still the one we started (pid reuse). */
@@ -83,12 +95,14 @@ COI_PUBLIC int coi_container_state_json(struct coi_context *ctx, const char *id,
                                         struct coi_error *err);
 COI_PUBLIC int coi_container_kill(struct coi_context *ctx, const char *id, int signo, bool all,
                                   struct coi_error *err);
-COI_PUBLIC int coi_container_delete(struct coi_context *ctx, const char *id, bool force, struct coi_error *err);
+COI_PUBLIC int coi_container_delete(struct coi_context *ctx, const char *id, bool force,
+                                    struct coi_error *err);
 COI_PUBLIC int coi_container_pause(struct coi_context *ctx, const char *id, struct coi_error *err);
 COI_PUBLIC int coi_container_resume(struct coi_context *ctx, const char *id, struct coi_error *err);
 /* wait: block until init exits; ret_status is a wait(2) status. Only the parent (or a subreaper)
  * can reap; others poll the pidfd and get the exit status recorded, if any, else 0. */
-COI_PUBLIC int coi_container_wait(struct coi_context *ctx, const char *id, int *ret_status, struct coi_error *err);
+COI_PUBLIC int coi_container_wait(struct coi_context *ctx, const char *id, int *ret_status,
+                                  struct coi_error *err);
 /* update: apply a LinuxResources JSON document to the running container's cgroup. */
 COI_PUBLIC int coi_container_update(struct coi_context *ctx, const char *id, const char *resources_json,
                                     struct coi_error *err);
@@ -103,7 +117,7 @@ struct coi_exec_options {
         char *const *args;
         char *const *env; /* added to (and overriding) the container's process env */
         const char *cwd;
-        const char *user; /* "uid[:gid]" */
+        const char *user;  /* "uid[:gid]" */
         char *const *caps; /* added to all capability sets */
         bool tty;
         const char *console_socket;
@@ -114,8 +128,9 @@ struct coi_exec_options {
 
 /* exec: run another process in a running container. Without detach it waits and sets
  * ret_status to a wait(2) status; with detach ret_status is the pid. */
-COI_PUBLIC int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi_exec_options *opts,
-                                  int *ret_status, struct coi_error *err);
+COI_PUBLIC int coi_container_exec(struct coi_context *ctx, const char *id,
+                                  const struct coi_exec_options *opts, int *ret_status,
+                                  struct coi_error *err);
 
 /* The `features` document (runtime-spec features.md), allocated (free()). */
 COI_PUBLIC int coi_features_json(char **ret_json, struct coi_error *err);

@@ -34,8 +34,8 @@ int cgroup_create(const struct cgroup_hierarchy *h, const char *path, const stru
 
 /* Writes every requested limit. A limit whose controller is missing fails with a message naming the
  * controller and the hierarchy, or — best_effort — is logged as a warning and skipped. */
-int cgroup_apply_resources(struct coi_context *ctx, int dirfd, const char *path, const struct oci_resources *res,
-                           bool best_effort, struct coi_error *err);
+int cgroup_apply_resources(struct coi_context *ctx, int dirfd, const char *path,
+                           const struct oci_resources *res, bool best_effort, struct coi_error *err);
 
 /* Hands the directory to the container's root (systemd inside needs to write its subtree):
  * chowns the directory, cgroup.procs, cgroup.subtree_control and cgroup.threads. */

@@ -13,15 +13,15 @@
 struct linux_spawn {
         const struct oci_config *config;
         const char *id;
-        const char *bundle;    /* absolute */
-        const char *rootfs;    /* absolute, root.path resolved against the bundle */
-        int state_dirfd;       /* the container's state directory (exec.fifo lives there) */
-        int cgroup_dirfd;      /* cgroup2 directory for CLONE_INTO_CGROUP, -1 for none */
+        const char *bundle; /* absolute */
+        const char *rootfs; /* absolute, root.path resolved against the bundle */
+        int state_dirfd;    /* the container's state directory (exec.fifo lives there) */
+        int cgroup_dirfd;   /* cgroup2 directory for CLONE_INTO_CGROUP, -1 for none */
         const char *cgroup_path;
         int console_socket_fd; /* -1 unless process.terminal */
         int preserve_fds;
         bool no_pivot;
-        bool wait_for_start;   /* create: the init blocks on exec.fifo until `start` opens it */
+        bool wait_for_start; /* create: the init blocks on exec.fifo until `start` opens it */
         const struct seccomp_program *seccomp; /* NULL = none; built by the caller */
         /* Called in the parent at the createRuntime point with the init's pid (hooks need the state). */
         int (*on_create_runtime)(void *userdata, pid_t pid, struct coi_error *err);
@@ -34,14 +34,15 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
                           struct coi_error *err);
 
 struct linux_exec {
-        pid_t init_pid;           /* join this process's namespaces */
-        const struct oci_config *config; /* the container's config (for namespaces, seccomp, rootfs) */
+        pid_t init_pid;                    /* join this process's namespaces */
+        const struct oci_config *config;   /* the container's config (for namespaces, seccomp, rootfs) */
         const struct oci_process *process; /* what to run */
-        const char *cgroup_path;  /* join this cgroup, may be NULL */
+        const char *cgroup_path;           /* join this cgroup, may be NULL */
         int console_socket_fd;
         int preserve_fds;
         const struct seccomp_program *seccomp;
 };
 
 /* Spawns a process inside the running container; returns its pid (a child of the caller). */
-int linux_exec_spawn(struct coi_context *ctx, const struct linux_exec *exec, pid_t *ret_pid, struct coi_error *err);
+int linux_exec_spawn(struct coi_context *ctx, const struct linux_exec *exec, pid_t *ret_pid,
+                     struct coi_error *err);

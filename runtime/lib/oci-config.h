@@ -57,16 +57,16 @@ struct oci_process {
 
 struct oci_mount {
         char *destination;
-        char *type;   /* may be NULL for bind mounts */
-        char *source; /* may be NULL */
+        char *type;     /* may be NULL for bind mounts */
+        char *source;   /* may be NULL */
         char **options; /* NULL-terminated, as written */
         /* Derived from options at parse time: */
-        unsigned long flags;        /* MS_* to set */
-        unsigned long clear_flags;  /* MS_* explicitly cleared (rw, suid, dev, exec, atime …) */
-        unsigned long propagation;  /* MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE (| MS_REC) or 0 */
-        bool bind, recursive;       /* bind / rbind */
-        bool idmap, ridmap;         /* idmap / ridmap options */
-        char *data;                 /* the remaining options joined with ',' for mount(2) data */
+        unsigned long flags;       /* MS_* to set */
+        unsigned long clear_flags; /* MS_* explicitly cleared (rw, suid, dev, exec, atime …) */
+        unsigned long propagation; /* MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE (| MS_REC) or 0 */
+        bool bind, recursive;      /* bind / rbind */
+        bool idmap, ridmap;        /* idmap / ridmap options */
+        char *data;                /* the remaining options joined with ',' for mount(2) data */
         struct oci_id_mapping *uid_mappings;
         size_t n_uid_mappings;
         struct oci_id_mapping *gid_mappings;
@@ -107,7 +107,7 @@ struct oci_seccomp_arg {
 };
 
 struct oci_seccomp_syscall {
-        char **names; /* NULL-terminated */
+        char **names;    /* NULL-terminated */
         uint32_t action; /* SCMP_ACT_* (with errno folded in for ERRNO/TRACE) */
         bool has_errno_ret;
         uint32_t errno_ret;
@@ -121,8 +121,8 @@ struct oci_seccomp {
         uint32_t default_errno_ret;
         uint32_t *architectures; /* SCMP_ARCH_* */
         size_t n_architectures;
-        char **flags;   /* SECCOMP_FILTER_FLAG_* names, NULL-terminated */
-        char *listener_path;     /* refused if set (no notify listener support yet) */
+        char **flags;        /* SECCOMP_FILTER_FLAG_* names, NULL-terminated */
+        char *listener_path; /* refused if set (no notify listener support yet) */
         struct oci_seccomp_syscall *syscalls;
         size_t n_syscalls;
 };
@@ -146,9 +146,9 @@ struct oci_resources {
                 uint64_t rate;   /* throttle entries */
                 uint16_t weight; /* weightDevice entries */
                 char kind;       /* 'w' weight, 'r' rbps, 'W' wbps, 'i' riops, 'o' wiops */
-        } *io_devices;
+        } * io_devices;
         size_t n_io_devices;
-        char **unified; /* NULL-terminated key, value, key, value … */
+        char **unified;   /* NULL-terminated key, value, key, value … */
         bool has_devices; /* the device cgroup allow list (cgroup v2: eBPF, not supported) */
         bool devices_allow_all;
 };
@@ -233,4 +233,4 @@ void oci_resources_done(struct oci_resources *resources);
 const char *oci_config_annotation(const struct oci_config *config, const char *key);
 
 const char *oci_namespace_name(enum oci_namespace_type type); /* "pid", "network", … */
-const char *oci_hook_name(enum oci_hook_kind kind);          /* "createRuntime", … */
+const char *oci_hook_name(enum oci_hook_kind kind);           /* "createRuntime", … */

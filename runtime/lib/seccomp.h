@@ -16,8 +16,8 @@ struct seccomp_program {
 
 /* Compiles the OCI seccomp config. Unknown syscall names for the target arch are skipped (as runc and
  * crun do) and logged at debug; unknown actions, arches, flags or operators are errors. */
-int seccomp_program_build(struct coi_context *ctx, const struct oci_seccomp *config, struct seccomp_program *ret,
-                          struct coi_error *err);
+int seccomp_program_build(struct coi_context *ctx, const struct oci_seccomp *config,
+                          struct seccomp_program *ret, struct coi_error *err);
 /* Installs the filter in the calling thread. Needs no_new_privs or CAP_SYS_ADMIN in the current userns. */
 int seccomp_program_install(const struct seccomp_program *prog, struct coi_error *err);
 void seccomp_program_done(struct seccomp_program *prog);

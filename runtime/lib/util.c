@@ -184,7 +184,8 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
         if (!tmp)
                 return coi_error_set(err, ENOMEM, "write %s: %m", path);
-        _cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        _cleanup_close_ int fd =
+                openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return coi_error_set(err, errno, "create %s: %m", tmp);
         int r = write_all(fd, data, len);
@@ -215,7 +216,7 @@ int mkdir_p_at(int dirfd, const char *path, mode_t mode, struct coi_error *err)
         _cleanup_free_ char *p = strdup(path);
         if (!p)
                 return coi_error_set(err, ENOMEM, "mkdir %s: %m", path);
-        for (char *s = p + (*p == '/'); ; s++) {
+        for (char *s = p + (*p == '/');; s++) {
                 if (*s != '/' && *s != '\0')
                         continue;
                 char c = *s;

@@ -14,12 +14,12 @@
 
 #include "coi-runtime.h"
 
-#define _cleanup_(f)      __attribute__((cleanup(f)))
-#define _cleanup_free_    _cleanup_(freep)
-#define _cleanup_close_   _cleanup_(closep)
-#define _cleanup_fclose_  _cleanup_(fclosep)
-#define _cleanup_strv_    _cleanup_(strv_freep)
-#define _unused_          __attribute__((unused))
+#define _cleanup_(f)     __attribute__((cleanup(f)))
+#define _cleanup_free_   _cleanup_(freep)
+#define _cleanup_close_  _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_strv_   _cleanup_(strv_freep)
+#define _unused_         __attribute__((unused))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -50,17 +50,17 @@ static inline void strv_freep(char ***strv)
 }
 
 /* Hand ownership over: returns the value and resets the variable so cleanup does nothing. */
-#define TAKE_FD(fd)                                                                                        \
-        ({                                                                                                 \
-                int _fd_ = (fd);                                                                           \
-                (fd) = -1;                                                                                 \
-                _fd_;                                                                                      \
+#define TAKE_FD(fd)                                                                                          \
+        ({                                                                                                   \
+                int _fd_ = (fd);                                                                             \
+                (fd) = -1;                                                                                   \
+                _fd_;                                                                                        \
         })
-#define TAKE_PTR(p)                                                                                        \
-        ({                                                                                                 \
-                __typeof__(p) _p_ = (p);                                                                   \
-                (p) = NULL;                                                                                \
-                _p_;                                                                                       \
+#define TAKE_PTR(p)                                                                                          \
+        ({                                                                                                   \
+                __typeof__(p) _p_ = (p);                                                                     \
+                (p) = NULL;                                                                                  \
+                _p_;                                                                                         \
         })
 
 static inline bool streq(const char *a, const char *b)
