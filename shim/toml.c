@@ -133,9 +133,9 @@ static int buf_putc(struct buf *b, char c)
 
 static bool is_bare_key_char(int c)
 {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+               c == '-';
 }
-
 
 static struct toml_pos pos_at(struct parser *p, size_t off)
 {
@@ -155,7 +155,8 @@ static struct toml_pos here(struct parser *p)
         return pos_at(p, p->pos);
 }
 
-static int fail_at(struct parser *p, struct toml_pos at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_at(struct parser *p, struct toml_pos at, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 static int fail_at(struct parser *p, struct toml_pos at, const char *fmt, ...)
 {
         char msg[768];
@@ -468,9 +469,10 @@ static int validate_utf8(struct parser *p)
                         i++;
                         continue;
                 }
-                size_t n = s[i] >= 0xC2 && s[i] <= 0xDF ? 2 : s[i] >= 0xE0 && s[i] <= 0xEF ? 3
-                                                          : s[i] >= 0xF0 && s[i] <= 0xF4 ? 4
-                                                                                          : 0;
+                size_t n = s[i] >= 0xC2 && s[i] <= 0xDF   ? 2
+                           : s[i] >= 0xE0 && s[i] <= 0xEF ? 3
+                           : s[i] >= 0xF0 && s[i] <= 0xF4 ? 4
+                                                          : 0;
                 bool ok = n > 0 && i + n <= p->len;
                 for (size_t j = 1; ok && j < n; j++)
                         ok = (s[i + j] & 0xC0) == 0x80;
@@ -498,13 +500,27 @@ static int parse_escape(struct parser *p, struct buf *out, bool multiline)
         int c = peek(p);
         const char *simple = NULL;
         switch (c) {
-        case 'b': simple = "\b"; break;
-        case 't': simple = "\t"; break;
-        case 'n': simple = "\n"; break;
-        case 'f': simple = "\f"; break;
-        case 'r': simple = "\r"; break;
-        case '"': simple = "\""; break;
-        case '\\': simple = "\\"; break;
+        case 'b':
+                simple = "\b";
+                break;
+        case 't':
+                simple = "\t";
+                break;
+        case 'n':
+                simple = "\n";
+                break;
+        case 'f':
+                simple = "\f";
+                break;
+        case 'r':
+                simple = "\r";
+                break;
+        case '"':
+                simple = "\"";
+                break;
+        case '\\':
+                simple = "\\";
+                break;
         }
         if (simple) {
                 p->pos++;
@@ -515,9 +531,13 @@ static int parse_escape(struct parser *p, struct buf *out, bool multiline)
                 uint32_t v = 0;
                 for (size_t i = 1; i <= n; i++) {
                         int h = peek_at(p, i);
-                        int d = is_digit(h) ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+                        int d = is_digit(h)            ? h - '0'
+                                : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                                : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                       : -1;
                         if (d < 0)
-                                return fail_at(p, at, "invalid escape: \\%c needs exactly %zu hex digits", c, n);
+                                return fail_at(p, at, "invalid escape: \\%c needs exactly %zu hex digits", c,
+                                               n);
                         v = v * 16 + (uint32_t)d;
                 }
                 if ((v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF)
@@ -532,7 +552,9 @@ static int parse_escape(struct parser *p, struct buf *out, bool multiline)
                 /* line-ending backslash: drop it, the newline and all whitespace up to the next text */
                 skip_ws(p);
                 if (!at_newline(p))
-                        return fail_at(p, at, "invalid escape: a backslash followed by whitespace must end the line");
+                        return fail_at(
+                                p, at,
+                                "invalid escape: a backslash followed by whitespace must end the line");
                 for (;;) {
                         skip_ws(p);
                         if (!at_newline(p))
@@ -580,7 +602,8 @@ static int parse_string(struct parser *p, struct buf *out, bool allow_multiline)
                         if (n >= 3) {
                                 /* up to two quotes right before the closing three belong to the string */
                                 if (n > 5)
-                                        return fail(p, "too many quotes: at most two may precede the closing %s",
+                                        return fail(p,
+                                                    "too many quotes: at most two may precede the closing %s",
                                                     literal ? "'''" : "\"\"\"");
                                 if (buf_put(out, p->buf + p->pos, n - 3) < 0)
                                         return oom(p);
@@ -665,7 +688,8 @@ static int parse_keyval(struct parser *p, struct toml_value *table);
 static int check_depth(struct parser *p, unsigned depth, struct toml_pos at)
 {
         if (depth > TOML_MAX_DEPTH)
-                return fail_at(p, at, "nesting deeper than %d levels (tables, arrays and inline tables count)",
+                return fail_at(p, at,
+                               "nesting deeper than %d levels (tables, arrays and inline tables count)",
                                TOML_MAX_DEPTH);
         return 0;
 }
@@ -738,7 +762,8 @@ static int parse_inline_table(struct parser *p, unsigned depth, struct toml_valu
                         if (at_newline(p))
                                 return fail(p, "newline in an inline table (it must stay on one line)");
                         if (peek(p) != ',')
-                                return fail(p, "expected `,` or `}` in inline table, found %s", char_name(p, name));
+                                return fail(p, "expected `,` or `}` in inline table, found %s",
+                                            char_name(p, name));
                         p->pos++;
                 }
         }
@@ -754,7 +779,10 @@ static bool digit_run(const char *s, size_t n, size_t *i, int base)
         size_t digits = 0;
         for (;; (*i)++) {
                 int c = *i < n ? s[*i] : -1;
-                int d = is_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 99;
+                int d = is_digit(c)            ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : 99;
                 if (d < base) {
                         digits++;
                         continue;
@@ -762,7 +790,10 @@ static bool digit_run(const char *s, size_t n, size_t *i, int base)
                 if (c != '_')
                         break;
                 int next = *i + 1 < n ? s[*i + 1] : -1;
-                int nd = is_digit(next) ? next - '0' : next >= 'a' && next <= 'f' ? next - 'a' + 10 : next >= 'A' && next <= 'F' ? next - 'A' + 10 : 99;
+                int nd = is_digit(next)               ? next - '0'
+                         : next >= 'a' && next <= 'f' ? next - 'a' + 10
+                         : next >= 'A' && next <= 'F' ? next - 'A' + 10
+                                                      : 99;
                 if (digits == 0 || nd >= base)
                         return false;
         }
@@ -789,27 +820,30 @@ static int parse_number(struct parser *p, struct toml_value **ret)
                 *ret = TAKE_PTR(v);
                 return 0;
         }
+        bool (*digit)(int) = tn > 2 && t[0] == '0' && t[1] == 'x' ? is_hex_digit : is_digit;
         for (size_t j = 0; j < n; j++) {
-                bool hex = tn > 2 && t[0] == '0' && t[1] == 'x';
-                bool (*digit)(int) = hex ? is_hex_digit : is_digit;
                 if (s[j] == '_' && (j == 0 || j + 1 == n || !digit(s[j - 1]) || !digit(s[j + 1])))
-                        return fail_at(p, at, "invalid number `%.*s`: underscores must be between digits", (int)n, s);
+                        return fail_at(p, at, "invalid number `%.*s`: underscores must be between digits",
+                                       (int)n, s);
         }
         int base = tn > 2 && t[0] == '0' ? (t[1] == 'x' ? 16 : t[1] == 'o' ? 8 : t[1] == 'b' ? 2 : 10) : 10;
         size_t i = base == 10 ? 0 : 2;
         if (base != 10 && t != s)
-                return fail_at(p, at, "invalid number `%.*s`: only decimal integers may have a sign", (int)n, s);
+                return fail_at(p, at, "invalid number `%.*s`: only decimal integers may have a sign", (int)n,
+                               s);
         if (!digit_run(t, tn, &i, base))
                 return fail_at(p, at, "invalid number `%.*s`", (int)n, s);
         bool is_float = false;
         if (base == 10) {
                 if (t[0] == '0' && i > 1)
-                        return fail_at(p, at, "invalid number `%.*s`: leading zeros are not allowed", (int)n, s);
+                        return fail_at(p, at, "invalid number `%.*s`: leading zeros are not allowed", (int)n,
+                                       s);
                 if (i < tn && t[i] == '.') {
                         i++;
                         is_float = true;
                         if (!digit_run(t, tn, &i, 10))
-                                return fail_at(p, at, "invalid number `%.*s`: a digit must follow the `.`", (int)n, s);
+                                return fail_at(p, at, "invalid number `%.*s`: a digit must follow the `.`",
+                                               (int)n, s);
                 }
                 if (i < tn && (t[i] == 'e' || t[i] == 'E')) {
                         i++;
@@ -842,9 +876,11 @@ static int parse_number(struct parser *p, struct toml_value **ret)
                 for (size_t j = base == 10 ? 0 : 2; j < tn; j++) {
                         if (t[j] == '_')
                                 continue;
-                        uint64_t d = is_digit(t[j]) ? (uint64_t)(t[j] - '0') : (uint64_t)((t[j] | 0x20) - 'a' + 10);
+                        uint64_t d = is_digit(t[j]) ? (uint64_t)(t[j] - '0')
+                                                    : (uint64_t)((t[j] | 0x20) - 'a' + 10);
                         if (m > (limit - d) / (uint64_t)base)
-                                return fail_at(p, at, "integer `%.*s` is out of range (64-bit signed)", (int)n, s);
+                                return fail_at(p, at, "integer `%.*s` is out of range (64-bit signed)",
+                                               (int)n, s);
                         m = m * (uint64_t)base + d;
                 }
                 v->integer = negative ? (int64_t)(0 - m) : (int64_t)m;
@@ -879,7 +915,8 @@ static int parse_time(struct parser *p, struct toml_datetime *dt, char *frac, st
         if (peek(p) != ':' || (p->pos++, !fixed_digits(p, 2, &dt->second)))
                 return fail_at(p, at, "invalid time: expected HH:MM:SS (seconds are required)");
         if (dt->hour > 23 || dt->minute > 59 || dt->second > 60)
-                return fail_at(p, at, "invalid time: %02d:%02d:%02d is out of range", dt->hour, dt->minute, dt->second);
+                return fail_at(p, at, "invalid time: %02d:%02d:%02d is out of range", dt->hour, dt->minute,
+                               dt->second);
         if (peek(p) != '.')
                 return 0;
         p->pos++;
@@ -913,13 +950,15 @@ static int parse_datetime(struct parser *p, struct toml_value **ret)
                 if (r < 0)
                         return r;
         } else {
-                if (!fixed_digits(p, 4, &dt.year) || peek(p) != '-' || (p->pos++, !fixed_digits(p, 2, &dt.month)) ||
-                    peek(p) != '-' || (p->pos++, !fixed_digits(p, 2, &dt.day)))
+                if (!fixed_digits(p, 4, &dt.year) || peek(p) != '-' ||
+                    (p->pos++, !fixed_digits(p, 2, &dt.month)) || peek(p) != '-' ||
+                    (p->pos++, !fixed_digits(p, 2, &dt.day)))
                         return fail_at(p, at, "invalid date: expected YYYY-MM-DD");
                 bool leap = dt.year % 4 == 0 && (dt.year % 100 != 0 || dt.year % 400 == 0);
                 if (dt.month < 1 || dt.month > 12 || dt.day < 1 ||
                     dt.day > month_days[dt.month - 1] + (dt.month == 2 && leap))
-                        return fail_at(p, at, "invalid date: %04d-%02d-%02d does not exist", dt.year, dt.month, dt.day);
+                        return fail_at(p, at, "invalid date: %04d-%02d-%02d does not exist", dt.year,
+                                       dt.month, dt.day);
                 type = TOML_DATE_LOCAL;
                 int c = peek(p);
                 if (c == 'T' || c == 't' || (c == ' ' && time_ahead(p, 1))) {
@@ -936,11 +975,15 @@ static int parse_datetime(struct parser *p, struct toml_value **ret)
                         } else if (c == '+' || c == '-') {
                                 int oh, om;
                                 p->pos++;
-                                if (!fixed_digits(p, 2, &oh) || peek(p) != ':' || (p->pos++, !fixed_digits(p, 2, &om)))
-                                        return fail_at(p, at, "invalid date-time: the offset must be Z or ±HH:MM");
+                                if (!fixed_digits(p, 2, &oh) || peek(p) != ':' ||
+                                    (p->pos++, !fixed_digits(p, 2, &om)))
+                                        return fail_at(p, at,
+                                                       "invalid date-time: the offset must be Z or ±HH:MM");
                                 if (oh > 23 || om > 59)
-                                        return fail_at(p, at, "invalid date-time: offset %c%02d:%02d is out of range",
-                                                       c, oh, om);
+                                        return fail_at(
+                                                p, at,
+                                                "invalid date-time: offset %c%02d:%02d is out of range", c,
+                                                oh, om);
                                 dt.offset_minutes = (c == '-' ? -1 : 1) * (oh * 60 + om);
                                 type = TOML_DATETIME;
                         }
@@ -995,7 +1038,8 @@ static int parse_value(struct parser *p, unsigned depth, struct toml_value **ret
                 size_t n = strlen(word);
                 if (p->len - p->pos < n || memcmp(p->buf + p->pos, word, n) != 0 ||
                     is_bare_key_char(peek_at(p, n)))
-                        return fail(p, "invalid value (strings need quotes; booleans are `true` and `false`)");
+                        return fail(p,
+                                    "invalid value (strings need quotes; booleans are `true` and `false`)");
                 struct toml_value *v = value_new(TOML_BOOLEAN, at, 0);
                 if (!v)
                         return oom(p);
@@ -1079,17 +1123,22 @@ static int parse_keyval(struct parser *p, struct toml_value *table)
                 }
                 struct toml_value *v = e->value;
                 if (v->type != TOML_TABLE)
-                        return fail_at(p, k.parts[i].pos, "cannot use dotted key `%s`: `%s` is %s (defined at %u:%u)",
-                                       key_name(&k, k.n, full), key_name(&k, i + 1, name), what(v), e->pos.line,
-                                       e->pos.col);
-                if (v->flags & TABLE_INLINE)
-                        return fail_at(p, k.parts[i].pos, "cannot add `%s` to inline table `%s` (defined at %u:%u): "
-                                       "inline tables are closed", key_name(&k, k.n, full), key_name(&k, i + 1, name),
+                        return fail_at(p, k.parts[i].pos,
+                                       "cannot use dotted key `%s`: `%s` is %s (defined at %u:%u)",
+                                       key_name(&k, k.n, full), key_name(&k, i + 1, name), what(v),
                                        e->pos.line, e->pos.col);
+                if (v->flags & TABLE_INLINE)
+                        return fail_at(p, k.parts[i].pos,
+                                       "cannot add `%s` to inline table `%s` (defined at %u:%u): "
+                                       "inline tables are closed",
+                                       key_name(&k, k.n, full), key_name(&k, i + 1, name), e->pos.line,
+                                       e->pos.col);
                 if (v->flags & TABLE_HEADER)
-                        return fail_at(p, k.parts[i].pos, "cannot use dotted key `%s`: `%s` is a table defined by "
-                                       "a header at %u:%u, dotted keys cannot extend it", key_name(&k, k.n, full),
-                                       key_name(&k, i + 1, name), v->pos.line, v->pos.col);
+                        return fail_at(p, k.parts[i].pos,
+                                       "cannot use dotted key `%s`: `%s` is a table defined by "
+                                       "a header at %u:%u, dotted keys cannot extend it",
+                                       key_name(&k, k.n, full), key_name(&k, i + 1, name), v->pos.line,
+                                       v->pos.col);
                 v->flags |= TABLE_DOTTED;
                 t = v;
         }
@@ -1115,7 +1164,8 @@ static int parse_header(struct parser *p)
                 return r;
         if (peek(p) != ']' || (aot && peek_at(p, 1) != ']')) {
                 char name[32];
-                return fail(p, "expected `%s` after the table name, found %s", aot ? "]]" : "]", char_name(p, name));
+                return fail(p, "expected `%s` after the table name, found %s", aot ? "]]" : "]",
+                            char_name(p, name));
         }
         p->pos += aot ? 2 : 1;
         char name[256], full[256];
@@ -1134,9 +1184,10 @@ static int parse_header(struct parser *p)
                 else if (v->type == TOML_TABLE && !(v->flags & TABLE_INLINE))
                         t = v;
                 else
-                        return fail_at(p, k.parts[i].pos, "cannot define table [%s]: `%s` is %s (defined at %u:%u)",
-                                       key_name(&k, k.n, full), key_name(&k, i + 1, name), what(v), e->pos.line,
-                                       e->pos.col);
+                        return fail_at(p, k.parts[i].pos,
+                                       "cannot define table [%s]: `%s` is %s (defined at %u:%u)",
+                                       key_name(&k, k.n, full), key_name(&k, i + 1, name), what(v),
+                                       e->pos.line, e->pos.col);
         }
         const struct key_part *last = &k.parts[k.n - 1];
         struct entry *e = table_find(t, last->s, last->len);
@@ -1145,14 +1196,17 @@ static int parse_header(struct parser *p)
                 if (!v)
                         return add_table(p, t, &k, k.n - 1, TABLE_HEADER, &p->current);
                 if (v->type != TOML_TABLE || (v->flags & TABLE_INLINE))
-                        return fail_at(p, last->pos, "cannot define table [%s]: it is already %s (defined at %u:%u)",
+                        return fail_at(p, last->pos,
+                                       "cannot define table [%s]: it is already %s (defined at %u:%u)",
                                        key_name(&k, k.n, name), what(v), e->pos.line, e->pos.col);
                 if (v->flags & TABLE_HEADER)
                         return fail_at(p, last->pos, "table [%s] is defined twice (first at %u:%u)",
                                        key_name(&k, k.n, name), v->pos.line, v->pos.col);
                 if (v->flags & TABLE_DOTTED)
-                        return fail_at(p, last->pos, "cannot define table [%s]: it was already defined by dotted "
-                                       "keys (at %u:%u)", key_name(&k, k.n, name), e->pos.line, e->pos.col);
+                        return fail_at(p, last->pos,
+                                       "cannot define table [%s]: it was already defined by dotted "
+                                       "keys (at %u:%u)",
+                                       key_name(&k, k.n, name), e->pos.line, e->pos.col);
                 v->flags |= TABLE_HEADER;
                 v->pos = last->pos; /* it existed implicitly; from now on it is where its header is */
                 p->current = v;

@@ -36,8 +36,8 @@ struct toml_pos {
 struct toml_datetime {
         int year, month, day;
         int hour, minute, second;
-        uint32_t nanosecond;    /* fractions beyond 9 digits are truncated */
-        int offset_minutes;     /* TOML_DATETIME only: east of UTC, "Z" is 0 */
+        uint32_t nanosecond; /* fractions beyond 9 digits are truncated */
+        int offset_minutes;  /* TOML_DATETIME only: east of UTC, "Z" is 0 */
 };
 
 struct toml_value;

@@ -146,7 +146,9 @@ def suite_toml(t):
         t.add("toml", 0, 0, 1, note=f"{runner} is absent (clone made outside the lab): conformance not run")
         return
     decoder = BUILD_ASAN / "tests" / "toml-decode"
-    r = sh(["/usr/bin/python3", str(runner), "--decoder", str(decoder)], capture_output=True, text=True)
+    # A sanitizer report must never pass as "rejected invalid input" (ASan's default exit code is 1).
+    env = dict(os.environ, ASAN_OPTIONS="exitcode=99", UBSAN_OPTIONS="halt_on_error=1:exitcode=98")
+    r = sh(["/usr/bin/python3", str(runner), "--decoder", str(decoder)], capture_output=True, text=True, env=env)
     m = None
     for line in r.stdout.splitlines():
         m = re.match(r"^(\d+) passed, (\d+) failed$", line.strip()) or m

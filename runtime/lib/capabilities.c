@@ -2,10 +2,10 @@
  * bounding set, uid/gid/groups switch keeping capabilities, the remaining sets and ambient (libcap). */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
-#include <grp.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -59,6 +59,8 @@ int capability_last_cap(void)
         return cached;
 }
 
+/* With caps NULL or !caps->present only the ids change and the kernel's own rules apply: a switch to a
+ * non-root uid then empties every set, uid 0 keeps what it had. */
 int capabilities_apply(const struct oci_capabilities *caps, uid_t uid, gid_t gid, const gid_t *groups,
                        size_t n_groups, bool setgroups_denied, struct coi_error *err)
 {

@@ -14,10 +14,10 @@
 #include "cgroup.h"
 #include "util.h"
 
-#define CGROUP_ROOT         "/sys/fs/cgroup"
-#define CGROUP_HYBRID_ROOT  "/sys/fs/cgroup/unified"
-#define CGROUP_WAIT_MS      5000 /* bound on waiting for cgroup.events (freeze, thaw, empty) */
-#define CGROUP_MAX_DEPTH    64   /* bound on recursion when walking a subtree */
+#define CGROUP_ROOT        "/sys/fs/cgroup"
+#define CGROUP_HYBRID_ROOT "/sys/fs/cgroup/unified"
+#define CGROUP_WAIT_MS     5000 /* bound on waiting for cgroup.events (freeze, thaw, empty) */
+#define CGROUP_MAX_DEPTH   64   /* bound on recursion when walking a subtree */
 
 /* What a resource block asks for, as controller names. */
 enum {
@@ -30,7 +30,8 @@ enum {
         NEED_RDMA = 1 << 6,
         NEED_MISC = 1 << 7,
 };
-static const char *const controller_names[] = { "memory", "cpu", "cpuset", "pids", "io", "hugetlb", "rdma", "misc" };
+static const char *const controller_names[] = { "memory", "cpu",     "cpuset", "pids",
+                                                "io",     "hugetlb", "rdma",   "misc" };
 
 static bool is_cgroup2_fd(int fd);
 static const char *cgroup2_mount_point(void);
@@ -54,9 +55,10 @@ int cgroup_hierarchy_detect(struct cgroup_hierarchy *ret, struct coi_error *err)
         struct cgroup_hierarchy h = { .layout = CGROUP_LAYOUT_NONE };
         const char *mount = cgroup2_mount_point();
         if (!mount)
-                return coi_error_set(err, ENOTSUP,
-                                     "no cgroup2 hierarchy at %s or %s (cgroup v1 only hosts are not supported)",
-                                     CGROUP_ROOT, CGROUP_HYBRID_ROOT);
+                return coi_error_set(
+                        err, ENOTSUP,
+                        "no cgroup2 hierarchy at %s or %s (cgroup v1 only hosts are not supported)",
+                        CGROUP_ROOT, CGROUP_HYBRID_ROOT);
         /* Hybrid: the v1 hierarchies beside "unified" belong to the host's manager; only "unified" is ours. */
         h.layout = streq(mount, CGROUP_ROOT) ? CGROUP_LAYOUT_UNIFIED : CGROUP_LAYOUT_HYBRID;
         snprintf(h.mount_point, sizeof(h.mount_point), "%s", mount);
@@ -86,7 +88,8 @@ int cgroup_resolve_path(const struct cgroup_hierarchy *h, const char *cgroups_pa
 
         if (!cgroups_path || !*cgroups_path) {
                 if (!id || !*id || strchr(id, '/') || streq(id, ".") || streq(id, ".."))
-                        return coi_error_set(err, EINVAL, "container id \"%s\" can't name a cgroup", id ? id : "");
+                        return coi_error_set(err, EINVAL, "container id \"%s\" can't name a cgroup",
+                                             id ? id : "");
                 rel = strdup(id);
         } else if (cgroups_path[0] == '/') {
                 rel = strdup(cgroups_path + 1);
@@ -95,11 +98,12 @@ int cgroup_resolve_path(const struct cgroup_hierarchy *h, const char *cgroups_pa
                 const char *c1 = strchr(cgroups_path, ':');
                 const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
                 if (c2 && !strchr(c2 + 1, ':') && !strchr(cgroups_path, '/'))
-                        return coi_error_set(err, EINVAL,
-                                             "cgroupsPath \"%s\" is in systemd's \"slice:prefix:name\" form, "
-                                             "which needs --systemd-cgroup (not supported: coi-runtime manages "
-                                             "cgroupfs directly); use a path such as \"/coi/%s\"",
-                                             cgroups_path, id ? id : "ID");
+                        return coi_error_set(
+                                err, EINVAL,
+                                "cgroupsPath \"%s\" is in systemd's \"slice:prefix:name\" form, "
+                                "which needs --systemd-cgroup (not supported: coi-runtime manages "
+                                "cgroupfs directly); use a path such as \"/coi/%s\"",
+                                cgroups_path, id ? id : "ID");
                 /* Relative: under the parent of our own cgroup, as runc does — our own cgroup holds
                  * processes, so no controller could be enabled below it (no internal processes rule). */
                 r = own_cgroup(&base, err);
@@ -108,7 +112,8 @@ int cgroup_resolve_path(const struct cgroup_hierarchy *h, const char *cgroups_pa
                 char *slash = strrchr(base, '/');
                 if (slash)
                         *slash = '\0';
-                rel = base[0] ? xasprintf("%s/%s", base + (base[0] == '/'), cgroups_path) : strdup(cgroups_path);
+                rel = base[0] ? xasprintf("%s/%s", base + (base[0] == '/'), cgroups_path)
+                              : strdup(cgroups_path);
         }
         if (!rel)
                 return coi_error_set(err, ENOMEM, "cgroupsPath: %m");
@@ -124,13 +129,15 @@ int cgroup_resolve_path(const struct cgroup_hierarchy *h, const char *cgroups_pa
                 if (streq(c, "."))
                         continue;
                 if (streq(c, ".."))
-                        return coi_error_set(err, EINVAL,
-                                             "cgroupsPath \"%s\": \"..\" would leave the cgroup2 hierarchy at %s",
-                                             cgroups_path ? cgroups_path : id, h->mount_point);
+                        return coi_error_set(
+                                err, EINVAL,
+                                "cgroupsPath \"%s\": \"..\" would leave the cgroup2 hierarchy at %s",
+                                cgroups_path ? cgroups_path : id, h->mount_point);
                 len += (size_t)sprintf(clean + len, "%s%s", len ? "/" : "", c);
         }
         if (!clean[0])
-                return coi_error_set(err, EINVAL, "cgroupsPath \"%s\" names the root of the cgroup2 hierarchy at %s",
+                return coi_error_set(err, EINVAL,
+                                     "cgroupsPath \"%s\" names the root of the cgroup2 hierarchy at %s",
                                      cgroups_path ? cgroups_path : "", h->mount_point);
         char *path = xasprintf("%s/%s", h->mount_point, clean);
         if (!path)
@@ -159,7 +166,8 @@ int cgroup_create(const struct cgroup_hierarchy *h, const char *path, const stru
                                      h->mount_point, path);
 
         /* Walk down one level at a time: enable what the limits need in the parent, then create the child.
-         * A controller the hierarchy lacks is skipped here; cgroup_apply_resources reports it. */
+         * A controller that can't be enabled (absent, or a parent holding processes) is skipped here:
+         * cgroup_apply_resources reports it as an error or, best effort, as a warning. */
         unsigned need = res ? needed_controllers(res) : 0;
         _cleanup_free_ char *copy = strdup(rel), *cur = strdup(h->mount_point);
         if (!copy || !cur)
@@ -188,7 +196,7 @@ int cgroup_create(const struct cgroup_hierarchy *h, const char *path, const stru
         return 0;
 }
 
-/* One limit: file, value, and the controller that provides the file (NULL: cgroup core). */
+/* Writes limits into one cgroup; the first failure is kept in r and stops every later write. */
 struct limit_writer {
         struct coi_context *ctx;
         int dirfd;
@@ -196,43 +204,47 @@ struct limit_writer {
         const char *available; /* this cgroup's cgroup.controllers */
         const struct cgroup_hierarchy *h;
         bool best_effort;
+        int r;
+        struct coi_error *err;
 };
 
-static int write_limit(struct limit_writer *w, const char *controller, const char *file, const char *value,
-                       struct coi_error *err)
+/* controller: the one providing file (NULL for cgroup core files). */
+static void write_limit(struct limit_writer *w, const char *controller, const char *file, const char *value)
 {
+        if (w->r < 0)
+                return;
         if (controller && !word_in_list(w->available, controller)) {
                 char why[512];
                 if (!word_in_list(w->h->controllers, controller))
                         snprintf(why, sizeof(why),
                                  "cgroup controller \"%s\" is not available in the cgroup2 hierarchy at %s%s",
                                  controller, w->h->mount_point,
-                                 w->h->layout == CGROUP_LAYOUT_HYBRID ? " (hybrid host: the v1 hierarchies own it)"
-                                                                      : "");
+                                 w->h->layout == CGROUP_LAYOUT_HYBRID
+                                         ? " (hybrid host: the v1 hierarchies own it)"
+                                         : "");
                 else
                         snprintf(why, sizeof(why),
-                                 "cgroup controller \"%s\" is not enabled for %s (missing from its parent's "
-                                 "cgroup.subtree_control)",
+                                 "cgroup controller \"%s\" is not enabled for %s: its parent's "
+                                 "cgroup.subtree_control lacks it (cgroup v2 refuses to enable controllers "
+                                 "below a group that holds processes itself)",
                                  controller, w->path);
-                if (w->best_effort) {
+                if (w->best_effort)
                         log_warning(w->ctx, "%s; not applying %s=%s (best effort)", why, file, value);
-                        return 0;
-                }
-                return coi_error_set(err, ENOTSUP, "%s; needed for %s=%s", why, file, value);
+                else
+                        w->r = coi_error_set(w->err, ENOTSUP, "%s; needed for %s=%s", why, file, value);
+                return;
         }
 
         _cleanup_close_ int fd = openat(w->dirfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return coi_error_set(err, ENOTSUP, "set %s/%s=%s: this kernel has no such cgroup file",
-                                             w->path, file, value);
-                return coi_error_set(err, errno, "open %s/%s: %m", w->path, file);
-        }
-        int r = write_all(fd, value, strlen(value));
-        if (r < 0)
-                return coi_error_set(err, -r, "write \"%s\" to %s/%s: %m", value, w->path, file);
-        log_debug(w->ctx, "cgroup %s: %s=%s", w->path, file, value);
-        return 0;
+        if (fd < 0 && errno == ENOENT)
+                w->r = coi_error_set(w->err, ENOTSUP, "set %s/%s=%s: this kernel has no such cgroup file",
+                                     w->path, file, value);
+        else if (fd < 0)
+                w->r = coi_error_set(w->err, errno, "open %s/%s: %m", w->path, file);
+        else if ((w->r = write_all(fd, value, strlen(value))) < 0)
+                w->r = coi_error_set(w->err, -w->r, "write \"%s\" to %s/%s: %m", value, w->path, file);
+        else
+                log_debug(w->ctx, "cgroup %s: %s=%s", w->path, file, value);
 }
 
 /* OCI's swap is memory+swap (v1's memsw); v2's memory.swap.max is swap alone. Same rules as runc. */
@@ -247,8 +259,8 @@ static int swap_max_value(const struct oci_resources *res, char *buf, size_t siz
         if (swap == 0)
                 return 0; /* unset */
         if (mem <= 0)
-                return coi_error_set(err, EINVAL, "linux.resources.memory.swap=%" PRId64 " needs a memory limit",
-                                     swap);
+                return coi_error_set(err, EINVAL,
+                                     "linux.resources.memory.swap=%" PRId64 " needs a memory limit", swap);
         if (swap < mem)
                 return coi_error_set(err, EINVAL,
                                      "linux.resources.memory.swap=%" PRId64 " is below memory.limit=%" PRId64
@@ -269,15 +281,30 @@ static const char *limit_or_max(int64_t v, char *buf, size_t size)
 /* OCI blkio weights are 10…1000 (v1); io.weight is 1…10000. */
 static uint64_t blkio_weight_to_io(uint64_t w)
 {
-        if (w < 10)
-                w = 10;
-        if (w > 1000)
-                w = 1000;
+        w = w < 10 ? 10 : w > 1000 ? 1000 : w;
         return 1 + (w - 10) * 9999 / 990;
 }
 
-int cgroup_apply_resources(struct coi_context *ctx, int dirfd, const char *path, const struct oci_resources *res,
-                           bool best_effort, struct coi_error *err)
+/* Files the runtime itself drives: a config must not move, freeze or kill processes through them. */
+static int check_unified_key(const char *key, struct coi_error *err)
+{
+        static const char *const owned[] = { "cgroup.procs", "cgroup.threads", "cgroup.kill",
+                                             "cgroup.freeze" };
+        const char *dot = strchr(key, '.');
+        if (!key[0] || strchr(key, '/') || !dot || dot == key || streq(key, ".."))
+                return coi_error_set(err, EINVAL,
+                                     "linux.resources.unified: key \"%s\" is not a plain cgroup file name "
+                                     "(\"controller.name\")",
+                                     key);
+        for (size_t i = 0; i < ELEMENTSOF(owned); i++)
+                if (streq(key, owned[i]))
+                        return coi_error_set(
+                                err, EPERM, "linux.resources.unified: \"%s\" is managed by the runtime", key);
+        return 0;
+}
+
+int cgroup_apply_resources(struct coi_context *ctx, int dirfd, const char *path,
+                           const struct oci_resources *res, bool best_effort, struct coi_error *err)
 {
         struct cgroup_hierarchy h;
         char buf[128];
@@ -285,6 +312,11 @@ int cgroup_apply_resources(struct coi_context *ctx, int dirfd, const char *path,
 
         if (!res)
                 return 0;
+        for (char **kv = res->unified; kv && kv[0] && kv[1]; kv += 2) {
+                r = check_unified_key(kv[0], err);
+                if (r < 0)
+                        return r;
+        }
         r = cgroup_hierarchy_detect(&h, err);
         if (r < 0)
                 return r;
@@ -295,156 +327,128 @@ int cgroup_apply_resources(struct coi_context *ctx, int dirfd, const char *path,
                         return own_fd;
                 dirfd = own_fd;
         } else if (!is_cgroup2_fd(dirfd)) {
-                return coi_error_set(err, EINVAL, "%s is not on a cgroup2 file system; refusing to write limits",
-                                     path);
+                return coi_error_set(err, EINVAL,
+                                     "%s is not on a cgroup2 file system; refusing to write limits", path);
         }
         _cleanup_free_ char *available = NULL;
         r = read_controllers(dirfd, path, &available, err);
         if (r < 0)
                 return r;
         struct limit_writer w = {
-                .ctx = ctx, .dirfd = dirfd, .path = path, .available = available, .h = &h, .best_effort = best_effort,
+                .ctx = ctx,
+                .dirfd = dirfd,
+                .path = path,
+                .available = available,
+                .h = &h,
+                .best_effort = best_effort,
+                .err = err,
         };
 
-        /* memory */
-        if (res->has_memory_limit && res->memory_limit != 0) { /* 0 = unset, as runc */
-                r = write_limit(&w, "memory", "memory.max", limit_or_max(res->memory_limit, buf, sizeof(buf)), err);
-                if (r < 0)
-                        return r;
+        /* memory: 0 means unset (as runc), -1 unlimited */
+        if (res->has_memory_limit && res->memory_limit > 0 && res->has_memory_check_before_update &&
+            res->memory_check_before_update && word_in_list(available, "memory")) {
+                /* checkBeforeUpdate: a limit below what the group uses now would OOM it at once. */
+                _cleanup_free_ char *cur = NULL;
+                if (read_file_at(dirfd, "memory.current", 64, &cur, NULL, NULL) == 0 &&
+                    strtoll(cur, NULL, 10) > res->memory_limit)
+                        return coi_error_set(err, EBUSY,
+                                             "%s: memory.limit=%" PRId64 " is below the current usage "
+                                             "(memory.current=%lld) and checkBeforeUpdate is set",
+                                             path, res->memory_limit, strtoll(cur, NULL, 10));
         }
-        if (res->has_memory_reservation && res->memory_reservation != 0) {
-                r = write_limit(&w, "memory", "memory.low",
-                                limit_or_max(res->memory_reservation, buf, sizeof(buf)), err);
-                if (r < 0)
-                        return r;
-        }
-        if (res->has_memory_swap) {
-                r = swap_max_value(res, buf, sizeof(buf), err);
-                if (r < 0)
-                        return r;
-                if (r > 0) {
-                        r = write_limit(&w, "memory", "memory.swap.max", buf, err);
-                        if (r < 0)
-                                return r;
+        if (res->has_memory_limit && res->memory_limit != 0)
+                write_limit(&w, "memory", "memory.max", limit_or_max(res->memory_limit, buf, sizeof(buf)));
+        if (res->has_memory_reservation && res->memory_reservation != 0)
+                write_limit(&w, "memory", "memory.low",
+                            limit_or_max(res->memory_reservation, buf, sizeof(buf)));
+        if (res->has_memory_swap && w.r == 0) {
+                w.r = swap_max_value(res, buf, sizeof(buf), err);
+                if (w.r > 0) {
+                        w.r = 0;
+                        write_limit(&w, "memory", "memory.swap.max", buf);
                 }
         }
         if (res->has_memory_kernel)
                 log_warning(ctx, "cgroup %s: memory.kernel has no cgroup v2 equivalent; ignored", path);
         if (res->has_memory_swappiness)
-                log_warning(ctx, "cgroup %s: memory.swappiness=%" PRIu64 " has no cgroup v2 equivalent; ignored",
+                log_warning(ctx,
+                            "cgroup %s: memory.swappiness=%" PRIu64 " has no cgroup v2 equivalent; ignored",
                             path, res->memory_swappiness);
         if (res->has_memory_disable_oom_killer && res->memory_disable_oom_killer)
-                log_warning(ctx, "cgroup %s: memory.disableOOMKiller has no cgroup v2 equivalent; ignored", path);
+                log_warning(ctx, "cgroup %s: memory.disableOOMKiller has no cgroup v2 equivalent; ignored",
+                            path);
 
-        /* cpu */
+        /* cpu: shares 2…262144 map onto weight 1…10000 (crun's formula) */
         if (res->has_cpu_shares && res->cpu_shares != 0) {
-                uint64_t shares = res->cpu_shares < 2 ? 2 : res->cpu_shares > 262144 ? 262144 : res->cpu_shares;
-                snprintf(buf, sizeof(buf), "%" PRIu64, 1 + ((shares - 2) * 9999) / 262142);
-                r = write_limit(&w, "cpu", "cpu.weight", buf, err);
-                if (r < 0)
-                        return r;
+                uint64_t s = res->cpu_shares < 2 ? 2 : res->cpu_shares > 262144 ? 262144 : res->cpu_shares;
+                snprintf(buf, sizeof(buf), "%" PRIu64, 1 + ((s - 2) * 9999) / 262142);
+                write_limit(&w, "cpu", "cpu.weight", buf);
         }
         if ((res->has_cpu_quota && res->cpu_quota != 0) || (res->has_cpu_period && res->cpu_period != 0)) {
-                size_t n;
-                if (res->has_cpu_quota && res->cpu_quota > 0)
-                        n = (size_t)snprintf(buf, sizeof(buf), "%" PRId64, res->cpu_quota);
-                else
-                        n = (size_t)snprintf(buf, sizeof(buf), "max");
-                if (res->has_cpu_period && res->cpu_period != 0) /* without a period the kernel keeps its own */
+                size_t n = (size_t)snprintf(buf, sizeof(buf),
+                                            res->has_cpu_quota && res->cpu_quota > 0 ? "%" PRId64 : "max",
+                                            res->cpu_quota);
+                /* without a period the kernel keeps the current one */
+                if (res->has_cpu_period && res->cpu_period != 0)
                         snprintf(buf + n, sizeof(buf) - n, " %" PRIu64, res->cpu_period);
-                r = write_limit(&w, "cpu", "cpu.max", buf, err);
-                if (r < 0)
-                        return r;
+                write_limit(&w, "cpu", "cpu.max", buf);
+        }
+        if (res->has_cpu_burst) {
+                snprintf(buf, sizeof(buf), "%" PRIu64, res->cpu_burst);
+                write_limit(&w, "cpu", "cpu.max.burst", buf);
         }
         if (res->has_cpu_idle) {
                 snprintf(buf, sizeof(buf), "%" PRId64, res->cpu_idle);
-                r = write_limit(&w, "cpu", "cpu.idle", buf, err);
-                if (r < 0)
-                        return r;
+                write_limit(&w, "cpu", "cpu.idle", buf);
         }
-        if (res->cpu_cpus && res->cpu_cpus[0]) {
-                r = write_limit(&w, "cpuset", "cpuset.cpus", res->cpu_cpus, err);
-                if (r < 0)
-                        return r;
-        }
-        if (res->cpu_mems && res->cpu_mems[0]) {
-                r = write_limit(&w, "cpuset", "cpuset.mems", res->cpu_mems, err);
-                if (r < 0)
-                        return r;
-        }
+        if (res->cpu_cpus && res->cpu_cpus[0])
+                write_limit(&w, "cpuset", "cpuset.cpus", res->cpu_cpus);
+        if (res->cpu_mems && res->cpu_mems[0])
+                write_limit(&w, "cpuset", "cpuset.mems", res->cpu_mems);
 
-        /* pids: 0 = unset (runc), negative = unlimited */
-        if (res->has_pids_limit && res->pids_limit != 0) {
-                r = write_limit(&w, "pids", "pids.max", limit_or_max(res->pids_limit, buf, sizeof(buf)), err);
-                if (r < 0)
-                        return r;
-        }
+        /* pids: 0 means unset (as runc), negative unlimited */
+        if (res->has_pids_limit && res->pids_limit != 0)
+                write_limit(&w, "pids", "pids.max", limit_or_max(res->pids_limit, buf, sizeof(buf)));
 
-        /* io */
+        /* io: weights, then one io.max line per throttle entry */
         if (res->has_io_weight && res->io_weight != 0) {
                 snprintf(buf, sizeof(buf), "default %" PRIu64, blkio_weight_to_io(res->io_weight));
-                r = write_limit(&w, "io", "io.weight", buf, err);
-                if (r < 0)
-                        return r;
+                write_limit(&w, "io", "io.weight", buf);
         }
-        for (size_t i = 0; i < res->n_io_devices; i++) {
+        for (size_t i = 0; i < res->n_io_devices && w.r == 0; i++) {
                 const struct oci_io_device *d = &res->io_devices[i];
-                const char *file = "io.max", *key;
-                switch (d->kind) {
-                case 'w':
-                        file = "io.weight";
-                        key = NULL;
-                        break;
-                case 'r':
-                        key = "rbps";
-                        break;
-                case 'W':
-                        key = "wbps";
-                        break;
-                case 'i':
-                        key = "riops";
-                        break;
-                case 'o':
-                        key = "wiops";
-                        break;
-                default:
-                        return coi_error_set(err, EINVAL, "linux.resources.blockIO: unknown entry kind '%c'", d->kind);
-                }
-                if (key)
-                        snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64 " %s=%" PRIu64, d->major, d->minor, key,
-                                 d->rate);
-                else
+                const char *key = d->kind == 'r'   ? "rbps"
+                                  : d->kind == 'W' ? "wbps"
+                                  : d->kind == 'i' ? "riops"
+                                  : d->kind == 'o' ? "wiops"
+                                                   : NULL;
+                if (d->kind == 'w') {
                         snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64 " %" PRIu64, d->major, d->minor,
                                  blkio_weight_to_io(d->weight));
-                r = write_limit(&w, "io", file, buf, err);
-                if (r < 0)
-                        return r;
+                        write_limit(&w, "io", "io.weight", buf);
+                } else if (key) {
+                        snprintf(buf, sizeof(buf), "%" PRId64 ":%" PRId64 " %s=%" PRIu64, d->major, d->minor,
+                                 key, d->rate);
+                        write_limit(&w, "io", "io.max", buf);
+                } else {
+                        return coi_error_set(err, EINVAL, "linux.resources.blockIO: unknown entry kind '%c'",
+                                             d->kind);
+                }
         }
 
-        /* unified: written verbatim, but only to a file directly in this directory */
+        /* unified: verbatim, to a file directly in this directory (keys checked above) */
         for (char **kv = res->unified; kv && kv[0] && kv[1]; kv += 2) {
-                const char *key = kv[0];
-                if (!key[0] || strchr(key, '/') || streq(key, ".") || streq(key, ".."))
-                        return coi_error_set(err, EINVAL,
-                                             "linux.resources.unified: key \"%s\" is not a plain cgroup file name",
-                                             key);
-                const char *dot = strchr(key, '.');
-                if (!dot || dot == key)
-                        return coi_error_set(err, EINVAL,
-                                             "linux.resources.unified: key \"%s\" is not a cgroup file "
-                                             "(\"controller.name\")",
-                                             key);
                 char controller[64];
-                snprintf(controller, sizeof(controller), "%.*s", (int)(dot - key), key);
-                r = write_limit(&w, streq(controller, "cgroup") ? NULL : controller, key, kv[1], err);
-                if (r < 0)
-                        return r;
+                snprintf(controller, sizeof(controller), "%.*s", (int)strcspn(kv[0], "."), kv[0]);
+                write_limit(&w, streq(controller, "cgroup") ? NULL : controller, kv[0], kv[1]);
         }
 
         if (res->has_devices && !res->devices_allow_all)
-                log_debug(ctx, "cgroup %s: the device allow list is not enforced through cgroup v2 (eBPF); the "
-                               "container's /dev holds only the devices it is given", path);
-        return 0;
+                log_debug(ctx,
+                          "cgroup %s: the device allow list is not enforced through cgroup v2 (eBPF); the "
+                          "container's /dev holds only the devices it is given",
+                          path);
+        return w.r;
 }
 
 int cgroup_delegate(int dirfd, const char *path, uid_t uid, gid_t gid, struct coi_error *err)
@@ -458,7 +462,8 @@ int cgroup_delegate(int dirfd, const char *path, uid_t uid, gid_t gid, struct co
                 dirfd = own_fd;
         }
         if (!is_cgroup2_fd(dirfd))
-                return coi_error_set(err, EINVAL, "%s is not on a cgroup2 file system; refusing to chown it", path);
+                return coi_error_set(err, EINVAL, "%s is not on a cgroup2 file system; refusing to chown it",
+                                     path);
         if (fchown(dirfd, uid, gid) < 0)
                 return coi_error_set(err, errno, "chown %s to %d:%d: %m", path, (int)uid, (int)gid);
         for (size_t i = 0; i < ELEMENTSOF(files); i++)
@@ -473,8 +478,8 @@ int cgroup_delegate(int dirfd, const char *path, uid_t uid, gid_t gid, struct co
                         if (strchr(f, '/'))
                                 continue;
                         if (fchownat(dirfd, f, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT)
-                                return coi_error_set(err, errno, "chown %s/%s to %d:%d: %m", path, f, (int)uid,
-                                                     (int)gid);
+                                return coi_error_set(err, errno, "chown %s/%s to %d:%d: %m", path, f,
+                                                     (int)uid, (int)gid);
                 }
         }
         return 0;
@@ -489,8 +494,9 @@ int cgroup_enter(int dirfd, const char *path, pid_t pid, struct coi_error *err)
                         return own_fd;
                 dirfd = own_fd;
         } else if (!is_cgroup2_fd(dirfd)) {
-                return coi_error_set(err, EINVAL, "%s is not on a cgroup2 file system; refusing to move pid %d",
-                                     path, (int)pid);
+                return coi_error_set(err, EINVAL,
+                                     "%s is not on a cgroup2 file system; refusing to move pid %d", path,
+                                     (int)pid);
         }
         char value[32];
         snprintf(value, sizeof(value), "%d", (int)(pid ? pid : getpid()));
@@ -511,21 +517,24 @@ int cgroup_freeze(const char *path, bool freeze, struct coi_error *err)
         _cleanup_close_ int fd = openat(dirfd, "cgroup.freeze", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {
                 if (errno == ENOENT)
-                        return coi_error_set(err, ENOTSUP, "%s has no cgroup.freeze (the cgroup v2 freezer needs "
-                                                           "Linux 5.2)", path);
+                        return coi_error_set(err, ENOTSUP,
+                                             "%s has no cgroup.freeze (the cgroup v2 freezer needs "
+                                             "Linux 5.2)",
+                                             path);
                 return coi_error_set(err, errno, "open %s/cgroup.freeze: %m", path);
         }
         int r = write_all(fd, freeze ? "1" : "0", 1);
         if (r < 0)
-                return coi_error_set(err, -r, "write \"%s\" to %s/cgroup.freeze: %m", freeze ? "1" : "0", path);
+                return coi_error_set(err, -r, "write \"%s\" to %s/cgroup.freeze: %m", freeze ? "1" : "0",
+                                     path);
         r = wait_events(dirfd, path, "frozen", freeze ? 1 : 0, err);
         if (r < 0 && freeze) {
                 /* Don't leave it half frozen: the caller sees "running" and an error, not a mix. */
                 (void)write_all(fd, "0", 1);
-                return coi_error_prefix(err, "freeze %s: ", path);
+                return coi_error_prefix(err, "freeze: ");
         }
         if (r < 0)
-                return coi_error_prefix(err, "thaw %s: ", path);
+                return coi_error_prefix(err, "thaw: ");
         return 0;
 }
 
@@ -555,14 +564,17 @@ int cgroup_kill_all(const char *path, int signo, struct coi_error *err)
                 if (errno != ENOENT)
                         return coi_error_set(err, errno, "open %s/cgroup.kill: %m", path);
         }
-        /* Signal pid by pid, frozen so nothing forks past the list; a thaw failure is reported. */
-        bool frozen = cgroup_freeze(path, true, NULL) == 0;
+        /* Signal pid by pid, frozen so nothing forks past the list. A paused container stays paused
+         * (handlers run on resume; a fatal default action kills through the freezer); a group we froze
+         * here is thawed again, and a failure to do so reported. */
+        bool froze = !cgroup_is_frozen(path) && cgroup_freeze(path, true, NULL) == 0;
         int r = signal_pids(path, signo, err);
-        if (frozen) {
+        if (froze) {
                 struct coi_error thaw_err = { 0 };
                 int t = cgroup_freeze(path, false, &thaw_err);
                 if (t < 0 && r == 0) {
-                        *err = thaw_err;
+                        if (err)
+                                *err = thaw_err;
                         r = t;
                 }
         }
@@ -601,10 +613,10 @@ int cgroup_destroy(const char *path, struct coi_error *err)
         if (read_events_value(events, "populated") != 0) {
                 int r = cgroup_kill_all(path, SIGKILL, err);
                 if (r < 0)
-                        return coi_error_prefix(err, "remove %s: ", path);
+                        return coi_error_prefix(err, "remove: ");
                 r = wait_events(dirfd, path, "populated", 0, err);
                 if (r < 0)
-                        return coi_error_prefix(err, "remove %s: ", path);
+                        return coi_error_prefix(err, "remove: ");
         }
         int r = remove_children(dirfd, path, 0, err);
         if (r < 0)
@@ -628,7 +640,8 @@ static const char *cgroup2_mount_point(void)
                 return NULL;
         if (fs.f_type == CGROUP2_SUPER_MAGIC)
                 return CGROUP_ROOT;
-        if (fs.f_type == TMPFS_MAGIC && statfs(CGROUP_HYBRID_ROOT, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+        if (fs.f_type == TMPFS_MAGIC && statfs(CGROUP_HYBRID_ROOT, &fs) == 0 &&
+            fs.f_type == CGROUP2_SUPER_MAGIC)
                 return CGROUP_HYBRID_ROOT;
         return NULL;
 }
@@ -644,9 +657,10 @@ static int open_cgroup_dir(const char *path, struct coi_error *err)
                                      CGROUP_HYBRID_ROOT);
         size_t mlen = strlen(mount);
         if (!path || strncmp(path, mount, mlen) != 0 || path[mlen] != '/' || !path[mlen + 1])
-                return coi_error_set(err, EINVAL,
-                                     "cgroup \"%s\" is not below the cgroup2 hierarchy at %s; refusing to touch it",
-                                     path ? path : "", mount);
+                return coi_error_set(
+                        err, EINVAL,
+                        "cgroup \"%s\" is not below the cgroup2 hierarchy at %s; refusing to touch it",
+                        path ? path : "", mount);
         int r = check_relative_path(path + mlen + 1, path, err);
         if (r < 0)
                 return r;
@@ -654,7 +668,8 @@ static int open_cgroup_dir(const char *path, struct coi_error *err)
         if (fd < 0)
                 return coi_error_set(err, errno, "open %s: %m", path);
         if (!is_cgroup2_fd(fd))
-                return coi_error_set(err, EINVAL, "%s is not on a cgroup2 file system; refusing to touch it", path);
+                return coi_error_set(err, EINVAL, "%s is not on a cgroup2 file system; refusing to touch it",
+                                     path);
         return TAKE_FD(fd);
 }
 
@@ -665,7 +680,8 @@ static int check_relative_path(const char *rel, const char *what, struct coi_err
         for (const char *c = rel; *c;) {
                 size_t n = strcspn(c, "/");
                 if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-                        return coi_error_set(err, EINVAL, "cgroup %s: \".\" and \"..\" components are refused", what);
+                        return coi_error_set(err, EINVAL,
+                                             "cgroup %s: \".\" and \"..\" components are refused", what);
                 c += n;
                 while (*c == '/')
                         c++;
@@ -723,7 +739,7 @@ static unsigned needed_controllers(const struct oci_resources *res)
             (res->has_memory_reservation && res->memory_reservation != 0) || res->has_memory_swap)
                 need |= NEED_MEMORY;
         if ((res->has_cpu_shares && res->cpu_shares) || (res->has_cpu_quota && res->cpu_quota) ||
-            (res->has_cpu_period && res->cpu_period) || res->has_cpu_idle)
+            (res->has_cpu_period && res->cpu_period) || res->has_cpu_idle || res->has_cpu_burst)
                 need |= NEED_CPU;
         if ((res->cpu_cpus && res->cpu_cpus[0]) || (res->cpu_mems && res->cpu_mems[0]))
                 need |= NEED_CPUSET;
@@ -756,18 +772,18 @@ static int enable_controllers(int dirfd, const char *path, unsigned need, struct
                         continue;
                 char value[32];
                 snprintf(value, sizeof(value), "+%s", c);
-                _cleanup_close_ int fd = openat(dirfd, "cgroup.subtree_control", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_close_ int fd =
+                        openat(dirfd, "cgroup.subtree_control", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
                 if (fd < 0)
                         return coi_error_set(err, errno, "open %s/cgroup.subtree_control: %m", path);
                 r = write_all(fd, value, strlen(value));
+                /* EBUSY: the group holds processes itself (cgroup v2's "no internal processes" rule). Like a
+                 * missing controller, that is reported (or, best effort, logged) by cgroup_apply_resources. */
                 if (r == -EBUSY)
-                        return coi_error_set(err, EBUSY,
-                                             "write \"%s\" to %s/cgroup.subtree_control: %m (the cgroup has "
-                                             "processes of its own; cgroup v2 allows controllers only below "
-                                             "cgroups without processes)",
-                                             value, path);
+                        continue;
                 if (r < 0)
-                        return coi_error_set(err, -r, "write \"%s\" to %s/cgroup.subtree_control: %m", value, path);
+                        return coi_error_set(err, -r, "write \"%s\" to %s/cgroup.subtree_control: %m", value,
+                                             path);
         }
         return 0;
 }
@@ -819,8 +835,9 @@ static int wait_events(int dirfd, const char *path, const char *key, int want, s
                         return 0;
                 uint64_t now = now_ns();
                 if (now >= deadline)
-                        return coi_error_set(err, ETIMEDOUT, "%s/cgroup.events still says \"%s %d\" after %d s", path,
-                                             key, v, CGROUP_WAIT_MS / 1000);
+                        return coi_error_set(err, ETIMEDOUT,
+                                             "%s/cgroup.events still says \"%s %d\" after %d s", path, key, v,
+                                             CGROUP_WAIT_MS / 1000);
                 /* Re-check at least every 50 ms even if a notification is missed. */
                 uint64_t left_ms = (deadline - now) / 1000000u + 1;
                 struct pollfd p = { .fd = fd, .events = POLLPRI };
@@ -833,7 +850,8 @@ static int collect_pids(int dirfd, const char *path, unsigned depth, pid_t **pid
                         struct coi_error *err)
 {
         if (depth > CGROUP_MAX_DEPTH)
-                return coi_error_set(err, ELOOP, "%s: cgroup tree deeper than %d levels", path, CGROUP_MAX_DEPTH);
+                return coi_error_set(err, ELOOP, "%s: cgroup tree deeper than %d levels", path,
+                                     CGROUP_MAX_DEPTH);
         _cleanup_free_ char *data = NULL;
         int r = read_file_at(dirfd, "cgroup.procs", 0, &data, NULL, err);
         if (r == -EOPNOTSUPP)
@@ -876,7 +894,8 @@ static int collect_pids(int dirfd, const char *path, unsigned depth, pid_t **pid
                 if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 _cleanup_free_ char *sub = xasprintf("%s/%s", path, de->d_name);
-                _cleanup_close_ int sfd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_close_ int sfd =
+                        openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (!sub)
                         r = coi_error_set(err, ENOMEM, "list pids of %s: %m", path);
                 else if (sfd < 0 && errno != ENOENT) /* ENOENT: removed meanwhile */
@@ -893,7 +912,8 @@ static int collect_pids(int dirfd, const char *path, unsigned depth, pid_t **pid
 static int remove_children(int dirfd, const char *path, unsigned depth, struct coi_error *err)
 {
         if (depth > CGROUP_MAX_DEPTH)
-                return coi_error_set(err, ELOOP, "%s: cgroup tree deeper than %d levels", path, CGROUP_MAX_DEPTH);
+                return coi_error_set(err, ELOOP, "%s: cgroup tree deeper than %d levels", path,
+                                     CGROUP_MAX_DEPTH);
         int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return coi_error_set(err, errno, "open %s: %m", path);
@@ -907,7 +927,8 @@ static int remove_children(int dirfd, const char *path, unsigned depth, struct c
                 if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
                 _cleanup_free_ char *sub = xasprintf("%s/%s", path, de->d_name);
-                _cleanup_close_ int sfd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_close_ int sfd =
+                        openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 if (!sub) {
                         r = coi_error_set(err, ENOMEM, "remove %s: %m", path);
                         break;
@@ -947,7 +968,7 @@ static int signal_pids(const char *path, int signo, struct coi_error *err)
                 return r;
         for (size_t i = 0; i < n; i++)
                 if (kill(pids[i], signo) < 0 && errno != ESRCH)
-                        return coi_error_set(err, errno, "kill pid %d of %s with signal %d: %m", (int)pids[i], path,
-                                             signo);
+                        return coi_error_set(err, errno, "kill pid %d of %s with signal %d: %m", (int)pids[i],
+                                             path, signo);
         return 0;
 }

@@ -23,12 +23,15 @@ struct cgroup_hierarchy {
 int cgroup_hierarchy_detect(struct cgroup_hierarchy *ret, struct coi_error *err);
 
 /* Resolves cgroupsPath to an absolute directory: absolute paths are under the mount point, relative
- * ones under the calling process's own cgroup (as runc does), absent means "/<id>". */
+ * ones under the parent of the calling process's cgroup (as runc does: the caller's own cgroup holds
+ * processes, so cgroup v2 would not let controllers be enabled below it), absent means "/<id>". */
 int cgroup_resolve_path(const struct cgroup_hierarchy *h, const char *cgroups_path, const char *id,
                         char **ret_path, struct coi_error *err);
 
 /* Creates the directory (parents included), enabling the controllers the resources need in each
- * parent's cgroup.subtree_control. Returns an O_DIRECTORY fd (usable with CLONE_INTO_CGROUP). */
+ * parent's cgroup.subtree_control where the hierarchy has them (a missing one is reported by
+ * cgroup_apply_resources, which callers always call next). Returns an O_DIRECTORY fd (usable with
+ * CLONE_INTO_CGROUP). */
 int cgroup_create(const struct cgroup_hierarchy *h, const char *path, const struct oci_resources *res,
                   int *ret_dirfd, struct coi_error *err);
 

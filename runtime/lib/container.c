@@ -1,1 +1,993 @@
-/* container.c — placeholder: being written (its interface is in the headers beside it). */
+/* container.c — the lifecycle API (create, start, state, kill, delete, pause, resume, wait, update,
+ * list, pids, exec): ties config, cgroup, seccomp, spawn, hooks and state together; undoes failed creates. */
+#include <dirent.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "capabilities.h"
+#include "cgroup.h"
+#include "hooks.h"
+#include "linux.h"
+#include "oci-config.h"
+#include "seccomp.h"
+#include "state.h"
+#include "util.h"
+
+#define LOCK_TIMEOUT_MS      10000
+#define CONFIG_MAX_BYTES     (16u << 20)
+#define BEST_EFFORT_ANNOTATION "run.coi.cgroup.best-effort"
+
+const char *coi_status_to_string(enum coi_status status)
+{
+        switch (status) {
+        case COI_STATUS_CREATING:
+                return "creating";
+        case COI_STATUS_CREATED:
+                return "created";
+        case COI_STATUS_RUNNING:
+                return "running";
+        case COI_STATUS_PAUSED:
+                return "paused";
+        case COI_STATUS_STOPPED:
+                return "stopped";
+        }
+        return "unknown";
+}
+
+void coi_state_free(struct coi_state *state)
+{
+        if (!state)
+                return;
+        strv_free(state->annotations);
+        state->annotations = NULL;
+}
+
+/* ---- helpers shared by the verbs ----------------------------------------------------------------- */
+
+/* Per-phase timings (--timings), logged at INFO. */
+struct timer {
+        const struct coi_context *ctx;
+        const char *verb;
+        uint64_t start, last;
+};
+
+static struct timer timer_start(const struct coi_context *ctx, const char *verb)
+{
+        uint64_t now = ctx->timings ? now_ns() : 0;
+        return (struct timer){ ctx, verb, now, now };
+}
+
+static void timer_phase(struct timer *t, const char *phase)
+{
+        if (!t->ctx->timings)
+                return;
+        uint64_t now = now_ns();
+        coi_log(t->ctx, COI_LOG_INFO, "timing: %s %-16s %8.3f ms (total %8.3f ms)", t->verb, phase,
+                (double)(now - t->last) / 1e6, (double)(now - t->start) / 1e6);
+        t->last = now;
+}
+
+static int pidfd_open_(pid_t pid)
+{
+        return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int pidfd_send_signal_(int pidfd, int signo)
+{
+        return (int)syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0);
+}
+
+/* Opens the container's state dir and reads its record; the caller may take the lock in between. */
+struct handle {
+        int rootfd, dirfd, lockfd;
+        struct state_record rec;
+        enum coi_status status; /* live */
+};
+
+static void handle_done(struct handle *h)
+{
+        closep(&h->rootfd);
+        closep(&h->dirfd);
+        closep(&h->lockfd);
+        state_record_done(&h->rec);
+}
+
+static int handle_open(struct coi_context *ctx, const char *id, int lock, struct handle *h,
+                       struct coi_error *err)
+{
+        *h = (struct handle){ .rootfd = -1, .dirfd = -1, .lockfd = -1 };
+        int r = state_validate_id(id, err);
+        if (r < 0)
+                return r;
+        r = state_root_open(ctx, &h->rootfd, err);
+        if (r < 0)
+                return r;
+        r = state_dir_open(h->rootfd, id, &h->dirfd, err);
+        if (r < 0)
+                return r;
+        if (lock) {
+                r = state_lock(h->dirfd, id, lock > 1, LOCK_TIMEOUT_MS, &h->lockfd, err);
+                if (r < 0)
+                        return r;
+        }
+        r = state_read(h->dirfd, id, &h->rec, err);
+        if (r < 0)
+                return r;
+        h->status = state_status(h->dirfd, &h->rec);
+        return 0;
+}
+
+enum { NO_LOCK = 0, SHARED_LOCK = 1, EXCLUSIVE_LOCK = 2 };
+
+/* Reloads the config snapshot taken at create. */
+static int load_snapshot(const struct handle *h, struct oci_config **ret_config, struct coi_error *err)
+{
+        _cleanup_free_ char *json = NULL;
+        size_t len = 0;
+        int r = read_file_at(h->dirfd, CONFIG_FILE, CONFIG_MAX_BYTES, &json, &len, err);
+        if (r < 0)
+                return coi_error_prefix(err, "config of container %s: ", h->rec.pub.id);
+        _cleanup_free_ char *origin = xasprintf("%s/config.json", h->rec.pub.bundle);
+        return oci_config_parse(json, len, origin ? origin : CONFIG_FILE, ret_config, err);
+}
+
+static int run_hooks(struct coi_context *ctx, const struct oci_config *config, enum oci_hook_kind kind,
+                     const struct state_record *rec, enum coi_status status, struct coi_error *err)
+{
+        if (!config || config->n_hooks[kind] == 0)
+                return 0;
+        struct coi_state st = rec->pub;
+        st.status = status;
+        _cleanup_free_ char *json = NULL;
+        int r = state_oci_json(&st, rec->oci_version, &json, err);
+        if (r < 0)
+                return r;
+        return hooks_run(ctx, config, kind, json, err);
+}
+
+/* Waits (bounded) until pid has exited, via its pidfd; reaps it if it is our child. */
+static int wait_exit(pid_t pid, int timeout_ms, int *ret_status)
+{
+        _cleanup_close_ int pidfd = pidfd_open_(pid);
+        if (pidfd < 0)
+                return errno == ESRCH ? 0 : -errno;
+        for (;;) {
+                struct pollfd p = { pidfd, POLLIN, 0 };
+                int r = poll(&p, 1, timeout_ms);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -errno;
+                if (r == 0)
+                        return -ETIMEDOUT;
+                break;
+        }
+        siginfo_t si = { 0 };
+        int status = 0;
+        if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) == 0) {
+                if (si.si_code == CLD_EXITED)
+                        status = (si.si_status & 0xff) << 8;
+                else
+                        status = (si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+        }
+        if (ret_status)
+                *ret_status = status;
+        return 0;
+}
+
+static int connect_console_socket(const char *path, int *ret_fd, struct coi_error *err)
+{
+        struct sockaddr_un addr = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof(addr.sun_path))
+                return coi_error_set(err, ENAMETOOLONG, "console socket %s: path too long", path);
+        strcpy(addr.sun_path, path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return coi_error_set(err, errno, "console socket %s: socket: %m", path);
+        if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+                return coi_error_set(err, errno, "connect to console socket %s: %m", path);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct coi_error *err)
+{
+        char buf[32];
+        int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+        int r = write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err);
+        return r < 0 ? coi_error_prefix(err, "pid file: ") : 0;
+}
+
+static bool best_effort(const struct coi_context *ctx, const struct oci_config *config)
+{
+        const char *v = config ? oci_config_annotation(config, BEST_EFFORT_ANNOTATION) : NULL;
+        return ctx->cgroup_best_effort || (v && streq(v, "true"));
+}
+
+/* ---- create -------------------------------------------------------------------------------------- */
+
+/* Everything a create has set up so far; torn down unless the create completes. */
+struct create_job {
+        struct coi_context *ctx;
+        const char *id;
+        const struct coi_create_options *opts;
+        int rootfd, dirfd, lockfd, cgroup_fd, console_fd;
+        bool dir_created, pid_file_written, done;
+        struct oci_config *config;
+        struct seccomp_program seccomp;
+        struct state_record rec;
+        struct timer timer;
+};
+
+static void create_job_cleanup(struct create_job *j)
+{
+        if (!j->done) {
+                /* A failed create leaves nothing behind: no process, no cgroup, no state, no pid file. */
+                if (j->rec.pub.pid > 0) {
+                        kill(j->rec.pub.pid, SIGKILL);
+                        wait_exit(j->rec.pub.pid, 5000, NULL);
+                }
+                struct coi_error e = { 0 };
+                if (j->rec.cgroup_created && j->rec.pub.cgroup_path[0] && cgroup_destroy(j->rec.pub.cgroup_path, &e) < 0)
+                        log_warning(j->ctx, "cleanup of failed create of %s: %s", j->id, e.msg);
+                if (j->pid_file_written)
+                        unlink(j->opts->pid_file);
+                if (j->dir_created && state_dir_remove(j->rootfd, j->id, &e) < 0)
+                        log_warning(j->ctx, "cleanup of failed create of %s: %s", j->id, e.msg);
+        }
+        closep(&j->console_fd);
+        closep(&j->cgroup_fd);
+        closep(&j->lockfd);
+        closep(&j->dirfd);
+        closep(&j->rootfd);
+        seccomp_program_done(&j->seccomp);
+        oci_config_free(j->config);
+        state_record_done(&j->rec);
+}
+
+static int load_config(struct create_job *j, char **ret_json, size_t *ret_len, struct coi_error *err)
+{
+        _cleanup_free_ char *json = NULL;
+        size_t len = 0;
+        _cleanup_free_ char *origin = NULL;
+        if (j->opts->config_json) {
+                json = strdup(j->opts->config_json);
+                len = json ? strlen(json) : 0;
+                origin = strdup("config (given in memory)");
+        } else {
+                origin = xasprintf("%s/config.json", j->rec.pub.bundle);
+                if (!origin)
+                        return coi_error_set(err, ENOMEM, "config.json: %m");
+                int r = read_file_at(AT_FDCWD, origin, CONFIG_MAX_BYTES, &json, &len, err);
+                if (r < 0)
+                        return r;
+        }
+        if (!json || !origin)
+                return coi_error_set(err, ENOMEM, "config: %m");
+        int r = oci_config_parse(json, len, origin, &j->config, err);
+        if (r < 0)
+                return r;
+        *ret_json = TAKE_PTR(json);
+        *ret_len = len;
+        return 0;
+}
+
+static int resolve_paths(struct create_job *j, struct coi_error *err)
+{
+        const char *bundle = j->opts->bundle ? j->opts->bundle : ".";
+        char buf[PATH_MAX];
+        if (!realpath(bundle, buf))
+                return coi_error_set(err, errno, "bundle %s: %m", bundle);
+        snprintf(j->rec.pub.bundle, sizeof(j->rec.pub.bundle), "%s", buf);
+        return 0;
+}
+
+static int resolve_rootfs(struct create_job *j, struct coi_error *err)
+{
+        const char *root = j->config->root_path;
+        if (!root || !*root)
+                return coi_error_set(err, EINVAL, "%s/config.json: root.path is not set", j->rec.pub.bundle);
+        _cleanup_free_ char *joined = root[0] == '/' ? strdup(root) : xasprintf("%s/%s", j->rec.pub.bundle, root);
+        if (!joined)
+                return coi_error_set(err, ENOMEM, "rootfs: %m");
+        char buf[PATH_MAX];
+        if (!realpath(joined, buf))
+                return coi_error_set(err, errno, "rootfs %s: %m", joined);
+        struct stat st;
+        if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
+                return coi_error_set(err, ENOTDIR, "rootfs %s is not a directory", buf);
+        snprintf(j->rec.pub.rootfs, sizeof(j->rec.pub.rootfs), "%s", buf);
+        return 0;
+}
+
+static int setup_cgroup(struct create_job *j, struct coi_error *err)
+{
+        struct cgroup_hierarchy h;
+        int r = cgroup_hierarchy_detect(&h, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *path = NULL;
+        r = cgroup_resolve_path(&h, j->config->linux_.cgroups_path, j->id, &path, err);
+        if (r < 0)
+                return r;
+        /* A pre-existing group (a pod's, say) is used but never removed by us. */
+        struct stat st;
+        bool existed = stat(path, &st) == 0;
+        const struct oci_resources *res = &j->config->linux_.resources;
+        r = cgroup_create(&h, path, res, &j->cgroup_fd, err);
+        if (r < 0)
+                return r;
+        snprintf(j->rec.pub.cgroup_path, sizeof(j->rec.pub.cgroup_path), "%s", path);
+        j->rec.cgroup_created = !existed;
+        if (j->config->linux_.has_resources) {
+                r = cgroup_apply_resources(j->ctx, j->cgroup_fd, path, res, best_effort(j->ctx, j->config), err);
+                if (r < 0)
+                        return r;
+        }
+        /* With a user namespace, the container's root owns its group so an init like systemd can
+         * build its own subtree. */
+        const struct oci_linux *l = &j->config->linux_;
+        if (l->namespaces[OCI_NS_USER].present && !l->namespaces[OCI_NS_USER].path) {
+                uid_t uid = 0;
+                gid_t gid = 0;
+                for (size_t i = 0; i < l->n_uid_mappings; i++)
+                        if (l->uid_mappings[i].container_id == 0)
+                                uid = l->uid_mappings[i].host_id;
+                for (size_t i = 0; i < l->n_gid_mappings; i++)
+                        if (l->gid_mappings[i].container_id == 0)
+                                gid = l->gid_mappings[i].host_id;
+                if (uid || gid) {
+                        r = cgroup_delegate(j->cgroup_fd, path, uid, gid, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* The createRuntime point: the init exists (in its namespaces) but has not pivoted or exec'd yet. */
+static int on_create_runtime(void *userdata, pid_t pid, struct coi_error *err)
+{
+        struct create_job *j = userdata;
+        if (j->rec.pub.pid == pid)
+                return 0;
+        j->rec.pub.pid = pid;
+        int r = process_start_time(pid, &j->rec.start_time);
+        if (r < 0)
+                return coi_error_set(err, -r, "read start time of the init (pid %d) of %s: %m", (int)pid, j->id);
+        j->rec.pub.status = COI_STATUS_CREATED;
+        r = state_write(j->dirfd, &j->rec, err);
+        if (r < 0)
+                return r;
+        timer_phase(&j->timer, "spawn");
+        r = run_hooks(j->ctx, j->config, OCI_HOOK_PRESTART, &j->rec, COI_STATUS_CREATED, err);
+        if (r == 0)
+                r = run_hooks(j->ctx, j->config, OCI_HOOK_CREATE_RUNTIME, &j->rec, COI_STATUS_CREATED, err);
+        if (j->config->n_hooks[OCI_HOOK_PRESTART] + j->config->n_hooks[OCI_HOOK_CREATE_RUNTIME])
+                timer_phase(&j->timer, "createRuntime");
+        return r;
+}
+
+static void fill_owner(char *buf, size_t size)
+{
+        struct passwd pw, *res = NULL;
+        char tmp[1024];
+        if (getpwuid_r(geteuid(), &pw, tmp, sizeof(tmp), &res) == 0 && res)
+                snprintf(buf, size, "%s", pw.pw_name);
+        else
+                snprintf(buf, size, "%u", (unsigned)geteuid());
+}
+
+static int do_create(struct create_job *j, struct coi_error *err)
+{
+        struct coi_context *ctx = j->ctx;
+        int r = resolve_paths(j, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *json = NULL;
+        size_t json_len = 0;
+        r = load_config(j, &json, &json_len, err);
+        if (r < 0)
+                return r;
+        r = resolve_rootfs(j, err);
+        if (r < 0)
+                return r;
+        timer_phase(&j->timer, "config");
+
+        const struct oci_process *proc = &j->config->process;
+        if (!j->config->has_process || !proc->args || !proc->args[0])
+                return coi_error_set(err, EINVAL, "%s/config.json: process.args is empty: nothing to run",
+                                     j->rec.pub.bundle);
+        if (proc->terminal && !j->opts->console_socket)
+                return coi_error_set(err, EINVAL,
+                                     "process.terminal is true but no --console-socket was given to pass "
+                                     "the pty to");
+
+        /* The state directory first: it is the claim on the id (EEXIST for a second create). */
+        r = state_root_open(ctx, &j->rootfd, err);
+        if (r < 0)
+                return r;
+        r = state_dir_create(j->rootfd, j->id, &j->dirfd, err);
+        if (r < 0)
+                return r;
+        j->dir_created = true;
+        r = state_lock(j->dirfd, j->id, true, 0, &j->lockfd, err);
+        if (r < 0)
+                return r;
+        snprintf(j->rec.pub.id, sizeof(j->rec.pub.id), "%s", j->id);
+        snprintf(j->rec.oci_version, sizeof(j->rec.oci_version), "%s",
+                 j->config->oci_version ? j->config->oci_version : "1.1.0");
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        j->rec.pub.created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        j->rec.pub.status = COI_STATUS_CREATING;
+        fill_owner(j->rec.pub.owner, sizeof(j->rec.pub.owner));
+        if (j->config->annotations && !(j->rec.pub.annotations = strv_copy(j->config->annotations)))
+                return coi_error_set(err, ENOMEM, "annotations of %s: %m", j->id);
+        r = write_file_atomic_at(j->dirfd, CONFIG_FILE, json, json_len, 0600, err);
+        if (r < 0)
+                return r;
+        r = state_fifo_create(j->dirfd, j->id, err);
+        if (r < 0)
+                return r;
+        r = state_write(j->dirfd, &j->rec, err);
+        if (r < 0)
+                return r;
+        timer_phase(&j->timer, "state");
+
+        r = setup_cgroup(j, err);
+        if (r < 0)
+                return r;
+        timer_phase(&j->timer, "cgroup");
+
+        bool has_seccomp = j->config->linux_.seccomp != NULL;
+        if (has_seccomp) {
+                r = seccomp_program_build(ctx, j->config->linux_.seccomp, &j->seccomp, err);
+                if (r < 0)
+                        return r;
+                timer_phase(&j->timer, "seccomp");
+        }
+        if (proc->terminal) {
+                r = connect_console_socket(j->opts->console_socket, &j->console_fd, err);
+                if (r < 0)
+                        return r;
+        }
+
+        struct linux_spawn spawn = {
+                .config = j->config,
+                .id = j->id,
+                .bundle = j->rec.pub.bundle,
+                .rootfs = j->rec.pub.rootfs,
+                .state_dirfd = j->dirfd,
+                .cgroup_dirfd = j->cgroup_fd,
+                .cgroup_path = j->rec.pub.cgroup_path[0] ? j->rec.pub.cgroup_path : NULL,
+                .console_socket_fd = j->console_fd,
+                .preserve_fds = j->opts->preserve_fds,
+                .no_pivot = j->opts->no_pivot,
+                .wait_for_start = true,
+                .seccomp = has_seccomp ? &j->seccomp : NULL,
+                .on_create_runtime = on_create_runtime,
+                .userdata = j,
+        };
+        pid_t pid = 0;
+        r = linux_container_spawn(ctx, &spawn, &pid, err);
+        if (r < 0)
+                return r;
+        /* In case the spawner returned without calling back (no createRuntime point reached). */
+        r = on_create_runtime(j, pid, err);
+        if (r < 0)
+                return r;
+
+        if (j->opts->pid_file) {
+                r = write_pid_file(j->opts->pid_file, pid, err);
+                if (r < 0)
+                        return r;
+                j->pid_file_written = true;
+        }
+        timer_phase(&j->timer, "done");
+        return 0;
+}
+
+int coi_container_create(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                         struct coi_error *err)
+{
+        if (ctx->systemd_cgroup)
+                return coi_error_set(err, EOPNOTSUPP,
+                                     "--systemd-cgroup is not supported: coi-runtime manages cgroupfs directly");
+        int r = state_validate_id(id, err);
+        if (r < 0)
+                return r;
+        static const struct coi_create_options no_opts;
+        _cleanup_(create_job_cleanup) struct create_job j = {
+                .ctx = ctx,
+                .id = id,
+                .opts = opts ? opts : &no_opts,
+                .rootfd = -1,
+                .dirfd = -1,
+                .lockfd = -1,
+                .cgroup_fd = -1,
+                .console_fd = -1,
+                .timer = timer_start(ctx, "create"),
+        };
+        r = do_create(&j, err);
+        if (r < 0)
+                return r;
+        j.done = true;
+        return 0;
+}
+
+/* ---- start, state, kill ------------------------------------------------------------------------- */
+
+int coi_container_start(struct coi_context *ctx, const char *id, struct coi_error *err)
+{
+        struct timer t = timer_start(ctx, "start");
+        _cleanup_(handle_done) struct handle h;
+        int r = handle_open(ctx, id, EXCLUSIVE_LOCK, &h, err);
+        if (r < 0)
+                return r;
+        if (h.status != COI_STATUS_CREATED)
+                return coi_error_set(err, EINVAL, "cannot start container %s: it is %s, not created", id,
+                                     coi_status_to_string(h.status));
+        _cleanup_(oci_config_freep) struct oci_config *config = NULL;
+        r = load_snapshot(&h, &config, err);
+        if (r < 0)
+                return r;
+        r = state_fifo_release(h.dirfd, id, h.rec.pub.pid, err);
+        if (r < 0)
+                return r;
+        h.rec.pub.status = COI_STATUS_RUNNING;
+        r = state_write(h.dirfd, &h.rec, err);
+        if (r < 0)
+                return r;
+        timer_phase(&t, "released");
+        struct coi_error herr = { 0 };
+        /* The spec: a failing poststart hook is a warning; the container keeps running. */
+        if (run_hooks(ctx, config, OCI_HOOK_POSTSTART, &h.rec, COI_STATUS_RUNNING, &herr) < 0)
+                log_warning(ctx, "poststart hook of %s: %s", id, herr.msg);
+        return 0;
+}
+
+int coi_container_state(struct coi_context *ctx, const char *id, struct coi_state *ret_state,
+                        struct coi_error *err)
+{
+        /* No lock: hooks call `state` while create or delete holds it. state.json is replaced atomically. */
+        _cleanup_(handle_done) struct handle h;
+        int r = handle_open(ctx, id, NO_LOCK, &h, err);
+        if (r < 0)
+                return r;
+        *ret_state = h.rec.pub;
+        ret_state->status = h.status;
+        if (h.status == COI_STATUS_STOPPED)
+                ret_state->pid = 0;
+        h.rec.pub.annotations = NULL; /* handed over */
+        return 0;
+}
+
+int coi_container_state_json(struct coi_context *ctx, const char *id, char **ret_json, struct coi_error *err)
+{
+        _cleanup_(handle_done) struct handle h;
+        int r = handle_open(ctx, id, NO_LOCK, &h, err);
+        if (r < 0)
+                return r;
+        struct coi_state st = h.rec.pub;
+        st.status = h.status;
+        return state_oci_json(&st, h.rec.oci_version, ret_json, err);
+}
+
+static int signal_init(const struct handle *h, int signo, struct coi_error *err)
+{
+        /* The pidfd pins the process: checked to be our init, it can't be swapped for another. */
+        _cleanup_close_ int pidfd = pidfd_open_(h->rec.pub.pid);
+        if (pidfd < 0 || !state_process_alive(h->rec.pub.pid, h->rec.start_time))
+                return coi_error_set(err, ESRCH, "container %s is not running", h->rec.pub.id);
+        if (pidfd_send_signal_(pidfd, signo) < 0)
+                return coi_error_set(err, errno, "send signal %d to the init (pid %d) of %s: %m", signo,
+                                     (int)h->rec.pub.pid, h->rec.pub.id);
+        return 0;
+}
+
+int coi_container_kill(struct coi_context *ctx, const char *id, int signo, bool all, struct coi_error *err)
+{
+        _cleanup_(handle_done) struct handle h;
+        int r = handle_open(ctx, id, NO_LOCK, &h, err);
+        if (r < 0)
+                return r;
+        if (signo <= 0 || signo >= NSIG)
+                return coi_error_set(err, EINVAL, "invalid signal %d", signo);
+        if (h.status != COI_STATUS_CREATED && h.status != COI_STATUS_RUNNING && h.status != COI_STATUS_PAUSED)
+                return coi_error_set(err, ESRCH, "cannot kill container %s: it is %s", id,
+                                     coi_status_to_string(h.status));
+        if (all && h.rec.pub.cgroup_path[0])
+                return cgroup_kill_all(h.rec.pub.cgroup_path, signo, err);
+        return signal_init(&h, signo, err);
+}
+
+/* ---- delete -------------------------------------------------------------------------------------- */
+
+/* SIGKILL everything, thaw so the kills land, and wait for the init to go. */
+static int kill_and_wait(struct coi_context *ctx, struct handle *h, struct coi_error *err)
+{
+        const char *cg = h->rec.pub.cgroup_path;
+        int r = 0;
+        if (cg[0])
+                r = cgroup_kill_all(cg, SIGKILL, err);
+        if (!cg[0] || r < 0) {
+                struct coi_error e2 = { 0 };
+                if (state_process_alive(h->rec.pub.pid, h->rec.start_time))
+                        signal_init(h, SIGKILL, &e2);
+        }
+        if (cg[0] && cgroup_is_frozen(cg)) {
+                struct coi_error e2 = { 0 };
+                if (cgroup_freeze(cg, false, &e2) < 0)
+                        log_warning(ctx, "thaw %s: %s", cg, e2.msg);
+        }
+        if (state_process_alive(h->rec.pub.pid, h->rec.start_time)) {
+                r = wait_exit(h->rec.pub.pid, 10000, NULL);
+                if (r < 0)
+                        return coi_error_set(err, -r, "wait for the init (pid %d) of %s to die: %m",
+                                             (int)h->rec.pub.pid, h->rec.pub.id);
+        }
+        return 0;
+}
+
+int coi_container_delete(struct coi_context *ctx, const char *id, bool force, struct coi_error *err)
+{
+        struct timer t = timer_start(ctx, "delete");
+        int r = state_validate_id(id, err);
+        if (r < 0)
+                return r;
+        _cleanup_(handle_done) struct handle h;
+        r = handle_open(ctx, id, EXCLUSIVE_LOCK, &h, err);
+        if (r == -ENOENT && h.lockfd >= 0 && h.dirfd >= 0) {
+                /* A state dir without state.json whose creator is gone (we hold its lock): debris. */
+                return state_dir_remove(h.rootfd, id, err);
+        }
+        if (r < 0)
+                return r;
+        /* A created container never ran the user's program: deleting it is safe without --force. */
+        if (h.status != COI_STATUS_STOPPED && h.status != COI_STATUS_CREATED && !force)
+                return coi_error_set(err, EBUSY, "cannot delete container %s: it is %s (stop it first, or use --force)",
+                                     id, coi_status_to_string(h.status));
+        if (h.status != COI_STATUS_STOPPED) {
+                r = kill_and_wait(ctx, &h, err);
+                if (r < 0)
+                        return r;
+        }
+        timer_phase(&t, "killed");
+
+        _cleanup_(oci_config_freep) struct oci_config *config = NULL;
+        struct coi_error cerr = { 0 };
+        if (load_snapshot(&h, &config, &cerr) < 0)
+                log_warning(ctx, "delete %s: no poststop hooks run: %s", id, cerr.msg);
+        struct coi_error herr = { 0 };
+        if (run_hooks(ctx, config, OCI_HOOK_POSTSTOP, &h.rec, COI_STATUS_STOPPED, &herr) < 0)
+                log_warning(ctx, "poststop hook of %s: %s", id, herr.msg);
+
+        if (h.rec.cgroup_created && h.rec.pub.cgroup_path[0]) {
+                r = cgroup_destroy(h.rec.pub.cgroup_path, err);
+                if (r < 0)
+                        return coi_error_prefix(err, "delete %s: ", id);
+        }
+        r = state_dir_remove(h.rootfd, id, err);
+        timer_phase(&t, "removed");
+        return r;
+}
+
+/* ---- pause, resume, wait, update ----------------------------------------------------------------- */
+
+static int freeze(struct coi_context *ctx, const char *id, bool on, struct coi_error *err)
+{
+        _cleanup_(handle_done) struct handle h;
+        int r = handle_open(ctx, id, EXCLUSIVE_LOCK, &h, err);
+        if (r < 0)
+                return r;
+        if (on && h.status != COI_STATUS_RUNNING && h.status != COI_STATUS_CREATED)
+                return coi_error_set(err, EINVAL, "cannot pause container %s: it is %s", id,
+                                     coi_status_to_string(h.status));
+        if (!on && h.status != COI_STATUS_PAUSED)
+                return coi_error_set(err, EINVAL, "cannot resume container %s: it is %s, not paused", id,
+                                     coi_status_to_string(h.status));
+        if (!h.rec.pub.cgroup_path[0])
+                return coi_error_set(err, EOPNOTSUPP, "cannot %s container %s: it has no cgroup",
+                                     on ? "pause" : "resume", id);
+        return cgroup_freeze(h.rec.pub.cgroup_path, on, err);
+}
+
+int coi_container_pause(struct coi_context *ctx, const char *id, struct coi_error *err)
+{
+        return freeze(ctx, id, true, err);
+}
+
+int coi_container_resume(struct coi_context *ctx, const char *id, struct coi_error *err)
+{
+        return freeze(ctx, id, false, err);
+}
+
+int coi_container_wait(struct coi_context *ctx, const char *id, int *ret_status, struct coi_error *err)
+{
+        _cleanup_(handle_done) struct handle h;
+        int r = handle_open(ctx, id, NO_LOCK, &h, err);
+        if (r < 0)
+                return r;
+        int status = 0;
+        /* Even when "stopped" a zombie child of ours may be waiting to be reaped for its status. */
+        pid_t pid = h.rec.pub.pid;
+        uint64_t t;
+        if (pid > 0 && process_start_time(pid, &t) == 0 && (!h.rec.start_time || t == h.rec.start_time)) {
+                r = wait_exit(pid, -1, &status);
+                if (r < 0)
+                        return coi_error_set(err, -r, "wait for the init (pid %d) of %s: %m", (int)pid, id);
+        }
+        *ret_status = status;
+        return 0;
+}
+
+int coi_container_update(struct coi_context *ctx, const char *id, const char *resources_json,
+                         struct coi_error *err)
+{
+        _cleanup_(handle_done) struct handle h;
+        int r = handle_open(ctx, id, EXCLUSIVE_LOCK, &h, err);
+        if (r < 0)
+                return r;
+        if (h.status == COI_STATUS_STOPPED)
+                return coi_error_set(err, EINVAL, "cannot update container %s: it is stopped", id);
+        if (!h.rec.pub.cgroup_path[0])
+                return coi_error_set(err, EOPNOTSUPP, "cannot update container %s: it has no cgroup", id);
+        struct oci_resources res = { 0 };
+        r = oci_resources_parse(resources_json, strlen(resources_json), "resources", &res, err);
+        if (r < 0)
+                return r;
+        _cleanup_(oci_config_freep) struct oci_config *config = NULL;
+        struct coi_error cerr = { 0 };
+        load_snapshot(&h, &config, &cerr); /* only for the best-effort annotation */
+        _cleanup_close_ int fd = open(h.rec.pub.cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                r = coi_error_set(err, errno, "open cgroup %s: %m", h.rec.pub.cgroup_path);
+        else
+                r = cgroup_apply_resources(ctx, fd, h.rec.pub.cgroup_path, &res, best_effort(ctx, config), err);
+        oci_resources_done(&res);
+        return r;
+}
+
+/* ---- list, pids ---------------------------------------------------------------------------------- */
+
+static int compare_strings(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int coi_container_list(struct coi_context *ctx, char ***ret_ids, struct coi_error *err)
+{
+        const char *root = ctx->state_root ? ctx->state_root : COI_RUNTIME_STATE_ROOT;
+        _cleanup_strv_ char **ids = calloc(1, sizeof(char *));
+        if (!ids)
+                return coi_error_set(err, ENOMEM, "list: %m");
+        DIR *d = opendir(root);
+        if (!d) {
+                if (errno != ENOENT)
+                        return coi_error_set(err, errno, "open state root %s: %m", root);
+                *ret_ids = TAKE_PTR(ids);
+                return 0;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.' || state_validate_id(de->d_name, NULL) < 0)
+                        continue;
+                _cleanup_close_ int dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                struct state_record rec;
+                if (dfd < 0 || state_read(dfd, de->d_name, &rec, NULL) < 0)
+                        continue;
+                state_record_done(&rec);
+                if (strv_push(&ids, de->d_name) < 0) {
+                        closedir(d);
+                        return coi_error_set(err, ENOMEM, "list: %m");
+                }
+        }
+        closedir(d);
+        qsort(ids, strv_length(ids), sizeof(char *), compare_strings);
+        *ret_ids = TAKE_PTR(ids);
+        return 0;
+}
+
+int coi_container_pids(struct coi_context *ctx, const char *id, pid_t **ret_pids, struct coi_error *err)
+{
+        _cleanup_(handle_done) struct handle h;
+        int r = handle_open(ctx, id, NO_LOCK, &h, err);
+        if (r < 0)
+                return r;
+        if (h.status == COI_STATUS_STOPPED) {
+                pid_t *none = calloc(1, sizeof(pid_t));
+                if (!none)
+                        return coi_error_set(err, ENOMEM, "pids: %m");
+                *ret_pids = none;
+                return 0;
+        }
+        if (h.rec.pub.cgroup_path[0]) {
+                size_t n = 0;
+                return cgroup_list_pids(h.rec.pub.cgroup_path, ret_pids, &n, err);
+        }
+        pid_t *one = calloc(2, sizeof(pid_t));
+        if (!one)
+                return coi_error_set(err, ENOMEM, "pids: %m");
+        one[0] = h.rec.pub.pid;
+        *ret_pids = one;
+        return 0;
+}
+
+/* ---- exec ---------------------------------------------------------------------------------------- */
+
+/* env: the container's, with each "K=V" of extra replacing K or added. */
+static int merge_env(char *const *base, char *const *extra, char ***ret_env)
+{
+        _cleanup_strv_ char **env = strv_copy(base);
+        if (!env)
+                return -ENOMEM;
+        for (char *const *e = extra; e && *e; e++) {
+                size_t klen = strcspn(*e, "=");
+                bool replaced = false;
+                for (char **o = env; *o; o++)
+                        if (strncmp(*o, *e, klen) == 0 && ((*o)[klen] == '=' || (*o)[klen] == '\0')) {
+                                char *copy = strdup(*e);
+                                if (!copy)
+                                        return -ENOMEM;
+                                free(*o);
+                                *o = copy;
+                                replaced = true;
+                                break;
+                        }
+                if (!replaced && strv_push(&env, *e) < 0)
+                        return -ENOMEM;
+        }
+        *ret_env = TAKE_PTR(env);
+        return 0;
+}
+
+static int parse_user(const char *user, uint32_t *uid, uint32_t *gid, struct coi_error *err)
+{
+        char *end;
+        errno = 0;
+        unsigned long u = strtoul(user, &end, 10);
+        if (errno || end == user || (*end && *end != ':') || u > UINT32_MAX - 1)
+                return coi_error_set(err, EINVAL, "--user %s: expected uid[:gid] (numbers)", user);
+        *uid = (uint32_t)u;
+        if (*end == ':') {
+                const char *g = end + 1;
+                unsigned long gv = strtoul(g, &end, 10);
+                if (errno || end == g || *end || gv > UINT32_MAX - 1)
+                        return coi_error_set(err, EINVAL, "--user %s: expected uid[:gid] (numbers)", user);
+                *gid = (uint32_t)gv;
+        }
+        return 0;
+}
+
+static int build_exec_process(const struct oci_config *config, const struct coi_exec_options *opts,
+                              struct oci_process *proc, char ***owned_env, struct coi_error *err)
+{
+        /* A shallow copy: strings stay owned by config; only env (owned_env) is ours. */
+        *proc = config->process;
+        if (!opts->args || !opts->args[0])
+                return coi_error_set(err, EINVAL, "exec: no command given (args or --process)");
+        proc->args = (char **)opts->args;
+        int r = merge_env(config->process.env, opts->env, owned_env);
+        if (r < 0)
+                return coi_error_set(err, -r, "exec: environment: %m");
+        proc->env = *owned_env;
+        if (opts->cwd)
+                proc->cwd = (char *)opts->cwd;
+        if (opts->user) {
+                r = parse_user(opts->user, &proc->user.uid, &proc->user.gid, err);
+                if (r < 0)
+                        return r;
+        }
+        proc->terminal = opts->tty;
+        for (char *const *c = opts->caps; c && *c; c++) {
+                int cap;
+                _cleanup_free_ char *name = startswith(*c, "CAP_") ? strdup(*c) : xasprintf("CAP_%s", *c);
+                if (!name || capability_from_name(name, &cap) < 0)
+                        return coi_error_set(err, EINVAL, "--cap %s: unknown capability", *c);
+                uint64_t bit = 1ull << cap;
+                proc->caps.present = true;
+                proc->caps.bounding |= bit;
+                proc->caps.effective |= bit;
+                proc->caps.permitted |= bit;
+                proc->caps.inheritable |= bit;
+                proc->caps.ambient |= bit;
+        }
+        return 0;
+}
+
+static void oci_process_donep(struct oci_process **p)
+{
+        if (*p)
+                oci_process_done(*p);
+}
+
+int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi_exec_options *opts,
+                       int *ret_status, struct coi_error *err)
+{
+        struct timer t = timer_start(ctx, "exec");
+        _cleanup_(handle_done) struct handle h;
+        int r = handle_open(ctx, id, NO_LOCK, &h, err);
+        if (r < 0)
+                return r;
+        if (h.status != COI_STATUS_RUNNING && h.status != COI_STATUS_CREATED)
+                return coi_error_set(err, EINVAL, "cannot exec in container %s: it is %s", id,
+                                     coi_status_to_string(h.status));
+        _cleanup_(oci_config_freep) struct oci_config *config = NULL;
+        r = load_snapshot(&h, &config, err);
+        if (r < 0)
+                return r;
+
+        struct oci_process parsed = { 0 }, built = { 0 };
+        _cleanup_(oci_process_donep) struct oci_process *parsed_owner = NULL;
+        _cleanup_strv_ char **env = NULL;
+        const struct oci_process *proc;
+        if (opts->process_json) {
+                r = oci_process_parse(opts->process_json, strlen(opts->process_json), "process", &parsed, err);
+                if (r < 0)
+                        return r;
+                parsed_owner = &parsed;
+                proc = &parsed;
+        } else {
+                r = build_exec_process(config, opts, &built, &env, err);
+                if (r < 0)
+                        return r;
+                proc = &built;
+        }
+        if (proc->terminal && !opts->console_socket)
+                return coi_error_set(err, EINVAL, "exec: a terminal was asked for but no --console-socket given");
+
+        _cleanup_(seccomp_program_done) struct seccomp_program seccomp = { 0 };
+        if (config->linux_.seccomp) {
+                r = seccomp_program_build(ctx, config->linux_.seccomp, &seccomp, err);
+                if (r < 0)
+                        return r;
+        }
+        _cleanup_close_ int console_fd = -1;
+        if (proc->terminal) {
+                r = connect_console_socket(opts->console_socket, &console_fd, err);
+                if (r < 0)
+                        return r;
+        }
+        timer_phase(&t, "prepare");
+        struct linux_exec ex = {
+                .init_pid = h.rec.pub.pid,
+                .config = config,
+                .process = proc,
+                .cgroup_path = h.rec.pub.cgroup_path[0] ? h.rec.pub.cgroup_path : NULL,
+                .console_socket_fd = console_fd,
+                .preserve_fds = opts->preserve_fds,
+                .seccomp = config->linux_.seccomp ? &seccomp : NULL,
+        };
+        pid_t pid = 0;
+        r = linux_exec_spawn(ctx, &ex, &pid, err);
+        if (r < 0)
+                return r;
+        timer_phase(&t, "spawn");
+        if (opts->pid_file) {
+                r = write_pid_file(opts->pid_file, pid, err);
+                if (r < 0) {
+                        kill(pid, SIGKILL);
+                        wait_exit(pid, 5000, NULL);
+                        return r;
+                }
+        }
+        if (opts->detach) {
+                *ret_status = pid;
+                return 0;
+        }
+        int status = 0;
+        r = wait_exit(pid, -1, &status);
+        if (r < 0)
+                return coi_error_set(err, -r, "wait for exec'd process %d in %s: %m", (int)pid, id);
+        *ret_status = status;
+        return 0;
+}

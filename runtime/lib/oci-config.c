@@ -47,19 +47,30 @@ struct field {
 
 #define MEMBER(base, f, type) ((type *)((char *)(base) + (f)->offset))
 
-#define FIELD(k, fn, type, member, ...)                                                                    \
-        { .key = k, .parse = fn, .offset = offsetof(type, member), __VA_ARGS__ }
+#define FIELD(k, fn, type, member, ...)                                                                      \
+        {                                                                                                    \
+                .key = k, .parse = fn, .offset = offsetof(type, member), __VA_ARGS__                         \
+        }
 #define HAS(type, member) .has = offsetof(type, member) + 1
 #define REQUIRED          .flags = F_REQUIRED
-#define OBJECT(k, table, type, member, ...)                                                                \
+#define OBJECT(k, table, type, member, ...)                                                                  \
         FIELD(k, fp_object, type, member, .sub = table, .n_sub = ELEMENTSOF(table), __VA_ARGS__)
 /* A nested JSON object whose members live in the parent struct (root, consoleSize, memory …). */
-#define FLAT(k, table, ...) { .key = k, .parse = fp_object, .sub = table, .n_sub = ELEMENTSOF(table), __VA_ARGS__ }
-#define OBJECT_ARRAY(k, table, type, member, n_member, elem, ...)                                          \
-        FIELD(k, fp_object_array, type, member, .count = offsetof(type, n_member), .elem_size = sizeof(elem), \
-              .sub = table, .n_sub = ELEMENTSOF(table), __VA_ARGS__)
-#define REFUSED(k, reason)  { .key = k, .why = reason }
-#define EMPTY_OK(k, reason) { .key = k, .flags = F_EMPTY_OK, .why = reason }
+#define FLAT(k, table, ...)                                                                                  \
+        {                                                                                                    \
+                .key = k, .parse = fp_object, .sub = table, .n_sub = ELEMENTSOF(table), __VA_ARGS__          \
+        }
+#define OBJECT_ARRAY(k, table, type, member, n_member, elem, ...)                                            \
+        FIELD(k, fp_object_array, type, member, .count = offsetof(type, n_member),                           \
+              .elem_size = sizeof(elem), .sub = table, .n_sub = ELEMENTSOF(table), __VA_ARGS__)
+#define REFUSED(k, reason)                                                                                   \
+        {                                                                                                    \
+                .key = k, .why = reason                                                                      \
+        }
+#define EMPTY_OK(k, reason)                                                                                  \
+        {                                                                                                    \
+                .key = k, .flags = F_EMPTY_OK, .why = reason                                                 \
+        }
 
 static int parse_object(struct parser *p, yajl_val v, const struct field *fields, size_t n, void *base);
 static int fail(struct parser *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -80,6 +91,7 @@ static void yajl_tree_freep(yajl_val *v)
 
 static int get_string(struct parser *p, yajl_val v, const char **ret)
 {
+        *ret = NULL;
         if (!YAJL_IS_STRING(v))
                 return fail_type(p, v, "a string");
         *ret = v->u.string;
@@ -334,7 +346,7 @@ static int validate_annotation_key(struct parser *p, const char *key)
 /* sysctl and unified keys become file names under /proc/sys and the cgroup: no way out of those. */
 static int validate_file_key(struct parser *p, const char *key)
 {
-        if (!*key || key[0] == '.' || key[0] == '/' || has_dotdot(key) || strstr(key, ".."))
+        if (!*key || key[0] == '.' || key[0] == '/' || strstr(key, ".."))
                 return fail(p, EINVAL, "invalid key \"%s\"", key);
         return 0;
 }
@@ -343,7 +355,8 @@ static int validate_unified_key(struct parser *p, const char *key)
 {
         int r = validate_file_key(p, key);
         if (r >= 0 && (strchr(key, '/') || !strchr(key, '.')))
-                return fail(p, EINVAL, "expected a cgroup v2 file name like \"memory.high\", got \"%s\"", key);
+                return fail(p, EINVAL, "expected a cgroup v2 file name like \"memory.high\", got \"%s\"",
+                            key);
         return r;
 }
 
@@ -397,8 +410,9 @@ static int fp_object_array(struct parser *p, yajl_val v, void *base, const struc
         return 0;
 }
 
-static int parse_u32_array(struct parser *p, yajl_val v, int (*convert)(struct parser *p, yajl_val v, uint32_t *ret),
-                           uint32_t **ret_array, size_t *ret_count)
+static int parse_u32_array(struct parser *p, yajl_val v,
+                           int (*convert)(struct parser *p, yajl_val v, uint32_t *ret), uint32_t **ret_array,
+                           size_t *ret_count)
 {
         if (!YAJL_IS_ARRAY(v))
                 return fail_type(p, v, "an array");
@@ -429,7 +443,8 @@ static int convert_u32(struct parser *p, yajl_val v, uint32_t *ret)
 
 static int fp_u32_array(struct parser *p, yajl_val v, void *base, const struct field *f)
 {
-        return parse_u32_array(p, v, convert_u32, MEMBER(base, f, uint32_t *), (size_t *)((char *)base + f->count));
+        return parse_u32_array(p, v, convert_u32, MEMBER(base, f, uint32_t *),
+                               (size_t *)((char *)base + f->count));
 }
 
 /* ---- objects: the engine ------------------------------------------------------------------------------ */
@@ -607,6 +622,7 @@ static const struct mount_option mount_options[] = {
 
 const char *oci_mount_option_name(size_t i)
 {
+        /* tmpcopyup and notmpcopyup come last in the table, so the list stops before them. */
         if (i >= ELEMENTSOF(mount_options) || mount_options[i].kind == OPT_TMPCOPYUP ||
             mount_options[i].kind == OPT_NOTMPCOPYUP)
                 return NULL;
@@ -702,7 +718,8 @@ static int fp_propagation(struct parser *p, yajl_val v, void *base, const struct
                         *MEMBER(base, f, unsigned long) = mount_options[i].set;
                         return 0;
                 }
-        return fail(p, EINVAL, "unknown propagation \"%s\" (expected shared, slave, private or unbindable)", s);
+        return fail(p, EINVAL, "unknown propagation \"%s\" (expected shared, slave, private or unbindable)",
+                    s);
 }
 
 /* ---- process ------------------------------------------------------------------------------------------ */
@@ -832,7 +849,8 @@ static const struct field process_fields[] = {
         REFUSED("commandLine", "Windows only"),
         FIELD("env", fp_env, struct oci_process, env),
         FIELD("cwd", fp_abs_path, struct oci_process, cwd, REQUIRED),
-        OBJECT("capabilities", capabilities_fields, struct oci_process, caps, HAS(struct oci_process, caps.present)),
+        OBJECT("capabilities", capabilities_fields, struct oci_process, caps,
+               HAS(struct oci_process, caps.present)),
         OBJECT_ARRAY("rlimits", rlimit_fields, struct oci_process, rlimits, n_rlimits, struct oci_rlimit,
                      .check = check_rlimit),
         FIELD("noNewPrivileges", fp_bool, struct oci_process, no_new_privileges),
@@ -864,8 +882,9 @@ static const struct field id_mapping_fields[] = {
         FIELD("size", fp_u32, struct oci_id_mapping, size, REQUIRED),
 };
 
-#define ID_MAPPINGS(k, type, member, n_member)                                                             \
-        OBJECT_ARRAY(k, id_mapping_fields, type, member, n_member, struct oci_id_mapping, .check = check_id_mapping)
+#define ID_MAPPINGS(k, type, member, n_member)                                                               \
+        OBJECT_ARRAY(k, id_mapping_fields, type, member, n_member, struct oci_id_mapping,                    \
+                     .check = check_id_mapping)
 
 static const struct field mount_fields[] = {
         FIELD("destination", fp_mount_destination, struct oci_mount, destination, REQUIRED),
@@ -892,7 +911,7 @@ static const struct field hook_fields[] = {
         FIELD("timeout", fp_hook_timeout, struct oci_hook, timeout, HAS(struct oci_hook, has_timeout)),
 };
 
-#define HOOKS(k, kind)                                                                                     \
+#define HOOKS(k, kind)                                                                                       \
         OBJECT_ARRAY(k, hook_fields, struct oci_config, hooks[kind], n_hooks[kind], struct oci_hook)
 
 static const struct field hooks_fields[] = {
@@ -1003,7 +1022,8 @@ static int fp_hugepage_limits(struct parser *p, yajl_val v, void *base, const st
                         return r;
                 _cleanup_free_ char *key = xasprintf("hugetlb.%s.max", page_size);
                 _cleanup_free_ char *value = xasprintf("%" PRIu64, h.limit);
-                if (!key || !value || strv_push(&res->unified, key) < 0 || strv_push(&res->unified, value) < 0)
+                if (!key || !value || strv_push(&res->unified, key) < 0 ||
+                    strv_push(&res->unified, value) < 0)
                         return fail(p, ENOMEM, "out of memory");
                 path_pop(p, mark);
         }
@@ -1068,10 +1088,12 @@ static const struct field device_rule_fields[] = {
 };
 
 static const struct field memory_fields[] = {
-        FIELD("limit", fp_limit, struct oci_resources, memory_limit, HAS(struct oci_resources, has_memory_limit)),
+        FIELD("limit", fp_limit, struct oci_resources, memory_limit,
+              HAS(struct oci_resources, has_memory_limit)),
         FIELD("reservation", fp_limit, struct oci_resources, memory_reservation,
               HAS(struct oci_resources, has_memory_reservation)),
-        FIELD("swap", fp_limit, struct oci_resources, memory_swap, HAS(struct oci_resources, has_memory_swap)),
+        FIELD("swap", fp_limit, struct oci_resources, memory_swap,
+              HAS(struct oci_resources, has_memory_swap)),
         { .key = "kernel", .parse = fp_limit_ignored, HAS(struct oci_resources, has_memory_kernel) },
         REFUSED("kernelTCP", "cgroup v1 only"),
         FIELD("swappiness", fp_swappiness, struct oci_resources, memory_swappiness,
@@ -1096,13 +1118,18 @@ static const struct field cpu_fields[] = {
 };
 
 static const struct field pids_fields[] = {
-        FIELD("limit", fp_i64, struct oci_resources, pids_limit, REQUIRED, HAS(struct oci_resources, has_pids_limit)),
+        FIELD("limit", fp_i64, struct oci_resources, pids_limit, REQUIRED,
+              HAS(struct oci_resources, has_pids_limit)),
 };
 
-#define IO_LIST(k, kind) { .key = k, .parse = fp_io_devices, .arg = kind }
+#define IO_LIST(k, kind)                                                                                     \
+        {                                                                                                    \
+                .key = k, .parse = fp_io_devices, .arg = kind                                                \
+        }
 
 static const struct field block_io_fields[] = {
-        FIELD("weight", fp_io_weight, struct oci_resources, io_weight, HAS(struct oci_resources, has_io_weight)),
+        FIELD("weight", fp_io_weight, struct oci_resources, io_weight,
+              HAS(struct oci_resources, has_io_weight)),
         REFUSED("leafWeight", "cgroup v1 only"),
         IO_LIST("weightDevice", 'w'),
         IO_LIST("throttleReadBpsDevice", 'r'),
@@ -1113,7 +1140,8 @@ static const struct field block_io_fields[] = {
 
 static const struct field resources_fields[] = {
         OBJECT_ARRAY("devices", device_rule_fields, struct oci_resources, device_rules, n_device_rules,
-                     struct oci_device_rule, .check = check_device_rule, HAS(struct oci_resources, has_devices)),
+                     struct oci_device_rule, .check = check_device_rule,
+                     HAS(struct oci_resources, has_devices)),
         FLAT("memory", memory_fields),
         FLAT("cpu", cpu_fields),
         FLAT("pids", pids_fields),
@@ -1133,8 +1161,8 @@ static bool device_rule_is_standard(const struct oci_device_rule *rule, const st
                 char type;
                 int64_t major, minor;
         } standard[] = {
-                { 'c', 1, 3 }, { 'c', 1, 5 }, { 'c', 1, 7 },   { 'c', 1, 8 },   { 'c', 1, 9 },
-                { 'c', 5, 0 }, { 'c', 5, 1 }, { 'c', 5, 2 },   { 'c', 136, -1 }, { 'c', 10, 200 },
+                { 'c', 1, 3 }, { 'c', 1, 5 }, { 'c', 1, 7 }, { 'c', 1, 8 },    { 'c', 1, 9 },
+                { 'c', 5, 0 }, { 'c', 5, 1 }, { 'c', 5, 2 }, { 'c', 136, -1 }, { 'c', 10, 200 },
         };
         if (!rule->allow)
                 return false;
@@ -1152,7 +1180,8 @@ static bool device_rule_is_standard(const struct oci_device_rule *rule, const st
         return false;
 }
 
-static void summarize_device_rules(struct oci_resources *res, const struct oci_device *devices, size_t n_devices)
+static void summarize_device_rules(struct oci_resources *res, const struct oci_device *devices,
+                                   size_t n_devices)
 {
         res->devices_allow_all = false;
         res->devices_standard = false;
@@ -1185,7 +1214,8 @@ static int fp_seccomp_action(struct parser *p, yajl_val v, void *base, const str
         if (r < 0)
                 return r;
         if (streq(s, "SCMP_ACT_NOTIFY"))
-                return fail(p, ENOTSUP, "SCMP_ACT_NOTIFY needs a seccomp listener, not supported by coi-runtime");
+                return fail(p, ENOTSUP,
+                            "SCMP_ACT_NOTIFY needs a seccomp listener, not supported by coi-runtime");
         if (seccomp_action_from_name(s, 0, &action) < 0)
                 return fail(p, EINVAL, "unknown seccomp action \"%s\"", s);
         *MEMBER(base, f, uint32_t) = action; /* errnoRet is folded in by resolve_action() */
@@ -1287,7 +1317,8 @@ static const struct field seccomp_syscall_fields[] = {
         FIELD("action", fp_seccomp_action, struct oci_seccomp_syscall, action, REQUIRED),
         FIELD("errnoRet", fp_errno_ret, struct oci_seccomp_syscall, errno_ret,
               HAS(struct oci_seccomp_syscall, has_errno_ret)),
-        OBJECT_ARRAY("args", seccomp_arg_fields, struct oci_seccomp_syscall, args, n_args, struct oci_seccomp_arg),
+        OBJECT_ARRAY("args", seccomp_arg_fields, struct oci_seccomp_syscall, args, n_args,
+                     struct oci_seccomp_arg),
 };
 
 static const struct field seccomp_fields[] = {
@@ -1318,8 +1349,9 @@ static int fp_seccomp(struct parser *p, yajl_val v, void *base, const struct fie
 /* ---- linux -------------------------------------------------------------------------------------------- */
 
 static const char *const namespace_names[_OCI_NS_MAX] = {
-        [OCI_NS_PID] = "pid",   [OCI_NS_NETWORK] = "network", [OCI_NS_MOUNT] = "mount",   [OCI_NS_IPC] = "ipc",
-        [OCI_NS_UTS] = "uts",   [OCI_NS_USER] = "user",       [OCI_NS_CGROUP] = "cgroup", [OCI_NS_TIME] = "time",
+        [OCI_NS_PID] = "pid",       [OCI_NS_NETWORK] = "network", [OCI_NS_MOUNT] = "mount",
+        [OCI_NS_IPC] = "ipc",       [OCI_NS_UTS] = "uts",         [OCI_NS_USER] = "user",
+        [OCI_NS_CGROUP] = "cgroup", [OCI_NS_TIME] = "time",
 };
 
 struct namespace_entry {
@@ -1354,7 +1386,8 @@ static int fp_namespaces(struct parser *p, yajl_val v, void *base, const struct 
         for (size_t i = 0; i < v->u.array.len; i++) {
                 size_t mark = path_index(p, i);
                 struct namespace_entry e = { .type = -1 };
-                int r = parse_object(p, v->u.array.values[i], namespace_fields, ELEMENTSOF(namespace_fields), &e);
+                int r = parse_object(p, v->u.array.values[i], namespace_fields, ELEMENTSOF(namespace_fields),
+                                     &e);
                 _cleanup_free_ char *path = e.path;
                 if (r < 0)
                         return r;
@@ -1473,7 +1506,8 @@ static const struct field linux_fields[] = {
         OBJECT_ARRAY("devices", device_fields, struct oci_linux, devices, n_devices, struct oci_device,
                      .check = check_device),
         FIELD("cgroupsPath", fp_cgroups_path, struct oci_linux, cgroups_path),
-        OBJECT("resources", resources_fields, struct oci_linux, resources, HAS(struct oci_linux, has_resources)),
+        OBJECT("resources", resources_fields, struct oci_linux, resources,
+               HAS(struct oci_linux, has_resources)),
         FIELD("sysctl", fp_sysctl, struct oci_linux, sysctl),
         { .key = "seccomp", .parse = fp_seccomp },
         FIELD("rootfsPropagation", fp_propagation, struct oci_linux, rootfs_propagation),
@@ -1749,7 +1783,8 @@ static size_t path_append(struct parser *p, const char *fmt, ...)
 /* "a.b" for identifiers, a["x.y"] for map keys that are not. */
 static size_t path_key(struct parser *p, const char *key)
 {
-        if (!*key || strpbrk(key, ".[]\" "))
+        static const char word[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+        if (!*key || key[strspn(key, word)])
                 return path_append(p, "[\"%s\"]", key);
         return p->len ? path_append(p, ".%s", key) : path_append(p, "%s", key);
 }
@@ -1789,7 +1824,8 @@ static void yajl_freep(yajl_handle *h)
                 yajl_free(*h);
 }
 
-/* yajl_tree's own message spans three lines; say where instead, as line and column. */
+/* yajl_tree's own message spans three lines; say where instead, as line and column (of the last
+ * character of the offending token: yajl reports after it has read the token). */
 static int json_error(const char *text, size_t len, const char *origin, struct coi_error *err)
 {
         _cleanup_(yajl_freep) yajl_handle h = yajl_alloc(NULL, NULL, NULL);
@@ -1815,7 +1851,8 @@ static int json_error(const char *text, size_t len, const char *origin, struct c
                 what[strcspn(what, "\n")] = '\0';
                 yajl_free_error(h, msg);
         }
-        return coi_error_set(err, EINVAL, "%s: invalid JSON at line %zu, column %zu: %s", origin, line, column, what);
+        return coi_error_set(err, EINVAL, "%s: invalid JSON at line %zu, column %zu: %s", origin, line,
+                             column, what);
 }
 
 static int json_parse(const char *json, size_t len, const char *origin, yajl_val *ret, struct coi_error *err)

@@ -71,6 +71,9 @@ struct oci_mount {
         size_t n_uid_mappings;
         struct oci_id_mapping *gid_mappings;
         size_t n_gid_mappings;
+        /* Added: r* options (rro, rnosuid, rnoatime …): MOUNT_ATTR_* for mount_setattr(AT_RECURSIVE). */
+        uint64_t rec_attr_set, rec_attr_clr;
+        bool tmpcopyup; /* crun's "tmpcopyup": copy the image's files into this tmpfs; never in data */
 };
 
 enum oci_namespace_type {
@@ -127,6 +130,14 @@ struct oci_seccomp {
         size_t n_syscalls;
 };
 
+/* One entry of linux.resources.devices (the device cgroup list). */
+struct oci_device_rule {
+        bool allow;
+        char type;            /* 'a', 'c', 'b' ('a' when absent) */
+        int64_t major, minor; /* -1 = any (also when absent) */
+        char access[4];       /* subset of "rwm" ("rwm" when absent) */
+};
+
 /* Resources: every value is optional; has_* says whether it was given. */
 struct oci_resources {
         bool has_memory_limit, has_memory_reservation, has_memory_swap, has_memory_kernel;
@@ -150,7 +161,16 @@ struct oci_resources {
         size_t n_io_devices;
         char **unified;   /* NULL-terminated key, value, key, value … */
         bool has_devices; /* the device cgroup allow list (cgroup v2: eBPF, not supported) */
-        bool devices_allow_all;
+        bool devices_allow_all; /* the list ends up allowing everything ("a *:* rwm" not denied later) */
+        /* Added: */
+        bool has_memory_check_before_update, memory_check_before_update;
+        bool has_cpu_burst;
+        uint64_t cpu_burst;
+        struct oci_device_rule *device_rules; /* as written */
+        size_t n_device_rules;
+        /* deny-all first, then only allows for mknod and the devices every container gets (null, zero,
+         * full, random, urandom, tty, console, ptmx, pts, tun) or that linux.devices creates. */
+        bool devices_standard;
 };
 
 struct oci_hook {
@@ -234,3 +254,6 @@ const char *oci_config_annotation(const struct oci_config *config, const char *k
 
 const char *oci_namespace_name(enum oci_namespace_type type); /* "pid", "network", … */
 const char *oci_hook_name(enum oci_hook_kind kind);           /* "createRuntime", … */
+/* The i-th mount option the parser turns into flags ("ro", "rbind", "idmap" …), NULL past the last:
+ * the `features` mountOptions list. Options it only records (tmpcopyup) are not listed. */
+const char *oci_mount_option_name(size_t i);

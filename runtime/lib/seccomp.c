@@ -17,25 +17,26 @@
 #include "seccomp.h"
 #include "util.h"
 
-#define SECCOMP_ARGS_MAX 6
-
-static int action_check(uint32_t action, const char *where, struct coi_error *err);
-static uint32_t action_with_errno(uint32_t action, bool has_errno_ret, uint32_t errno_ret);
-static int add_syscall_rule(struct coi_context *ctx, scmp_filter_ctx filter, uint32_t default_action,
-                            const struct oci_seccomp_syscall *rule, size_t rule_index, struct coi_error *err);
-static int export_bpf(scmp_filter_ctx filter, struct sock_filter **ret_filter, unsigned short *ret_len,
-                      struct coi_error *err);
-
-static void seccomp_releasep(scmp_filter_ctx *filter)
-{
-        if (*filter)
-                seccomp_release(*filter);
-}
+#define SECCOMP_ARGS_MAX  6
+#define SECCOMP_ERRNO_MAX 4095 /* the kernel's MAX_ERRNO; larger SECCOMP_RET_ERRNO data is clamped */
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5) /* Linux 5.19 */
+#endif
 
 struct name_value {
         const char *name;
         uint32_t value;
 };
+
+static const struct name_value *lookup(const struct name_value *table, size_t n, const char *name);
+static void seccomp_releasep(scmp_filter_ctx *filter);
+static int action_check(uint32_t action, bool has_errno_ret, uint32_t errno_ret, const char *where,
+                        struct coi_error *err);
+static uint32_t action_with_errno(uint32_t action, bool has_errno_ret, uint32_t errno_ret);
+static int add_syscall_rule(struct coi_context *ctx, scmp_filter_ctx filter, uint32_t default_action,
+                            const struct oci_seccomp_syscall *rule, size_t rule_index, struct coi_error *err);
+static int export_bpf(scmp_filter_ctx filter, struct sock_filter **ret_filter, unsigned short *ret_len,
+                      struct coi_error *err);
 
 /* Every architecture the runtime spec lists that this libseccomp knows. */
 static const struct name_value arch_table[] = {
@@ -82,21 +83,11 @@ static const struct name_value op_table[] = {
 
 /* The flags the runtime spec allows in linux.seccomp.flags, with their kernel bits. */
 static const struct name_value flag_table[] = {
-        { "SECCOMP_FILTER_FLAG_TSYNC", 1U << 0 },
-        { "SECCOMP_FILTER_FLAG_LOG", 1U << 1 },
-        { "SECCOMP_FILTER_FLAG_SPEC_ALLOW", 1U << 2 },
-        { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 1U << 5 },
+        { "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC },
+        { "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG },
+        { "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
+        { "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV },
 };
-
-static const struct name_value *lookup(const struct name_value *table, size_t n, const char *name)
-{
-        if (!name)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                if (streq(table[i].name, name))
-                        return &table[i];
-        return NULL;
-}
 
 int seccomp_action_from_name(const char *name, uint32_t errno_ret, uint32_t *ret_action)
 {
@@ -177,7 +168,8 @@ int seccomp_program_build(struct coi_context *ctx, const struct oci_seccomp *con
 
         default_action = action_with_errno(config->default_action, config->has_default_errno_ret,
                                            config->default_errno_ret);
-        r = action_check(default_action, "linux.seccomp.defaultAction", err);
+        r = action_check(default_action, config->has_default_errno_ret, config->default_errno_ret,
+                         "linux.seccomp.defaultAction", err);
         if (r < 0)
                 return r;
         filter = seccomp_init(default_action);
@@ -216,8 +208,15 @@ int seccomp_program_install(const struct seccomp_program *prog, struct coi_error
 
         if (!prog->filter || prog->len == 0)
                 return 0;
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, prog->flags, &fprog) == 0)
+        long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, prog->flags, &fprog);
+        if (r == 0)
                 return 0;
+        /* With TSYNC the kernel returns the id of a thread it could not synchronize. */
+        if (r > 0)
+                return coi_error_set(err, EBUSY,
+                                     "install seccomp filter with TSYNC: thread %ld has an "
+                                     "incompatible filter",
+                                     r);
         /* Kernels before 3.17 have only the prctl() interface, which takes no flags. */
         if (errno == ENOSYS && prog->flags == 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) == 0)
                 return 0;
@@ -255,13 +254,17 @@ static uint32_t action_with_errno(uint32_t action, bool has_errno_ret, uint32_t 
         return (action & 0xffff0000U) | (errno_ret & 0xffffU);
 }
 
-static int action_check(uint32_t action, const char *where, struct coi_error *err)
+static int action_check(uint32_t action, bool has_errno_ret, uint32_t errno_ret, const char *where,
+                        struct coi_error *err)
 {
         if (action == SCMP_ACT_NOTIFY)
                 return coi_error_set(err, ENOTSUP,
                                      "%s: SCMP_ACT_NOTIFY is not supported (no seccomp notify "
                                      "listener)",
                                      where);
+        if (has_errno_ret && errno_ret > SECCOMP_ERRNO_MAX)
+                return coi_error_set(err, EINVAL, "%s: errnoRet %u out of range 0-%d", where, errno_ret,
+                                     SECCOMP_ERRNO_MAX);
         return 0;
 }
 
@@ -285,7 +288,7 @@ static int add_syscall_rule(struct coi_context *ctx, scmp_filter_ctx filter, uin
 
         snprintf(where, sizeof(where), "linux.seccomp.syscalls[%zu]", rule_index);
         action = action_with_errno(rule->action, rule->has_errno_ret, rule->errno_ret);
-        r = action_check(action, where, err);
+        r = action_check(action, rule->has_errno_ret, rule->errno_ret, where, err);
         if (r < 0)
                 return r;
         /* libseccomp refuses a rule whose action is the default one; it would change nothing anyway. */
@@ -390,4 +393,20 @@ static int export_bpf(scmp_filter_ctx filter, struct sock_filter **ret_filter, u
         *ret_filter = TAKE_PTR(insns);
         *ret_len = (unsigned short)n;
         return 0;
+}
+
+static const struct name_value *lookup(const struct name_value *table, size_t n, const char *name)
+{
+        if (!name)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (streq(table[i].name, name))
+                        return &table[i];
+        return NULL;
+}
+
+static void seccomp_releasep(scmp_filter_ctx *filter)
+{
+        if (*filter)
+                seccomp_release(*filter);
 }

@@ -18,13 +18,13 @@
 #define BIT(c) (UINT64_C(1) << (c))
 
 /* In a child: report the failed check on stderr and exit with its line number. */
-#define CHECK(cond)                                                                                        \
-        do {                                                                                               \
-                if (!(cond)) {                                                                             \
-                        fprintf(stderr, "%s:%d: check failed: %s (errno %d %m)\n", __FILE__, __LINE__,     \
-                                #cond, errno);                                                             \
-                        return __LINE__;                                                                   \
-                }                                                                                          \
+#define CHECK(cond)                                                                                          \
+        do {                                                                                                 \
+                if (!(cond)) {                                                                               \
+                        fprintf(stderr, "%s:%d: check failed: %s (errno %d %m)\n", __FILE__, __LINE__,       \
+                                #cond, errno);                                                               \
+                        return __LINE__;                                                                     \
+                }                                                                                            \
         } while (0)
 
 struct apply_args {
@@ -77,7 +77,8 @@ static int apply(const struct apply_args *a, struct coi_error *err)
 }
 
 /* Forks, runs fn in the child, returns its wait status; the child's stdout goes to out if given. */
-static int run_in_child(int (*fn)(const struct apply_args *), const struct apply_args *a, char *out, size_t size)
+static int run_in_child(int (*fn)(const struct apply_args *), const struct apply_args *a, char *out,
+                        size_t size)
 {
         int pipefd[2];
         assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
@@ -286,7 +287,10 @@ static void test_dropping_chown_denies_chown(void **state)
 {
         uint64_t no_chown = all_caps() & ~BIT(CAP_CHOWN);
         struct apply_args a = {
-                .caps = { .present = true, .bounding = no_chown, .effective = no_chown, .permitted = no_chown },
+                .caps = { .present = true,
+                          .bounding = no_chown,
+                          .effective = no_chown,
+                          .permitted = no_chown },
                 .uid = 0,
                 .gid = 0,
         };
@@ -318,7 +322,11 @@ static void test_errors_name_the_capability(void **state)
 
         /* ambient needs the capability in inheritable too */
         struct apply_args a = {
-                .caps = { .present = true, .bounding = nbs, .effective = nbs, .permitted = nbs, .ambient = nbs },
+                .caps = { .present = true,
+                          .bounding = nbs,
+                          .effective = nbs,
+                          .permitted = nbs,
+                          .ambient = nbs },
                 .uid = 1000,
                 .gid = 1000,
         };

@@ -100,6 +100,33 @@ static pid_t spawn_sleeper(void)
         return pid;
 }
 
+static void usr1_handler(int sig)
+{
+        _exit(42);
+}
+
+/* A child that exits 42 on SIGUSR1; returns once the handler is in place. */
+static pid_t spawn_usr1_catcher(void)
+{
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                signal(SIGUSR1, usr1_handler);
+                (void)!write(p[1], "r", 1);
+                for (;;)
+                        pause();
+        }
+        children[n_children++] = pid;
+        close(p[1]);
+        char c;
+        assert_int_equal(read(p[0], &c, 1), 1);
+        close(p[0]);
+        return pid;
+}
+
 static void forget_child(pid_t pid)
 {
         for (size_t i = 0; i < n_children; i++)
@@ -192,7 +219,8 @@ static int setup(void **state)
         DIR *d = opendir(hier.mount_point);
         for (struct dirent *de; d && (de = readdir(d));) {
                 int old;
-                if (sscanf(de->d_name, "coi-test-%d", &old) == 1 && old > 0 && kill(old, 0) < 0 && errno == ESRCH) {
+                if (sscanf(de->d_name, "coi-test-%d", &old) == 1 && old > 0 && kill(old, 0) < 0 &&
+                    errno == ESRCH) {
                         _cleanup_free_ char *stale = xasprintf("%s/%s", hier.mount_point, de->d_name);
                         remove_tree(stale);
                 }
@@ -219,10 +247,10 @@ static int teardown(void **state)
         return 0;
 }
 
-#define REQUIRE_CGROUP2()                                                                                  \
-        do {                                                                                               \
-                if (!base[0])                                                                              \
-                        skip();                                                                            \
+#define REQUIRE_CGROUP2()                                                                                    \
+        do {                                                                                                 \
+                if (!base[0])                                                                                \
+                        skip();                                                                              \
         } while (0)
 
 /* ---- tests ---- */
@@ -421,6 +449,21 @@ static void test_kill_all(void **state)
         status = wait_child(c, 5000);
         assert_true(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
         assert_false(cgroup_is_frozen(path));
+
+        /* A paused group stays paused: a handled signal runs its handler only on resume. (A signal
+         * whose default action kills goes through the freezer, like SIGKILL.) */
+        pid_t d = spawn_usr1_catcher();
+        assert_int_equal(cgroup_enter(fd, path, d, &err), 0);
+        assert_int_equal(cgroup_freeze(path, true, &err), 0);
+        assert_int_equal(cgroup_kill_all(path, SIGUSR1, &err), 0);
+        assert_int_equal(wait_child(d, 300), -1); /* still frozen: the handler hasn't run */
+        bool frozen = false;
+        for (int i = 0; i < 100 && !frozen; i++, sleep_ms(10))
+                frozen = cgroup_is_frozen(path); /* the kernel may report a blip while it delivers */
+        assert_true(frozen);
+        assert_int_equal(cgroup_freeze(path, false, &err), 0);
+        status = wait_child(d, 5000);
+        assert_true(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 42);
 }
 
 /* What a systemd container leaves behind: init.scope with a process, and deeper empty groups. */
@@ -446,6 +489,31 @@ static void test_destroy_nested(void **state)
         assert_int_equal(cgroup_destroy(path, &err), 0);
 }
 
+static uid_t owner(const char *dir, const char *file)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        struct stat st;
+        assert_int_equal(stat(p, &st), 0);
+        return st.st_uid;
+}
+
+/* The container's root gets the directory and the files it needs to manage its own subtree. */
+static void test_delegate(void **state)
+{
+        REQUIRE_CGROUP2();
+        struct coi_error err = { 0 };
+        const char *path = sub("deleg");
+        _cleanup_close_ int fd = make_cgroup(path, NULL);
+        assert_int_equal(cgroup_delegate(fd, path, 100000, 100000, &err), 0);
+        assert_int_equal(owner(path, "."), 100000);
+        assert_int_equal(owner(path, "cgroup.procs"), 100000);
+        assert_int_equal(owner(path, "cgroup.subtree_control"), 100000);
+        assert_int_equal(owner(path, "cgroup.threads"), 100000);
+        /* limits stay the host's */
+        assert_int_equal(owner(path, "cgroup.max.descendants"), 0);
+        assert_int_equal(owner(path, "cgroup.freeze"), 0);
+}
+
 static void test_refuses_outside_cgroup2(void **state)
 {
         REQUIRE_CGROUP2();
@@ -463,7 +531,8 @@ static void test_refuses_outside_cgroup2(void **state)
                 assert_non_null(strstr(err.msg, "not below the cgroup2 hierarchy"));
                 struct oci_resources res = { 0 };
                 int fd = -1;
-                assert_int_equal(cgroup_create(&hier, "/sys/fs/cgroup/memory/coi-nope", &res, &fd, &err), -EINVAL);
+                assert_int_equal(cgroup_create(&hier, "/sys/fs/cgroup/memory/coi-nope", &res, &fd, &err),
+                                 -EINVAL);
                 assert_int_equal(access("/sys/fs/cgroup/memory/coi-nope", F_OK), -1);
         }
 }
@@ -487,7 +556,8 @@ static void test_memory_limit(void **state)
                 assert_string_equal(before, after);
                 assert_int_equal(cgroup_apply_resources(&ctx, fd, path, &res, false, &err), -ENOTSUP);
                 char want[512];
-                snprintf(want, sizeof(want), "cgroup controller \"memory\" is not available in the cgroup2 hierarchy at %s",
+                snprintf(want, sizeof(want),
+                         "cgroup controller \"memory\" is not available in the cgroup2 hierarchy at %s",
                          hier.mount_point);
                 if (!strstr(err.msg, want))
                         fail_msg("message \"%s\" lacks \"%s\"", err.msg, want);
@@ -515,7 +585,9 @@ static void test_memory_limit(void **state)
         }
 
         /* a swap value below the memory limit is refused, whatever the host */
-        struct oci_resources bad = { .has_memory_limit = true, .memory_limit = 64 << 20, .has_memory_swap = true,
+        struct oci_resources bad = { .has_memory_limit = true,
+                                     .memory_limit = 64 << 20,
+                                     .has_memory_swap = true,
                                      .memory_swap = 32 << 20 };
         assert_int_equal(cgroup_apply_resources(&ctx, fd, path, &bad, true, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "swap"));
@@ -542,6 +614,23 @@ static void test_unified(void **state)
         char *slash[] = { "a/cgroup.procs", "1", NULL };
         res.unified = slash;
         assert_int_equal(cgroup_apply_resources(&ctx, fd, path, &res, true, &err), -EINVAL);
+        /* every key is checked before anything is written */
+        char *late_bad[] = { "cgroup.max.descendants", "7", "..", "1", NULL };
+        res.unified = late_bad;
+        assert_int_equal(cgroup_apply_resources(&ctx, fd, path, &res, true, &err), -EINVAL);
+        _cleanup_free_ char *still = read_text(f);
+        assert_string_equal(still, "5");
+        /* the files the runtime drives itself can't be reached through unified */
+        char self[32];
+        snprintf(self, sizeof(self), "%d", (int)getpid());
+        char *procs[] = { "cgroup.procs", self, NULL };
+        res.unified = procs;
+        assert_int_equal(cgroup_apply_resources(&ctx, fd, path, &res, true, &err), -EPERM);
+        assert_non_null(strstr(err.msg, "cgroup.procs"));
+        assert_false(pid_listed(path, getpid()));
+        char *kill_key[] = { "cgroup.kill", "1", NULL };
+        res.unified = kill_key;
+        assert_int_equal(cgroup_apply_resources(&ctx, fd, path, &res, true, &err), -EPERM);
 
         /* a value the kernel rejects: the error names the file and the value */
         char *bogus[] = { "cgroup.max.descendants", "bogus", NULL };
@@ -554,15 +643,11 @@ static void test_unified(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_detect_layout),
-                cmocka_unit_test(test_resolve_path),
-                cmocka_unit_test(test_create_enter_list),
-                cmocka_unit_test(test_freeze_thaw),
-                cmocka_unit_test(test_kill_all),
-                cmocka_unit_test(test_destroy_nested),
-                cmocka_unit_test(test_refuses_outside_cgroup2),
-                cmocka_unit_test(test_memory_limit),
-                cmocka_unit_test(test_unified),
+                cmocka_unit_test(test_detect_layout),     cmocka_unit_test(test_resolve_path),
+                cmocka_unit_test(test_create_enter_list), cmocka_unit_test(test_freeze_thaw),
+                cmocka_unit_test(test_kill_all),          cmocka_unit_test(test_destroy_nested),
+                cmocka_unit_test(test_delegate),          cmocka_unit_test(test_refuses_outside_cgroup2),
+                cmocka_unit_test(test_memory_limit),      cmocka_unit_test(test_unified),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,7 +12,9 @@
 #include <signal.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -27,13 +29,13 @@
 #include "util.h"
 
 /* In a child: report the failed check on stderr and exit with its line number. */
-#define CHECK(cond)                                                                                        \
-        do {                                                                                               \
-                if (!(cond)) {                                                                             \
-                        fprintf(stderr, "%s:%d: check failed: %s (errno %d %m)\n", __FILE__, __LINE__,     \
-                                #cond, errno);                                                             \
-                        return __LINE__;                                                                   \
-                }                                                                                          \
+#define CHECK(cond)                                                                                          \
+        do {                                                                                                 \
+                if (!(cond)) {                                                                               \
+                        fprintf(stderr, "%s:%d: check failed: %s (errno %d %m)\n", __FILE__, __LINE__,       \
+                                #cond, errno);                                                               \
+                        return __LINE__;                                                                     \
+                }                                                                                            \
         } while (0)
 
 static uint32_t action(const char *name, uint32_t errno_ret)
@@ -192,10 +194,12 @@ static int child_default_errno(const struct seccomp_program *prog)
 
 static void test_default_errno_ret(void **state)
 {
-        /* Everything not allowed fails with defaultErrnoRet; what the test harness itself needs after
-         * install (exit, getpid, write for messages) is allowed. */
+        /* Everything not allowed fails with defaultErrnoRet; what the test itself and the sanitizer
+         * runtime need after install is allowed. */
         struct oci_seccomp_syscall rules[] = {
-                { .names = (char *[]){ "getpid", "exit", "exit_group", "write", NULL },
+                { .names = (char *[]){ "getpid", "gettid", "exit", "exit_group", "write", "writev", "mmap",
+                                       "munmap", "mprotect", "madvise", "sigaltstack", "rt_sigaction",
+                                       "rt_sigprocmask", "futex", NULL },
                   .action = SCMP_ACT_ALLOW },
         };
         struct oci_seccomp config = {
@@ -234,6 +238,12 @@ static int child_arg_filters(const struct seccomp_program *prog)
         CHECK(syscall(SYS_flock, 0, 0xff00 | LOCK_UN | LOCK_NB) < 0 && errno == ENOLCK);
         errno = 0;
         CHECK(syscall(SYS_flock, -1, LOCK_UN) < 0 && errno == EBADF); /* allowed, reaches the kernel */
+        /* conditions on different arguments must all hold */
+        errno = 0;
+        CHECK(syscall(SYS_getpriority, PRIO_PROCESS, 4242) < 0 && errno == ENOKEY);
+        errno = 0;
+        CHECK(syscall(SYS_getpriority, PRIO_PGRP, 4242) < 0 && errno == ESRCH);
+        CHECK(syscall(SYS_getpriority, PRIO_PROCESS, 0) >= 0);
         return 0;
 }
 
@@ -249,7 +259,15 @@ static void test_arg_filters(void **state)
         struct oci_seccomp_arg nonblocking[] = {
                 { .index = 1, .value = LOCK_NB, .value_two = LOCK_NB, .op = op("SCMP_CMP_MASKED_EQ") },
         };
+        struct oci_seccomp_arg prio_of_4242[] = {
+                { .index = 0, .value = PRIO_PROCESS, .op = op("SCMP_CMP_EQ") },
+                { .index = 1, .value = 4242, .op = op("SCMP_CMP_EQ") },
+        };
         struct oci_seccomp_syscall rules[] = {
+                { .names = (char *[]){ "getpriority", NULL },
+                  .action = action("SCMP_ACT_ERRNO", ENOKEY),
+                  .args = prio_of_4242,
+                  .n_args = ELEMENTSOF(prio_of_4242) },
                 { .names = (char *[]){ "personality", NULL },
                   .action = action("SCMP_ACT_ERRNO", 0),
                   .args = personality_query,
@@ -353,14 +371,18 @@ static void test_unknown_syscall_skipped_and_flags(void **state)
         char logbuf[1024] = "";
         struct coi_context ctx = { .log = log_collect, .log_data = logbuf, .log_level = COI_LOG_DEBUG };
         struct oci_seccomp_syscall rules[] = {
-                { .names = (char *[]){ "no_such_syscall_xyz", "uname", NULL }, .action = action("SCMP_ACT_ERRNO", 0) },
+                { .names = (char *[]){ "no_such_syscall_xyz", "uname", NULL },
+                  .action = action("SCMP_ACT_ERRNO", 0) },
         };
         uint32_t arches[] = { SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32, SCMP_ARCH_AARCH64 };
         struct oci_seccomp config = {
                 .default_action = SCMP_ACT_ALLOW,
                 .architectures = arches,
                 .n_architectures = ELEMENTSOF(arches),
-                .flags = (char *[]){ "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", NULL },
+                /* WAIT_KILLABLE_RECV alone makes the kernel refuse the filter: it must be dropped */
+                .flags = (char *[]){ "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                                     "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+                                     NULL },
                 .syscalls = rules,
                 .n_syscalls = ELEMENTSOF(rules),
         };
@@ -369,7 +391,8 @@ static void test_unknown_syscall_skipped_and_flags(void **state)
 
         assert_int_equal(seccomp_program_build(&ctx, &config, &prog, &err), 0);
         assert_non_null(strstr(logbuf, "no_such_syscall_xyz"));
-        assert_int_equal(prog.flags, SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW);
+        assert_int_equal(prog.flags, SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW |
+                                             SECCOMP_FILTER_FLAG_TSYNC);
         /* the other name of the rule still applies */
         assert_child_ok(run_in_child(child_log_flag, &prog));
         seccomp_program_done(&prog);
@@ -390,7 +413,9 @@ static void test_refusals(void **state)
         struct seccomp_program prog = { 0 };
         struct coi_error err = { 0 };
 
-        struct oci_seccomp notify = { .default_action = SCMP_ACT_ALLOW, .syscalls = notify_rule, .n_syscalls = 1 };
+        struct oci_seccomp notify = { .default_action = SCMP_ACT_ALLOW,
+                                      .syscalls = notify_rule,
+                                      .n_syscalls = 1 };
         assert_int_equal(seccomp_program_build(NULL, &notify, &prog, &err), -ENOTSUP);
         assert_non_null(strstr(err.msg, "SCMP_ACT_NOTIFY"));
         assert_non_null(strstr(err.msg, "syscalls[0]"));
@@ -400,7 +425,8 @@ static void test_refusals(void **state)
         assert_int_equal(seccomp_program_build(NULL, &notify_default, &prog, &err), -ENOTSUP);
         assert_non_null(strstr(err.msg, "defaultAction"));
 
-        struct oci_seccomp listener = { .default_action = SCMP_ACT_ALLOW, .listener_path = (char *)"/run/x.sock" };
+        struct oci_seccomp listener = { .default_action = SCMP_ACT_ALLOW,
+                                        .listener_path = (char *)"/run/x.sock" };
         assert_int_equal(seccomp_program_build(NULL, &listener, &prog, &err), -ENOTSUP);
         assert_non_null(strstr(err.msg, "/run/x.sock"));
 
@@ -409,10 +435,131 @@ static void test_refusals(void **state)
         assert_int_equal(seccomp_program_build(NULL, &bad_flag, &prog, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "SECCOMP_FILTER_FLAG_BOGUS"));
 
-        struct oci_seccomp bad_arg = { .default_action = SCMP_ACT_ALLOW, .syscalls = bad_index_rule, .n_syscalls = 1 };
+        struct oci_seccomp_syscall huge_errno_rule[] = {
+                { .names = (char *[]){ "uname", NULL },
+                  .action = action("SCMP_ACT_ERRNO", 0),
+                  .has_errno_ret = true,
+                  .errno_ret = 70000 },
+        };
+        struct oci_seccomp huge_errno = { .default_action = SCMP_ACT_ALLOW,
+                                          .syscalls = huge_errno_rule,
+                                          .n_syscalls = 1 };
+        assert_int_equal(seccomp_program_build(NULL, &huge_errno, &prog, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "errnoRet 70000"));
+
+        struct oci_seccomp bad_arg = { .default_action = SCMP_ACT_ALLOW,
+                                       .syscalls = bad_index_rule,
+                                       .n_syscalls = 1 };
         assert_int_equal(seccomp_program_build(NULL, &bad_arg, &prog, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "index 6"));
         assert_null(prog.filter);
+}
+
+/* The profile's path from this test's location: <build>/tests/test-seccomp and __FILE__, which meson
+ * gives relative to <build>. */
+static char *default_profile_path(void)
+{
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        assert_true(n > 0);
+        exe[n] = '\0';
+        const char *file = __FILE__;
+        const char *suffix = strstr(file, "tests/unit/test-seccomp.c");
+        assert_non_null(suffix);
+        int prefix = (int)(suffix - file);
+        if (file[0] == '/')
+                return xasprintf("%.*sseccomp-profiles/default.json", prefix, file);
+        return xasprintf("%s/%.*sseccomp-profiles/default.json", dirname(dirname(exe)), prefix, file);
+}
+
+/* The profile as the runtime sees it: linux.seccomp of a config.json, through the real parser. */
+static struct oci_config *load_profile(const char *path)
+{
+        _cleanup_free_ char *profile = NULL, *doc = NULL;
+        struct oci_config *config = NULL;
+        struct coi_error err = { 0 };
+        size_t len;
+
+        if (read_file_at(AT_FDCWD, path, 0, &profile, &len, &err) < 0)
+                fail_msg("%s", err.msg);
+        doc = xasprintf("{\"ociVersion\": \"1.2.0\", \"root\": {\"path\": \"rootfs\"}, "
+                        "\"linux\": {\"seccomp\": %s}}",
+                        profile);
+        assert_non_null(doc);
+        if (oci_config_parse(doc, strlen(doc), path, &config, &err) < 0)
+                fail_msg("%s", err.msg);
+        assert_non_null(config->linux_.seccomp);
+        return config;
+}
+
+static int child_default_profile(const struct seccomp_program *prog)
+{
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        struct utsname u;
+        char c = 'x';
+
+        CHECK(fd >= 0);
+        /* Without the filter these calls reach the kernel and fail for other reasons (harmlessly:
+         * an empty module image, unknown kexec flags, TIOCSTI on a non-tty). */
+        errno = 0;
+        CHECK(syscall(SYS_init_module, NULL, 0UL, "") < 0 && errno != EPERM);
+        errno = 0;
+        CHECK(syscall(SYS_kexec_load, 0UL, 0UL, NULL, 0xdead0000UL) < 0 && errno != EPERM);
+        errno = 0;
+        CHECK(ioctl(fd, TIOCSTI, &c) < 0 && errno == ENOTTY);
+
+        CHECK(install_with_nnp(prog) == 0);
+
+        errno = 0;
+        CHECK(syscall(SYS_init_module, NULL, 0UL, "") < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(syscall(SYS_finit_module, fd, "", 0) < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(syscall(SYS_delete_module, "nope", 0) < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(syscall(SYS_kexec_load, 0UL, 0UL, NULL, 0xdead0000UL) < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(syscall(SYS_open_by_handle_at, -1, NULL, 0) < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0) < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(syscall(SYS_swapoff, "/nonexistent") < 0 && errno == EPERM);
+        /* keyrings are not namespaced: ENOSYS, which systemd treats as "no keyring support" */
+        errno = 0;
+        CHECK(syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0) < 0 && errno == ENOSYS);
+        errno = 0;
+        CHECK(syscall(SYS_add_key, "user", "coi", "x", 1, -3) < 0 && errno == ENOSYS);
+        errno = 0;
+        CHECK(syscall(SYS_io_uring_setup, 1, NULL) < 0 && errno == ENOSYS);
+        /* TIOCSTI denied, also with garbage in the upper 32 bits the kernel ignores */
+        errno = 0;
+        CHECK(ioctl(fd, TIOCSTI, &c) < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(syscall(SYS_ioctl, fd, 0xabcd00000000UL | TIOCSTI, &c) < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(ioctl(fd, TIOCLINUX, &c) < 0 && errno == EPERM);
+        /* other ioctls, bpf and the rest still reach the kernel */
+        struct termios t;
+        errno = 0;
+        CHECK(ioctl(fd, TCGETS, &t) < 0 && errno == ENOTTY);
+        errno = 0;
+        CHECK(syscall(SYS_bpf, -1, NULL, 0) < 0 && errno != EPERM && errno != ENOSYS);
+        CHECK(uname(&u) == 0);
+        CHECK(syscall(SYS_getpid) == getpid());
+        close(fd);
+        return 0;
+}
+
+static void test_default_profile(void **state)
+{
+        _cleanup_free_ char *path = default_profile_path();
+        _cleanup_(oci_config_freep) struct oci_config *config = load_profile(path);
+        struct seccomp_program prog = { 0 };
+
+        assert_int_equal(config->linux_.seccomp->default_action, SCMP_ACT_ALLOW);
+        build_ok(config->linux_.seccomp, &prog);
+        assert_child_ok(run_in_child(child_default_profile, &prog));
+        seccomp_program_done(&prog);
 }
 
 int main(void)
@@ -426,6 +573,7 @@ int main(void)
                 cmocka_unit_test(test_install_needs_nnp_or_sys_admin),
                 cmocka_unit_test(test_unknown_syscall_skipped_and_flags),
                 cmocka_unit_test(test_refusals),
+                cmocka_unit_test(test_default_profile),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

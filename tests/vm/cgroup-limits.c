@@ -168,6 +168,8 @@ static void check_mapping(void)
                 .cpu_quota = 50000,
                 .has_cpu_period = true,
                 .cpu_period = 100000,
+                .has_cpu_burst = true,
+                .cpu_burst = 1000,
                 .cpu_cpus = "0",
                 .cpu_mems = "0",
                 .has_pids_limit = true,
@@ -176,10 +178,15 @@ static void check_mapping(void)
                 .io_weight = 500,
         };
         static const char *const want[][2] = {
-                { "memory.max", "67108864" },       { "memory.low", "33554432" },
-                { "memory.swap.max", "33554432" },  { "cpu.weight", "39" },
-                { "cpu.max", "50000 100000" },      { "cpuset.cpus", "0" },
-                { "cpuset.mems", "0" },             { "pids.max", "10" },
+                { "memory.max", "67108864" },
+                { "memory.low", "33554432" },
+                { "memory.swap.max", "33554432" },
+                { "cpu.weight", "39" },
+                { "cpu.max", "50000 100000" },
+                { "cpu.max.burst", "1000" },
+                { "cpuset.cpus", "0" },
+                { "cpuset.mems", "0" },
+                { "pids.max", "10" },
                 { "io.weight", "default 4950" },
         };
         _cleanup_free_ char *path = NULL;
@@ -189,7 +196,8 @@ static void check_mapping(void)
         for (size_t i = 0; i < ELEMENTSOF(want); i++) {
                 _cleanup_free_ char *name = xasprintf("map-%s", want[i][0]);
                 _cleanup_free_ char *got = read_value(path, want[i][0]);
-                result(streq(got, want[i][1]), name, "%s is \"%s\", want \"%s\"", want[i][0], got, want[i][1]);
+                result(streq(got, want[i][1]), name, "%s is \"%s\", want \"%s\"", want[i][0], got,
+                       want[i][1]);
         }
         struct coi_error err = { 0 };
         result(cgroup_destroy(path, &err) == 0, "destroy-mapping", "%s", err.msg);
@@ -197,7 +205,9 @@ static void check_mapping(void)
 
 static void check_memory_oom(void)
 {
-        struct oci_resources res = { .has_memory_limit = true, .memory_limit = 32 << 20, .has_memory_swap = true,
+        struct oci_resources res = { .has_memory_limit = true,
+                                     .memory_limit = 32 << 20,
+                                     .has_memory_swap = true,
                                      .memory_swap = 32 << 20 };
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = setup_cgroup("memory-oom", &res, &path);
@@ -212,6 +222,50 @@ static void check_memory_oom(void)
                 result(false, "destroy-memory-oom", "%s", err.msg);
 }
 
+/* checkBeforeUpdate: a limit below the current usage is refused, and nothing is written. */
+static void check_memory_before_update(void)
+{
+        struct oci_resources unlimited = { .has_memory_limit = true, .memory_limit = -1 };
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = setup_cgroup("memory-check", &unlimited, &path);
+        if (fd < 0)
+                return;
+        int p[2];
+        if (pipe(p) < 0)
+                return;
+        pid_t pid = fork();
+        if (pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                char c;
+                if (read(p[0], &c, 1) != 1) /* wait until moved */
+                        _exit(1);
+                char *m = mmap(NULL, 16 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (m != MAP_FAILED)
+                        memset(m, 1, 16 << 20);
+                (void)!write(p[1], "k", 1);
+                for (;;)
+                        pause();
+        }
+        struct coi_error err = { 0 };
+        struct coi_context ctx = { 0 };
+        char c = 0;
+        bool ready = cgroup_enter(fd, path, pid, &err) == 0 && write(p[1], "g", 1) == 1;
+        close(p[1]);
+        ready = ready && read(p[0], &c, 1) == 1;
+        close(p[0]);
+        struct oci_resources res = { .has_memory_limit = true,
+                                     .memory_limit = 4 << 20,
+                                     .has_memory_check_before_update = true,
+                                     .memory_check_before_update = true };
+        int r = ready ? cgroup_apply_resources(&ctx, fd, path, &res, false, &err) : -1;
+        _cleanup_free_ char *max = read_value(path, "memory.max");
+        result(r == -EBUSY && streq(max, "max") && strstr(err.msg, "memory.current"),
+               "memory-check-before-update", "ready %d, r %d (%s), memory.max %s", ready, r, err.msg, max);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        cgroup_destroy(path, &err);
+}
+
 static void check_pids_fork_fails(void)
 {
         struct oci_resources res = { .has_pids_limit = true, .pids_limit = 5 };
@@ -221,26 +275,28 @@ static void check_pids_fork_fails(void)
                 return;
         int status = run_in_cgroup(fd, path, fork_many, 60);
         long long max_events = keyed_value(path, "pids.events", "max");
-        result(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && max_events >= 1, "pids-fork-fails",
-               "status %#x, pids.events max %lld", status, max_events);
+        result(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && max_events >= 1,
+               "pids-fork-fails", "status %#x, pids.events max %lld", status, max_events);
         /* the paused grandchildren are still there: destroy must kill them and remove the group */
         struct coi_error err = { 0 };
         int r = cgroup_destroy(path, &err);
-        result(r == 0 && access(path, F_OK) < 0, "destroy-populated", "%s", r < 0 ? err.msg : "directory left");
+        result(r == 0 && access(path, F_OK) < 0, "destroy-populated", "%s",
+               r < 0 ? err.msg : "directory left");
 }
 
 static void check_cpu_throttled(void)
 {
-        struct oci_resources res = { .has_cpu_quota = true, .cpu_quota = 10000, .has_cpu_period = true,
-                                     .cpu_period = 100000 };
+        struct oci_resources res = {
+                .has_cpu_quota = true, .cpu_quota = 10000, .has_cpu_period = true, .cpu_period = 100000
+        };
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = setup_cgroup("cpu-throttled", &res, &path);
         if (fd < 0)
                 return;
         int status = run_in_cgroup(fd, path, spin_one_second, 60);
         long long throttled = keyed_value(path, "cpu.stat", "nr_throttled");
-        result(status >= 0 && WIFEXITED(status) && throttled > 0, "cpu-throttled", "status %#x, nr_throttled %lld",
-               status, throttled);
+        result(status >= 0 && WIFEXITED(status) && throttled > 0, "cpu-throttled",
+               "status %#x, nr_throttled %lld", status, throttled);
         struct coi_error err = { 0 };
         if (cgroup_destroy(path, &err) < 0)
                 result(false, "destroy-cpu-throttled", "%s", err.msg);
@@ -253,11 +309,13 @@ int main(void)
                 result(false, "layout", "%s", err.msg);
                 return 1;
         }
-        result(hier.layout == CGROUP_LAYOUT_UNIFIED, "layout", "layout %d at %s", (int)hier.layout, hier.mount_point);
+        result(hier.layout == CGROUP_LAYOUT_UNIFIED, "layout", "layout %d at %s", (int)hier.layout,
+               hier.mount_point);
         printf("# controllers: %s\n", hier.controllers);
 
         check_mapping();
         check_memory_oom();
+        check_memory_before_update();
         check_pids_fork_fails();
         check_cpu_throttled();
 

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # cgroup-limits.sh — init (pid 1) of the test VM that tests/vm/run boots: mounts what the checks need,
 # runs them, prints their PASS/FAIL lines between markers and powers off. Runs only inside the guest.
 PATH=/bin
