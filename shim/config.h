@@ -189,6 +189,8 @@ static inline void config_freep(struct config **c)
  * directory of file resolves relative container.build.script paths. */
 int config_apply_toml(struct config *c, const struct toml_value *root, const char *file, const char *home,
                       enum config_layer layer, struct coi_error *err);
+/* path as messages and origins show it: "~/..." below home, else unchanged. */
+char *config_display_path(const char *path, const char *home);
 /* Reads and applies one file (-ENOENT, err untouched, if it does not exist). */
 int config_apply_file(struct config *c, const char *path, const char *home, struct coi_error *err);
 /* Copies every key the overlay has set onto c, profile style: environment merges, forward_env adds

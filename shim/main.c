@@ -4,8 +4,11 @@
 #include <string.h>
 
 #include "commands.h"
+#include "config.h"
 
 static const struct coi_command commands[] = {
+        { "config", cmd_config, "Show the merged configuration and where each value comes from" },
+        { "profile", cmd_profile, "List, show, create, edit and delete profiles" },
         { "version", cmd_version, "Print the version" },
         { "help", cmd_help, "Help about a command" },
 };

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -92,11 +93,20 @@ struct handle {
         enum coi_status status; /* live */
 };
 
+/* An explicit unlock: a child we spawned may hold a duplicate of the lock fd (flock locks belong to
+ * the open file description), and closing only our copy would leave the container locked. */
+static void unlock_and_close(int *lockfd)
+{
+        if (*lockfd >= 0)
+                flock(*lockfd, LOCK_UN);
+        closep(lockfd);
+}
+
 static void handle_done(struct handle *h)
 {
         closep(&h->rootfd);
         closep(&h->dirfd);
-        closep(&h->lockfd);
+        unlock_and_close(&h->lockfd);
         state_record_done(&h->rec);
 }
 
@@ -202,7 +212,7 @@ static int write_pid_file(const char *path, pid_t pid, struct coi_error *err)
 {
         char buf[32];
         int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-        int r = write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0644, err);
+        int r = state_write_file(AT_FDCWD, path, buf, (size_t)n, 0644, err);
         return r < 0 ? coi_error_prefix(err, "pid file: ") : 0;
 }
 
@@ -245,7 +255,7 @@ static void create_job_cleanup(struct create_job *j)
         }
         closep(&j->console_fd);
         closep(&j->cgroup_fd);
-        closep(&j->lockfd);
+        unlock_and_close(&j->lockfd);
         closep(&j->dirfd);
         closep(&j->rootfd);
         seccomp_program_done(&j->seccomp);
@@ -432,7 +442,7 @@ static int do_create(struct create_job *j, struct coi_error *err)
         fill_owner(j->rec.pub.owner, sizeof(j->rec.pub.owner));
         if (j->config->annotations && !(j->rec.pub.annotations = strv_copy(j->config->annotations)))
                 return coi_error_set(err, ENOMEM, "annotations of %s: %m", j->id);
-        r = write_file_atomic_at(j->dirfd, CONFIG_FILE, json, json_len, 0600, err);
+        r = state_write_file(j->dirfd, CONFIG_FILE, json, json_len, 0600, err);
         if (r < 0)
                 return r;
         r = state_fifo_create(j->dirfd, j->id, err);

@@ -2,6 +2,7 @@
  * exec.fifo, and the live status. Owns nothing outside <root>/<id>/. */
 #include <dirent.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -215,7 +216,26 @@ int state_write(int dirfd, const struct state_record *rec, struct coi_error *err
         int r = gen_take(&g, STATE_FILE, &json, &len, err);
         if (r < 0)
                 return r;
-        return write_file_atomic_at(dirfd, STATE_FILE, json, len, 0600, err);
+        return state_write_file(dirfd, STATE_FILE, json, len, 0600, err);
+}
+
+int state_write_file(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                     struct coi_error *err)
+{
+        char tmp[PATH_MAX];
+        if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", name, (int)getpid()) >= sizeof(tmp))
+                return coi_error_set(err, ENAMETOOLONG, "write %s: name too long", name);
+        _cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return coi_error_set(err, errno, "create %s: %m", tmp);
+        int r = write_all(fd, data, len);
+        if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlinkat(dirfd, tmp, 0);
+                return coi_error_set(err, -r, "write %s: %m", name);
+        }
+        return 0;
 }
 
 static const char *json_str(yajl_val root, const char *key)
@@ -314,7 +334,7 @@ int process_start_time(pid_t pid, uint64_t *ret_start_time)
         if (!p)
                 return -EBADMSG;
         p++;
-        for (int field = 2; field < 22; field++) {
+        for (int field = 3; field < 22; field++) { /* p: the space before field "field" */
                 p = strchr(p + 1, ' ');
                 if (!p)
                         return -EBADMSG;

@@ -37,6 +37,10 @@ int state_dir_remove(int rootfd, const char *id, struct coi_error *err);
 int state_lock(int dirfd, const char *id, bool exclusive, int timeout_ms, int *ret_lockfd,
                struct coi_error *err);
 
+/* Replaces name in dirfd atomically (temporary file + rename) but without fsync: the state root lives
+ * in /run, which a reboot empties anyway, and an fsync costs milliseconds where /run is on disk. */
+int state_write_file(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                     struct coi_error *err);
 int state_write(int dirfd, const struct state_record *rec, struct coi_error *err);
 int state_read(int dirfd, const char *id, struct state_record *ret_rec, struct coi_error *err);
 void state_record_done(struct state_record *rec);

@@ -1,0 +1,63 @@
+/* cli.h — what the verbs of coi-runtime share: the parsed global flags (with the library context),
+ * error reporting (printed once, logged as JSON when asked) and small parsing helpers. */
+#pragma once
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "coi-runtime.h"
+
+struct cli {
+        struct coi_context ctx;
+        const char *log_path;
+        bool log_json;
+        bool debug;
+        bool timings;
+        FILE *log_file; /* NULL: messages go to stderr */
+        uint64_t t0;    /* CLOCK_MONOTONIC at the first main() (before a sealing re-exec), for --timings */
+        const char *verb;
+};
+
+/* Prints "coi-runtime: <msg>" once on stderr (and into the --log file); returns 1, the exit code. */
+int cli_fail(struct cli *cli, const struct coi_error *err);
+int cli_failf(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A usage error: the message plus "see coi-runtime VERB --help". */
+int cli_usage(struct cli *cli, const char *usage, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* --timings: prints "timing: <what> X ms (since start Y ms)" on stderr. */
+void cli_timing(struct cli *cli, const char *what, uint64_t since_ns);
+/* The wait status of a process as a shell exit code: the code, or 128 + signal. */
+int cli_exit_code(int status);
+/* "9", "KILL", "SIGKILL", "sigkill", "SIGRTMIN+3" → signal number. */
+int cli_parse_signal(const char *s, int *ret_signo);
+/* Reads a whole file, or stdin for "-". */
+int cli_read_file(const char *path, char **ret_data, struct coi_error *err);
+/* Prints s as a JSON string (with quotes) to f. */
+void cli_json_string(FILE *f, const char *s);
+
+/* getopt_long state is global: every verb restarts it. */
+void cli_getopt_reset(void);
+
+int cmd_create(struct cli *cli, int argc, char **argv);
+int cmd_start(struct cli *cli, int argc, char **argv);
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_state(struct cli *cli, int argc, char **argv);
+int cmd_kill(struct cli *cli, int argc, char **argv);
+int cmd_delete(struct cli *cli, int argc, char **argv);
+int cmd_exec(struct cli *cli, int argc, char **argv);
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_ps(struct cli *cli, int argc, char **argv);
+int cmd_pause(struct cli *cli, int argc, char **argv);
+int cmd_resume(struct cli *cli, int argc, char **argv);
+int cmd_update(struct cli *cli, int argc, char **argv);
+int cmd_features(struct cli *cli, int argc, char **argv);
+int cmd_spec(struct cli *cli, int argc, char **argv);
+
+/* Flags shared by create and run. */
+struct create_flags {
+        struct coi_create_options opts;
+        bool detach; /* run only */
+};
+/* Parses create/run flags; returns the index of the container id in argv, or -1 after printing. */
+int cli_parse_create_flags(struct cli *cli, int argc, char **argv, bool is_run, struct create_flags *ret);

@@ -1,0 +1,109 @@
+/* exec.c — `coi-runtime exec [flags] ID [COMMAND [ARG…]]`: run another process in a running container;
+ * exits with its code unless --detach. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+#define EXEC_USAGE                                                                                           \
+        "[--process FILE | -t] [--console-socket SOCK] [--pid-file FILE] [-d] [--cwd DIR] [-e K=V]… "      \
+        "[-u UID[:GID]] [--cap CAP]… [--preserve-fds N] ID [COMMAND [ARG…]]"
+
+int cmd_exec(struct cli *cli, int argc, char **argv)
+{
+        enum { OPT_CONSOLE = 0x100, OPT_PID_FILE, OPT_CWD, OPT_CAP, OPT_PRESERVE, OPT_IGNORED_ARG, OPT_IGNORED };
+        static const struct option options[] = {
+                { "process", required_argument, NULL, 'p' },
+                { "tty", no_argument, NULL, 't' },
+                { "console-socket", required_argument, NULL, OPT_CONSOLE },
+                { "pid-file", required_argument, NULL, OPT_PID_FILE },
+                { "detach", no_argument, NULL, 'd' },
+                { "cwd", required_argument, NULL, OPT_CWD },
+                { "env", required_argument, NULL, 'e' },
+                { "user", required_argument, NULL, 'u' },
+                { "cap", required_argument, NULL, OPT_CAP },
+                { "preserve-fds", required_argument, NULL, OPT_PRESERVE },
+                /* runc flags that mean nothing here. */
+                { "process-label", required_argument, NULL, OPT_IGNORED_ARG },
+                { "apparmor", required_argument, NULL, OPT_IGNORED_ARG },
+                { "no-new-privs", no_argument, NULL, OPT_IGNORED },
+                {},
+        };
+        struct coi_exec_options opts = { 0 };
+        const char *process_file = NULL;
+        _cleanup_strv_ char **env = NULL;
+        _cleanup_strv_ char **caps = NULL;
+        cli_getopt_reset();
+        int c;
+        while ((c = getopt_long(argc, argv, "+p:tde:u:", options, NULL)) != -1) {
+                switch (c) {
+                case 'p':
+                        process_file = optarg;
+                        break;
+                case 't':
+                        opts.tty = true;
+                        break;
+                case OPT_CONSOLE:
+                        opts.console_socket = optarg;
+                        break;
+                case OPT_PID_FILE:
+                        opts.pid_file = optarg;
+                        break;
+                case 'd':
+                        opts.detach = true;
+                        break;
+                case OPT_CWD:
+                        opts.cwd = optarg;
+                        break;
+                case 'e':
+                        if (!strchr(optarg, '='))
+                                return cli_usage(cli, EXEC_USAGE, "--env %s: expected KEY=VALUE", optarg);
+                        if (strv_push(&env, optarg) < 0)
+                                return cli_failf(cli, "out of memory");
+                        break;
+                case 'u':
+                        opts.user = optarg;
+                        break;
+                case OPT_CAP:
+                        if (strv_push(&caps, optarg) < 0)
+                                return cli_failf(cli, "out of memory");
+                        break;
+                case OPT_PRESERVE: {
+                        char *end;
+                        long n = strtol(optarg, &end, 10);
+                        if (*end || n < 0 || n > 65536)
+                                return cli_usage(cli, EXEC_USAGE, "--preserve-fds %s: expected a count", optarg);
+                        opts.preserve_fds = (int)n;
+                        break;
+                }
+                case OPT_IGNORED_ARG:
+                case OPT_IGNORED:
+                        break;
+                default:
+                        return cli_usage(cli, EXEC_USAGE, "unknown flag %s", argv[optind - 1]);
+                }
+        }
+        if (optind >= argc)
+                return cli_usage(cli, EXEC_USAGE, "no container id given");
+        const char *id = argv[optind++];
+        struct coi_error err = { 0 };
+        _cleanup_free_ char *process_json = NULL;
+        if (process_file) {
+                if (optind < argc)
+                        return cli_usage(cli, EXEC_USAGE, "give either --process or a command, not both");
+                if (cli_read_file(process_file, &process_json, &err) < 0)
+                        return cli_fail(cli, &err);
+                opts.process_json = process_json;
+        } else {
+                if (optind >= argc)
+                        return cli_usage(cli, EXEC_USAGE, "no command given");
+                opts.args = argv + optind;
+        }
+        opts.env = env;
+        opts.caps = caps;
+        int status = 0;
+        if (coi_container_exec(&cli->ctx, id, &opts, &status, &err) < 0)
+                return cli_fail(cli, &err);
+        return opts.detach ? 0 : cli_exit_code(status);
+}

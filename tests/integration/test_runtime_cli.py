@@ -1,0 +1,458 @@
+"""coi-runtime as an OCI runtime, driven like runc: run, create/start/state/kill/delete, exec, pause,
+list/ps, failures that must leave nothing behind, config errors, features, cgroup limits on this host.
+
+Every test has its own --root under /tmp and unique container ids; fixtures delete -f what is left,
+remove the state root and the containers' cgroups under /sys/fs/cgroup/unified even when a test fails.
+"""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from bundle import Runtime, make_bundle, remove_cgroup
+
+CGROUP2 = pathlib.Path("/sys/fs/cgroup/unified") if pathlib.Path("/sys/fs/cgroup/unified/cgroup.procs").exists() \
+    else pathlib.Path("/sys/fs/cgroup")
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def ids():
+    """Unique container ids; their cgroups are removed at the end whatever happened."""
+    made = []
+
+    def new(prefix="c"):
+        cid = f"coitest-{prefix}-{uuid.uuid4().hex[:8]}"
+        made.append(cid)
+        return cid
+
+    yield new
+    for cid in made:
+        remove_cgroup(CGROUP2 / cid)
+
+
+@pytest.fixture
+def rt(runtime_bin):
+    r = Runtime(runtime_bin, f"/tmp/coi-rt-test-{uuid.uuid4().hex[:8]}")
+    yield r
+    r.cleanup()
+
+
+@pytest.fixture
+def bundle(tmp_path, runtime_bin):
+    """bundle(config_dict, name=…) → a busybox bundle built on `coi-runtime spec`."""
+    count = [0]
+
+    def make(config=None, **kw):
+        count[0] += 1
+        return make_bundle(tmp_path / f"bundle{count[0]}", config, runtime_bin=runtime_bin, **kw)
+
+    return make
+
+
+def sleeper(args=("sleep", "300"), **extra):
+    cfg = {"process": {"args": list(args)}}
+    cfg.update(extra)
+    return cfg
+
+
+def assert_nothing_left(rt, cid, pid=None):
+    assert not (rt.root / cid).exists(), f"state directory {rt.root / cid} is left"
+    assert not (CGROUP2 / cid).exists(), f"cgroup {CGROUP2 / cid} is left"
+    assert cid not in rt.ids()
+    if pid:
+        assert not pid_alive(pid), f"process {pid} is still alive"
+
+
+# ---- run ----------------------------------------------------------------------------------------
+
+def test_run_prints_output_and_exits_0(rt, bundle, ids):
+    cid = ids()
+    r = rt("run", "--bundle", bundle({"process": {"args": ["echo", "hello from the container"]}}), cid)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "hello from the container\n"
+    assert_nothing_left(rt, cid)
+
+
+def test_run_exits_with_the_container_exit_code(rt, bundle, ids):
+    cid = ids()
+    r = rt("run", "-b", bundle({"process": {"args": ["sh", "-c", "exit 3"]}}), cid)
+    assert r.returncode == 3, r.stderr
+    assert_nothing_left(rt, cid)
+
+
+def test_run_killed_container_exits_128_plus_signal(rt, bundle, ids):
+    cid = ids()
+    p = subprocess.Popen(rt.cmd("run", "-b", bundle(sleeper()), cid), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: rt("state", cid).returncode == 0 and rt.state(cid)["status"] == "running",
+                 what="the container to run")
+        rt("kill", cid, "KILL", check=True)
+        out, err = p.communicate(timeout=20)
+        assert p.returncode == 128 + signal.SIGKILL, err
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_run_forwards_signals_to_the_container(rt, bundle, ids):
+    cid = ids()
+    script = "trap 'echo got TERM; exit 42' TERM; while true; do sleep 0.1; done"
+    p = subprocess.Popen(rt.cmd("run", "-b", bundle({"process": {"args": ["sh", "-c", script]}}), cid),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: rt("state", cid).returncode == 0 and rt.state(cid)["status"] == "running",
+                 what="the container to run")
+        time.sleep(0.3)  # let sh install its trap
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=20)
+        assert p.returncode == 42, err
+        assert "got TERM" in out
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_run_detached_then_delete_force(rt, bundle, ids):
+    cid = ids()
+    rt("run", "-d", "-b", bundle(sleeper()), cid, check=True)
+    st = rt.state(cid)
+    assert st["status"] == "running"
+    assert pid_alive(st["pid"])
+    assert (CGROUP2 / cid).is_dir()
+    rt("delete", "--force", cid, check=True)
+    assert_nothing_left(rt, cid, st["pid"])
+
+
+# ---- lifecycle ------------------------------------------------------------------------------------
+
+def test_create_start_kill_delete_lifecycle(rt, bundle, ids, tmp_path):
+    cid = ids()
+    pid_file = tmp_path / "init.pid"
+    r = rt("create", "--bundle", bundle(sleeper()), "--pid-file", pid_file, cid)
+    assert r.returncode == 0, r.stderr
+    st = rt.state(cid)
+    assert st["status"] == "created"
+    assert st["id"] == cid
+    assert st["pid"] == int(pid_file.read_text())
+    assert pid_alive(st["pid"])
+    assert st["bundle"].endswith("bundle1")
+
+    rt("start", cid, check=True)
+    assert rt.state(cid)["status"] == "running"
+    r = rt("start", cid)
+    assert r.returncode == 1
+    assert "not created" in r.stderr
+
+    r = rt("delete", cid)
+    assert r.returncode == 1, "a running container must not be deleted without --force"
+    assert "running" in r.stderr
+
+    rt("kill", cid, "SIGKILL", check=True)
+    wait_for(lambda: rt.state(cid)["status"] == "stopped", what="status stopped")
+    rt("delete", cid, check=True)
+    r = rt("state", cid)
+    assert r.returncode == 1
+    assert f"container {cid} does not exist" in r.stderr
+    assert_nothing_left(rt, cid, st["pid"])
+
+
+def test_kill_default_is_sigterm_and_names_are_accepted(rt, bundle, ids):
+    cid = ids()
+    script = "trap 'echo usr1 > /dev/null' USR1; trap 'exit 0' TERM; while true; do sleep 0.1; done"
+    rt("run", "-d", "-b", bundle({"process": {"args": ["sh", "-c", script]}}), cid, check=True)
+    time.sleep(0.3)
+    for name in ("SIGUSR1", "usr1", "10"):
+        rt("kill", cid, name, check=True)
+    assert rt.state(cid)["status"] == "running"
+    r = rt("kill", cid, "SIGNOPE")
+    assert r.returncode == 1
+    assert "SIGNOPE" in r.stderr
+    rt("kill", cid, check=True)  # SIGTERM
+    wait_for(lambda: rt.state(cid)["status"] == "stopped", what="SIGTERM to stop the container")
+
+
+def test_duplicate_id_and_invalid_id_are_refused(rt, bundle, ids):
+    cid = ids()
+    b = bundle(sleeper())
+    rt("create", "-b", b, cid, check=True)
+    r = rt("create", "-b", b, cid)
+    assert r.returncode == 1
+    assert f"container {cid} already exists" in r.stderr
+    assert rt.state(cid)["status"] == "created", "the failed second create must not harm the first"
+    r = rt("create", "-b", b, "../escape")
+    assert r.returncode == 1
+    assert "invalid container id" in r.stderr
+
+
+# ---- exec -----------------------------------------------------------------------------------------
+
+def test_exec_joins_the_running_container(rt, bundle, ids):
+    cid = ids()
+    rt("run", "-d", "-b", bundle(sleeper(hostname="inside-coi")), cid, check=True)
+    init = rt.state(cid)["pid"]
+    r = rt("exec", cid, "hostname", check=True)
+    assert r.stdout.strip() == "inside-coi"
+    r = rt("exec", cid, "readlink", "/proc/self/ns/pid", check=True)
+    assert r.stdout.strip() == os.readlink(f"/proc/{init}/ns/pid")
+    r = rt("exec", cid, "cat", "/proc/1/cmdline", check=True)
+    assert r.stdout.split("\0")[0] == "sleep", "pid 1 seen by exec must be the container's init"
+
+
+def test_exec_exit_code_env_cwd(rt, bundle, ids):
+    cid = ids()
+    rt("run", "-d", "-b", bundle(sleeper()), cid, check=True)
+    assert rt("exec", cid, "sh", "-c", "exit 7").returncode == 7
+    r = rt("exec", "-e", "FOO=bar", "--cwd", "/proc", cid, "sh", "-c", "echo $FOO; pwd", check=True)
+    assert r.stdout.split() == ["bar", "/proc"]
+
+
+def test_exec_with_process_file(rt, bundle, ids, tmp_path):
+    cid = ids()
+    rt("run", "-d", "-b", bundle(sleeper()), cid, check=True)
+    proc = {"args": ["sh", "-c", "echo $GREETING"], "env": ["GREETING=hi there", "PATH=/bin"], "cwd": "/",
+            "user": {"uid": 0, "gid": 0}}
+    (tmp_path / "process.json").write_text(json.dumps(proc))
+    r = rt("exec", "--process", tmp_path / "process.json", cid, check=True)
+    assert r.stdout == "hi there\n"
+
+
+def test_exec_into_stopped_container_is_refused(rt, bundle, ids):
+    cid = ids()
+    rt("run", "-d", "-b", bundle(sleeper()), cid, check=True)
+    rt("kill", cid, "KILL", check=True)
+    wait_for(lambda: rt.state(cid)["status"] == "stopped", what="status stopped")
+    r = rt("exec", cid, "true")
+    assert r.returncode == 1
+    assert "stopped" in r.stderr
+
+
+# ---- pause / resume, list, ps -----------------------------------------------------------------------
+
+def test_pause_stops_progress_and_resume_continues(rt, bundle, ids):
+    cid = ids()
+    counter = "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done"
+    cfg = {"process": {"args": ["sh", "-c", counter]}, "root": {"readonly": False}}
+    b = bundle(cfg)
+    rt("run", "-d", "-b", b, cid, check=True)
+    n = b / "rootfs" / "tmp" / "n"
+
+    def value():
+        try:
+            return int(n.read_text() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    wait_for(lambda: value() > 2, what="the counter to start")
+    rt("pause", cid, check=True)
+    assert rt.state(cid)["status"] == "paused"
+    before = value()
+    time.sleep(0.5)
+    assert value() == before, "a paused container must not make progress"
+    r = rt("pause", cid)
+    assert r.returncode == 1
+
+    rt("resume", cid, check=True)
+    assert rt.state(cid)["status"] == "running"
+    wait_for(lambda: value() > before + 2, what="the counter to go on after resume")
+    r = rt("resume", cid)
+    assert r.returncode == 1
+    assert "not paused" in r.stderr
+
+
+def test_delete_force_of_paused_container(rt, bundle, ids):
+    cid = ids()
+    rt("run", "-d", "-b", bundle(sleeper()), cid, check=True)
+    pid = rt.state(cid)["pid"]
+    rt("pause", cid, check=True)
+    rt("delete", "-f", cid, check=True)
+    assert_nothing_left(rt, cid, pid)
+
+
+def test_list_and_ps(rt, bundle, ids):
+    a, b = ids("a"), ids("b")
+    bd = bundle({"process": {"args": ["sh", "-c", "sleep 300 & sleep 300"]}})
+    rt("run", "-d", "-b", bd, a, check=True)
+    rt("create", "-b", bd, b, check=True)
+    assert sorted(rt.ids()) == sorted([a, b])
+    listed = {s["id"]: s for s in json.loads(rt("list", "--format", "json", check=True).stdout)}
+    assert listed[a]["status"] == "running"
+    assert listed[b]["status"] == "created"
+    table = rt("list", check=True).stdout.splitlines()
+    assert table[0].split()[:3] == ["ID", "PID", "STATUS"]
+    assert any(line.split()[0] == a and line.split()[2] == "running" for line in table[1:])
+
+    init = rt.state(a)["pid"]
+    wait_for(lambda: len(json.loads(rt("ps", "--format", "json", a, check=True).stdout)) == 3,
+             what="three processes in the container (sh and two sleeps)")
+    pids = json.loads(rt("ps", "--format", "json", a, check=True).stdout)
+    assert init in pids
+    assert all(pid_alive(p) for p in pids)
+    assert "sleep 300" in rt("ps", a, check=True).stdout
+
+
+def test_list_of_empty_root(rt):
+    r = rt("list", "--format", "json", check=True)
+    assert json.loads(r.stdout) == []
+
+
+# ---- failures leave nothing behind ---------------------------------------------------------------------
+
+def test_missing_binary_fails_and_leaves_nothing(rt, bundle, ids):
+    cid = ids()
+    r = rt("run", "-b", bundle({"process": {"args": ["/bin/no-such-program"]}}), cid)
+    assert r.returncode != 0
+    assert "/bin/no-such-program" in r.stderr
+    assert_nothing_left(rt, cid)
+
+
+def test_missing_bind_source_fails_create_naming_it(rt, bundle, ids):
+    cid = ids()
+    mount = {"destination": "/mnt", "type": "bind", "source": "/nonexistent-coi-test-source",
+             "options": ["bind"]}
+    b = bundle(sleeper())
+    cfg = json.loads((b / "config.json").read_text())
+    cfg["mounts"].append(mount)
+    (b / "config.json").write_text(json.dumps(cfg))
+    r = rt("create", "-b", b, cid)
+    assert r.returncode == 1
+    assert "/nonexistent-coi-test-source" in r.stderr
+    assert_nothing_left(rt, cid)
+
+
+def test_symlinked_mount_destination_never_reaches_the_host(rt, bundle, ids, tmp_path):
+    cid = ids()
+    outside = tmp_path / "host-dir"
+    outside.mkdir()
+    b = bundle(sleeper())
+    os.symlink(str(outside), b / "rootfs" / "escape")
+    cfg = json.loads((b / "config.json").read_text())
+    cfg["mounts"].append({"destination": "/escape", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]})
+    (b / "config.json").write_text(json.dumps(cfg))
+    r = rt("create", "-b", b, cid)
+    if r.returncode != 0:
+        assert "/escape" in r.stderr
+        assert_nothing_left(rt, cid)
+    # Whatever the runtime did, the host directory the symlink names got no mount.
+    mounts = pathlib.Path("/proc/self/mountinfo").read_text()
+    assert str(outside) not in mounts
+
+
+def test_systemd_cgroup_is_refused_clearly(rt, bundle, ids):
+    cid = ids()
+    r = rt("run", "-b", bundle({"process": {"args": ["true"]}}), cid, flags=["--systemd-cgroup"])
+    assert r.returncode == 1
+    assert "--systemd-cgroup is not supported" in r.stderr
+    assert_nothing_left(rt, cid)
+
+
+def has_controller(name):
+    try:
+        return name in (CGROUP2 / "cgroup.controllers").read_text().split()
+    except OSError:
+        return False
+
+
+def test_memory_limit_fails_on_hybrid_host_naming_the_controller(rt, bundle, ids):
+    if has_controller("memory"):
+        pytest.skip("this host's cgroup2 has the memory controller: the limit works")
+    cid = ids()
+    b = bundle({"process": {"args": ["echo", "ok"]}, "linux": {"resources": {"memory": {"limit": 64 << 20}}}})
+    r = rt("run", "-b", b, cid)
+    assert r.returncode == 1
+    assert '"memory"' in r.stderr or "memory controller" in r.stderr
+    assert "memory.max" in r.stderr
+    assert_nothing_left(rt, cid)
+
+
+def test_memory_limit_is_best_effort_with_the_flag_or_annotation(rt, bundle, ids):
+    cfg = {"process": {"args": ["echo", "ok"]}, "linux": {"resources": {"memory": {"limit": 64 << 20}}}}
+    cid = ids()
+    r = rt("run", "-b", bundle(cfg), cid, flags=["--cgroup-best-effort"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "ok\n"
+    if not has_controller("memory"):
+        assert "memory" in r.stderr, "the skipped limit must be reported as a warning"
+    cid = ids()
+    cfg["annotations"] = {"run.coi.cgroup.best-effort": "true"}
+    r = rt("run", "-b", bundle(cfg), cid)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "ok\n"
+
+
+# ---- config errors, features, spec, logging --------------------------------------------------------------
+
+def test_malformed_config_names_the_file(rt, bundle, ids):
+    cid = ids()
+    b = bundle(raw_config='{"ociVersion": "1.1.0", "process": {')
+    r = rt("create", "-b", b, cid)
+    assert r.returncode == 1
+    assert str(b / "config.json") in r.stderr
+    assert r.stderr.count("coi-runtime:") == 1, "the error is printed once"
+    assert_nothing_left(rt, cid)
+
+
+def test_unknown_config_field_names_file_and_json_path(rt, bundle, ids):
+    cid = ids()
+    b = bundle({"process": {"args": ["true"], "bogusField": 1}})
+    r = rt("create", "-b", b, cid)
+    assert r.returncode == 1
+    assert str(b / "config.json") in r.stderr
+    assert "process.bogusField" in r.stderr
+    assert_nothing_left(rt, cid)
+
+
+def test_errors_go_to_the_json_log(rt, bundle, ids, tmp_path):
+    cid = ids()
+    log = tmp_path / "log.json"
+    r = rt("state", cid, flags=["--log", log, "--log-format", "json"])
+    assert r.returncode == 1
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines[-1]["level"] == "error"
+    assert f"container {cid} does not exist" in lines[-1]["msg"]
+    assert lines[-1]["time"].endswith("Z")
+
+
+def test_features_is_valid_json(rt):
+    r = rt("features", check=True)
+    doc = json.loads(r.stdout)
+    assert doc["ociVersionMin"].startswith("1.")
+    assert "namespaces" in doc["linux"]
+
+
+def test_spec_writes_config_and_refuses_to_overwrite(rt, tmp_path):
+    rt("spec", "--bundle", tmp_path, check=True)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["root"]["path"] == "rootfs"
+    r = rt("spec", "--bundle", tmp_path)
+    assert r.returncode == 1
+    assert "exists" in r.stderr
+
+
+def test_version_and_unknown_command(rt):
+    assert "coi-runtime version" in rt("--version", check=True).stdout
+    r = rt("frobnicate")
+    assert r.returncode == 1
+    assert "unknown command" in r.stderr
