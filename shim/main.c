@@ -5,9 +5,11 @@
 
 #include "commands.h"
 #include "config.h"
+#include "image.h"
 
 static const struct coi_command commands[] = {
         { "config", cmd_config, "Show the merged configuration and where each value comes from" },
+        { "image", cmd_image, "Import, export, list, inspect, alias and delete images" },
         { "profile", cmd_profile, "List, show, create, edit and delete profiles" },
         { "version", cmd_version, "Print the version" },
         { "help", cmd_help, "Help about a command" },

@@ -41,10 +41,19 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, cwd=ROOT, **kw)
 
 
+class BuildFailed(Exception):
+    pass
+
+
 def build(builddir, *opts):
+    steps = [["ninja", "-C", str(builddir)]]
     if not (builddir / "build.ninja").exists():
-        sh(["meson", "setup", str(builddir), *opts], check=True, stdout=subprocess.DEVNULL)
-    sh(["ninja", "-C", str(builddir)], check=True, stdout=subprocess.DEVNULL)
+        steps.insert(0, ["meson", "setup", str(builddir), *opts])
+    for cmd in steps:
+        r = sh(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            print((r.stdout + r.stderr)[-6000:], file=sys.stderr)
+            raise BuildFailed(f"{' '.join(cmd)} failed")
 
 
 def suite_format(t):
@@ -188,10 +197,13 @@ def main():
     if unknown:
         print(f"tests/run: unknown suite {unknown[0]!r}; suites: {' '.join(SUITES)}", file=sys.stderr)
         return 2
-    build(BUILD)
     t = Tally()
-    for name in wanted:
-        SUITES[name](t)
+    try:
+        build(BUILD)
+        for name in wanted:
+            SUITES[name](t)
+    except BuildFailed as e:
+        t.add("build", 0, 1, 0, [str(e)])
     if t.failures:
         print("\nFailures:")
         for f in t.failures:

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "coi-runtime.h"
 
@@ -35,6 +36,11 @@ int cli_parse_signal(const char *s, int *ret_signo);
 int cli_read_file(const char *path, char **ret_data, struct coi_error *err);
 /* Prints s as a JSON string (with quotes) to f. */
 void cli_json_string(FILE *f, const char *s);
+
+/* Forwards SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1/2, SIGALRM and SIGWINCH to pid. Call it with 0
+ * before the target exists (signals are then kept and sent when it is given) and after it is gone. */
+void cli_forward_signals(pid_t pid);
+uint64_t cli_now_ns(void);
 
 /* getopt_long state is global: every verb restarts it. */
 void cli_getopt_reset(void);

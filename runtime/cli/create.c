@@ -9,7 +9,14 @@
 
 int cli_parse_create_flags(struct cli *cli, int argc, char **argv, bool is_run, struct create_flags *ret)
 {
-        enum { OPT_PID_FILE = 0x100, OPT_CONSOLE, OPT_PRESERVE, OPT_NO_PIVOT, OPT_NO_KEYRING, OPT_IGNORED };
+        enum {
+                OPT_PID_FILE = 0x100,
+                OPT_CONSOLE,
+                OPT_PRESERVE,
+                OPT_NO_PIVOT,
+                OPT_NO_KEYRING,
+                OPT_IGNORED
+        };
         static const struct option options[] = {
                 { "bundle", required_argument, NULL, 'b' },
                 { "pid-file", required_argument, NULL, OPT_PID_FILE },

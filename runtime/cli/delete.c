@@ -18,7 +18,8 @@ int cmd_delete(struct cli *cli, int argc, char **argv)
                 force = true;
         }
         if (optind != argc - 1)
-                return cli_usage(cli, "[--force] ID", optind >= argc ? "no container id given" : "too many arguments");
+                return cli_usage(cli, "[--force] ID",
+                                 optind >= argc ? "no container id given" : "too many arguments");
         struct coi_error err = { 0 };
         int r = coi_container_delete(&cli->ctx, argv[optind], force, &err);
         /* As runc: deleting what is not there is fine with --force (clients clean up blindly). */

@@ -1,7 +1,9 @@
 /* exec.c — `coi-runtime exec [flags] ID [COMMAND [ARG…]]`: run another process in a running container;
  * exits with its code unless --detach. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "cli.h"
 #include "util.h"
@@ -12,7 +14,15 @@
 
 int cmd_exec(struct cli *cli, int argc, char **argv)
 {
-        enum { OPT_CONSOLE = 0x100, OPT_PID_FILE, OPT_CWD, OPT_CAP, OPT_PRESERVE, OPT_IGNORED_ARG, OPT_IGNORED };
+        enum {
+                OPT_CONSOLE = 0x100,
+                OPT_PID_FILE,
+                OPT_CWD,
+                OPT_CAP,
+                OPT_PRESERVE,
+                OPT_IGNORED_ARG,
+                OPT_IGNORED
+        };
         static const struct option options[] = {
                 { "process", required_argument, NULL, 'p' },
                 { "tty", no_argument, NULL, 't' },
@@ -73,7 +83,8 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
                         char *end;
                         long n = strtol(optarg, &end, 10);
                         if (*end || n < 0 || n > 65536)
-                                return cli_usage(cli, EXEC_USAGE, "--preserve-fds %s: expected a count", optarg);
+                                return cli_usage(cli, EXEC_USAGE, "--preserve-fds %s: expected a count",
+                                                 optarg);
                         opts.preserve_fds = (int)n;
                         break;
                 }
@@ -102,8 +113,23 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
         }
         opts.env = env;
         opts.caps = caps;
-        int status = 0;
-        if (coi_container_exec(&cli->ctx, id, &opts, &status, &err) < 0)
+        /* In the foreground, the library only spawns (detach) and we wait here, so that signals
+         * sent to us reach the process, as with runc. It is our child: waitpid gives its status. */
+        bool foreground = !opts.detach;
+        opts.detach = true;
+        int pid = 0;
+        if (foreground)
+                cli_forward_signals(0);
+        if (coi_container_exec(&cli->ctx, id, &opts, &pid, &err) < 0)
                 return cli_fail(cli, &err);
-        return opts.detach ? 0 : cli_exit_code(status);
+        if (!foreground)
+                return 0;
+        cli_forward_signals(pid);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0) {
+                if (errno != EINTR)
+                        return cli_failf(cli, "wait for process %d in container %s: %m", pid, id);
+        }
+        cli_forward_signals(0);
+        return cli_exit_code(status);
 }

@@ -32,7 +32,8 @@ int cmd_list(struct cli *cli, int argc, char **argv)
                 else if (c == 'q')
                         quiet = true;
                 else
-                        return cli_usage(cli, "[--format table|json] [-q]", "unknown flag %s", argv[optind - 1]);
+                        return cli_usage(cli, "[--format table|json] [-q]", "unknown flag %s",
+                                         argv[optind - 1]);
         }
         if (optind != argc)
                 return cli_usage(cli, "[--format table|json] [-q]", "too many arguments");
@@ -68,8 +69,8 @@ int cmd_list(struct cli *cli, int argc, char **argv)
                         continue;
                 char created[40];
                 format_created(st.created_ns, created, sizeof(created));
-                printf("%-20s %-8d %-10s %-40s %-22s %s\n", st.id, (int)st.pid, coi_status_to_string(st.status),
-                       st.bundle, created, st.owner);
+                printf("%-20s %-8d %-10s %-40s %-22s %s\n", st.id, (int)st.pid,
+                       coi_status_to_string(st.status), st.bundle, created, st.owner);
                 coi_state_free(&st);
         }
         return 0;

@@ -150,7 +150,7 @@ int cli_usage(struct cli *cli, const char *usage, const char *fmt, ...)
         return cli_fail(cli, &err);
 }
 
-static uint64_t monotonic_ns(void)
+uint64_t cli_now_ns(void)
 {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -161,9 +161,45 @@ void cli_timing(struct cli *cli, const char *what, uint64_t since_ns)
 {
         if (!cli->timings)
                 return;
-        uint64_t now = monotonic_ns();
+        uint64_t now = cli_now_ns();
         fprintf(stderr, "timing: %s %-24s %8.3f ms (since start %8.3f ms)\n", cli->verb, what,
                 (double)(now - since_ns) / 1e6, (double)(now - cli->t0) / 1e6);
+}
+
+static volatile sig_atomic_t forward_pid, forward_pending;
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH };
+
+/* async-signal-safe: one kill(2). The target is our child until we reap it, so its pid can't be
+ * reused. A signal that comes before the target exists is kept and sent once it does. */
+static void forward_signal(int signo)
+{
+        if (forward_pid > 0)
+                kill((pid_t)forward_pid, signo);
+        else
+                forward_pending = signo;
+}
+
+void cli_forward_signals(pid_t pid)
+{
+        static bool installed;
+        if (!installed) {
+                struct sigaction sa = { .sa_handler = forward_signal, .sa_flags = SA_RESTART };
+                sigemptyset(&sa.sa_mask);
+                for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+                        sigaction(forwarded[i], &sa, NULL);
+                installed = true;
+        }
+        sigset_t set, old;
+        sigemptyset(&set);
+        for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+                sigaddset(&set, forwarded[i]);
+        sigprocmask(SIG_BLOCK, &set, &old);
+        forward_pid = pid;
+        if (pid > 0 && forward_pending) {
+                kill(pid, forward_pending);
+                forward_pending = 0;
+        }
+        sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 int cli_exit_code(int status)
@@ -179,14 +215,14 @@ static const struct {
         const char *name;
         int signo;
 } signal_names[] = {
-        { "HUP", SIGHUP },   { "INT", SIGINT },       { "QUIT", SIGQUIT },     { "ILL", SIGILL },
-        { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },     { "IOT", SIGIOT },       { "BUS", SIGBUS },
-        { "FPE", SIGFPE },   { "KILL", SIGKILL },     { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
-        { "USR2", SIGUSR2 }, { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },     { "TERM", SIGTERM },
+        { "HUP", SIGHUP },       { "INT", SIGINT },   { "QUIT", SIGQUIT },     { "ILL", SIGILL },
+        { "TRAP", SIGTRAP },     { "ABRT", SIGABRT }, { "IOT", SIGIOT },       { "BUS", SIGBUS },
+        { "FPE", SIGFPE },       { "KILL", SIGKILL }, { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },
+        { "USR2", SIGUSR2 },     { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },     { "TERM", SIGTERM },
         { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT },     { "STOP", SIGSTOP },
-        { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },     { "TTOU", SIGTTOU },     { "URG", SIGURG },
-        { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },     { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
-        { "WINCH", SIGWINCH }, { "IO", SIGIO },       { "POLL", SIGPOLL },     { "PWR", SIGPWR },
+        { "TSTP", SIGTSTP },     { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },     { "URG", SIGURG },
+        { "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+        { "WINCH", SIGWINCH },   { "IO", SIGIO },     { "POLL", SIGPOLL },     { "PWR", SIGPWR },
         { "SYS", SIGSYS },
 };
 
@@ -297,11 +333,22 @@ enum {
         OPT_HELP,
 };
 
+/* SIGPIPE is caught, not ignored: a write to a hook or socket whose reader is gone then fails with
+ * EPIPE instead of killing us, and, unlike SIG_IGN, a handler is reset by execve, so the containers
+ * and hooks we start get the default disposition. */
+static void on_sigpipe(int signo)
+{
+}
+
 int main(int argc, char **argv)
 {
+        struct sigaction pipe_sa = { .sa_handler = on_sigpipe };
+        sigemptyset(&pipe_sa.sa_mask);
+        sigaction(SIGPIPE, &pipe_sa, NULL);
+
         struct cli cli = {
                 .ctx = { .log_level = COI_LOG_WARNING },
-                .t0 = monotonic_ns(),
+                .t0 = cli_now_ns(),
         };
         const char *t0 = getenv(T0_ENV);
         if (t0) {

@@ -37,7 +37,8 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
                 else if (c == 'f')
                         return cli_failf(cli, "--format %s: expected table or json", optarg);
                 else
-                        return cli_usage(cli, "[--format table|json] ID", "unknown flag %s", argv[optind - 1]);
+                        return cli_usage(cli, "[--format table|json] ID", "unknown flag %s",
+                                         argv[optind - 1]);
         }
         if (optind >= argc)
                 return cli_usage(cli, "[--format table|json] ID", "no container id given");

@@ -8,7 +8,9 @@
 
 int cmd_spec(struct cli *cli, int argc, char **argv)
 {
-        enum { OPT_ROOTLESS = 0x100 };
+        enum {
+                OPT_ROOTLESS = 0x100
+        };
         static const struct option options[] = {
                 { "rootless", no_argument, NULL, OPT_ROOTLESS },
                 { "bundle", required_argument, NULL, 'b' },
@@ -24,7 +26,8 @@ int cmd_spec(struct cli *cli, int argc, char **argv)
                 else if (c == 'b')
                         bundle = optarg;
                 else
-                        return cli_usage(cli, "[--rootless] [--bundle DIR]", "unknown flag %s", argv[optind - 1]);
+                        return cli_usage(cli, "[--rootless] [--bundle DIR]", "unknown flag %s",
+                                         argv[optind - 1]);
         }
         if (optind != argc)
                 return cli_usage(cli, "[--rootless] [--bundle DIR]", "too many arguments");

@@ -19,7 +19,8 @@ int cmd_update(struct cli *cli, int argc, char **argv)
                 file = optarg;
         }
         if (optind != argc - 1)
-                return cli_usage(cli, "-r FILE|- ID", optind >= argc ? "no container id given" : "too many arguments");
+                return cli_usage(cli, "-r FILE|- ID",
+                                 optind >= argc ? "no container id given" : "too many arguments");
         if (!file)
                 return cli_usage(cli, "-r FILE|- ID", "no resources given: use -r FILE (or - for stdin)");
         struct coi_error err = { 0 };

@@ -22,8 +22,8 @@
 #include "state.h"
 #include "util.h"
 
-#define LOCK_TIMEOUT_MS      10000
-#define CONFIG_MAX_BYTES     (16u << 20)
+#define LOCK_TIMEOUT_MS        10000
+#define CONFIG_MAX_BYTES       (16u << 20)
 #define BEST_EFFORT_ANNOTATION "run.coi.cgroup.best-effort"
 
 const char *coi_status_to_string(enum coi_status status)
@@ -117,7 +117,9 @@ static int handle_open(struct coi_context *ctx, const char *id, int lock, struct
         int r = state_validate_id(id, err);
         if (r < 0)
                 return r;
-        r = state_root_open(ctx, &h->rootfd, err);
+        r = state_root_open(ctx, false, &h->rootfd, err);
+        if (r == -ENOENT)
+                return coi_error_set(err, ENOENT, "container %s does not exist", id);
         if (r < 0)
                 return r;
         r = state_dir_open(h->rootfd, id, &h->dirfd, err);
@@ -135,7 +137,11 @@ static int handle_open(struct coi_context *ctx, const char *id, int lock, struct
         return 0;
 }
 
-enum { NO_LOCK = 0, SHARED_LOCK = 1, EXCLUSIVE_LOCK = 2 };
+enum {
+        NO_LOCK = 0,
+        SHARED_LOCK = 1,
+        EXCLUSIVE_LOCK = 2
+};
 
 /* Reloads the config snapshot taken at create. */
 static int load_snapshot(const struct handle *h, struct oci_config **ret_config, struct coi_error *err)
@@ -246,7 +252,8 @@ static void create_job_cleanup(struct create_job *j)
                         wait_exit(j->rec.pub.pid, 5000, NULL);
                 }
                 struct coi_error e = { 0 };
-                if (j->rec.cgroup_created && j->rec.pub.cgroup_path[0] && cgroup_destroy(j->rec.pub.cgroup_path, &e) < 0)
+                if (j->rec.cgroup_created && j->rec.pub.cgroup_path[0] &&
+                    cgroup_destroy(j->rec.pub.cgroup_path, &e) < 0)
                         log_warning(j->ctx, "cleanup of failed create of %s: %s", j->id, e.msg);
                 if (j->pid_file_written)
                         unlink(j->opts->pid_file);
@@ -305,7 +312,8 @@ static int resolve_rootfs(struct create_job *j, struct coi_error *err)
         const char *root = j->config->root_path;
         if (!root || !*root)
                 return coi_error_set(err, EINVAL, "%s/config.json: root.path is not set", j->rec.pub.bundle);
-        _cleanup_free_ char *joined = root[0] == '/' ? strdup(root) : xasprintf("%s/%s", j->rec.pub.bundle, root);
+        _cleanup_free_ char *joined =
+                root[0] == '/' ? strdup(root) : xasprintf("%s/%s", j->rec.pub.bundle, root);
         if (!joined)
                 return coi_error_set(err, ENOMEM, "rootfs: %m");
         char buf[PATH_MAX];
@@ -338,7 +346,8 @@ static int setup_cgroup(struct create_job *j, struct coi_error *err)
         snprintf(j->rec.pub.cgroup_path, sizeof(j->rec.pub.cgroup_path), "%s", path);
         j->rec.cgroup_created = !existed;
         if (j->config->linux_.has_resources) {
-                r = cgroup_apply_resources(j->ctx, j->cgroup_fd, path, res, best_effort(j->ctx, j->config), err);
+                r = cgroup_apply_resources(j->ctx, j->cgroup_fd, path, res, best_effort(j->ctx, j->config),
+                                           err);
                 if (r < 0)
                         return r;
         }
@@ -372,15 +381,16 @@ static int on_create_runtime(void *userdata, pid_t pid, struct coi_error *err)
         j->rec.pub.pid = pid;
         int r = process_start_time(pid, &j->rec.start_time);
         if (r < 0)
-                return coi_error_set(err, -r, "read start time of the init (pid %d) of %s: %m", (int)pid, j->id);
+                return coi_error_set(err, -r, "read start time of the init (pid %d) of %s: %m", (int)pid,
+                                     j->id);
         j->rec.pub.status = COI_STATUS_CREATED;
         r = state_write(j->dirfd, &j->rec, err);
         if (r < 0)
                 return r;
         timer_phase(&j->timer, "spawn");
-        r = run_hooks(j->ctx, j->config, OCI_HOOK_PRESTART, &j->rec, COI_STATUS_CREATED, err);
+        r = run_hooks(j->ctx, j->config, OCI_HOOK_PRESTART, &j->rec, COI_STATUS_CREATING, err);
         if (r == 0)
-                r = run_hooks(j->ctx, j->config, OCI_HOOK_CREATE_RUNTIME, &j->rec, COI_STATUS_CREATED, err);
+                r = run_hooks(j->ctx, j->config, OCI_HOOK_CREATE_RUNTIME, &j->rec, COI_STATUS_CREATING, err);
         if (j->config->n_hooks[OCI_HOOK_PRESTART] + j->config->n_hooks[OCI_HOOK_CREATE_RUNTIME])
                 timer_phase(&j->timer, "createRuntime");
         return r;
@@ -422,7 +432,7 @@ static int do_create(struct create_job *j, struct coi_error *err)
                                      "the pty to");
 
         /* The state directory first: it is the claim on the id (EEXIST for a second create). */
-        r = state_root_open(ctx, &j->rootfd, err);
+        r = state_root_open(ctx, true, &j->rootfd, err);
         if (r < 0)
                 return r;
         r = state_dir_create(j->rootfd, j->id, &j->dirfd, err);
@@ -510,8 +520,9 @@ int coi_container_create(struct coi_context *ctx, const char *id, const struct c
                          struct coi_error *err)
 {
         if (ctx->systemd_cgroup)
-                return coi_error_set(err, EOPNOTSUPP,
-                                     "--systemd-cgroup is not supported: coi-runtime manages cgroupfs directly");
+                return coi_error_set(
+                        err, EOPNOTSUPP,
+                        "--systemd-cgroup is not supported: coi-runtime manages cgroupfs directly");
         int r = state_validate_id(id, err);
         if (r < 0)
                 return r;
@@ -664,7 +675,8 @@ int coi_container_delete(struct coi_context *ctx, const char *id, bool force, st
                 return r;
         /* A created container never ran the user's program: deleting it is safe without --force. */
         if (h.status != COI_STATUS_STOPPED && h.status != COI_STATUS_CREATED && !force)
-                return coi_error_set(err, EBUSY, "cannot delete container %s: it is %s (stop it first, or use --force)",
+                return coi_error_set(err, EBUSY,
+                                     "cannot delete container %s: it is %s (stop it first, or use --force)",
                                      id, coi_status_to_string(h.status));
         if (h.status != COI_STATUS_STOPPED) {
                 r = kill_and_wait(ctx, &h, err);
@@ -762,7 +774,8 @@ int coi_container_update(struct coi_context *ctx, const char *id, const char *re
         if (fd < 0)
                 r = coi_error_set(err, errno, "open cgroup %s: %m", h.rec.pub.cgroup_path);
         else
-                r = cgroup_apply_resources(ctx, fd, h.rec.pub.cgroup_path, &res, best_effort(ctx, config), err);
+                r = cgroup_apply_resources(ctx, fd, h.rec.pub.cgroup_path, &res, best_effort(ctx, config),
+                                           err);
         oci_resources_done(&res);
         return r;
 }
@@ -791,7 +804,8 @@ int coi_container_list(struct coi_context *ctx, char ***ret_ids, struct coi_erro
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.' || state_validate_id(de->d_name, NULL) < 0)
                         continue;
-                _cleanup_close_ int dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                _cleanup_close_ int dfd =
+                        openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
                 struct state_record rec;
                 if (dfd < 0 || state_read(dfd, de->d_name, &rec, NULL) < 0)
                         continue;
@@ -928,9 +942,12 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
         int r = handle_open(ctx, id, NO_LOCK, &h, err);
         if (r < 0)
                 return r;
-        if (h.status != COI_STATUS_RUNNING && h.status != COI_STATUS_CREATED)
-                return coi_error_set(err, EINVAL, "cannot exec in container %s: it is %s", id,
-                                     coi_status_to_string(h.status));
+        /* Not into a created container: its init has not exec'd yet and still holds runtime fds (only
+         * close-on-exec) that a process with CAP_SYS_PTRACE could reach through /proc/1/fd. */
+        if (h.status != COI_STATUS_RUNNING)
+                return coi_error_set(err, EINVAL, "cannot exec in container %s: it is %s%s", id,
+                                     coi_status_to_string(h.status),
+                                     h.status == COI_STATUS_CREATED ? " (start it first)" : "");
         _cleanup_(oci_config_freep) struct oci_config *config = NULL;
         r = load_snapshot(&h, &config, err);
         if (r < 0)
@@ -941,7 +958,8 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
         _cleanup_strv_ char **env = NULL;
         const struct oci_process *proc;
         if (opts->process_json) {
-                r = oci_process_parse(opts->process_json, strlen(opts->process_json), "process", &parsed, err);
+                r = oci_process_parse(opts->process_json, strlen(opts->process_json), "process", &parsed,
+                                      err);
                 if (r < 0)
                         return r;
                 parsed_owner = &parsed;
@@ -953,7 +971,8 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
                 proc = &built;
         }
         if (proc->terminal && !opts->console_socket)
-                return coi_error_set(err, EINVAL, "exec: a terminal was asked for but no --console-socket given");
+                return coi_error_set(err, EINVAL,
+                                     "exec: a terminal was asked for but no --console-socket given");
 
         _cleanup_(seccomp_program_done) struct seccomp_program seccomp = { 0 };
         if (config->linux_.seccomp) {

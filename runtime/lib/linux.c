@@ -1,1 +1,1243 @@
-/* linux.c — placeholder: being written (its interface is in the headers beside it). */
+/* linux.c — starting the container's init and exec'd processes: clone into namespaces, id maps, the
+ * parent/child sync protocol, hooks at their points, and the final privilege drop + execve. */
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "capabilities.h"
+#include "console.h"
+#include "hooks.h"
+#include "linux.h"
+#include "mounts.h"
+#include "state.h"
+#include "util.h"
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* ---- the sync channel ---------------------------------------------------------------------------
+ * SOCK_SEQPACKET: one message per send, never merged. Every message is a header plus a payload. */
+
+enum sync_type {
+        SYNC_ERROR = 1,    /* child → parent: value = errno, payload = message */
+        SYNC_USERNS_READY, /* child → parent: it unshared its user namespace (staged start) */
+        SYNC_GO,       /* parent → child: maps written; value = setgroups denied; fds = idmapped mounts */
+        SYNC_INIT_PID, /* child → parent: value = the pid of the process that will exec; child exits */
+        SYNC_CREATE_RUNTIME, /* child → parent: mounts ready, before pivot_root: run createRuntime */
+        SYNC_RESUME,         /* parent → child: go on; payload = the state JSON for the child's hooks */
+        SYNC_READY,          /* child → parent: about to wait for start / exec; payload = timings */
+};
+
+struct sync_hdr {
+        uint32_t type;
+        int32_t value;
+};
+
+#define SYNC_MAX_PAYLOAD 65536
+#define SYNC_MAX_FDS     253 /* SCM_MAX_FD */
+
+struct sync_msg {
+        struct sync_hdr hdr;
+        char *payload; /* NUL-terminated */
+        size_t len;
+        int *fds;
+        size_t n_fds;
+};
+
+static void sync_msg_done(struct sync_msg *m)
+{
+        free(m->payload);
+        for (size_t i = 0; i < m->n_fds; i++)
+                closep(&m->fds[i]);
+        free(m->fds);
+        *m = (struct sync_msg){ 0 };
+}
+
+static int sync_send(int fd, enum sync_type type, int32_t value, const void *payload, size_t len,
+                     const int *fds, size_t n_fds)
+{
+        struct sync_hdr hdr = { .type = type, .value = value };
+        struct iovec iov[2] = { { &hdr, sizeof(hdr) }, { (void *)payload, len } };
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+        _cleanup_free_ char *control = NULL;
+        if (n_fds) {
+                size_t size = CMSG_SPACE(n_fds * sizeof(int));
+                control = calloc(1, size);
+                if (!control)
+                        return -ENOMEM;
+                msg.msg_control = control;
+                msg.msg_controllen = size;
+                struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+                memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
+        }
+        ssize_t n;
+        do
+                n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? -errno : 0;
+}
+
+/* Receives one message; returns 0, -EPIPE at EOF (the other side exited or exec'd), or -errno. */
+static int sync_recv(int fd, struct sync_msg *ret)
+{
+        _cleanup_free_ char *buf = malloc(sizeof(struct sync_hdr) + SYNC_MAX_PAYLOAD + 1);
+        _cleanup_free_ char *control = malloc(CMSG_SPACE(SYNC_MAX_FDS * sizeof(int)));
+        if (!buf || !control)
+                return -ENOMEM;
+        struct iovec iov = { buf, sizeof(struct sync_hdr) + SYNC_MAX_PAYLOAD };
+        struct msghdr msg = { .msg_iov = &iov,
+                              .msg_iovlen = 1,
+                              .msg_control = control,
+                              .msg_controllen = CMSG_SPACE(SYNC_MAX_FDS * sizeof(int)) };
+        ssize_t n;
+        do
+                n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == ECONNRESET ? -EPIPE : -errno;
+        if (n == 0)
+                return -EPIPE;
+        if ((size_t)n < sizeof(struct sync_hdr))
+                return -EBADMSG;
+        struct sync_msg m = { 0 };
+        memcpy(&m.hdr, buf, sizeof(m.hdr));
+        m.len = (size_t)n - sizeof(struct sync_hdr);
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                m.n_fds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                m.fds = malloc(m.n_fds * sizeof(int) + 1);
+                if (!m.fds)
+                        return -ENOMEM;
+                memcpy(m.fds, CMSG_DATA(c), m.n_fds * sizeof(int));
+        }
+        memmove(buf, buf + sizeof(struct sync_hdr), m.len);
+        buf[m.len] = '\0';
+        m.payload = TAKE_PTR(buf);
+        *ret = m;
+        return 0;
+}
+
+/* Waits for a message of `want`; a SYNC_ERROR becomes err, exactly as the child wrote it. */
+static int sync_expect(int fd, enum sync_type want, const char *who, struct sync_msg *ret,
+                       struct coi_error *err)
+{
+        struct sync_msg m = { 0 };
+        int r = sync_recv(fd, &m);
+        if (r == -EPIPE)
+                return coi_error_set(err, EPIPE, "%s exited before it was set up (no error reported)", who);
+        if (r < 0)
+                return coi_error_set(err, -r, "read the sync socket of %s: %m", who);
+        if (m.hdr.type == SYNC_ERROR) {
+                r = coi_error_set(err, m.hdr.value ? m.hdr.value : EIO, "%s", m.payload);
+                sync_msg_done(&m);
+                return r;
+        }
+        if (m.hdr.type != (uint32_t)want) {
+                sync_msg_done(&m);
+                return coi_error_set(err, EPROTO, "%s: unexpected sync message %u (wanted %u)", who,
+                                     m.hdr.type, (unsigned)want);
+        }
+        *ret = m;
+        return 0;
+}
+
+/* ---- small syscalls ------------------------------------------------------------------------------ */
+
+struct clone3_args {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+                set_tid_size, cgroup;
+};
+
+static pid_t clone3_fork(uint64_t flags, int cgroup_fd)
+{
+        /* With CLONE_PARENT the kernel takes the exit signal from us and refuses one given here. */
+        struct clone3_args a = { .flags = flags, .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD };
+        if (cgroup_fd >= 0) {
+                a.flags |= CLONE_INTO_CGROUP;
+                a.cgroup = (uint64_t)cgroup_fd;
+        }
+        return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+}
+
+static const int ns_clone_flag[_OCI_NS_MAX] = {
+        [OCI_NS_PID] = CLONE_NEWPID,       [OCI_NS_NETWORK] = CLONE_NEWNET, [OCI_NS_MOUNT] = CLONE_NEWNS,
+        [OCI_NS_IPC] = CLONE_NEWIPC,       [OCI_NS_UTS] = CLONE_NEWUTS,     [OCI_NS_USER] = CLONE_NEWUSER,
+        [OCI_NS_CGROUP] = CLONE_NEWCGROUP, [OCI_NS_TIME] = CLONE_NEWTIME,
+};
+
+static const char *const ns_proc_name[_OCI_NS_MAX] = {
+        [OCI_NS_PID] = "pid", [OCI_NS_NETWORK] = "net", [OCI_NS_MOUNT] = "mnt",     [OCI_NS_IPC] = "ipc",
+        [OCI_NS_UTS] = "uts", [OCI_NS_USER] = "user",   [OCI_NS_CGROUP] = "cgroup", [OCI_NS_TIME] = "time",
+};
+
+static int write_proc_file(pid_t pid, const char *file, const char *data, struct coi_error *err)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, data, strlen(data)) < 0)
+                return coi_error_set(err, errno, "write %s: %m", path);
+        return 0;
+}
+
+static int format_map(const struct oci_id_mapping *maps, size_t n, char *buf, size_t size)
+{
+        size_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+                int k = snprintf(buf + off, size - off, "%u %u %u\n", maps[i].container_id, maps[i].host_id,
+                                 maps[i].size);
+                if (k < 0 || (size_t)k >= size - off)
+                        return -E2BIG;
+                off += (size_t)k;
+        }
+        return 0;
+}
+
+/* newuidmap/newgidmap: how an unprivileged caller gets more than its own id mapped (/etc/subuid). */
+static int run_idmap_helper(const char *helper, pid_t pid, const struct oci_id_mapping *maps, size_t n,
+                            struct coi_error *err)
+{
+        _cleanup_strv_ char **argv = NULL;
+        char buf[32];
+        if (strv_push(&argv, helper) < 0)
+                return coi_error_set(err, ENOMEM, "%s: %m", helper);
+        snprintf(buf, sizeof(buf), "%d", (int)pid);
+        if (strv_push(&argv, buf) < 0)
+                return coi_error_set(err, ENOMEM, "%s: %m", helper);
+        for (size_t i = 0; i < n; i++) {
+                uint32_t v[3] = { maps[i].container_id, maps[i].host_id, maps[i].size };
+                for (int k = 0; k < 3; k++) {
+                        snprintf(buf, sizeof(buf), "%u", v[k]);
+                        if (strv_push(&argv, buf) < 0)
+                                return coi_error_set(err, ENOMEM, "%s: %m", helper);
+                }
+        }
+        extern char **environ;
+        pid_t child;
+        int r = posix_spawnp(&child, helper, NULL, NULL, argv, environ);
+        if (r != 0)
+                return coi_error_set(err, r, "run %s: %m", helper);
+        int status = 0;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return coi_error_set(err, EPERM,
+                                     "%s for pid %d failed (status %d): are the ids in /etc/sub%cid?", helper,
+                                     (int)pid, status, helper[3]);
+        return 0;
+}
+
+/* Writes the new user namespace's maps from outside it (only the parent namespace may). */
+static int write_id_maps(pid_t pid, const struct oci_linux *l, bool *ret_setgroups_denied,
+                         struct coi_error *err)
+{
+        char buf[8192];
+        *ret_setgroups_denied = false;
+        if (l->n_uid_mappings == 0 || l->n_gid_mappings == 0)
+                return coi_error_set(err, EINVAL,
+                                     "a new user namespace needs linux.uidMappings and gidMappings");
+        bool root = geteuid() == 0;
+        bool own_single = l->n_uid_mappings == 1 && l->n_gid_mappings == 1 && l->uid_mappings[0].size == 1 &&
+                          l->gid_mappings[0].size == 1 && l->uid_mappings[0].host_id == geteuid() &&
+                          l->gid_mappings[0].host_id == getegid();
+        if (!root && !own_single) {
+                int r = run_idmap_helper("newuidmap", pid, l->uid_mappings, l->n_uid_mappings, err);
+                if (r < 0)
+                        return r;
+                return run_idmap_helper("newgidmap", pid, l->gid_mappings, l->n_gid_mappings, err);
+        }
+        if (!root) {
+                /* An unprivileged process may map its own gid only after giving up setgroups(2) for the
+                 * namespace, or it could drop a group that denies it access (kernel 3.19). */
+                int r = write_proc_file(pid, "setgroups", "deny", err);
+                if (r < 0)
+                        return r;
+                *ret_setgroups_denied = true;
+        }
+        if (format_map(l->uid_mappings, l->n_uid_mappings, buf, sizeof(buf)) < 0)
+                return coi_error_set(err, E2BIG, "linux.uidMappings: too many entries");
+        int r = write_proc_file(pid, "uid_map", buf, err);
+        if (r < 0)
+                return r;
+        if (format_map(l->gid_mappings, l->n_gid_mappings, buf, sizeof(buf)) < 0)
+                return coi_error_set(err, E2BIG, "linux.gidMappings: too many entries");
+        return write_proc_file(pid, "gid_map", buf, err);
+}
+
+/* ---- finalize and exec: shared by the init and exec'd processes ----------------------------------- */
+
+enum phase {
+        PHASE_CLONE,
+        PHASE_IDMAPS,
+        PHASE_MOUNTS,
+        PHASE_PIVOT,
+        PHASE_CAPS,
+        PHASE_READY,
+        _PHASE_MAX
+};
+static const char *const phase_name[_PHASE_MAX] = { "clone", "idmaps",       "mounts",
+                                                    "pivot", "caps+seccomp", "ready" };
+
+struct finalize {
+        struct coi_context *ctx;
+        const struct oci_config *config; /* for startContainer hooks (init only), else NULL */
+        const struct oci_process *proc;
+        const struct seccomp_program *seccomp;
+        const char *state_json;
+        int sync_fd;
+        int fifo_fd; /* O_PATH to exec.fifo, or -1 */
+        int fifo_dirfd;
+        int console_slave; /* -1 unless terminal */
+        int preserve_fds;
+        bool setgroups_denied;
+        bool report_ready; /* send SYNC_READY (the parent of a run/exec waits for EOF after it) */
+        bool start_hooks;  /* the init runs startContainer hooks; exec'd processes don't */
+        uint64_t *timings;
+};
+
+static int apply_rlimits(const struct oci_process *proc, struct coi_error *err)
+{
+        for (size_t i = 0; i < proc->n_rlimits; i++) {
+                const struct oci_rlimit *rl = &proc->rlimits[i];
+                struct rlimit cur, want = { .rlim_cur = rl->soft, .rlim_max = rl->hard };
+                if (setrlimit(rl->resource, &want) == 0)
+                        continue;
+                int e = errno;
+                if (e == EPERM && getrlimit(rl->resource, &cur) == 0 && want.rlim_max > cur.rlim_max)
+                        return coi_error_set(err, EPERM,
+                                             "rlimit %s: hard %llu above current hard limit %llu (raising "
+                                             "needs CAP_SYS_RESOURCE)",
+                                             rl->type, (unsigned long long)rl->hard,
+                                             (unsigned long long)cur.rlim_max);
+                errno = e;
+                return coi_error_set(err, e, "rlimit %s (soft %llu, hard %llu): %m", rl->type,
+                                     (unsigned long long)rl->soft, (unsigned long long)rl->hard);
+        }
+        return 0;
+}
+
+static const char *env_get(char *const *env, const char *key)
+{
+        size_t n = strlen(key);
+        for (; env && *env; env++)
+                if (strncmp(*env, key, n) == 0 && (*env)[n] == '=')
+                        return *env + n + 1;
+        return NULL;
+}
+
+/* execve with the PATH lookup done in the container's environment, not the runtime's. */
+static int exec_in_container(const struct oci_process *proc, struct coi_error *err)
+{
+        char *const *env = proc->env;
+        static char *const empty[] = { NULL };
+        if (!env)
+                env = empty;
+        const char *cmd = proc->args[0];
+        if (strchr(cmd, '/')) {
+                execve(cmd, proc->args, env);
+                return coi_error_set(err, errno, "exec %s in the container: %m", cmd);
+        }
+        const char *path = env_get(env, "PATH");
+        if (!path || !*path)
+                path = DEFAULT_PATH;
+        int saved = ENOENT;
+        char full[4096];
+        for (const char *p = path; p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
+                size_t dlen = strcspn(p, ":");
+                if (dlen == 0 || dlen + strlen(cmd) + 2 > sizeof(full))
+                        continue;
+                snprintf(full, sizeof(full), "%.*s/%s", (int)dlen, p, cmd);
+                execve(full, proc->args, env);
+                if (errno == EACCES)
+                        saved = EACCES;
+                else if (errno != ENOENT && errno != ENOTDIR)
+                        return coi_error_set(err, errno, "exec %s in the container: %m", full);
+        }
+        return coi_error_set(err, saved, "exec %s in the container: %s (PATH=%s)", cmd,
+                             saved == ENOENT ? "not found" : "permission denied", path);
+}
+
+/* Moves fd above the preserved range so close_range can't leave it open in the container. */
+static int move_above(int *fd, int floor)
+{
+        if (*fd < 0 || *fd >= floor)
+                return 0;
+        int n = fcntl(*fd, F_DUPFD_CLOEXEC, floor);
+        if (n < 0)
+                return -errno;
+        close(*fd);
+        *fd = n;
+        return 0;
+}
+
+static int finalize_and_exec(struct finalize *f, struct coi_error *err)
+{
+        const struct oci_process *proc = f->proc;
+        int r;
+
+        /* Limits first: everything after runs under them, and raising a hard limit fails clearly. */
+        r = apply_rlimits(proc, err);
+        if (r < 0)
+                return r;
+        /* The ABI the program expects (linux32 for 32-bit userlands). */
+        if (f->config && f->config->linux_.has_personality && personality(f->config->linux_.personality) < 0)
+                return coi_error_set(err, errno, "personality 0x%lx: %m", f->config->linux_.personality);
+        /* Files the process creates get the mode it asked for, not ours. */
+        umask(proc->user.has_umask ? (mode_t)proc->user.umask : 022);
+        /* The terminal becomes stdio before anything can print. */
+        if (f->console_slave >= 0) {
+                r = console_make_controlling(TAKE_FD(f->console_slave), err);
+                if (r < 0)
+                        return r;
+        }
+        /* cwd is resolved in the container's root, and must be inside it (CVE-2024-21626: a host
+         * directory fd as cwd would hand the host filesystem to the container). */
+        const char *cwd = proc->cwd && *proc->cwd ? proc->cwd : "/";
+        if (chdir(cwd) < 0)
+                return coi_error_set(err, errno, "chdir to process.cwd %s in the container: %m", cwd);
+        char here[4096];
+        if (!getcwd(here, sizeof(here)) || here[0] != '/')
+                return coi_error_set(err, EPERM, "process.cwd %s is not inside the container's root", cwd);
+
+        /* No runtime fd may reach the container: ours move above the preserved range, the preserved
+         * ones lose O_CLOEXEC, everything else gets it. */
+        int floor = 3 + f->preserve_fds;
+        if (move_above(&f->sync_fd, floor) < 0 || move_above(&f->fifo_fd, floor) < 0 ||
+            move_above(&f->fifo_dirfd, floor) < 0)
+                return coi_error_set(err, errno, "move the runtime's fds above the preserved range: %m");
+        for (int fd = 3; fd < floor; fd++)
+                if (fcntl(fd, F_SETFD, 0) < 0 && errno != EBADF)
+                        return coi_error_set(err, errno, "preserved fd %d: %m", fd);
+        if (close_range((unsigned)floor, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+                for (int fd = floor; fd < 65536; fd++)
+                        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+
+        /* Still not dumpable (set when the child started) while we hold privileges: nothing in the
+         * container can ptrace us or read our /proc files; execve makes the new program dumpable. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return coi_error_set(err, errno, "prctl(PR_SET_DUMPABLE): %m");
+        /* no_new_privs: setuid binaries and file capabilities can't regain what we drop below. */
+        if (proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return coi_error_set(err, errno, "prctl(PR_SET_NO_NEW_PRIVS): %m");
+        /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the drop below removes: then
+         * (only then) the filter goes first and must allow the remaining setup syscalls. */
+        if (f->seccomp && !proc->no_new_privileges) {
+                r = seccomp_program_install(f->seccomp, err);
+                if (r < 0)
+                        return r;
+        }
+        /* The last privilege transition: bounding set, user, groups, the capability sets. */
+        r = capabilities_apply(&proc->caps, proc->user.uid, proc->user.gid, proc->user.additional_gids,
+                               proc->user.n_additional_gids, f->setgroups_denied, err);
+        if (r < 0)
+                return r;
+        if (f->timings)
+                f->timings[PHASE_CAPS] = now_ns();
+
+        if (f->report_ready) {
+                if (f->timings)
+                        f->timings[PHASE_READY] = now_ns();
+                r = sync_send(f->sync_fd, SYNC_READY, 0, f->timings,
+                              f->timings ? sizeof(uint64_t) * _PHASE_MAX : 0, NULL, 0);
+                if (r < 0)
+                        return coi_error_set(err, -r, "report readiness to the runtime: %m");
+        }
+        /* create → start: block until `start` opens exec.fifo for reading. The reopen goes through our
+         * own fd (no directory search in the host's state dir, which we may not be allowed to do). */
+        if (f->fifo_fd >= 0) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", f->fifo_fd);
+                _cleanup_close_ int w = open(path, O_WRONLY | O_CLOEXEC);
+                if (w < 0 && errno == ENOENT && f->fifo_dirfd >= 0) /* no /proc in the container */
+                        w = openat(f->fifo_dirfd, FIFO_FILE, O_WRONLY | O_CLOEXEC);
+                if (w < 0)
+                        return coi_error_set(err, errno, "open exec.fifo to wait for start: %m");
+                if (write(w, "0", 1) != 1)
+                        return coi_error_set(err, errno, "write exec.fifo: %m");
+                closep(&f->fifo_fd);
+                closep(&f->fifo_dirfd);
+        }
+        /* startContainer hooks: after start, in the container, before the user's program. */
+        if (f->start_hooks && f->config->n_hooks[OCI_HOOK_START_CONTAINER]) {
+                r = hooks_run(f->ctx, f->config, OCI_HOOK_START_CONTAINER, f->state_json, err);
+                if (r < 0)
+                        return r;
+        }
+        /* seccomp last, right before execve: the fewer syscalls the filter must allow for us. */
+        if (f->seccomp && proc->no_new_privileges) {
+                r = seccomp_program_install(f->seccomp, err);
+                if (r < 0)
+                        return r;
+        }
+        return exec_in_container(proc, err);
+}
+
+/* Our ids are still the host's (unmapped in the new namespace: files we create would fail with
+ * EOVERFLOW); become the namespace's root, which keeps the full capability set there. */
+static int become_userns_root(struct coi_error *err)
+{
+        if (setresgid(0, 0, 0) < 0)
+                return coi_error_set(err, errno, "setresgid 0 in the user namespace (is gid 0 mapped?): %m");
+        if (setresuid(0, 0, 0) < 0)
+                return coi_error_set(err, errno, "setresuid 0 in the user namespace (is uid 0 mapped?): %m");
+        return 0;
+}
+
+/* ---- the container's init (child side) ----------------------------------------------------------- */
+
+struct init_child {
+        struct coi_context *ctx;
+        const struct linux_spawn *spawn;
+        int sync_fd;
+        int fifo_fd;
+        bool staged;            /* namespaces are joined/unshared here, not by clone3 */
+        uint64_t unshare_flags; /* staged: the new namespaces */
+        uint64_t timings[_PHASE_MAX];
+};
+
+static int open_joined_namespaces(const struct oci_linux *l, int fds[_OCI_NS_MAX], struct coi_error *err)
+{
+        for (int t = 0; t < _OCI_NS_MAX; t++) {
+                fds[t] = -1;
+                if (!l->namespaces[t].present || !l->namespaces[t].path)
+                        continue;
+                fds[t] = open(l->namespaces[t].path, O_RDONLY | O_CLOEXEC);
+                if (fds[t] < 0)
+                        return coi_error_set(err, errno, "open %s namespace %s: %m", oci_namespace_name(t),
+                                             l->namespaces[t].path);
+        }
+        return 0;
+}
+
+/* Staged start: join what the config names by path (user first: it decides our privileges over the
+ * others), unshare the user namespace and let the parent map it, then unshare the rest. Sets
+ * *ret_fork when the caller must fork so that pid/time namespaces apply. */
+static int staged_enter(struct init_child *c, struct sync_msg *go, bool *ret_fork, struct coi_error *err)
+{
+        const struct linux_spawn *s = c->spawn;
+        const struct oci_linux *l = &s->config->linux_;
+        int fds[_OCI_NS_MAX];
+        /* All opened before joining any: a path may live in a namespace we are about to leave. */
+        int r = open_joined_namespaces(l, fds, err);
+        if (r < 0)
+                return r;
+        if (fds[OCI_NS_USER] >= 0 && setns(fds[OCI_NS_USER], CLONE_NEWUSER) < 0)
+                r = coi_error_set(err, errno, "join user namespace %s: %m", l->namespaces[OCI_NS_USER].path);
+        for (int t = 0; r == 0 && t < _OCI_NS_MAX; t++)
+                if (t != OCI_NS_USER && fds[t] >= 0 && setns(fds[t], ns_clone_flag[t]) < 0)
+                        r = coi_error_set(err, errno, "join %s namespace %s: %m", oci_namespace_name(t),
+                                          l->namespaces[t].path);
+        for (int t = 0; t < _OCI_NS_MAX; t++)
+                closep(&fds[t]);
+        if (r < 0)
+                return r;
+        if (c->unshare_flags & CLONE_NEWUSER) {
+                if (unshare(CLONE_NEWUSER) < 0)
+                        return coi_error_set(err, errno, "unshare the user namespace: %m");
+                r = sync_send(c->sync_fd, SYNC_USERNS_READY, 0, NULL, 0, NULL, 0);
+                if (r < 0)
+                        return coi_error_set(err, -r, "sync with the runtime: %m");
+        }
+        r = sync_expect(c->sync_fd, SYNC_GO, "the runtime", go, err);
+        if (r < 0)
+                return r;
+        uint64_t rest = c->unshare_flags & ~(uint64_t)CLONE_NEWUSER;
+        if (rest && unshare((int)rest) < 0)
+                return coi_error_set(err, errno, "unshare namespaces 0x%llx: %m", (unsigned long long)rest);
+        if ((rest & CLONE_NEWTIME) && l->has_time_offsets) {
+                char buf[128];
+                snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n",
+                         (long long)l->monotonic_secs, (long long)l->monotonic_nsecs,
+                         (long long)l->boottime_secs, (long long)l->boottime_nsecs);
+                r = write_file_at(AT_FDCWD, "/proc/self/timens_offsets", buf, err);
+                if (r < 0)
+                        return r;
+        }
+        /* pid and time namespaces apply to children only. */
+        *ret_fork = (rest & (CLONE_NEWPID | CLONE_NEWTIME)) || l->namespaces[OCI_NS_PID].path ||
+                    l->namespaces[OCI_NS_TIME].path;
+        return 0;
+}
+
+static bool needs_state_sync(const struct oci_config *config)
+{
+        return config->n_hooks[OCI_HOOK_PRESTART] || config->n_hooks[OCI_HOOK_CREATE_RUNTIME] ||
+               config->n_hooks[OCI_HOOK_CREATE_CONTAINER] || config->n_hooks[OCI_HOOK_START_CONTAINER];
+}
+
+static int init_run(struct init_child *c, struct coi_error *err)
+{
+        const struct linux_spawn *s = c->spawn;
+        const struct oci_config *config = s->config;
+        const struct oci_linux *l = &config->linux_;
+        struct sync_msg go = { 0 }, resume = { 0 };
+        int r;
+        c->timings[PHASE_CLONE] = now_ns();
+        /* Not dumpable from the start: no process of the container may ptrace us or open our /proc
+         * files while we hold fds of the host. An unprivileged parent must still write our id maps
+         * (owned by root once we are not dumpable), so then it waits until after GO. */
+        if (geteuid() == 0)
+                prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+        /* 1. Namespaces: made by clone3 already, or joined/unshared here (staged). */
+        if (c->staged) {
+                bool fork_again = false;
+                r = staged_enter(c, &go, &fork_again, err);
+                if (r < 0)
+                        return r;
+                if (fork_again) {
+                        /* CLONE_PARENT: the init becomes the runtime's child (it can reap it); we exit. */
+                        pid_t pid = clone3_fork(CLONE_PARENT, -1);
+                        if (pid < 0)
+                                return coi_error_set(err, errno, "fork into the new pid namespace: %m");
+                        if (pid > 0) {
+                                sync_send(c->sync_fd, SYNC_INIT_PID, pid, NULL, 0, NULL, 0);
+                                _exit(0);
+                        }
+                }
+        } else {
+                r = sync_expect(c->sync_fd, SYNC_GO, "the runtime", &go, err);
+                if (r < 0)
+                        return r;
+        }
+        c->timings[PHASE_IDMAPS] = now_ns();
+        bool setgroups_denied = go.hdr.value != 0;
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return coi_error_set(err, errno, "prctl(PR_SET_DUMPABLE): %m");
+        if (l->namespaces[OCI_NS_USER].present) {
+                r = become_userns_root(err);
+                if (r < 0)
+                        return r;
+        }
+
+        /* The parent's idmapped trees, indexed by config mount (payload: their indices). */
+        _cleanup_free_ int *idmapped = NULL;
+        if (go.n_fds) {
+                idmapped = malloc(config->n_mounts * sizeof(int));
+                if (!idmapped)
+                        return coi_error_set(err, ENOMEM, "idmapped mounts: %m");
+                for (size_t i = 0; i < config->n_mounts; i++)
+                        idmapped[i] = -1;
+                const uint32_t *idx = (const uint32_t *)(void *)go.payload;
+                for (size_t i = 0; i < go.n_fds && (i + 1) * sizeof(uint32_t) <= go.len; i++)
+                        if (idx[i] < config->n_mounts)
+                                idmapped[idx[i]] = go.fds[i];
+        }
+
+        /* 2. Host name, inside the uts namespace only. */
+        if (config->hostname && *config->hostname) {
+                if (!l->namespaces[OCI_NS_UTS].present)
+                        return coi_error_set(err, EINVAL, "hostname is set but there is no uts namespace");
+                if (sethostname(config->hostname, strlen(config->hostname)) < 0)
+                        return coi_error_set(err, errno, "sethostname %s: %m", config->hostname);
+        }
+        if (config->domainname && *config->domainname) {
+                if (!l->namespaces[OCI_NS_UTS].present)
+                        return coi_error_set(err, EINVAL, "domainname is set but there is no uts namespace");
+                if (setdomainname(config->domainname, strlen(config->domainname)) < 0)
+                        return coi_error_set(err, errno, "setdomainname %s: %m", config->domainname);
+        }
+
+        /* 3. The rootfs and every mount, still seeing the host's tree (bind sources live there). */
+        if (!l->namespaces[OCI_NS_MOUNT].present)
+                return coi_error_set(err, EINVAL, "linux.namespaces: a mount namespace is required");
+        struct mounts_setup ms = {
+                .config = config,
+                .rootfs = s->rootfs,
+                .bundle = s->bundle,
+                .cgroup_path = s->cgroup_path,
+                .idmapped_fds = idmapped,
+                .in_userns = l->namespaces[OCI_NS_USER].present,
+        };
+        r = mounts_prepare_rootfs(&ms, err);
+        if (r < 0)
+                return r;
+        sync_msg_done(&go); /* closes the idmapped trees: attached now */
+        c->timings[PHASE_MOUNTS] = now_ns();
+
+        /* 4. createRuntime (in the parent) and createContainer (here, in the container's namespaces,
+         * before pivot_root: hook paths still resolve in the runtime's view). */
+        if (needs_state_sync(config)) {
+                r = sync_send(c->sync_fd, SYNC_CREATE_RUNTIME, 0, NULL, 0, NULL, 0);
+                if (r < 0)
+                        return coi_error_set(err, -r, "sync with the runtime: %m");
+                r = sync_expect(c->sync_fd, SYNC_RESUME, "the runtime", &resume, err);
+                if (r < 0)
+                        return r;
+                if (config->n_hooks[OCI_HOOK_CREATE_CONTAINER]) {
+                        r = hooks_run(c->ctx, config, OCI_HOOK_CREATE_CONTAINER, resume.payload, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        /* 5. Into the rootfs; the host's tree is gone from this mount namespace afterwards. */
+        r = mounts_pivot_root(s->rootfs, s->no_pivot, err);
+        if (r < 0)
+                return r;
+        c->timings[PHASE_PIVOT] = now_ns();
+
+        /* 6. The console: a pty of the container's devpts, its slave on /dev/console. */
+        int slave = -1;
+        if (config->process.terminal) {
+                if (s->console_socket_fd < 0)
+                        return coi_error_set(err, EINVAL,
+                                             "process.terminal is set but there is no console socket");
+                r = console_create(s->console_socket_fd, &config->process, &slave, err);
+                if (r == 0)
+                        r = mounts_bind_console(slave, err);
+                if (r < 0) {
+                        closep(&slave);
+                        return r;
+                }
+        }
+        if (s->console_socket_fd >= 0)
+                close(s->console_socket_fd);
+
+        /* 7. sysctl (before readonly paths make /proc/sys read-only), then masks and read-only views. */
+        r = mounts_apply_sysctl(config, err);
+        if (r == 0)
+                r = mounts_finish_rootfs(config, err);
+        if (r < 0) {
+                closep(&slave);
+                return r;
+        }
+
+        struct finalize f = {
+                .ctx = c->ctx,
+                .config = config,
+                .proc = &config->process,
+                .seccomp = s->seccomp,
+                .state_json = resume.payload,
+                .sync_fd = c->sync_fd,
+                .fifo_fd = c->fifo_fd,
+                .fifo_dirfd = s->wait_for_start ? s->state_dirfd : -1,
+                .console_slave = slave,
+                .preserve_fds = s->preserve_fds,
+                .setgroups_denied = setgroups_denied,
+                .report_ready = true,
+                .start_hooks = true,
+                .timings = c->timings,
+        };
+        r = finalize_and_exec(&f, err);
+        c->sync_fd = f.sync_fd;
+        closep(&f.console_slave);
+        sync_msg_done(&resume);
+        return r;
+}
+
+/* Reports err to the parent and exits; used by every child. When the parent no longer listens (after
+ * start), the container's stderr is the only place left to say why. */
+static _Noreturn void child_fail(int sync_fd, const struct coi_error *err)
+{
+        const char *msg = err->msg[0] ? err->msg : "container setup failed (no message)";
+        if (sync_send(sync_fd, SYNC_ERROR, err->code ? err->code : EIO, msg, strlen(msg) + 1, NULL, 0) < 0) {
+                dprintf(STDERR_FILENO, "coi-runtime: %s\n", msg);
+        }
+        _exit(127);
+}
+
+static int write_cgroup_procs(const char *cgroup_path, struct coi_error *err)
+{
+        _cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", cgroup_path);
+        if (!procs)
+                return coi_error_set(err, ENOMEM, "cgroup %s: %m", cgroup_path);
+        return write_file_at(AT_FDCWD, procs, "0", err);
+}
+
+/* ---- linux_container_spawn (parent side) --------------------------------------------------------- */
+
+struct spawn_parent {
+        pid_t child; /* the process we cloned (the init, or the staged middle) */
+        pid_t init;  /* the init, once known */
+        bool done;
+};
+
+static void reap(pid_t pid)
+{
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
+static void spawn_parent_cleanup(struct spawn_parent *p)
+{
+        if (p->done)
+                return;
+        if (p->init > 0 && p->init != p->child) {
+                kill(p->init, SIGKILL);
+                reap(p->init);
+        }
+        if (p->child > 0) {
+                kill(p->child, SIGKILL);
+                reap(p->child);
+        }
+}
+
+static int open_container_userns(const struct linux_spawn *s, pid_t pid, int *ret_fd, struct coi_error *err)
+{
+        const struct oci_namespace *ns = &s->config->linux_.namespaces[OCI_NS_USER];
+        *ret_fd = -1;
+        if (!ns->present)
+                return 0;
+        char path[64];
+        const char *p = ns->path;
+        if (!p) {
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+                p = path;
+        }
+        *ret_fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (*ret_fd < 0)
+                return coi_error_set(err, errno, "open the container's user namespace %s: %m", p);
+        return 0;
+}
+
+/* The parent's share of the id work: maps, oom_score_adj, idmapped mounts; then GO. */
+static int parent_setup_child(const struct linux_spawn *s, pid_t pid, bool new_userns, int sync_fd,
+                              struct coi_error *err)
+{
+        const struct oci_config *config = s->config;
+        bool denied = false;
+        int r;
+        if (new_userns) {
+                r = write_id_maps(pid, &config->linux_, &denied, err);
+                if (r < 0)
+                        return r;
+        }
+        if (config->process.has_oom_score_adj) {
+                char buf[16];
+                snprintf(buf, sizeof(buf), "%d", config->process.oom_score_adj);
+                r = write_proc_file(pid, "oom_score_adj", buf, err);
+                if (r < 0)
+                        return r;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < config->n_mounts; i++)
+                n += mounts_is_idmapped(&config->mounts[i]);
+        if (n > SYNC_MAX_FDS)
+                return coi_error_set(err, E2BIG, "more than %d idmapped mounts", SYNC_MAX_FDS);
+        _cleanup_free_ int *fds = n ? calloc(n, sizeof(int)) : NULL;
+        _cleanup_free_ uint32_t *idx = n ? calloc(n, sizeof(uint32_t)) : NULL;
+        _cleanup_close_ int userns = -1;
+        if (n && (!fds || !idx))
+                return coi_error_set(err, ENOMEM, "idmapped mounts: %m");
+        if (n) {
+                r = open_container_userns(s, pid, &userns, err);
+                if (r < 0)
+                        return r;
+        }
+        size_t k = 0;
+        for (size_t i = 0; r >= 0 && i < config->n_mounts; i++) {
+                if (!mounts_is_idmapped(&config->mounts[i]))
+                        continue;
+                r = mounts_open_idmapped(&config->mounts[i], s->bundle, userns, &fds[k], err);
+                if (r >= 0)
+                        idx[k++] = (uint32_t)i;
+        }
+        if (r >= 0) {
+                r = sync_send(sync_fd, SYNC_GO, denied, idx, k * sizeof(uint32_t), fds, k);
+                if (r < 0)
+                        r = coi_error_set(err, -r, "sync with the container's init: %m");
+        }
+        for (size_t i = 0; i < k; i++)
+                close(fds[i]);
+        return r;
+}
+
+static int make_state_json(const struct linux_spawn *s, pid_t pid, char **ret_json, struct coi_error *err)
+{
+        struct coi_state st = { .status = COI_STATUS_CREATED, .pid = pid };
+        snprintf(st.id, sizeof(st.id), "%s", s->id ? s->id : "");
+        snprintf(st.bundle, sizeof(st.bundle), "%s", s->bundle ? s->bundle : "");
+        snprintf(st.rootfs, sizeof(st.rootfs), "%s", s->rootfs ? s->rootfs : "");
+        st.annotations = s->config->annotations;
+        return state_oci_json(&st, s->config->oci_version ? s->config->oci_version : "1.1.0", ret_json, err);
+}
+
+static void log_timings(struct coi_context *ctx, uint64_t start, const struct sync_msg *ready)
+{
+        if (!ctx || !ctx->timings || ready->len < sizeof(uint64_t) * _PHASE_MAX)
+                return;
+        uint64_t t[_PHASE_MAX];
+        memcpy(t, ready->payload, sizeof(t));
+        char line[512];
+        size_t off = 0;
+        uint64_t prev = start;
+        for (int i = 0; i < _PHASE_MAX && off < sizeof(line); i++) {
+                if (!t[i])
+                        continue;
+                off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s %.2f ms", off ? ", " : "",
+                                        phase_name[i], (double)(t[i] - prev) / 1e6);
+                prev = t[i];
+        }
+        coi_log(ctx, COI_LOG_INFO, "spawn: %s", line);
+}
+
+int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spawn, pid_t *ret_pid,
+                          struct coi_error *err)
+{
+        const struct oci_config *config = spawn->config;
+        const struct oci_linux *l = &config->linux_;
+        uint64_t start = now_ns();
+        int r;
+        if (!config->has_process || !config->process.args || !config->process.args[0])
+                return coi_error_set(err, EINVAL, "process.args is empty: nothing to run");
+
+        /* Which namespaces are new and which are joined decides between the direct path (clone3 makes
+         * them all at once) and the staged one (join by path, then unshare, then fork for pid/time). */
+        uint64_t new_flags = 0;
+        bool joins = false;
+        for (int t = 0; t < _OCI_NS_MAX; t++) {
+                if (!l->namespaces[t].present)
+                        continue;
+                if (l->namespaces[t].path)
+                        joins = true;
+                else
+                        new_flags |= (uint64_t)ns_clone_flag[t];
+        }
+        bool new_userns = new_flags & CLONE_NEWUSER;
+        /* Time offsets must be written before any process enters the time namespace. */
+        bool staged = joins || (new_flags & CLONE_NEWTIME) || (spawn->cgroup_path && spawn->cgroup_dirfd < 0);
+
+        /* exec.fifo: writable by the container's (mapped) root; the init reopens it through an O_PATH
+         * fd we hand down, so it never needs to search the state directory. */
+        _cleanup_close_ int fifo = -1;
+        if (spawn->wait_for_start) {
+                if (fchmodat(spawn->state_dirfd, FIFO_FILE, 0622, 0) < 0) {
+                        if (errno != ENOENT || mkfifoat(spawn->state_dirfd, FIFO_FILE, 0622) < 0 ||
+                            fchmodat(spawn->state_dirfd, FIFO_FILE, 0622, 0) < 0)
+                                return coi_error_set(err, errno, "create exec.fifo of %s: %m", spawn->id);
+                }
+                fifo = openat(spawn->state_dirfd, FIFO_FILE, O_PATH | O_CLOEXEC);
+                if (fifo < 0)
+                        return coi_error_set(err, errno, "open exec.fifo of %s: %m", spawn->id);
+        }
+
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return coi_error_set(err, errno, "sync socketpair: %m");
+        _cleanup_close_ int sync_fd = sv[0], child_end = sv[1];
+
+        _cleanup_(spawn_parent_cleanup) struct spawn_parent p = { 0 };
+        p.child = clone3_fork(staged ? 0 : new_flags, spawn->cgroup_dirfd);
+        bool enter_cgroup = spawn->cgroup_dirfd < 0 && spawn->cgroup_path;
+        if (p.child < 0 && spawn->cgroup_dirfd >= 0) {
+                /* No CLONE_INTO_CGROUP here: the staged path enters the cgroup by writing cgroup.procs,
+                 * before it unshares the user namespace (the host's root owns the file). */
+                staged = enter_cgroup = true;
+                p.child = clone3_fork(0, -1);
+        }
+        if (p.child < 0)
+                return coi_error_set(err, errno, "clone the container's init: %m");
+        if (p.child == 0) {
+                closep(&sync_fd);
+                struct init_child c = {
+                        .ctx = ctx,
+                        .spawn = spawn,
+                        .sync_fd = TAKE_FD(child_end),
+                        .fifo_fd = TAKE_FD(fifo),
+                        .staged = staged,
+                        .unshare_flags = staged ? new_flags : 0,
+                };
+                struct coi_error cerr = { 0 };
+                if (enter_cgroup) {
+                        int r2 = spawn->cgroup_dirfd >= 0
+                                         ? write_file_at(spawn->cgroup_dirfd, "cgroup.procs", "0", &cerr)
+                                         : write_cgroup_procs(spawn->cgroup_path, &cerr);
+                        if (r2 < 0)
+                                child_fail(c.sync_fd, &cerr);
+                }
+                /* The caller's directory fds must never reach the container. */
+                if (spawn->cgroup_dirfd >= 0)
+                        close(spawn->cgroup_dirfd);
+                if (!spawn->wait_for_start && spawn->state_dirfd >= 0)
+                        close(spawn->state_dirfd);
+                init_run(&c, &cerr);
+                child_fail(c.sync_fd, &cerr);
+        }
+        closep(&child_end);
+        closep(&fifo);
+        p.init = p.child;
+
+        /* The child exists: map its user namespace (staged: once it has unshared it). */
+        struct sync_msg m = { 0 };
+        if (staged && new_userns) {
+                r = sync_expect(sync_fd, SYNC_USERNS_READY, "the container's init", &m, err);
+                sync_msg_done(&m);
+                if (r < 0)
+                        return r;
+        }
+        r = parent_setup_child(spawn, p.child, new_userns, sync_fd, err);
+        if (r < 0)
+                return r;
+
+        _cleanup_free_ char *state_json = NULL;
+        bool ready = false;
+        for (;;) {
+                r = sync_recv(sync_fd, &m);
+                if (r == -EPIPE) {
+                        if (ready && !spawn->wait_for_start)
+                                break; /* exec'd: the socket was O_CLOEXEC */
+                        int status = 0;
+                        pid_t w = waitpid(p.init, &status, WNOHANG);
+                        return coi_error_set(err, ECHILD, "the container's init exited before it was ready%s",
+                                             w == p.init && WIFSIGNALED(status) ? " (killed by a signal)"
+                                                                                : "");
+                }
+                if (r < 0)
+                        return coi_error_set(err, -r, "read the sync socket of the container's init: %m");
+                switch (m.hdr.type) {
+                case SYNC_ERROR:
+                        r = coi_error_set(err, m.hdr.value ? m.hdr.value : EIO, "%s", m.payload);
+                        sync_msg_done(&m);
+                        return r;
+                case SYNC_INIT_PID:
+                        /* Staged: the middle process forked the init (as our child) and exits. */
+                        p.init = m.hdr.value;
+                        reap(p.child);
+                        p.child = 0;
+                        break;
+                case SYNC_CREATE_RUNTIME:
+                        if (spawn->on_create_runtime) {
+                                r = spawn->on_create_runtime(spawn->userdata, p.init, err);
+                                if (r < 0) {
+                                        sync_msg_done(&m);
+                                        return r;
+                                }
+                        }
+                        r = make_state_json(spawn, p.init, &state_json, err);
+                        if (r < 0) {
+                                sync_msg_done(&m);
+                                return r;
+                        }
+                        r = sync_send(sync_fd, SYNC_RESUME, 0, state_json, strlen(state_json) + 1, NULL, 0);
+                        if (r < 0) {
+                                sync_msg_done(&m);
+                                return coi_error_set(err, -r, "resume the container's init: %m");
+                        }
+                        break;
+                case SYNC_READY:
+                        ready = true;
+                        log_timings(ctx, start, &m);
+                        break;
+                default:
+                        sync_msg_done(&m);
+                        return coi_error_set(err, EPROTO,
+                                             "unexpected sync message %u from the container's init",
+                                             m.hdr.type);
+                }
+                sync_msg_done(&m);
+                if (ready && spawn->wait_for_start)
+                        break;
+        }
+        p.done = true;
+        *ret_pid = p.init;
+        return 0;
+}
+
+/* ---- linux_exec_spawn ---------------------------------------------------------------------------- */
+
+struct exec_child {
+        struct coi_context *ctx;
+        const struct linux_exec *exec;
+        int sync_fd;
+        int pidfd;
+        int rootfd; /* the container's root as the init sees it (/proc/PID/root) */
+        int ns_flags;
+        bool setgroups_denied;
+};
+
+static int exec_run(struct exec_child *c, struct coi_error *err)
+{
+        const struct linux_exec *e = c->exec;
+        const struct oci_process *proc = e->process;
+        int r;
+        /* Before joining anything: a process of the container (same uid once we join) could otherwise
+         * ptrace us and take the fds we hold (the init's pidfd, its root). execve resets it. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return coi_error_set(err, errno, "prctl(PR_SET_DUMPABLE): %m");
+        /* Written while we are still the host's root: lowering it later would need CAP_SYS_RESOURCE. */
+        if (proc->has_oom_score_adj) {
+                char buf[16];
+                snprintf(buf, sizeof(buf), "%d", proc->oom_score_adj);
+                r = write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, err);
+                if (r < 0)
+                        return r;
+        }
+        /* All of the init's namespaces at once through its pidfd; the kernel orders the user namespace
+         * first (kernel 5.8). */
+        if (c->ns_flags && setns(c->pidfd, c->ns_flags) < 0)
+                return coi_error_set(err, errno, "join the namespaces of the container's init (pid %d): %m",
+                                     (int)e->init_pid);
+        closep(&c->pidfd);
+        if (c->ns_flags & CLONE_NEWUSER) {
+                r = become_userns_root(err);
+                if (r < 0)
+                        return r;
+        }
+        /* The init's root, also after a no_pivot chroot: the mount namespace's own root may be the host's. */
+        if (fchdir(c->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+                return coi_error_set(err, errno, "enter the container's root: %m");
+        closep(&c->rootfd);
+        /* pid namespace membership takes effect for children only. */
+        if (c->ns_flags & (CLONE_NEWPID | CLONE_NEWTIME)) {
+                pid_t pid = clone3_fork(CLONE_PARENT, -1);
+                if (pid < 0)
+                        return coi_error_set(err, errno, "fork into the container's pid namespace: %m");
+                if (pid > 0) {
+                        sync_send(c->sync_fd, SYNC_INIT_PID, pid, NULL, 0, NULL, 0);
+                        _exit(0);
+                }
+        }
+        int slave = -1;
+        if (proc->terminal) {
+                if (e->console_socket_fd < 0)
+                        return coi_error_set(err, EINVAL,
+                                             "exec: a terminal was asked for but no console socket");
+                r = console_create(e->console_socket_fd, proc, &slave, err);
+                if (r < 0)
+                        return r;
+        }
+        if (e->console_socket_fd >= 0)
+                close(e->console_socket_fd);
+        struct finalize f = {
+                .ctx = c->ctx,
+                .config = e->config,
+                .proc = proc,
+                .seccomp = e->seccomp,
+                .sync_fd = c->sync_fd,
+                .fifo_fd = -1,
+                .fifo_dirfd = -1,
+                .console_slave = slave,
+                .preserve_fds = e->preserve_fds,
+                .setgroups_denied = c->setgroups_denied,
+                .report_ready = true,
+        };
+        r = finalize_and_exec(&f, err);
+        c->sync_fd = f.sync_fd;
+        closep(&f.console_slave);
+        return r;
+}
+
+static bool same_namespace(pid_t pid, const char *name)
+{
+        char path[64];
+        struct stat a, b;
+        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+        if (stat(path, &a) < 0)
+                return true; /* the kernel lacks it: nothing to join */
+        snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
+        if (stat(path, &b) < 0)
+                return true;
+        return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+int linux_exec_spawn(struct coi_context *ctx, const struct linux_exec *exec, pid_t *ret_pid,
+                     struct coi_error *err)
+{
+        const struct oci_process *proc = exec->process;
+        if (!proc || !proc->args || !proc->args[0])
+                return coi_error_set(err, EINVAL, "exec: no command given");
+        pid_t ipid = exec->init_pid;
+        struct exec_child c = { .ctx = ctx, .exec = exec, .sync_fd = -1, .pidfd = -1, .rootfd = -1 };
+
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, ipid, 0);
+        if (pidfd < 0)
+                return coi_error_set(err, errno, "open the container's init (pid %d): %m", (int)ipid);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/root", (int)ipid);
+        _cleanup_close_ int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return coi_error_set(err, errno, "open the container's root %s: %m", path);
+        for (int t = 0; t < _OCI_NS_MAX; t++)
+                if (!same_namespace(ipid, ns_proc_name[t]))
+                        c.ns_flags |= ns_clone_flag[t];
+        /* The init's setgroups state: with "deny", setgroups(2) fails, so the drop must not call it. */
+        snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)ipid);
+        _cleanup_free_ char *sg = NULL;
+        if (read_file_at(AT_FDCWD, path, 64, &sg, NULL, NULL) == 0)
+                c.setgroups_denied = startswith(sg, "deny");
+
+        _cleanup_close_ int cgroup_fd = -1;
+        if (exec->cgroup_path) {
+                cgroup_fd = open(exec->cgroup_path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                if (cgroup_fd < 0)
+                        return coi_error_set(err, errno, "open the container's cgroup %s: %m",
+                                             exec->cgroup_path);
+        }
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return coi_error_set(err, errno, "sync socketpair: %m");
+        _cleanup_close_ int sync_fd = sv[0], child_end = sv[1];
+
+        _cleanup_(spawn_parent_cleanup) struct spawn_parent p = { 0 };
+        p.child = clone3_fork(0, cgroup_fd);
+        bool enter_cgroup = false;
+        if (p.child < 0 && cgroup_fd >= 0) {
+                enter_cgroup = true;
+                p.child = clone3_fork(0, -1);
+        }
+        if (p.child < 0)
+                return coi_error_set(err, errno, "fork the exec'd process: %m");
+        if (p.child == 0) {
+                closep(&sync_fd);
+                struct coi_error cerr = { 0 };
+                c.sync_fd = TAKE_FD(child_end);
+                c.pidfd = TAKE_FD(pidfd);
+                c.rootfd = TAKE_FD(rootfd);
+                if (enter_cgroup && write_cgroup_procs(exec->cgroup_path, &cerr) < 0)
+                        child_fail(c.sync_fd, &cerr);
+                closep(&cgroup_fd);
+                exec_run(&c, &cerr);
+                child_fail(c.sync_fd, &cerr);
+        }
+        closep(&child_end);
+        p.init = p.child;
+        bool ready = false;
+        for (;;) {
+                struct sync_msg m = { 0 };
+                int r = sync_recv(sync_fd, &m);
+                if (r == -EPIPE) {
+                        if (ready)
+                                break;
+                        return coi_error_set(err, ECHILD, "the exec'd process exited before it was ready");
+                }
+                if (r < 0)
+                        return coi_error_set(err, -r, "read the sync socket of the exec'd process: %m");
+                if (m.hdr.type == SYNC_ERROR) {
+                        r = coi_error_set(err, m.hdr.value ? m.hdr.value : EIO, "%s", m.payload);
+                        sync_msg_done(&m);
+                        return r;
+                }
+                if (m.hdr.type == SYNC_INIT_PID) {
+                        p.init = m.hdr.value;
+                        reap(p.child);
+                        p.child = 0;
+                } else if (m.hdr.type == SYNC_READY) {
+                        ready = true;
+                }
+                sync_msg_done(&m);
+        }
+        p.done = true;
+        *ret_pid = p.init;
+        return 0;
+}

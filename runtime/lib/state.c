@@ -37,11 +37,11 @@ int state_validate_id(const char *id, struct coi_error *err)
         return 0;
 }
 
-int state_root_open(const struct coi_context *ctx, int *ret_rootfd, struct coi_error *err)
+int state_root_open(const struct coi_context *ctx, bool create, int *ret_rootfd, struct coi_error *err)
 {
         const char *root = ctx && ctx->state_root ? ctx->state_root : COI_RUNTIME_STATE_ROOT;
         int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT) {
+        if (fd < 0 && errno == ENOENT && create) {
                 int r = mkdir_p_at(AT_FDCWD, root, 0700, err);
                 if (r < 0)
                         return coi_error_prefix(err, "state root: ");
@@ -225,7 +225,8 @@ int state_write_file(int dirfd, const char *name, const void *data, size_t len, 
         char tmp[PATH_MAX];
         if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%d", name, (int)getpid()) >= sizeof(tmp))
                 return coi_error_set(err, ENAMETOOLONG, "write %s: name too long", name);
-        _cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        _cleanup_close_ int fd =
+                openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return coi_error_set(err, errno, "create %s: %m", tmp);
         int r = write_all(fd, data, len);
@@ -277,7 +278,7 @@ int state_read(int dirfd, const char *id, struct state_record *ret_rec, struct c
                 return coi_error_set(err, EBADMSG, "state of container %s names another id \"%s\"", id,
                                      rec.pub.id);
         const char *status = json_str(root, "status");
-        rec.pub.status = streq(status, "creating") ? COI_STATUS_CREATING
+        rec.pub.status = streq(status, "creating")  ? COI_STATUS_CREATING
                          : streq(status, "created") ? COI_STATUS_CREATED
                          : streq(status, "paused")  ? COI_STATUS_PAUSED
                          : streq(status, "stopped") ? COI_STATUS_STOPPED
@@ -298,7 +299,8 @@ int state_read(int dirfd, const char *id, struct state_record *ret_rec, struct c
                 for (size_t i = 0; i < YAJL_GET_OBJECT(ann)->len; i++) {
                         yajl_val v = YAJL_GET_OBJECT(ann)->values[i];
                         if (strv_push(&rec.pub.annotations, YAJL_GET_OBJECT(ann)->keys[i]) < 0 ||
-                            strv_push(&rec.pub.annotations, YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "") < 0) {
+                            strv_push(&rec.pub.annotations, YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "") <
+                                    0) {
                                 strv_free(rec.pub.annotations);
                                 return coi_error_set(err, ENOMEM, "state of container %s: %m", id);
                         }
@@ -430,7 +432,8 @@ int state_fifo_release(int dirfd, const char *id, pid_t pid, struct coi_error *e
 {
         /* Non-blocking open: a plain O_RDONLY open would hang forever if the init died before it
          * opened its end. The init blocked in open(O_WRONLY) already counts as a writer, so a read
-         * here says EAGAIN (init waiting: released now), data (init wrote its byte) or EOF (no init). */
+         * here says EAGAIN (init waiting: released now), data (init wrote its byte) or EOF (no writer:
+         * the init is gone, or has not reached its open yet). */
         _cleanup_close_ int fd = openat(dirfd, FIFO_FILE, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {
                 if (errno == ENOENT)
@@ -444,22 +447,34 @@ int state_fifo_release(int dirfd, const char *id, pid_t pid, struct coi_error *e
                 ssize_t n = read(fd, &c, 1);
                 if (n == 1)
                         break;
-                if (n == 0)
-                        return coi_error_set(err, ESRCH,
-                                             "start container %s: its init exited before it was started", id);
+                if (n == 0) {
+                        /* No writer (yet): the init reports ready just before it opens its end. */
+                        if (!state_process_alive(pid, 0))
+                                return coi_error_set(
+                                        err, ESRCH,
+                                        "start container %s: its init exited before it was started", id);
+                        if (now_ns() >= deadline)
+                                return coi_error_set(err, ETIMEDOUT,
+                                                     "start container %s: its init never opened exec.fifo",
+                                                     id);
+                        struct timespec ts = { 0, 500 * 1000 };
+                        nanosleep(&ts, NULL);
+                        continue;
+                }
                 if (errno == EINTR)
                         continue;
                 if (errno != EAGAIN)
                         return coi_error_set(err, errno, "read exec.fifo of container %s: %m", id);
                 uint64_t now = now_ns();
                 if (now >= deadline)
-                        return coi_error_set(err, ETIMEDOUT, "start container %s: its init did not answer in 30 s",
-                                             id);
+                        return coi_error_set(err, ETIMEDOUT,
+                                             "start container %s: its init did not answer in 30 s", id);
                 struct pollfd pfd[2] = { { fd, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
                 int r = poll(pfd, pidfd >= 0 ? 2 : 1, (int)((deadline - now) / 1000000u) + 1);
                 if (r < 0 && errno != EINTR)
                         return coi_error_set(err, errno, "wait for the init of container %s: %m", id);
-                if (r > 0 && pidfd >= 0 && (pfd[1].revents & POLLIN) && !(pfd[0].revents & (POLLIN | POLLHUP)))
+                if (r > 0 && pidfd >= 0 && (pfd[1].revents & POLLIN) &&
+                    !(pfd[0].revents & (POLLIN | POLLHUP)))
                         return coi_error_set(err, ESRCH,
                                              "start container %s: its init exited before it was started", id);
         }

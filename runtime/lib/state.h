@@ -15,17 +15,17 @@
 
 /* What the runtime records about a container (the public state plus what detects pid reuse). */
 struct state_record {
-        struct coi_state pub;  /* pub.status is the recorded one; state_status() derives the live one */
-        uint64_t start_time;   /* field 22 of /proc/PID/stat when the init was spawned */
-        char oci_version[32];  /* ociVersion of the config */
-        bool cgroup_created;   /* we made pub.cgroup_path and remove it on delete */
+        struct coi_state pub; /* pub.status is the recorded one; state_status() derives the live one */
+        uint64_t start_time;  /* field 22 of /proc/PID/stat when the init was spawned */
+        char oci_version[32]; /* ociVersion of the config */
+        bool cgroup_created;  /* we made pub.cgroup_path and remove it on delete */
 };
 
 /* Ids as runc accepts them: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */
 int state_validate_id(const char *id, struct coi_error *err);
 
-/* Opens (creating it 0700 if needed) the state root of ctx. */
-int state_root_open(const struct coi_context *ctx, int *ret_rootfd, struct coi_error *err);
+/* Opens the state root of ctx, creating it (0700) if create is set. */
+int state_root_open(const struct coi_context *ctx, bool create, int *ret_rootfd, struct coi_error *err);
 /* mkdir <root>/<id>; EEXIST → "container X already exists". */
 int state_dir_create(int rootfd, const char *id, int *ret_dirfd, struct coi_error *err);
 /* Opens <root>/<id>; ENOENT → "container X does not exist". */

@@ -207,6 +207,41 @@ def test_duplicate_id_and_invalid_id_are_refused(rt, bundle, ids):
     assert "invalid container id" in r.stderr
 
 
+# ---- hooks ----------------------------------------------------------------------------------------
+
+def test_hooks_get_the_state_and_may_call_the_runtime(rt, bundle, ids, tmp_path, runtime_bin):
+    cid = ids()
+    out = tmp_path / "hooks"
+    out.mkdir()
+
+    def hook(name, extra=""):
+        return {"path": "/bin/sh", "args": ["sh", "-c", f"cat > {out}/{name}.json{extra}"]}
+
+    # createRuntime runs while create holds the container's lock: `state` must still answer.
+    query = f"; {runtime_bin} --root {rt.root} state {cid} > {out}/queried.json"
+    hooks = {"createRuntime": [hook("createRuntime", query)], "poststart": [hook("poststart")],
+             "poststop": [hook("poststop")]}
+    rt("run", "-d", "-b", bundle(sleeper(hooks=hooks)), cid, check=True, timeout=30)
+    created = json.loads((out / "createRuntime.json").read_text())
+    assert created["id"] == cid
+    assert created["status"] == "creating"
+    assert created["pid"] == rt.state(cid)["pid"]
+    assert json.loads((out / "queried.json").read_text())["pid"] == created["pid"]
+    assert json.loads((out / "poststart.json").read_text())["status"] == "running"
+    assert not (out / "poststop.json").exists()
+    rt("delete", "-f", cid, check=True)
+    assert json.loads((out / "poststop.json").read_text())["status"] == "stopped"
+
+
+def test_failing_create_runtime_hook_fails_create_and_leaves_nothing(rt, bundle, ids):
+    cid = ids()
+    hooks = {"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo hook says no >&2; exit 9"]}]}
+    r = rt("create", "-b", bundle(sleeper(hooks=hooks)), cid)
+    assert r.returncode == 1
+    assert "hook says no" in r.stderr or "/bin/sh" in r.stderr
+    assert_nothing_left(rt, cid)
+
+
 # ---- exec -----------------------------------------------------------------------------------------
 
 def test_exec_joins_the_running_container(rt, bundle, ids):
@@ -237,6 +272,32 @@ def test_exec_with_process_file(rt, bundle, ids, tmp_path):
     (tmp_path / "process.json").write_text(json.dumps(proc))
     r = rt("exec", "--process", tmp_path / "process.json", cid, check=True)
     assert r.stdout == "hi there\n"
+
+
+def test_exec_forwards_signals_and_reports_them(rt, bundle, ids):
+    cid = ids()
+    rt("run", "-d", "-b", bundle(sleeper()), cid, check=True)
+    script = "trap 'exit 43' TERM; echo ready; while true; do sleep 0.1; done"
+    p = subprocess.Popen(rt.cmd("exec", cid, "sh", "-c", script), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=20)
+        assert p.returncode == 43
+    finally:
+        p.kill()
+        p.wait()
+    r = rt("exec", cid, "sh", "-c", "kill -KILL $$")
+    assert r.returncode == 128 + signal.SIGKILL
+
+
+def test_exec_into_created_container_is_refused(rt, bundle, ids):
+    cid = ids()
+    rt("create", "-b", bundle(sleeper()), cid, check=True)
+    r = rt("exec", cid, "true")
+    assert r.returncode == 1
+    assert "created (start it first)" in r.stderr
 
 
 def test_exec_into_stopped_container_is_refused(rt, bundle, ids):
@@ -293,7 +354,7 @@ def test_delete_force_of_paused_container(rt, bundle, ids):
 
 def test_list_and_ps(rt, bundle, ids):
     a, b = ids("a"), ids("b")
-    bd = bundle({"process": {"args": ["sh", "-c", "sleep 300 & sleep 300"]}})
+    bd = bundle({"process": {"args": ["sh", "-c", "sleep 300 & sleep 300 & wait"]}})
     rt("run", "-d", "-b", bd, a, check=True)
     rt("create", "-b", bd, b, check=True)
     assert sorted(rt.ids()) == sorted([a, b])

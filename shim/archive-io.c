@@ -1,0 +1,1072 @@
+/* archive-io.c — unpacking untrusted tar archives into a directory fd (every path resolved inside it
+ * with openat2), writing a tree back out as a pax tar, rm -rf by fd, and a compact SHA-256. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <search.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+
+#include "archive-io.h"
+#include "util.h"
+
+/* Every lookup of an archive path: symlinks (absolute ones too) and `..` are resolved as if the
+ * target were "/", magic links (/proc/…/fd) refused, and no crossing into another mount. */
+#define RESOLVE_INSIDE (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
+
+/* How often the progress callback runs. */
+#define PROGRESS_ENTRIES 256
+#define PROGRESS_BYTES   (4u << 20)
+
+static void archive_read_freep(struct archive **a)
+{
+        if (*a)
+                archive_read_free(*a);
+}
+
+static void archive_write_freep(struct archive **a)
+{
+        if (*a)
+                archive_write_free(*a);
+}
+
+static void archive_entry_freep(struct archive_entry **e)
+{
+        if (*e)
+                archive_entry_free(*e);
+}
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+int open_inside(int rootfd, const char *path, int flags)
+{
+        struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_INSIDE };
+        for (int tries = 0;; tries++) {
+                int fd = (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+                /* EAGAIN: a rename raced with the lookup; the kernel asks us to retry. */
+                if (fd >= 0 || errno != EAGAIN || tries >= 8)
+                        return fd;
+        }
+}
+
+/* ---- reading the archive file: hashed as it is read ---- */
+
+struct reader {
+        int fd;
+        uint64_t bytes;
+        struct sha256_ctx sha;
+        uint8_t buf[128 * 1024];
+};
+
+static la_ssize_t reader_read(struct archive *a, void *data, const void **ret_buf)
+{
+        struct reader *r = data;
+        ssize_t n;
+        do
+                n = read(r->fd, r->buf, sizeof(r->buf));
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+                archive_set_error(a, errno, "read: %s", strerror(errno));
+                return -1;
+        }
+        sha256_update(&r->sha, r->buf, (size_t)n);
+        r->bytes += (uint64_t)n;
+        *ret_buf = r->buf;
+        return n;
+}
+
+/* libarchive stops at the end-of-archive marker; the digest covers the whole file. */
+static int reader_drain(struct reader *r)
+{
+        for (;;) {
+                ssize_t n = read(r->fd, r->buf, sizeof(r->buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return 0;
+                sha256_update(&r->sha, r->buf, (size_t)n);
+                r->bytes += (uint64_t)n;
+        }
+}
+
+/* ---- extraction ---- */
+
+struct dirtime {
+        char *path;
+        struct timespec mtime;
+};
+
+struct extractor {
+        struct archive *a;
+        struct reader *reader;
+        int rootfd;
+        const struct extract_options *opts;
+        struct extract_stats *stats;
+        char shown[200];          /* the current entry's path as messages show it */
+        void *written;            /* tsearch set of paths this archive wrote (for opaque whiteouts) */
+        struct dirtime *dirtimes; /* directory mtimes, set at the end (entries inside change them) */
+        size_t n_dirtimes;
+        uint64_t last_progress_bytes;
+        uint64_t last_progress_entries;
+};
+
+static int entry_error(struct extractor *x, struct coi_error *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static int entry_error(struct extractor *x, struct coi_error *err, int code, const char *fmt, ...)
+{
+        char what[600];
+        va_list ap;
+        errno = code < 0 ? -code : code; /* for %m */
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof(what), fmt, ap);
+        va_end(ap);
+        return coi_error_set(err, code, "%s: entry %s: %s", x->opts->name, x->shown, what);
+}
+
+static void set_shown(struct extractor *x, const char *path)
+{
+        size_t n = strlen(path);
+        if (n < sizeof(x->shown)) {
+                memcpy(x->shown, path, n + 1);
+                return;
+        }
+        /* huge hostile paths: keep the head and the tail so the user can still find the entry */
+        snprintf(x->shown, sizeof(x->shown), "%.120s...%s", path, path + n - 60);
+}
+
+/* Turns an archive path into "a/b/c" ("" for the root): a leading "/" is dropped (absolute paths are
+ * taken as relative to the target, as tar does by default), "." and empty components too; ".."
+ * anywhere is refused, whatever it would resolve to. */
+static int normalize_path(struct extractor *x, const char *in, const char *what, char out[PATH_MAX],
+                          struct coi_error *err)
+{
+        if (strlen(in) >= PATH_MAX)
+                return entry_error(x, err, ENAMETOOLONG, "%s is longer than PATH_MAX (%d bytes)", what,
+                                   PATH_MAX);
+        size_t o = 0;
+        for (const char *s = in; *s;) {
+                while (*s == '/')
+                        s++;
+                const char *e = strchrnul(s, '/');
+                size_t n = (size_t)(e - s);
+                if (n == 2 && s[0] == '.' && s[1] == '.')
+                        return entry_error(x, err, EPERM, "%s escapes the root", what);
+                if (n > 0 && !(n == 1 && s[0] == '.')) {
+                        if (n > NAME_MAX)
+                                return entry_error(x, err, ENAMETOOLONG,
+                                                   "%s has a component longer than %d bytes", what, NAME_MAX);
+                        if (o > 0)
+                                out[o++] = '/';
+                        memcpy(out + o, s, n);
+                        o += n;
+                }
+                s = e;
+        }
+        out[o] = '\0';
+        return 0;
+}
+
+/* Splits "a/b/c" into parent "a/b" (in place) and returns the leaf "c"; parent "" is the root. */
+static char *split_leaf(char *path)
+{
+        char *slash = strrchr(path, '/');
+        if (!slash) {
+                memmove(path + 1, path, strlen(path) + 1);
+                path[0] = '\0';
+                return path + 1;
+        }
+        *slash = '\0';
+        return slash + 1;
+}
+
+static int shift_ids(struct extractor *x, struct archive_entry *e, uid_t *ret_uid, gid_t *ret_gid,
+                     struct coi_error *err)
+{
+        int64_t uid = archive_entry_uid(e) + (int64_t)x->opts->uid_shift;
+        int64_t gid = archive_entry_gid(e) + (int64_t)x->opts->gid_shift;
+        if (archive_entry_uid(e) < 0 || uid >= (int64_t)UINT32_MAX)
+                return entry_error(x, err, ERANGE, "uid %" PRId64 " (shifted by %u) is out of range",
+                                   (int64_t)archive_entry_uid(e), x->opts->uid_shift);
+        if (archive_entry_gid(e) < 0 || gid >= (int64_t)UINT32_MAX)
+                return entry_error(x, err, ERANGE, "gid %" PRId64 " (shifted by %u) is out of range",
+                                   (int64_t)archive_entry_gid(e), x->opts->gid_shift);
+        *ret_uid = (uid_t)uid;
+        *ret_gid = (gid_t)gid;
+        return 0;
+}
+
+/* setuid/setgid on files only: on a directory setgid just passes the group on to new entries. */
+static mode_t entry_mode(struct extractor *x, struct archive_entry *e)
+{
+        mode_t mode = archive_entry_perm(e) & 07777;
+        if (archive_entry_filetype(e) != AE_IFDIR && (mode & (S_ISUID | S_ISGID)) &&
+            !(x->opts->flags & EXTRACT_SETID)) {
+                mode &= ~(mode_t)(S_ISUID | S_ISGID);
+                x->stats->stripped_setid++;
+        }
+        return mode;
+}
+
+static struct timespec entry_mtime(struct archive_entry *e)
+{
+        if (!archive_entry_mtime_is_set(e))
+                return (struct timespec){ .tv_nsec = UTIME_OMIT };
+        return (struct timespec){ .tv_sec = archive_entry_mtime(e), .tv_nsec = archive_entry_mtime_nsec(e) };
+}
+
+/* With an id shift, file capabilities must name the shifted root, or the kernel ignores them in
+ * the container's user namespace: v2 (no root id, means host root) becomes v3 with rootid = shift,
+ * a v3 rootid is shifted. Little-endian on disk. */
+static size_t shift_fscaps(struct extractor *x, const void *value, size_t size, uint8_t out[XATTR_CAPS_SZ_3])
+{
+        uint32_t magic, rootid = 0;
+        if (size != XATTR_CAPS_SZ_2 && size != XATTR_CAPS_SZ_3)
+                return 0;
+        memcpy(out, value, size);
+        magic = (uint32_t)out[0] | (uint32_t)out[1] << 8 | (uint32_t)out[2] << 16 | (uint32_t)out[3] << 24;
+        if ((magic & VFS_CAP_REVISION_MASK) == VFS_CAP_REVISION_3 && size == XATTR_CAPS_SZ_3)
+                rootid = (uint32_t)out[20] | (uint32_t)out[21] << 8 | (uint32_t)out[22] << 16 |
+                         (uint32_t)out[23] << 24;
+        else if ((magic & VFS_CAP_REVISION_MASK) != VFS_CAP_REVISION_2 || size != XATTR_CAPS_SZ_2)
+                return 0;
+        magic = (magic & ~VFS_CAP_REVISION_MASK) | VFS_CAP_REVISION_3;
+        rootid += x->opts->uid_shift;
+        for (int i = 0; i < 4; i++) {
+                out[i] = (uint8_t)(magic >> (8 * i));
+                out[20 + i] = (uint8_t)(rootid >> (8 * i));
+        }
+        return XATTR_CAPS_SZ_3;
+}
+
+static int set_xattrs(struct extractor *x, int fd, struct archive_entry *e, struct coi_error *err)
+{
+        if (!(x->opts->flags & EXTRACT_XATTRS))
+                return 0;
+        const char *name;
+        const void *value;
+        size_t size;
+        archive_entry_xattr_reset(e);
+        while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+                /* overlayfs reads its own trusted.overlay.* xattrs from lower layers (redirects,
+                 * opaque markers): an image must not be able to plant them. */
+                if (startswith(name, "trusted.overlay.")) {
+                        x->stats->skipped_xattrs++;
+                        continue;
+                }
+                uint8_t caps[XATTR_CAPS_SZ_3];
+                size_t n;
+                if (x->opts->uid_shift && streq(name, "security.capability") &&
+                    (n = shift_fscaps(x, value, size, caps)) > 0) {
+                        value = caps;
+                        size = n;
+                }
+                if (fsetxattr(fd, name, value, size, 0) < 0) {
+                        if (errno == ENOTSUP || errno == EPERM || errno == EACCES) {
+                                x->stats->skipped_xattrs++;
+                                continue;
+                        }
+                        return entry_error(x, err, errno, "set xattr %s: %m", name);
+                }
+        }
+        return 0;
+}
+
+/* Owner, mode, xattrs, in this order: chown clears setuid bits and file capabilities. */
+static int apply_metadata_fd(struct extractor *x, int fd, struct archive_entry *e, struct coi_error *err)
+{
+        if (x->opts->flags & EXTRACT_OWNERS) {
+                uid_t uid;
+                gid_t gid;
+                int r = shift_ids(x, e, &uid, &gid, err);
+                if (r < 0)
+                        return r;
+                if (fchown(fd, uid, gid) < 0)
+                        return entry_error(x, err, errno, "chown %u:%u: %m", uid, gid);
+        }
+        if (fchmod(fd, entry_mode(x, e)) < 0)
+                return entry_error(x, err, errno, "chmod: %m");
+        return set_xattrs(x, fd, e, err);
+}
+
+/* For what can't be opened (symlinks, device nodes): by name in the resolved parent, no following. */
+static int apply_metadata_at(struct extractor *x, int pfd, const char *leaf, struct archive_entry *e,
+                             bool is_link, struct coi_error *err)
+{
+        if (x->opts->flags & EXTRACT_OWNERS) {
+                uid_t uid;
+                gid_t gid;
+                int r = shift_ids(x, e, &uid, &gid, err);
+                if (r < 0)
+                        return r;
+                if (fchownat(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        return entry_error(x, err, errno, "chown %u:%u: %m", uid, gid);
+        }
+        if (!is_link && fchmodat(pfd, leaf, entry_mode(x, e), 0) < 0)
+                return entry_error(x, err, errno, "chmod: %m");
+        struct timespec ts[2] = { entry_mtime(e), entry_mtime(e) };
+        if (utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW) < 0)
+                return entry_error(x, err, errno, "set mtime: %m");
+        return 0;
+}
+
+/* Opens the parent directory of an entry inside the root, creating missing directories (archives
+ * often omit them). Each prefix is resolved from the root again, so a symlink the archive made
+ * earlier is followed only inside the root, and one pointing at nothing is an error, not a hole. */
+static int open_parent(struct extractor *x, char *parent, int *ret_fd, struct coi_error *err)
+{
+        int fd = open_inside(x->rootfd, parent, O_PATH | O_DIRECTORY);
+        if (fd >= 0) {
+                *ret_fd = fd;
+                return 0;
+        }
+        if (errno != ENOENT)
+                return entry_error(x, err, errno, "parent directory %s: %m", parent);
+
+        _cleanup_close_ int prev = open_inside(x->rootfd, "", O_PATH | O_DIRECTORY);
+        if (prev < 0)
+                return entry_error(x, err, errno, "open the root: %m");
+        for (char *s = parent;; s++) {
+                if (*s != '/' && *s != '\0')
+                        continue;
+                char c = *s;
+                *s = '\0';
+                const char *comp = strrchr(parent, '/') ? strrchr(parent, '/') + 1 : parent;
+                _cleanup_close_ int cur = open_inside(x->rootfd, parent, O_PATH | O_DIRECTORY);
+                if (cur < 0 && errno == ENOENT) {
+                        if (mkdirat(prev, comp, 0755) < 0) {
+                                struct stat st;
+                                if (errno == EEXIST && fstatat(prev, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                                    S_ISLNK(st.st_mode))
+                                        return entry_error(x, err, ENOENT,
+                                                           "parent %s is a symlink to a missing directory",
+                                                           parent);
+                                return entry_error(x, err, errno, "mkdir %s: %m", parent);
+                        }
+                        if ((x->opts->flags & EXTRACT_OWNERS) &&
+                            fchownat(prev, comp, x->opts->uid_shift, x->opts->gid_shift,
+                                     AT_SYMLINK_NOFOLLOW) < 0)
+                                return entry_error(x, err, errno, "chown %s: %m", parent);
+                        cur = open_inside(x->rootfd, parent, O_PATH | O_DIRECTORY);
+                }
+                if (cur < 0)
+                        return entry_error(x, err, errno, "parent directory %s: %m", parent);
+                *s = c;
+                closep(&prev);
+                prev = TAKE_FD(cur);
+                if (c == '\0')
+                        break;
+        }
+        *ret_fd = TAKE_FD(prev);
+        return 0;
+}
+
+static int record_written(struct extractor *x, const char *parent, const char *leaf)
+{
+        if (!(x->opts->flags & EXTRACT_WHITEOUTS))
+                return 0;
+        char *p = *parent ? xasprintf("%s/%s", parent, leaf) : strdup(leaf);
+        if (!p)
+                return -ENOMEM;
+        void *node = tsearch(p, &x->written, (int (*)(const void *, const void *))strcmp);
+        if (!node) {
+                free(p);
+                return -ENOMEM;
+        }
+        if (*(char **)node != p)
+                free(p); /* already there */
+        return 0;
+}
+
+static bool was_written(struct extractor *x, const char *parent, const char *leaf)
+{
+        _cleanup_free_ char *p = *parent ? xasprintf("%s/%s", parent, leaf) : strdup(leaf);
+        return p && tfind(p, &x->written, (int (*)(const void *, const void *))strcmp);
+}
+
+/* .wh..wh..opq: hide everything the lower layers put in this directory, keep what this layer wrote. */
+static int apply_opaque(struct extractor *x, int pfd, const char *parent, struct coi_error *err)
+{
+        _cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return entry_error(x, err, errno, "open %s: %m", *parent ? parent : "/");
+        _cleanup_(closedirp) DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+        if (!d)
+                return entry_error(x, err, errno, "read directory %s: %m", *parent ? parent : "/");
+        struct dirent *de;
+        while ((errno = 0, de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, "..") || was_written(x, parent, de->d_name))
+                        continue;
+                int r = remove_tree_at(dfd, de->d_name, err);
+                if (r < 0)
+                        return coi_error_prefix(err, "%s: entry %s: ", x->opts->name, x->shown);
+        }
+        return 0;
+}
+
+static int apply_whiteout(struct extractor *x, char *parent, const char *leaf, struct coi_error *err)
+{
+        x->stats->whiteouts++;
+        if (streq(leaf, ".wh..wh..opq")) {
+                _cleanup_close_ int pfd = -1;
+                int r = open_parent(x, parent, &pfd, err);
+                return r < 0 ? r : apply_opaque(x, pfd, parent, err);
+        }
+        const char *name = leaf + strlen(".wh.");
+        if (!*name || streq(name, ".") || streq(name, ".."))
+                return entry_error(x, err, EINVAL, "invalid whiteout name");
+        _cleanup_close_ int pfd = open_inside(x->rootfd, parent, O_PATH | O_DIRECTORY);
+        if (pfd < 0)
+                return errno == ENOENT ? 0 : entry_error(x, err, errno, "parent directory %s: %m", parent);
+        int r = remove_tree_at(pfd, name, err);
+        return r < 0 ? coi_error_prefix(err, "%s: entry %s: ", x->opts->name, x->shown) : 0;
+}
+
+static int make_hardlink(struct extractor *x, int pfd, const char *leaf, const char *target,
+                         struct coi_error *err)
+{
+        char tpath[PATH_MAX];
+        int r = normalize_path(x, target, "hardlink target", tpath, err);
+        if (r < 0)
+                return r;
+        if (!*tpath)
+                return entry_error(x, err, EPERM, "hardlink to the root directory");
+        const char *tleaf = split_leaf(tpath);
+        _cleanup_close_ int tpfd = open_inside(x->rootfd, tpath, O_PATH | O_DIRECTORY);
+        if (tpfd < 0)
+                return entry_error(x, err, errno, "hardlink target %s: %m", target);
+        struct stat st;
+        if (fstatat(tpfd, tleaf, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return entry_error(x, err, errno, "hardlink target %s: %m", target);
+        if (S_ISDIR(st.st_mode))
+                return entry_error(x, err, EPERM, "hardlink target %s is a directory", target);
+        r = remove_tree_at(pfd, leaf, err);
+        if (r < 0)
+                return coi_error_prefix(err, "%s: entry %s: ", x->opts->name, x->shown);
+        /* flags 0: a symlink target is linked itself, never followed */
+        if (linkat(tpfd, tleaf, pfd, leaf, 0) < 0)
+                return entry_error(x, err, errno, "hardlink to %s: %m", target);
+        return 0;
+}
+
+static int report_progress(struct extractor *x, bool force, struct coi_error *err);
+
+static int write_data(struct extractor *x, int fd, struct archive_entry *e, struct coi_error *err)
+{
+        int64_t pos = 0;
+        for (;;) {
+                const void *buf;
+                size_t size;
+                la_int64_t off;
+                int r = archive_read_data_block(x->a, &buf, &size, &off);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r < ARCHIVE_WARN)
+                        return entry_error(x, err, archive_errno(x->a) > 0 ? archive_errno(x->a) : EIO,
+                                           "read data: %s", archive_error_string(x->a));
+                if (off != pos && lseek(fd, off, SEEK_SET) < 0) /* a hole in a sparse file */
+                        return entry_error(x, err, errno, "seek: %m");
+                if (write_all(fd, buf, size) < 0)
+                        return entry_error(x, err, errno, "write: %m");
+                pos = off + (int64_t)size;
+                x->stats->bytes += size;
+                r = report_progress(x, false, err); /* big files: keep the bar moving */
+                if (r < 0)
+                        return r;
+        }
+        if (archive_entry_size_is_set(e) && pos < archive_entry_size(e) &&
+            ftruncate(fd, archive_entry_size(e)) < 0)
+                return entry_error(x, err, errno, "truncate: %m");
+        return 0;
+}
+
+static int extract_entry(struct extractor *x, struct archive_entry *e, struct coi_error *err)
+{
+        const char *raw = archive_entry_pathname(e);
+        if (!raw)
+                raw = archive_entry_pathname_utf8(e);
+        set_shown(x, raw ? raw : "(no name)");
+        if (!raw)
+                return entry_error(x, err, EINVAL, "entry without a path");
+
+        char path[PATH_MAX];
+        int r = normalize_path(x, raw, "path", path, err);
+        if (r < 0)
+                return r;
+        mode_t type = archive_entry_filetype(e);
+        const char *hardlink = archive_entry_hardlink(e);
+
+        if (!*path) { /* "./": the root directory's own owner, mode and xattrs */
+                if (hardlink || type != AE_IFDIR)
+                        return entry_error(x, err, EPERM, "the root can only be a directory");
+                _cleanup_close_ int fd = openat(x->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return entry_error(x, err, errno, "open the root: %m");
+                return apply_metadata_fd(x, fd, e, err);
+        }
+
+        char parent[PATH_MAX];
+        memcpy(parent, path, strlen(path) + 1);
+        const char *leaf = split_leaf(parent);
+        if ((x->opts->flags & EXTRACT_WHITEOUTS) && startswith(leaf, ".wh."))
+                return apply_whiteout(x, parent, leaf, err);
+
+        if (!hardlink && (type == AE_IFCHR || type == AE_IFBLK) && !(x->opts->flags & EXTRACT_DEVICES)) {
+                x->stats->skipped_devices++;
+                return 0;
+        }
+        if (!hardlink && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && type != AE_IFIFO &&
+            type != AE_IFCHR && type != AE_IFBLK) {
+                x->stats->skipped_other++;
+                return 0;
+        }
+
+        _cleanup_close_ int pfd = -1;
+        r = open_parent(x, parent, &pfd, err);
+        if (r < 0)
+                return r;
+        r = record_written(x, parent, leaf);
+        if (r < 0)
+                return entry_error(x, err, r, "%m");
+        x->stats->entries++;
+        if (hardlink)
+                return make_hardlink(x, pfd, leaf, hardlink, err);
+
+        /* Whatever is there already is replaced (later entries win, as in tar), except that a
+         * directory entry over an existing directory only updates it. Never followed: a symlink
+         * in the way is removed, not written through. */
+        struct stat st;
+        bool keep_dir =
+                type == AE_IFDIR && fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+        if (!keep_dir) {
+                r = remove_tree_at(pfd, leaf, err);
+                if (r < 0)
+                        return coi_error_prefix(err, "%s: entry %s: ", x->opts->name, x->shown);
+        }
+
+        switch (type) {
+        case AE_IFDIR: {
+                if (!keep_dir && mkdirat(pfd, leaf, 0700) < 0)
+                        return entry_error(x, err, errno, "mkdir: %m");
+                _cleanup_close_ int fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return entry_error(x, err, errno, "open: %m");
+                r = apply_metadata_fd(x, fd, e, err);
+                if (r < 0)
+                        return r;
+                struct dirtime *n = reallocarray(x->dirtimes, x->n_dirtimes + 1, sizeof(*n));
+                if (!n)
+                        return entry_error(x, err, ENOMEM, "%m");
+                x->dirtimes = n;
+                n[x->n_dirtimes].path = strdup(path);
+                n[x->n_dirtimes].mtime = entry_mtime(e);
+                if (!n[x->n_dirtimes].path)
+                        return entry_error(x, err, ENOMEM, "%m");
+                x->n_dirtimes++;
+                return 0;
+        }
+        case AE_IFREG: {
+                _cleanup_close_ int fd =
+                        openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return entry_error(x, err, errno, "create: %m");
+                r = write_data(x, fd, e, err);
+                if (r >= 0)
+                        r = apply_metadata_fd(x, fd, e, err);
+                if (r < 0)
+                        return r;
+                struct timespec ts[2] = { entry_mtime(e), entry_mtime(e) };
+                if (futimens(fd, ts) < 0)
+                        return entry_error(x, err, errno, "set mtime: %m");
+                return 0;
+        }
+        case AE_IFLNK: {
+                /* stored as written: it is only ever followed inside the root (RESOLVE_IN_ROOT) */
+                const char *target = archive_entry_symlink(e);
+                if (!target || !*target)
+                        return entry_error(x, err, EINVAL, "symlink without a target");
+                if (symlinkat(target, pfd, leaf) < 0)
+                        return entry_error(x, err, errno, "symlink to %s: %m", target);
+                return apply_metadata_at(x, pfd, leaf, e, true, err);
+        }
+        default: /* fifo, or a device node the caller allowed */
+                if (mknodat(pfd, leaf, type | 0600, archive_entry_rdev(e)) < 0)
+                        return entry_error(x, err, errno, "mknod: %m");
+                return apply_metadata_at(x, pfd, leaf, e, false, err);
+        }
+}
+
+static int report_progress(struct extractor *x, bool force, struct coi_error *err)
+{
+        if (!x->opts->progress)
+                return 0;
+        if (!force && x->reader->bytes - x->last_progress_bytes < PROGRESS_BYTES &&
+            x->stats->entries - x->last_progress_entries < PROGRESS_ENTRIES)
+                return 0;
+        x->last_progress_entries = x->stats->entries;
+        x->last_progress_bytes = x->reader->bytes;
+        struct stat st;
+        struct extract_progress p = {
+                .stage = x->opts->stage,
+                .bytes = x->reader->bytes,
+                .total_bytes =
+                        fstat(x->reader->fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0,
+                .entries = x->stats->entries,
+        };
+        if (x->opts->progress(&p, x->opts->progress_data) != 0)
+                return coi_error_set(err, ECANCELED, "%s: interrupted", x->opts->name);
+        return 0;
+}
+
+static int set_dir_times(struct extractor *x, struct coi_error *err)
+{
+        /* deepest first is not needed: setting a directory's mtime doesn't touch its parent */
+        for (size_t i = 0; i < x->n_dirtimes; i++) {
+                if (x->dirtimes[i].mtime.tv_nsec == UTIME_OMIT)
+                        continue;
+                _cleanup_close_ int fd =
+                        open_inside(x->rootfd, x->dirtimes[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+                if (fd < 0)
+                        continue; /* removed or replaced by a later entry */
+                struct timespec ts[2] = { x->dirtimes[i].mtime, x->dirtimes[i].mtime };
+                if (futimens(fd, ts) < 0) {
+                        set_shown(x, x->dirtimes[i].path);
+                        return entry_error(x, err, errno, "set mtime: %m");
+                }
+        }
+        return 0;
+}
+
+static void extractor_done(struct extractor *x)
+{
+        for (size_t i = 0; i < x->n_dirtimes; i++)
+                free(x->dirtimes[i].path);
+        free(x->dirtimes);
+        tdestroy(x->written, free);
+}
+
+int extract_archive(int archive_fd, int target_dirfd, const struct extract_options *opts,
+                    struct extract_stats *ret_stats, struct coi_error *err)
+{
+        struct extract_stats stats = { 0 };
+        _cleanup_free_ struct reader *reader = calloc(1, sizeof(*reader));
+        _cleanup_(archive_read_freep) struct archive *a = archive_read_new();
+        if (!reader || !a)
+                return coi_error_set(err, ENOMEM, "%s: %m", opts->name);
+        reader->fd = archive_fd;
+        sha256_init(&reader->sha);
+
+        /* Not filter_all/format_all: those add filters that exec external programs (lrzip, lzop,
+         * grzip) and parsers a rootfs never needs (rar, 7zip, iso9660, cab, mtree, …), each more
+         * attack surface for hostile input. A rootfs comes as tar (ustar, pax, GNU) or cpio. */
+        archive_read_support_filter_gzip(a);
+        archive_read_support_filter_bzip2(a);
+        archive_read_support_filter_xz(a);
+        archive_read_support_filter_lzma(a);
+        archive_read_support_filter_zstd(a);
+        archive_read_support_filter_lz4(a);
+        archive_read_support_format_tar(a);
+        archive_read_support_format_gnutar(a);
+        archive_read_support_format_cpio(a);
+        if (archive_read_open(a, reader, NULL, reader_read, NULL) != ARCHIVE_OK)
+                return coi_error_set(err, archive_errno(a) > 0 ? archive_errno(a) : EINVAL, "%s: %s",
+                                     opts->name, archive_error_string(a));
+
+        struct extractor x = {
+                .a = a,
+                .reader = reader,
+                .rootfd = target_dirfd,
+                .opts = opts,
+                .stats = &stats,
+        };
+        int r = 0;
+        for (;;) {
+                struct archive_entry *e;
+                int ar = archive_read_next_header(a, &e);
+                if (ar == ARCHIVE_EOF)
+                        break;
+                if (ar < ARCHIVE_WARN) {
+                        r = coi_error_set(err, archive_errno(a) > 0 ? archive_errno(a) : EINVAL,
+                                          "%s: after %" PRIu64 " entries: %s", opts->name, stats.entries,
+                                          archive_error_string(a));
+                        break;
+                }
+                r = extract_entry(&x, e, err);
+                if (r >= 0)
+                        r = report_progress(&x, false, err);
+                if (r < 0)
+                        break;
+        }
+        if (r >= 0)
+                r = set_dir_times(&x, err);
+        extractor_done(&x);
+        if (r < 0)
+                return r;
+        if (archive_read_close(a) != ARCHIVE_OK)
+                return coi_error_set(err, EIO, "%s: %s", opts->name, archive_error_string(a));
+        if (reader_drain(reader) < 0)
+                return coi_error_set(err, errno, "%s: read: %m", opts->name);
+        r = report_progress(&x, true, err);
+        if (r < 0)
+                return r;
+        sha256_final_hex(&reader->sha, stats.sha256);
+        if (opts->expect_sha256 && !streq(opts->expect_sha256, stats.sha256))
+                return coi_error_set(err, EBADMSG, "%s: digest mismatch: expected sha256:%s, got sha256:%s",
+                                     opts->name, opts->expect_sha256, stats.sha256);
+        if (ret_stats)
+                *ret_stats = stats;
+        return 0;
+}
+
+/* ---- removing a tree ---- */
+
+int remove_tree_at(int dirfd, const char *name, struct coi_error *err)
+{
+        struct stat st, parent;
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : coi_error_set(err, errno, "stat %s: %m", name);
+        if (!S_ISDIR(st.st_mode)) {
+                if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+                        return coi_error_set(err, errno, "remove %s: %m", name);
+                return 0;
+        }
+        if (fstat(dirfd, &parent) < 0)
+                return coi_error_set(err, errno, "stat parent of %s: %m", name);
+        if (parent.st_dev != st.st_dev)
+                return coi_error_set(err, EXDEV,
+                                     "remove %s: a mount point, not removing what is mounted there", name);
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return coi_error_set(err, errno, "open %s: %m", name);
+        _cleanup_(closedirp) DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+        if (!d)
+                return coi_error_set(err, errno, "read directory %s: %m", name);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                int r = remove_tree_at(fd, de->d_name, err);
+                if (r < 0)
+                        return r;
+        }
+        if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return coi_error_set(err, errno, "remove directory %s: %m", name);
+        return 0;
+}
+
+/* ---- writing a tree as a tar ---- */
+
+struct writer {
+        struct archive *w;
+        const char *name;
+        void *inodes; /* tsearch set of struct inode_path, for hardlinks */
+        uint64_t entries;
+        uint64_t bytes;
+        extract_progress_fn progress;
+        void *progress_data;
+        char buf[64 * 1024];
+};
+
+struct inode_path {
+        dev_t dev;
+        ino_t ino;
+        char path[];
+};
+
+static int inode_cmp(const void *a, const void *b)
+{
+        const struct inode_path *x = a, *y = b;
+        if (x->dev != y->dev)
+                return x->dev < y->dev ? -1 : 1;
+        return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int add_xattrs(struct archive_entry *e, int fd, const char *path, struct coi_error *err)
+{
+        char names[64 * 1024];
+        ssize_t n = flistxattr(fd, names, sizeof(names));
+        if (n < 0)
+                return errno == ENOTSUP ? 0 : coi_error_set(err, errno, "list xattrs of %s: %m", path);
+        for (char *s = names; s < names + n; s += strlen(s) + 1) {
+                char value[64 * 1024];
+                ssize_t v = fgetxattr(fd, s, value, sizeof(value));
+                if (v < 0)
+                        return coi_error_set(err, errno, "read xattr %s of %s: %m", s, path);
+                archive_entry_xattr_add_entry(e, s, value, (size_t)v);
+        }
+        return 0;
+}
+
+static int write_header(struct writer *wr, struct archive_entry *e, const char *path, struct coi_error *err)
+{
+        if (archive_write_header(wr->w, e) < ARCHIVE_WARN)
+                return coi_error_set(err, EIO, "%s: write entry %s: %s", wr->name, path,
+                                     archive_error_string(wr->w));
+        wr->entries++;
+        if (wr->progress && wr->entries % PROGRESS_ENTRIES == 0) {
+                struct extract_progress p = { .bytes = wr->bytes, .entries = wr->entries };
+                if (wr->progress(&p, wr->progress_data) != 0)
+                        return coi_error_set(err, ECANCELED, "%s: interrupted", wr->name);
+        }
+        return 0;
+}
+
+static int write_file_data(struct writer *wr, int fd, const char *path, struct coi_error *err)
+{
+        for (;;) {
+                ssize_t n = read(fd, wr->buf, sizeof(wr->buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return coi_error_set(err, errno, "read %s: %m", path);
+                if (n == 0)
+                        return 0;
+                if (archive_write_data(wr->w, wr->buf, (size_t)n) < 0)
+                        return coi_error_set(err, EIO, "%s: write %s: %s", wr->name, path,
+                                             archive_error_string(wr->w));
+                wr->bytes += (uint64_t)n;
+        }
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int write_dir(struct writer *wr, int dirfd, const char *dirpath, struct coi_error *err);
+
+static int write_one(struct writer *wr, int dirfd, const char *name, const char *path, struct coi_error *err)
+{
+        struct stat st;
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return coi_error_set(err, errno, "stat %s: %m", path);
+        _cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
+        if (!e)
+                return coi_error_set(err, ENOMEM, "%s: %m", path);
+        archive_entry_copy_stat(e, &st);
+        archive_entry_set_pathname(e, path);
+        _cleanup_close_ int fd = -1;
+
+        if (S_ISSOCK(st.st_mode))
+                return 0; /* a tar can't hold sockets, and a rootfs doesn't need them */
+        if (S_ISLNK(st.st_mode)) {
+                char target[PATH_MAX];
+                ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+                if (n < 0)
+                        return coi_error_set(err, errno, "readlink %s: %m", path);
+                target[n] = '\0';
+                archive_entry_set_symlink(e, target);
+                return write_header(wr, e, path, err);
+        }
+        if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+                fd = openat(dirfd, name,
+                            O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+                if (fd < 0)
+                        return coi_error_set(err, errno, "open %s: %m", path);
+                int r = add_xattrs(e, fd, path, err);
+                if (r < 0)
+                        return r;
+        }
+        if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+                struct inode_path *ip = malloc(sizeof(*ip) + strlen(path) + 1);
+                if (!ip)
+                        return coi_error_set(err, ENOMEM, "%s: %m", path);
+                ip->dev = st.st_dev;
+                ip->ino = st.st_ino;
+                strcpy(ip->path, path);
+                void *node = tsearch(ip, &wr->inodes, inode_cmp);
+                if (!node) {
+                        free(ip);
+                        return coi_error_set(err, ENOMEM, "%s: %m", path);
+                }
+                struct inode_path *first = *(struct inode_path **)node;
+                if (first != ip) { /* seen before: a hardlink entry without data */
+                        free(ip);
+                        archive_entry_set_hardlink(e, first->path);
+                        archive_entry_set_size(e, 0);
+                        return write_header(wr, e, path, err);
+                }
+        }
+        int r = write_header(wr, e, path, err);
+        if (r < 0)
+                return r;
+        if (S_ISREG(st.st_mode))
+                return write_file_data(wr, fd, path, err);
+        if (S_ISDIR(st.st_mode))
+                return write_dir(wr, fd, path, err);
+        return 0;
+}
+
+/* Children in name order, so the same tree always gives the same archive. */
+static int write_dir(struct writer *wr, int dirfd, const char *dirpath, struct coi_error *err)
+{
+        _cleanup_(closedirp) DIR *d = fdopendir(fcntl(dirfd, F_DUPFD_CLOEXEC, 3));
+        if (!d)
+                return coi_error_set(err, errno, "read directory %s: %m", dirpath);
+        _cleanup_strv_ char **names = NULL;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") && strv_push(&names, de->d_name) < 0)
+                        return coi_error_set(err, ENOMEM, "read directory %s: %m", dirpath);
+        if (names)
+                qsort(names, strv_length(names), sizeof(char *), name_cmp);
+        for (size_t i = 0; names && names[i]; i++) {
+                _cleanup_free_ char *path = xasprintf("%s/%s", dirpath, names[i]);
+                if (!path)
+                        return coi_error_set(err, ENOMEM, "%s: %m", dirpath);
+                int r = write_one(wr, dirfd, names[i], path, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int archive_write_tree(int rootfs_dirfd, int out_fd, const char *compression, const char *name,
+                       extract_progress_fn progress, void *progress_data, struct coi_error *err)
+{
+        _cleanup_(archive_write_freep) struct archive *w = archive_write_new();
+        _cleanup_free_ struct writer *wr = calloc(1, sizeof(*wr));
+        if (!w || !wr)
+                return coi_error_set(err, ENOMEM, "%s: %m", name);
+        *wr = (struct writer){ .w = w, .name = name, .progress = progress, .progress_data = progress_data };
+
+        int ar = archive_write_set_format_pax_restricted(w);
+        if (ar == ARCHIVE_OK && streq(compression, "gzip"))
+                ar = archive_write_add_filter_gzip(w);
+        else if (ar == ARCHIVE_OK && streq(compression, "xz"))
+                ar = archive_write_add_filter_xz(w);
+        else if (ar == ARCHIVE_OK && streq(compression, "zstd"))
+                ar = archive_write_add_filter_zstd(w);
+        else if (!streq(compression, "none"))
+                return coi_error_set(err, EINVAL, "%s: unknown compression \"%s\" (none, gzip, xz or zstd)",
+                                     name, compression);
+        if (ar != ARCHIVE_OK || archive_write_open_fd(w, out_fd) != ARCHIVE_OK)
+                return coi_error_set(err, EIO, "%s: %s", name, archive_error_string(w));
+
+        _cleanup_close_ int rootfd = openat(rootfs_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return coi_error_set(err, errno, "open rootfs: %m");
+        struct stat st;
+        if (fstat(rootfd, &st) < 0)
+                return coi_error_set(err, errno, "stat rootfs: %m");
+        _cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
+        if (!e)
+                return coi_error_set(err, ENOMEM, "%s: %m", name);
+        archive_entry_copy_stat(e, &st);
+        archive_entry_set_pathname(e, "./");
+        int r = add_xattrs(e, rootfd, "./", err);
+        if (r >= 0)
+                r = write_header(wr, e, "./", err);
+        if (r >= 0)
+                r = write_dir(wr, rootfd, ".", err);
+        tdestroy(wr->inodes, free);
+        if (r < 0)
+                return r;
+        if (archive_write_close(w) != ARCHIVE_OK)
+                return coi_error_set(err, EIO, "%s: %s", name, archive_error_string(w));
+        if (progress) {
+                struct extract_progress p = { .bytes = wr->bytes, .entries = wr->entries };
+                progress(&p, progress_data);
+        }
+        return 0;
+}
+
+/* ---- SHA-256 (FIPS 180-4) ---- */
+
+static const uint32_t sha256_k[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static inline uint32_t ror32(uint32_t x, unsigned n)
+{
+        return (x >> n) | (x << (32 - n));
+}
+
+static void sha256_block(struct sha256_ctx *c, const uint8_t *p)
+{
+        uint32_t w[64], s[8];
+        for (int i = 0; i < 16; i++)
+                w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+                       p[4 * i + 3];
+        for (int i = 16; i < 64; i++) {
+                uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^ (w[i - 15] >> 3);
+                uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10);
+                w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+        }
+        memcpy(s, c->h, sizeof(s));
+        for (int i = 0; i < 64; i++) {
+                uint32_t t1 = s[7] + (ror32(s[4], 6) ^ ror32(s[4], 11) ^ ror32(s[4], 25)) +
+                              ((s[4] & s[5]) ^ (~s[4] & s[6])) + sha256_k[i] + w[i];
+                uint32_t t2 = (ror32(s[0], 2) ^ ror32(s[0], 13) ^ ror32(s[0], 22)) +
+                              ((s[0] & s[1]) ^ (s[0] & s[2]) ^ (s[1] & s[2]));
+                memmove(s + 1, s, 7 * sizeof(uint32_t));
+                s[4] += t1;
+                s[0] = t1 + t2;
+        }
+        for (int i = 0; i < 8; i++)
+                c->h[i] += s[i];
+}
+
+void sha256_init(struct sha256_ctx *c)
+{
+        static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+        memcpy(c->h, h0, sizeof(h0));
+        c->len = 0;
+        c->fill = 0;
+}
+
+void sha256_update(struct sha256_ctx *c, const void *data, size_t len)
+{
+        const uint8_t *p = data;
+        c->len += len;
+        while (len > 0) {
+                if (c->fill == 0 && len >= 64) {
+                        sha256_block(c, p);
+                        p += 64;
+                        len -= 64;
+                        continue;
+                }
+                size_t n = 64 - c->fill < len ? 64 - c->fill : len;
+                memcpy(c->buf + c->fill, p, n);
+                c->fill += n;
+                p += n;
+                len -= n;
+                if (c->fill == 64) {
+                        sha256_block(c, c->buf);
+                        c->fill = 0;
+                }
+        }
+}
+
+void sha256_final_hex(struct sha256_ctx *c, char hex[65])
+{
+        uint64_t bits = c->len * 8;
+        uint8_t pad[72] = { 0x80 };
+        size_t padlen = (c->fill < 56 ? 56 : 120) - c->fill;
+        for (int i = 0; i < 8; i++)
+                pad[padlen + i] = (uint8_t)(bits >> (56 - 8 * i));
+        sha256_update(c, pad, padlen + 8);
+        for (int i = 0; i < 8; i++)
+                snprintf(hex + 8 * i, 9, "%08x", c->h[i]);
+}

@@ -1,0 +1,182 @@
+"""Attacks on coi-runtime's escape defences, each run from inside a real container.
+
+- /proc/self/exe (CVE-2019-5736 class): a container process that runs the runtime's own binary must
+  not be able to write the host binary through /proc/PID/exe.
+- fd leaks and a host cwd (CVE-2024-21626 class): no host fd or directory reaches the container.
+- masked paths and /dev/null (CVE-2025-31133 class): a fake /dev/null in the rootfs never turns a
+  masked path into a host file.
+- readonly paths stay read-only, even after a remount attempt; no_new_privs, the bounding set and
+  seccomp are what the config says.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from bundle import Runtime, user_namespace
+
+pytestmark = pytest.mark.usefixtures("runtime_bin")
+
+
+def sha256(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+@pytest.fixture
+def runtime_copy(tmp_path, runtime_bin):
+    """A copy of coi-runtime owned by root, 0755: the attack may destroy it, never the build."""
+    copy = tmp_path / "bin" / "coi-runtime"
+    copy.parent.mkdir()
+    shutil.copy(runtime_bin, copy)
+    os.chmod(copy, 0o755)
+    return copy
+
+
+# The attack: PID 1 of the container is the runtime binary itself (args ["/proc/self/exe", …] make the
+# kernel exec whatever /proc/self/exe is at that moment), blocked reading stdin. A second process in
+# the container keeps a read fd on /proc/1/exe, kills PID 1 (so the file is no longer busy) and writes
+# through the fd's magic link. It prints what it managed.
+ATTACK = r"""
+exe=$(readlink /proc/1/exe)
+echo "exe=$exe"
+exec 3</proc/1/exe || { echo "open-refused"; exit 0; }
+kill -9 1 2>/dev/null
+i=0; while [ -e /proc/1/exe ] && [ $i -lt 200 ]; do i=$((i+1)); sleep 0.01; done
+if (echo PWNED >/proc/self/fd/3) 2>/dev/null; then echo "write-succeeded"; else echo "write-refused"; fi
+"""
+
+
+@pytest.mark.parametrize("userns", [False, True], ids=["host-root", "userns"])
+def test_proc_self_exe_cannot_overwrite_the_runtime(rt, bundle, ids, runtime_copy, userns):
+    linux = user_namespace() if userns else {}
+    if userns:
+        linux["namespaces"] = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup", "user")]
+    else:
+        linux["namespaces"] = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup")]
+    caps = ["CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_SYS_PTRACE", "CAP_FOWNER"]
+    b = bundle({"process": {"args": ["/proc/self/exe", "update", "-r", "-", "nothing"],
+                            "capabilities": {k: caps for k in ("bounding", "effective", "permitted")},
+                            "noNewPrivileges": False},
+                "root": {"readonly": False}, "linux": linux})
+    if userns:
+        subprocess.run(["chown", "-R", "100000:100000", str(b / "rootfs")], check=True)
+    before = sha256(runtime_copy)
+    attacker = Runtime(runtime_copy, rt.root)
+    cid = ids("exe")
+    r = rt("run", "-d", "--bundle", b, cid)
+    assert r.returncode == 0, r.stderr
+    try:
+        # The container's PID 1 was exec'd through the sealed copy; attack it from a second process.
+        out = attacker("exec", cid, "sh", "-c", ATTACK, timeout=30).stdout
+    finally:
+        rt("delete", "-f", cid)
+    assert "write-succeeded" not in out, out
+    assert sha256(runtime_copy) == before, "the host runtime binary was modified from inside the container"
+
+
+def test_no_host_fd_reaches_the_container(rt, bundle, ids, tmp_path):
+    """An fd the caller leaks (here: a host directory on fd 5) never appears inside."""
+    secret = tmp_path / "host-secret"
+    secret.mkdir()
+    (secret / "marker").write_text("host")
+    b = bundle({"process": {"args": ["sh", "-c", "ls /proc/self/fd; ls /proc/self/fd/5/ 2>&1; true"]}})
+    fd = os.open(secret, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.dup2(fd, 5, inheritable=True)
+        r = rt("run", "--bundle", b, ids("fd"), pass_fds=(5,))
+    finally:
+        os.close(5)
+        os.close(fd)
+    assert r.returncode == 0, r.stderr
+    assert "marker" not in r.stdout
+    fds = sorted(int(x) for x in r.stdout.split() if x.isdigit())
+    assert fds == [0, 1, 2, 3], r.stdout  # 3 is ls's own directory fd
+
+
+def test_preserve_fds_passes_exactly_what_was_asked(rt, bundle, ids):
+    b = bundle({"process": {"args": ["sh", "-c", "ls /proc/self/fd"]}})
+    r_fd, w_fd = os.pipe()
+    try:
+        os.dup2(r_fd, 3, inheritable=True)
+        os.dup2(w_fd, 4, inheritable=True)
+        r = rt("run", "--preserve-fds", "1", "--bundle", b, ids("pfd"), pass_fds=(3, 4))
+    finally:
+        for fd in (3, 4, r_fd, w_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    assert r.returncode == 0, r.stderr
+    fds = sorted(int(x) for x in r.stdout.split() if x.isdigit())
+    assert 3 in fds and 4 not in fds, r.stdout
+
+
+def test_cwd_through_a_leaked_fd_stays_inside(rt, bundle, ids, tmp_path):
+    """runc's CVE-2024-21626: cwd = /proc/self/fd/N of a leaked host directory."""
+    secret = tmp_path / "host-dir"
+    secret.mkdir()
+    (secret / "host-only-file").write_text("x")
+    b = bundle({"process": {"cwd": "/proc/self/fd/5", "args": ["sh", "-c", "pwd; ls"]}})
+    fd = os.open(secret, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.dup2(fd, 5, inheritable=True)
+        r = rt("run", "--bundle", b, ids("cwd"), pass_fds=(5,))
+    finally:
+        os.close(5)
+        os.close(fd)
+    assert "host-only-file" not in r.stdout
+    if r.returncode != 0:
+        assert "cwd" in r.stderr or "/proc/self/fd/5" in r.stderr, r.stderr
+
+
+def test_fake_dev_null_never_unmasks_a_path(rt, bundle, ids):
+    """The rootfs's /dev/null is a symlink to a host-writable proc file and /dev is not a tmpfs:
+    masking /proc/kcore with it must not bind core_pattern (or anything else) in its place."""
+    core_pattern = open("/proc/sys/kernel/core_pattern").read()
+    b = bundle({"process": {"args": ["sh", "-c",
+                                     "cat /proc/kcore 2>&1 | head -c 64; echo; "
+                                     "echo '|/bin/evil' > /proc/kcore 2>&1; echo rc=$?"]},
+                "linux": {"maskedPaths": ["/proc/kcore"]}})
+    conf = json.loads((b / "config.json").read_text())
+    conf["mounts"] = [m for m in conf["mounts"] if m["destination"] not in ("/dev", "/dev/pts", "/dev/shm",
+                                                                          "/dev/mqueue")]
+    (b / "config.json").write_text(json.dumps(conf))
+    os.symlink("/proc/sys/kernel/core_pattern", b / "rootfs" / "dev" / "null")
+    r = rt("run", "--bundle", b, ids("null"))
+    assert open("/proc/sys/kernel/core_pattern").read() == core_pattern
+    if r.returncode != 0:
+        assert "/dev/null" in r.stderr, r.stderr
+    else:
+        assert "rc=0" not in r.stdout, r.stdout
+
+
+def test_readonly_paths_stay_read_only(rt, bundle, ids):
+    b = bundle({"process": {"args": ["sh", "-c",
+                                     "echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo wrote; "
+                                     "mount -o remount,rw /proc/sys 2>/dev/null && echo remounted; "
+                                     "echo 1 > /proc/sysrq-trigger 2>/dev/null && echo sysrq; echo done"]},
+                "linux": {"readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"]}})
+    r = rt("run", "--bundle", b, ids("ro"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["done"]
+
+
+def test_privileges_are_what_the_config_says(rt, bundle, ids):
+    seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+    b = bundle({"process": {"args": ["sh", "-c", "grep -E '^(NoNewPrivs|CapBnd|CapEff|Seccomp):' /proc/self/status;"
+                                                 "pwd 2>&1"],
+                            "noNewPrivileges": True,
+                            "capabilities": {k: ["CAP_KILL"] for k in ("bounding", "effective", "permitted")}},
+                "linux": {"seccomp": seccomp}})
+    r = rt("run", "--bundle", b, ids("priv"))
+    assert r.returncode == 0, r.stderr
+    status = dict(line.split(":\t") for line in r.stdout.splitlines() if ":\t" in line)
+    assert status["NoNewPrivs"] == "1"
+    assert int(status["CapBnd"], 16) == 1 << 5  # CAP_KILL only
+    assert int(status["CapEff"], 16) == 1 << 5  # root's exec: effective = permitted = the bounding set
+    assert status["Seccomp"] == "2"
+    assert "Operation not permitted" in r.stdout  # getcwd denied by the filter
