@@ -2,11 +2,17 @@
 import os
 import pathlib
 import subprocess
+import sys
+import uuid
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD = pathlib.Path(os.environ.get("COI_BUILD_DIR", ROOT / "build"))
+
+# tests/integration/bundle.py (bundles, the Runtime wrapper) is shared by every suite.
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from bundle import CGROUP2, Runtime, make_bundle, remove_cgroup  # noqa: E402
 
 
 def _binary(rel):
@@ -34,3 +40,37 @@ def run(cmd, check=True, timeout=60, **kw):
     if check and r.returncode != 0:
         pytest.fail(f"{' '.join(map(str, cmd))} exited {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}")
     return r
+
+
+@pytest.fixture
+def ids():
+    """Unique container ids; their cgroups are removed at the end whatever happened."""
+    made = []
+
+    def new(prefix="c"):
+        cid = f"coitest-{prefix}-{uuid.uuid4().hex[:8]}"
+        made.append(cid)
+        return cid
+
+    yield new
+    for cid in made:
+        remove_cgroup(CGROUP2 / cid)
+
+
+@pytest.fixture
+def rt(runtime_bin):
+    r = Runtime(runtime_bin, f"/tmp/coi-rt-test-{uuid.uuid4().hex[:8]}")
+    yield r
+    r.cleanup()
+
+
+@pytest.fixture
+def bundle(tmp_path, runtime_bin):
+    """bundle(config_dict, name=…) → a busybox bundle built on `coi-runtime spec`."""
+    count = [0]
+
+    def make(config=None, **kw):
+        count[0] += 1
+        return make_bundle(tmp_path / f"bundle{count[0]}", config, runtime_bin=runtime_bin, **kw)
+
+    return make

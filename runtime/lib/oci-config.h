@@ -159,8 +159,8 @@ struct oci_resources {
                 char kind;       /* 'w' weight, 'r' rbps, 'W' wbps, 'i' riops, 'o' wiops */
         } * io_devices;
         size_t n_io_devices;
-        char **unified;   /* NULL-terminated key, value, key, value … */
-        bool has_devices; /* the device cgroup allow list (cgroup v2: eBPF, not supported) */
+        char **unified;         /* NULL-terminated key, value, key, value … */
+        bool has_devices;       /* the device cgroup allow list (cgroup v2: eBPF, not supported) */
         bool devices_allow_all; /* the list ends up allowing everything ("a *:* rwm" not denied later) */
         /* Added: */
         bool has_memory_check_before_update, memory_check_before_update;

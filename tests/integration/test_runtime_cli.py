@@ -10,66 +10,10 @@ import pathlib
 import signal
 import subprocess
 import time
-import uuid
 
 import pytest
 
-from bundle import Runtime, make_bundle, remove_cgroup
-
-CGROUP2 = pathlib.Path("/sys/fs/cgroup/unified") if pathlib.Path("/sys/fs/cgroup/unified/cgroup.procs").exists() \
-    else pathlib.Path("/sys/fs/cgroup")
-
-
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
-
-
-def pid_alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def ids():
-    """Unique container ids; their cgroups are removed at the end whatever happened."""
-    made = []
-
-    def new(prefix="c"):
-        cid = f"coitest-{prefix}-{uuid.uuid4().hex[:8]}"
-        made.append(cid)
-        return cid
-
-    yield new
-    for cid in made:
-        remove_cgroup(CGROUP2 / cid)
-
-
-@pytest.fixture
-def rt(runtime_bin):
-    r = Runtime(runtime_bin, f"/tmp/coi-rt-test-{uuid.uuid4().hex[:8]}")
-    yield r
-    r.cleanup()
-
-
-@pytest.fixture
-def bundle(tmp_path, runtime_bin):
-    """bundle(config_dict, name=…) → a busybox bundle built on `coi-runtime spec`."""
-    count = [0]
-
-    def make(config=None, **kw):
-        count[0] += 1
-        return make_bundle(tmp_path / f"bundle{count[0]}", config, runtime_bin=runtime_bin, **kw)
-
-    return make
-
+from bundle import CGROUP2, pid_alive, wait_for
 
 def sleeper(args=("sleep", "300"), **extra):
     cfg = {"process": {"args": list(args)}}

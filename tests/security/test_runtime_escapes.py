@@ -11,6 +11,7 @@
 import hashlib
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 
@@ -23,6 +24,13 @@ pytestmark = pytest.mark.usefixtures("runtime_bin")
 
 def sha256(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def with_fds(fds, directory, cmd):
+    """Runs cmd with each fd in fds (e.g. "3 4") open on directory, inherited like a careless caller's."""
+    redirs = " ".join(f'{fd}<"$0"' for fd in fds.split())
+    return subprocess.run(["sh", "-c", f'exec {redirs}; exec "$@"', str(directory), *map(str, cmd)],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture
@@ -50,7 +58,7 @@ if (echo PWNED >/proc/self/fd/3) 2>/dev/null; then echo "write-succeeded"; else 
 
 
 @pytest.mark.parametrize("userns", [False, True], ids=["host-root", "userns"])
-def test_proc_self_exe_cannot_overwrite_the_runtime(rt, bundle, ids, runtime_copy, userns):
+def test_proc_self_exe_cannot_overwrite_the_runtime(rt, bundle, ids, runtime_copy, userns, tmp_path):
     linux = user_namespace() if userns else {}
     if userns:
         linux["namespaces"] = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup", "user")]
@@ -62,6 +70,11 @@ def test_proc_self_exe_cannot_overwrite_the_runtime(rt, bundle, ids, runtime_cop
                             "noNewPrivileges": False},
                 "root": {"readonly": False}, "linux": linux})
     if userns:
+        # The container's root is host uid 100000: it must be able to reach the rootfs.
+        for d in (tmp_path, *tmp_path.parents):
+            if d == pathlib.Path("/tmp"):
+                break
+            os.chmod(d, os.stat(d).st_mode | 0o711)
         subprocess.run(["chown", "-R", "100000:100000", str(b / "rootfs")], check=True)
     before = sha256(runtime_copy)
     attacker = Runtime(runtime_copy, rt.root)
@@ -83,35 +96,22 @@ def test_no_host_fd_reaches_the_container(rt, bundle, ids, tmp_path):
     secret.mkdir()
     (secret / "marker").write_text("host")
     b = bundle({"process": {"args": ["sh", "-c", "ls /proc/self/fd; ls /proc/self/fd/5/ 2>&1; true"]}})
-    fd = os.open(secret, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.dup2(fd, 5, inheritable=True)
-        r = rt("run", "--bundle", b, ids("fd"), pass_fds=(5,))
-    finally:
-        os.close(5)
-        os.close(fd)
+    r = with_fds("5", secret, rt.cmd("run", "--bundle", b, ids("fd")))
     assert r.returncode == 0, r.stderr
     assert "marker" not in r.stdout
     fds = sorted(int(x) for x in r.stdout.split() if x.isdigit())
     assert fds == [0, 1, 2, 3], r.stdout  # 3 is ls's own directory fd
 
 
-def test_preserve_fds_passes_exactly_what_was_asked(rt, bundle, ids):
-    b = bundle({"process": {"args": ["sh", "-c", "ls /proc/self/fd"]}})
-    r_fd, w_fd = os.pipe()
-    try:
-        os.dup2(r_fd, 3, inheritable=True)
-        os.dup2(w_fd, 4, inheritable=True)
-        r = rt("run", "--preserve-fds", "1", "--bundle", b, ids("pfd"), pass_fds=(3, 4))
-    finally:
-        for fd in (3, 4, r_fd, w_fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+def test_preserve_fds_passes_exactly_what_was_asked(rt, bundle, ids, tmp_path):
+    shared = tmp_path / "shared-dir"
+    shared.mkdir()
+    b = bundle({"process": {"args": ["sh", "-c", "for f in /proc/self/fd/*; do echo ${f##*/} $(readlink $f); done"]}})
+    r = with_fds("3 4", shared, rt.cmd("run", "--preserve-fds", "1", "--bundle", b, ids("pfd")))
     assert r.returncode == 0, r.stderr
-    fds = sorted(int(x) for x in r.stdout.split() if x.isdigit())
-    assert 3 in fds and 4 not in fds, r.stdout
+    links = dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line)
+    assert links.get("3", "").endswith("shared-dir"), r.stdout  # preserved, as asked
+    assert [fd for fd, target in links.items() if fd != "3" and "shared-dir" in target] == [], r.stdout
 
 
 def test_cwd_through_a_leaked_fd_stays_inside(rt, bundle, ids, tmp_path):
@@ -120,13 +120,7 @@ def test_cwd_through_a_leaked_fd_stays_inside(rt, bundle, ids, tmp_path):
     secret.mkdir()
     (secret / "host-only-file").write_text("x")
     b = bundle({"process": {"cwd": "/proc/self/fd/5", "args": ["sh", "-c", "pwd; ls"]}})
-    fd = os.open(secret, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.dup2(fd, 5, inheritable=True)
-        r = rt("run", "--bundle", b, ids("cwd"), pass_fds=(5,))
-    finally:
-        os.close(5)
-        os.close(fd)
+    r = with_fds("5", secret, rt.cmd("run", "--bundle", b, ids("cwd")))
     assert "host-only-file" not in r.stdout
     if r.returncode != 0:
         assert "cwd" in r.stderr or "/proc/self/fd/5" in r.stderr, r.stderr
@@ -168,7 +162,7 @@ def test_privileges_are_what_the_config_says(rt, bundle, ids):
     seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
                "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
     b = bundle({"process": {"args": ["sh", "-c", "grep -E '^(NoNewPrivs|CapBnd|CapEff|Seccomp):' /proc/self/status;"
-                                                 "pwd 2>&1"],
+                                                 "env pwd 2>&1; true"],
                             "noNewPrivileges": True,
                             "capabilities": {k: ["CAP_KILL"] for k in ("bounding", "effective", "permitted")}},
                 "linux": {"seccomp": seccomp}})
