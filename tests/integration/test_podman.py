@@ -7,36 +7,31 @@ nftables). Where runc is installed, the same container is also run under runc an
 sees is compared, so any difference from runc is deliberate.
 """
 import os
-import pathlib
 import pty
 import select
 import shutil
-import subprocess
-import tarfile
 import time
 
 import pytest
 
 from conftest import run
+from peers import View, busybox_tar, remove_cgroup_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
 
 # No pids controller on hybrid hosts (--pids-limit=-1); RLIMIT_NOFILE/NPROC above the machine's hard
 # limits can't be granted without CAP_SYS_RESOURCE, so ask for ones below them.
 RUN_FLAGS = ["--network=none", "--pids-limit=-1", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
-APPLETS = ["sh", "echo", "cat", "id", "hostname", "sleep", "ls", "true", "grep", "head", "readlink"]
-
-
 class Podman:
-    def __init__(self, tmp, view_pid, runtime):
+    def __init__(self, tmp, view, runtime):
         self.tmp = tmp
-        self.view_pid = view_pid
+        self.view = view
         self.runtime = str(runtime)
 
     def cmd(self, *args, runtime=None):
-        return ["nsenter", "-t", str(self.view_pid), "-m", "podman", "--root", f"{self.tmp}/storage",
-                "--runroot", f"{self.tmp}/run", "--cgroup-manager=cgroupfs", "--events-backend=file",
-                "--runtime", runtime or self.runtime, *args]
+        return self.view.cmd(["podman", "--root", f"{self.tmp}/storage", "--runroot", f"{self.tmp}/run",
+                              "--cgroup-manager=cgroupfs", "--events-backend=file",
+                              "--runtime", runtime or self.runtime, *args])
 
     def __call__(self, *args, check=True, runtime=None, timeout=60):
         return run(self.cmd(*args, runtime=runtime), check=check, timeout=timeout)
@@ -45,38 +40,17 @@ class Podman:
 @pytest.fixture(scope="module")
 def podman(tmp_path_factory, runtime_bin):
     tmp = tmp_path_factory.mktemp("podman")
-    rootfs = tmp / "rootfs"
-    (rootfs / "bin").mkdir(parents=True)
-    shutil.copy("/bin/busybox", rootfs / "bin" / "busybox")
-    for a in APPLETS:
-        os.symlink("busybox", rootfs / "bin" / a)
-    with tarfile.open(tmp / "busybox.tar", "w") as tar:
-        tar.add(rootfs, arcname=".")
-    # The cgroup2-only view: a private mount namespace kept alive by a sleeper.
-    view = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
-                             "mount --bind /sys/fs/cgroup/unified /sys/fs/cgroup && exec sleep infinity"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if os.readlink(f"/proc/{view.pid}/exe").endswith("sleep"):
-            break
-        time.sleep(0.01)
-    p = Podman(tmp, view.pid, runtime_bin)
+    view = View()
+    p = Podman(tmp, view, runtime_bin)
     try:
-        p("import", str(tmp / "busybox.tar"), "localhost/coi-test-bb")
+        p("import", str(busybox_tar(tmp)), "localhost/coi-test-bb")
         yield p
     finally:
         p("rm", "-af", "-t", "0", check=False)
         p("rm", "-af", "-t", "0", runtime="/usr/sbin/runc", check=False)
         p("system", "reset", "-f", check=False)
-        view.kill()
-        view.wait()
-        for d in ("libpod_parent",):
-            cg = pathlib.Path("/sys/fs/cgroup/unified") / d
-            if cg.exists():
-                for sub in sorted(cg.rglob("*"), key=lambda x: -len(x.parts)):
-                    if sub.is_dir():
-                        sub.rmdir()
-                cg.rmdir()
+        view.close()
+        remove_cgroup_tree("libpod_parent")
         shutil.rmtree(tmp, ignore_errors=True)
 
 
