@@ -1,5 +1,5 @@
 /* archive-io.c — unpacking untrusted tar archives into a directory fd (every path resolved inside it
- * with openat2), writing a tree back out as a pax tar, rm -rf by fd, and a compact SHA-256. */
+ * with openat2), and rm -rf by fd. Writing a tree as a tar: archive-write.c; SHA-256: sha256.c. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -14,39 +14,18 @@
 #include <sys/xattr.h>
 #include <time.h>
 
-#include "archive-io.h"
+#include "archive-internal.h"
+#include "sha256.h"
 #include "util.h"
 
 /* Every lookup of an archive path: symlinks (absolute ones too) and `..` are resolved as if the
  * target were "/", magic links (/proc/…/fd) refused, and no crossing into another mount. */
 #define RESOLVE_INSIDE (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 
-/* How often the progress callback runs. */
-#define PROGRESS_ENTRIES 256
-#define PROGRESS_BYTES   (4u << 20)
-
 static void archive_read_freep(struct archive **a)
 {
         if (*a)
                 archive_read_free(*a);
-}
-
-static void archive_write_freep(struct archive **a)
-{
-        if (*a)
-                archive_write_free(*a);
-}
-
-static void archive_entry_freep(struct archive_entry **e)
-{
-        if (*e)
-                archive_entry_free(*e);
-}
-
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
 }
 
 int open_inside(int rootfd, const char *path, int flags)
@@ -285,18 +264,29 @@ static int set_xattrs(struct extractor *x, int fd, struct archive_entry *e, stru
         return 0;
 }
 
+/* With EXTRACT_OWNERS, gives the entry its (shifted) owner: fchownat(pfd, leaf, …, at_flags), so
+ * AT_SYMLINK_NOFOLLOW for a name in its parent, AT_EMPTY_PATH with "" for an open file. */
+static int chown_entry(struct extractor *x, int pfd, const char *leaf, int at_flags, struct archive_entry *e,
+                       struct coi_error *err)
+{
+        if (!(x->opts->flags & EXTRACT_OWNERS))
+                return 0;
+        uid_t uid = 0;
+        gid_t gid = 0;
+        int r = shift_ids(x, e, &uid, &gid, err);
+        if (r < 0)
+                return r;
+        if (fchownat(pfd, leaf, uid, gid, at_flags) < 0)
+                return entry_error(x, err, errno, "chown %u:%u: %m", uid, gid);
+        return 0;
+}
+
 /* Owner, mode, xattrs, in this order: chown clears setuid bits and file capabilities. */
 static int apply_metadata_fd(struct extractor *x, int fd, struct archive_entry *e, struct coi_error *err)
 {
-        if (x->opts->flags & EXTRACT_OWNERS) {
-                uid_t uid;
-                gid_t gid;
-                int r = shift_ids(x, e, &uid, &gid, err);
-                if (r < 0)
-                        return r;
-                if (fchown(fd, uid, gid) < 0)
-                        return entry_error(x, err, errno, "chown %u:%u: %m", uid, gid);
-        }
+        int r = chown_entry(x, fd, "", AT_EMPTY_PATH, e, err);
+        if (r < 0)
+                return r;
         if (fchmod(fd, entry_mode(x, e)) < 0)
                 return entry_error(x, err, errno, "chmod: %m");
         return set_xattrs(x, fd, e, err);
@@ -306,15 +296,9 @@ static int apply_metadata_fd(struct extractor *x, int fd, struct archive_entry *
 static int apply_metadata_at(struct extractor *x, int pfd, const char *leaf, struct archive_entry *e,
                              bool is_link, struct coi_error *err)
 {
-        if (x->opts->flags & EXTRACT_OWNERS) {
-                uid_t uid;
-                gid_t gid;
-                int r = shift_ids(x, e, &uid, &gid, err);
-                if (r < 0)
-                        return r;
-                if (fchownat(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-                        return entry_error(x, err, errno, "chown %u:%u: %m", uid, gid);
-        }
+        int r = chown_entry(x, pfd, leaf, AT_SYMLINK_NOFOLLOW, e, err);
+        if (r < 0)
+                return r;
         if (!is_link && fchmodat(pfd, leaf, entry_mode(x, e), 0) < 0)
                 return entry_error(x, err, errno, "chmod: %m");
         struct timespec ts[2] = { entry_mtime(e), entry_mtime(e) };
@@ -765,308 +749,4 @@ int remove_tree_at(int dirfd, const char *name, struct coi_error *err)
         if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 return coi_error_set(err, errno, "remove directory %s: %m", name);
         return 0;
-}
-
-/* ---- writing a tree as a tar ---- */
-
-struct writer {
-        struct archive *w;
-        const char *name;
-        void *inodes; /* tsearch set of struct inode_path, for hardlinks */
-        uint64_t entries;
-        uint64_t bytes;
-        extract_progress_fn progress;
-        void *progress_data;
-        char buf[64 * 1024];
-};
-
-struct inode_path {
-        dev_t dev;
-        ino_t ino;
-        char path[];
-};
-
-static int inode_cmp(const void *a, const void *b)
-{
-        const struct inode_path *x = a, *y = b;
-        if (x->dev != y->dev)
-                return x->dev < y->dev ? -1 : 1;
-        return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-static int add_xattrs(struct archive_entry *e, int fd, const char *path, struct coi_error *err)
-{
-        char names[64 * 1024];
-        ssize_t n = flistxattr(fd, names, sizeof(names));
-        if (n < 0)
-                return errno == ENOTSUP ? 0 : coi_error_set(err, errno, "list xattrs of %s: %m", path);
-        for (char *s = names; s < names + n; s += strlen(s) + 1) {
-                char value[64 * 1024];
-                ssize_t v = fgetxattr(fd, s, value, sizeof(value));
-                if (v < 0)
-                        return coi_error_set(err, errno, "read xattr %s of %s: %m", s, path);
-                archive_entry_xattr_add_entry(e, s, value, (size_t)v);
-        }
-        return 0;
-}
-
-static int write_header(struct writer *wr, struct archive_entry *e, const char *path, struct coi_error *err)
-{
-        if (archive_write_header(wr->w, e) < ARCHIVE_WARN)
-                return coi_error_set(err, EIO, "%s: write entry %s: %s", wr->name, path,
-                                     archive_error_string(wr->w));
-        wr->entries++;
-        if (wr->progress && wr->entries % PROGRESS_ENTRIES == 0) {
-                struct extract_progress p = { .bytes = wr->bytes, .entries = wr->entries };
-                if (wr->progress(&p, wr->progress_data) != 0)
-                        return coi_error_set(err, ECANCELED, "%s: interrupted", wr->name);
-        }
-        return 0;
-}
-
-static int write_file_data(struct writer *wr, int fd, const char *path, struct coi_error *err)
-{
-        for (;;) {
-                ssize_t n = read(fd, wr->buf, sizeof(wr->buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return coi_error_set(err, errno, "read %s: %m", path);
-                if (n == 0)
-                        return 0;
-                if (archive_write_data(wr->w, wr->buf, (size_t)n) < 0)
-                        return coi_error_set(err, EIO, "%s: write %s: %s", wr->name, path,
-                                             archive_error_string(wr->w));
-                wr->bytes += (uint64_t)n;
-        }
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int write_dir(struct writer *wr, int dirfd, const char *dirpath, struct coi_error *err);
-
-static int write_one(struct writer *wr, int dirfd, const char *name, const char *path, struct coi_error *err)
-{
-        struct stat st;
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return coi_error_set(err, errno, "stat %s: %m", path);
-        _cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
-        if (!e)
-                return coi_error_set(err, ENOMEM, "%s: %m", path);
-        archive_entry_copy_stat(e, &st);
-        archive_entry_set_pathname(e, path);
-        _cleanup_close_ int fd = -1;
-
-        if (S_ISSOCK(st.st_mode))
-                return 0; /* a tar can't hold sockets, and a rootfs doesn't need them */
-        if (S_ISLNK(st.st_mode)) {
-                char target[PATH_MAX];
-                ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
-                if (n < 0)
-                        return coi_error_set(err, errno, "readlink %s: %m", path);
-                target[n] = '\0';
-                archive_entry_set_symlink(e, target);
-                return write_header(wr, e, path, err);
-        }
-        if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
-                fd = openat(dirfd, name,
-                            O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
-                if (fd < 0)
-                        return coi_error_set(err, errno, "open %s: %m", path);
-                int r = add_xattrs(e, fd, path, err);
-                if (r < 0)
-                        return r;
-        }
-        if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
-                struct inode_path *ip = malloc(sizeof(*ip) + strlen(path) + 1);
-                if (!ip)
-                        return coi_error_set(err, ENOMEM, "%s: %m", path);
-                ip->dev = st.st_dev;
-                ip->ino = st.st_ino;
-                strcpy(ip->path, path);
-                void *node = tsearch(ip, &wr->inodes, inode_cmp);
-                if (!node) {
-                        free(ip);
-                        return coi_error_set(err, ENOMEM, "%s: %m", path);
-                }
-                struct inode_path *first = *(struct inode_path **)node;
-                if (first != ip) { /* seen before: a hardlink entry without data */
-                        free(ip);
-                        archive_entry_set_hardlink(e, first->path);
-                        archive_entry_set_size(e, 0);
-                        return write_header(wr, e, path, err);
-                }
-        }
-        int r = write_header(wr, e, path, err);
-        if (r < 0)
-                return r;
-        if (S_ISREG(st.st_mode))
-                return write_file_data(wr, fd, path, err);
-        if (S_ISDIR(st.st_mode))
-                return write_dir(wr, fd, path, err);
-        return 0;
-}
-
-/* Children in name order, so the same tree always gives the same archive. */
-static int write_dir(struct writer *wr, int dirfd, const char *dirpath, struct coi_error *err)
-{
-        _cleanup_(closedirp) DIR *d = fdopendir(fcntl(dirfd, F_DUPFD_CLOEXEC, 3));
-        if (!d)
-                return coi_error_set(err, errno, "read directory %s: %m", dirpath);
-        _cleanup_strv_ char **names = NULL;
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") && strv_push(&names, de->d_name) < 0)
-                        return coi_error_set(err, ENOMEM, "read directory %s: %m", dirpath);
-        if (names)
-                qsort(names, strv_length(names), sizeof(char *), name_cmp);
-        for (size_t i = 0; names && names[i]; i++) {
-                _cleanup_free_ char *path = xasprintf("%s/%s", dirpath, names[i]);
-                if (!path)
-                        return coi_error_set(err, ENOMEM, "%s: %m", dirpath);
-                int r = write_one(wr, dirfd, names[i], path, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-int archive_write_tree(int rootfs_dirfd, int out_fd, const char *compression, const char *name,
-                       extract_progress_fn progress, void *progress_data, struct coi_error *err)
-{
-        _cleanup_(archive_write_freep) struct archive *w = archive_write_new();
-        _cleanup_free_ struct writer *wr = calloc(1, sizeof(*wr));
-        if (!w || !wr)
-                return coi_error_set(err, ENOMEM, "%s: %m", name);
-        *wr = (struct writer){ .w = w, .name = name, .progress = progress, .progress_data = progress_data };
-
-        int ar = archive_write_set_format_pax_restricted(w);
-        if (ar == ARCHIVE_OK && streq(compression, "gzip"))
-                ar = archive_write_add_filter_gzip(w);
-        else if (ar == ARCHIVE_OK && streq(compression, "xz"))
-                ar = archive_write_add_filter_xz(w);
-        else if (ar == ARCHIVE_OK && streq(compression, "zstd"))
-                ar = archive_write_add_filter_zstd(w);
-        else if (!streq(compression, "none"))
-                return coi_error_set(err, EINVAL, "%s: unknown compression \"%s\" (none, gzip, xz or zstd)",
-                                     name, compression);
-        if (ar != ARCHIVE_OK || archive_write_open_fd(w, out_fd) != ARCHIVE_OK)
-                return coi_error_set(err, EIO, "%s: %s", name, archive_error_string(w));
-
-        _cleanup_close_ int rootfd = openat(rootfs_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return coi_error_set(err, errno, "open rootfs: %m");
-        struct stat st;
-        if (fstat(rootfd, &st) < 0)
-                return coi_error_set(err, errno, "stat rootfs: %m");
-        _cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
-        if (!e)
-                return coi_error_set(err, ENOMEM, "%s: %m", name);
-        archive_entry_copy_stat(e, &st);
-        archive_entry_set_pathname(e, "./");
-        int r = add_xattrs(e, rootfd, "./", err);
-        if (r >= 0)
-                r = write_header(wr, e, "./", err);
-        if (r >= 0)
-                r = write_dir(wr, rootfd, ".", err);
-        tdestroy(wr->inodes, free);
-        if (r < 0)
-                return r;
-        if (archive_write_close(w) != ARCHIVE_OK)
-                return coi_error_set(err, EIO, "%s: %s", name, archive_error_string(w));
-        if (progress) {
-                struct extract_progress p = { .bytes = wr->bytes, .entries = wr->entries };
-                progress(&p, progress_data);
-        }
-        return 0;
-}
-
-/* ---- SHA-256 (FIPS 180-4) ---- */
-
-static const uint32_t sha256_k[64] = {
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-static inline uint32_t ror32(uint32_t x, unsigned n)
-{
-        return (x >> n) | (x << (32 - n));
-}
-
-static void sha256_block(struct sha256_ctx *c, const uint8_t *p)
-{
-        uint32_t w[64], s[8];
-        for (int i = 0; i < 16; i++)
-                w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
-                       p[4 * i + 3];
-        for (int i = 16; i < 64; i++) {
-                uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^ (w[i - 15] >> 3);
-                uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10);
-                w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-        }
-        memcpy(s, c->h, sizeof(s));
-        for (int i = 0; i < 64; i++) {
-                uint32_t t1 = s[7] + (ror32(s[4], 6) ^ ror32(s[4], 11) ^ ror32(s[4], 25)) +
-                              ((s[4] & s[5]) ^ (~s[4] & s[6])) + sha256_k[i] + w[i];
-                uint32_t t2 = (ror32(s[0], 2) ^ ror32(s[0], 13) ^ ror32(s[0], 22)) +
-                              ((s[0] & s[1]) ^ (s[0] & s[2]) ^ (s[1] & s[2]));
-                memmove(s + 1, s, 7 * sizeof(uint32_t));
-                s[4] += t1;
-                s[0] = t1 + t2;
-        }
-        for (int i = 0; i < 8; i++)
-                c->h[i] += s[i];
-}
-
-void sha256_init(struct sha256_ctx *c)
-{
-        static const uint32_t h0[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-        memcpy(c->h, h0, sizeof(h0));
-        c->len = 0;
-        c->fill = 0;
-}
-
-void sha256_update(struct sha256_ctx *c, const void *data, size_t len)
-{
-        const uint8_t *p = data;
-        c->len += len;
-        while (len > 0) {
-                if (c->fill == 0 && len >= 64) {
-                        sha256_block(c, p);
-                        p += 64;
-                        len -= 64;
-                        continue;
-                }
-                size_t n = 64 - c->fill < len ? 64 - c->fill : len;
-                memcpy(c->buf + c->fill, p, n);
-                c->fill += n;
-                p += n;
-                len -= n;
-                if (c->fill == 64) {
-                        sha256_block(c, c->buf);
-                        c->fill = 0;
-                }
-        }
-}
-
-void sha256_final_hex(struct sha256_ctx *c, char hex[65])
-{
-        uint64_t bits = c->len * 8;
-        uint8_t pad[72] = { 0x80 };
-        size_t padlen = (c->fill < 56 ? 56 : 120) - c->fill;
-        for (int i = 0; i < 8; i++)
-                pad[padlen + i] = (uint8_t)(bits >> (56 - 8 * i));
-        sha256_update(c, pad, padlen + 8);
-        for (int i = 0; i < 8; i++)
-                snprintf(hex + 8 * i, 9, "%08x", c->h[i]);
 }

@@ -1,5 +1,5 @@
 /* archive-io.h — unpacking untrusted tar archives (none/gzip/xz/zstd) into a directory fd without ever
- * writing outside it, removing trees by fd, and the sha256 digest used for image identity. */
+ * writing outside it (archive-io.c), writing a tree as a tar (archive-write.c), removing trees by fd. */
 #pragma once
 
 #include <stdbool.h>
@@ -68,15 +68,3 @@ int open_inside(int rootfd, const char *path, int flags);
 /* rm -rf NAME relative to dirfd, never following symlinks and never crossing into another mount.
  * A missing NAME is not an error. */
 int remove_tree_at(int dirfd, const char *name, struct coi_error *err);
-
-/* Minimal SHA-256 (FIPS 180-4), enough for image digests without another library. */
-struct sha256_ctx {
-        uint32_t h[8];
-        uint64_t len;
-        uint8_t buf[64];
-        size_t fill;
-};
-void sha256_init(struct sha256_ctx *c);
-void sha256_update(struct sha256_ctx *c, const void *data, size_t len);
-/* Finishes and writes 64 lowercase hex digits + NUL. */
-void sha256_final_hex(struct sha256_ctx *c, char hex[65]);

@@ -121,13 +121,33 @@ static int parse_format(const char *cmd, const char *format, bool *ret_json)
         return 2;
 }
 
+/* parse_args, then --help (usage on stdout) and, if what is set, exactly n positionals (named by what).
+ * Returns -1 when the command goes on, else its exit code. */
+static int start_command(const char *cmd, int argc, char **argv, int n, const char *what, struct args *a)
+{
+        int r = parse_args(cmd, argc, argv, n, a);
+        if (r || a->help) {
+                if (a->help)
+                        usage(stdout);
+                return r;
+        }
+        if (what && (r = need_positional(cmd, a, n, what)))
+                return r;
+        return -1;
+}
+
+/* Prints a library error (once: the library never prints); returns the exit code 1. */
+static int print_error(const struct coi_error *err)
+{
+        fprintf(stderr, "coi: %s\n", err->msg);
+        return 1;
+}
+
 static int open_store(bool create, struct image_store **ret)
 {
         struct coi_error err = { 0 };
-        if (image_store_open(NULL, create, ret, &err) < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                return 1;
-        }
+        if (image_store_open(NULL, create, ret, &err) < 0)
+                return print_error(&err);
         return 0;
 }
 
@@ -191,13 +211,8 @@ static void catch_interrupts(void)
 static int image_cmd_import(int argc, char **argv)
 {
         struct args a = { 0 };
-        int r = parse_args("import", argc, argv, 1, &a);
-        if (r || a.help) {
-                if (a.help)
-                        usage(stdout);
-                return r;
-        }
-        if ((r = need_positional("import", &a, 1, "FILE --alias NAME")))
+        int r = start_command("import", argc, argv, 1, "FILE --alias NAME", &a);
+        if (r >= 0)
                 return r;
         if (!a.alias) {
                 fprintf(stderr, "coi image import: --alias NAME is required\n");
@@ -236,10 +251,8 @@ static int image_cmd_import(int argc, char **argv)
         struct extract_stats st = { 0 };
         r = image_import(s, &o, &info, &st, &err);
         end_progress(&pr);
-        if (r < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                return 1;
-        }
+        if (r < 0)
+                return print_error(&err);
         if (st.skipped_devices)
                 fprintf(stderr,
                         "coi: warning: skipped %" PRIu64 " device node(s) (--allow-devices creates them)\n",
@@ -279,13 +292,8 @@ static const char *compression_from_name(const char *file)
 static int image_cmd_export(int argc, char **argv)
 {
         struct args a = { 0 };
-        int r = parse_args("export", argc, argv, 2, &a);
-        if (r || a.help) {
-                if (a.help)
-                        usage(stdout);
-                return r;
-        }
-        if ((r = need_positional("export", &a, 2, "NAME FILE")))
+        int r = start_command("export", argc, argv, 2, "NAME FILE", &a);
+        if (r >= 0)
                 return r;
         const char *compression = a.compression ? a.compression : compression_from_name(a.positional[1]);
         if (!streq(compression, "none") && !streq(compression, "gzip") && !streq(compression, "xz") &&
@@ -304,10 +312,8 @@ static int image_cmd_export(int argc, char **argv)
         struct coi_error err = { 0 };
         r = image_export(s, a.positional[0], a.positional[1], compression, show_progress, &pr, &err);
         end_progress(&pr);
-        if (r < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                return 1;
-        }
+        if (r < 0)
+                return print_error(&err);
         printf("Exported %s to %s (%s)\n", a.positional[0], a.positional[1], compression);
         return 0;
 }
@@ -327,10 +333,8 @@ static int print_json(struct image_info *const *infos, size_t n, bool list)
 {
         struct coi_error err = { 0 };
         _cleanup_free_ char *json = NULL;
-        if (image_info_json(infos, n, list, &json, &err) < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                return 1;
-        }
+        if (image_info_json(infos, n, list, &json, &err) < 0)
+                return print_error(&err);
         fputs(json, stdout);
         if (!*json || json[strlen(json) - 1] != '\n')
                 putchar('\n');
@@ -341,12 +345,9 @@ static int image_cmd_list(int argc, char **argv)
 {
         struct args a = { 0 };
         bool json = false;
-        int r = parse_args("list", argc, argv, 0, &a);
-        if (r || a.help) {
-                if (a.help)
-                        usage(stdout);
+        int r = start_command("list", argc, argv, 0, NULL, &a);
+        if (r >= 0)
                 return r;
-        }
         if ((r = parse_format("list", a.format, &json)))
                 return r;
         _cleanup_(image_store_freep) struct image_store *s = NULL;
@@ -354,10 +355,8 @@ static int image_cmd_list(int argc, char **argv)
                 return 1;
         struct coi_error err = { 0 };
         _cleanup_(image_info_list_freep) struct image_info **list = NULL;
-        if (image_list(s, &list, &err) < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                return 1;
-        }
+        if (image_list(s, &list, &err) < 0)
+                return print_error(&err);
         size_t n = 0;
         while (list[n])
                 n++;
@@ -383,23 +382,18 @@ static int image_cmd_info(int argc, char **argv)
 {
         struct args a = { 0 };
         bool json = false;
-        int r = parse_args("info", argc, argv, 1, &a);
-        if (r || a.help) {
-                if (a.help)
-                        usage(stdout);
+        int r = start_command("info", argc, argv, 1, "NAME", &a);
+        if (r >= 0)
                 return r;
-        }
-        if ((r = need_positional("info", &a, 1, "NAME")) || (r = parse_format("info", a.format, &json)))
+        if ((r = parse_format("info", a.format, &json)))
                 return r;
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         if (open_store(false, &s))
                 return 1;
         struct coi_error err = { 0 };
         _cleanup_(image_info_freep) struct image_info *info = NULL;
-        if (image_lookup(s, a.positional[0], &info, &err) < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                return 1;
-        }
+        if (image_lookup(s, a.positional[0], &info, &err) < 0)
+                return print_error(&err);
         if (json)
                 return print_json(&info, 1, false);
         print_info_text(info);
@@ -409,22 +403,15 @@ static int image_cmd_info(int argc, char **argv)
 static int image_cmd_delete(int argc, char **argv)
 {
         struct args a = { 0 };
-        int r = parse_args("delete", argc, argv, 1, &a);
-        if (r || a.help) {
-                if (a.help)
-                        usage(stdout);
-                return r;
-        }
-        if ((r = need_positional("delete", &a, 1, "NAME")))
+        int r = start_command("delete", argc, argv, 1, "NAME", &a);
+        if (r >= 0)
                 return r;
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         if (open_store(false, &s))
                 return 1;
         struct coi_error err = { 0 };
-        if (image_delete(s, a.positional[0], &err) < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                return 1;
-        }
+        if (image_delete(s, a.positional[0], &err) < 0)
+                return print_error(&err);
         printf("Deleted %s\n", a.positional[0]);
         return 0;
 }
@@ -432,22 +419,15 @@ static int image_cmd_delete(int argc, char **argv)
 static int image_cmd_alias(int argc, char **argv)
 {
         struct args a = { 0 };
-        int r = parse_args("alias", argc, argv, 2, &a);
-        if (r || a.help) {
-                if (a.help)
-                        usage(stdout);
-                return r;
-        }
-        if ((r = need_positional("alias", &a, 2, "NAME ALIAS")))
+        int r = start_command("alias", argc, argv, 2, "NAME ALIAS", &a);
+        if (r >= 0)
                 return r;
         _cleanup_(image_store_freep) struct image_store *s = NULL;
         if (open_store(false, &s))
                 return 1;
         struct coi_error err = { 0 };
-        if (image_alias_add(s, a.positional[0], a.positional[1], &err) < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                return 1;
-        }
+        if (image_alias_add(s, a.positional[0], a.positional[1], &err) < 0)
+                return print_error(&err);
         printf("Added alias %s for %s\n", a.positional[1], a.positional[0]);
         return 0;
 }

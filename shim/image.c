@@ -1,5 +1,5 @@
-/* image.c — the image store: import into a temporary directory and rename into place, OCI layouts
- * (index → manifest → layers with whiteouts), Incus tarballs, metadata.json, aliases, export. */
+/* image.c — the image store: import into a temporary directory and rename into place (OCI layouts in
+ * image-oci.c), Incus tarballs, metadata.json, aliases, export. */
 #include <ctype.h>
 #include <dirent.h>
 #include <limits.h>
@@ -8,33 +8,16 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
-#include "image.h"
-#include "util.h"
+#include "image-internal.h"
 
-#define NAME_MAX_LEN    128
-#define OCI_MAX_JSON    (4u << 20)
-#define OCI_INDEX_DEPTH 4
+#define NAME_MAX_LEN 128
 
 struct image_store {
         int fd; /* -1: the store doesn't exist (yet) */
         char *path;
 };
-
-static void yajl_tree_freep(yajl_val *v)
-{
-        if (*v)
-                yajl_tree_free(*v);
-}
-#define _cleanup_yajl_ _cleanup_(yajl_tree_freep)
-
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
-}
 
 static void closedirp(DIR **d)
 {
@@ -57,7 +40,7 @@ static void tmpdir_cleanup(struct tmpdir *t)
         }
 }
 
-static bool name_valid(const char *s)
+bool image_name_valid(const char *s)
 {
         size_t n = strlen(s);
         if (n == 0 || n > NAME_MAX_LEN || !(isalnum((unsigned char)s[0])))
@@ -72,27 +55,6 @@ static const char *base_name(const char *path)
 {
         const char *s = strrchr(path, '/');
         return s && s[1] ? s + 1 : path;
-}
-
-void image_info_free(struct image_info *info)
-{
-        if (!info)
-                return;
-        free(info->name);
-        strv_free(info->aliases);
-        free(info->source);
-        free(info->created);
-        free(info->architecture);
-        free(info->digest);
-        free(info->format);
-        free(info);
-}
-
-void image_info_list_free(struct image_info **list)
-{
-        for (size_t i = 0; list && list[i]; i++)
-                image_info_free(list[i]);
-        free(list);
 }
 
 /* ---- the store ---- */
@@ -157,108 +119,6 @@ static int store_lock(struct image_store *s, int *ret_fd, struct coi_error *err)
         return 0;
 }
 
-/* ---- metadata.json ---- */
-
-static int gen_str(yajl_gen g, const char *s)
-{
-        return yajl_gen_string(g, (const unsigned char *)(s ? s : ""), strlen(s ? s : "")) ==
-                               yajl_gen_status_ok
-                       ? 0
-                       : -ENOMEM;
-}
-
-static int gen_info(yajl_gen g, const struct image_info *info)
-{
-        int r = yajl_gen_map_open(g) == yajl_gen_status_ok ? 0 : -ENOMEM;
-        r = r ?: gen_str(g, "name") ?: gen_str(g, info->name);
-        r = r ?: gen_str(g, "aliases");
-        r = r ?: (yajl_gen_array_open(g) == yajl_gen_status_ok ? 0 : -ENOMEM);
-        for (size_t i = 0; !r && info->aliases && info->aliases[i]; i++)
-                r = gen_str(g, info->aliases[i]);
-        r = r ?: (yajl_gen_array_close(g) == yajl_gen_status_ok ? 0 : -ENOMEM);
-        r = r ?: gen_str(g, "source") ?: gen_str(g, info->source);
-        r = r ?: gen_str(g, "created") ?: gen_str(g, info->created);
-        r = r ?: gen_str(g, "size");
-        r = r ?: (yajl_gen_integer(g, (long long)info->size) == yajl_gen_status_ok ? 0 : -ENOMEM);
-        r = r ?: gen_str(g, "architecture") ?: gen_str(g, info->architecture);
-        r = r ?: gen_str(g, "digest") ?: gen_str(g, info->digest);
-        r = r ?: gen_str(g, "format") ?: gen_str(g, info->format);
-        r = r ?: (yajl_gen_map_close(g) == yajl_gen_status_ok ? 0 : -ENOMEM);
-        return r;
-}
-
-int image_info_json(struct image_info *const *infos, size_t n, bool list, char **ret_json,
-                    struct coi_error *err)
-{
-        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
-        if (!g)
-                return coi_error_set(err, ENOMEM, "image metadata: %m");
-        yajl_gen_config(g, yajl_gen_beautify, 1);
-        yajl_gen_config(g, yajl_gen_indent_string, "  ");
-        int r = list && yajl_gen_array_open(g) != yajl_gen_status_ok ? -ENOMEM : 0;
-        for (size_t i = 0; !r && i < n; i++)
-                r = gen_info(g, infos[i]);
-        if (!r && list && yajl_gen_array_close(g) != yajl_gen_status_ok)
-                r = -ENOMEM;
-        const unsigned char *buf;
-        size_t len;
-        if (r < 0 || yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
-                return coi_error_set(err, ENOMEM, "image metadata: cannot generate JSON");
-        char *out = strndup((const char *)buf, len);
-        if (!out)
-                return coi_error_set(err, ENOMEM, "image metadata: %m");
-        *ret_json = out;
-        return 0;
-}
-
-static char *json_str(yajl_val root, const char *key)
-{
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_string);
-        const char *str = v ? YAJL_GET_STRING(v) : NULL;
-        return str ? strdup(str) : NULL;
-}
-
-static int parse_metadata(const char *json, const char *where, struct image_info **ret_info,
-                          struct coi_error *err)
-{
-        char errbuf[256] = "";
-        _cleanup_yajl_ yajl_val root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
-        if (!root || !YAJL_IS_OBJECT(root))
-                return coi_error_set(err, EINVAL, "%s: not a JSON object: %s", where, errbuf);
-        _cleanup_(image_info_freep) struct image_info *info = calloc(1, sizeof(*info));
-        if (!info)
-                return coi_error_set(err, ENOMEM, "%s: %m", where);
-        info->name = json_str(root, "name");
-        info->source = json_str(root, "source");
-        info->created = json_str(root, "created");
-        info->architecture = json_str(root, "architecture");
-        info->digest = json_str(root, "digest");
-        info->format = json_str(root, "format");
-        if (!info->name || !name_valid(info->name))
-                return coi_error_set(err, EINVAL, "%s: \"name\" is missing or invalid", where);
-        char **optional[] = { &info->source, &info->created, &info->architecture, &info->digest,
-                              &info->format };
-        for (size_t i = 0; i < ELEMENTSOF(optional); i++)
-                if (!*optional[i] && !(*optional[i] = strdup("")))
-                        return coi_error_set(err, ENOMEM, "%s: %m", where);
-        const char *size_path[] = { "size", NULL };
-        yajl_val size = yajl_tree_get(root, size_path, yajl_t_number);
-        if (size && YAJL_IS_INTEGER(size) && YAJL_GET_INTEGER(size) >= 0)
-                info->size = (uint64_t)YAJL_GET_INTEGER(size);
-        const char *aliases_path[] = { "aliases", NULL };
-        yajl_val aliases = yajl_tree_get(root, aliases_path, yajl_t_array);
-        for (size_t i = 0; aliases && i < YAJL_GET_ARRAY(aliases)->len; i++) {
-                yajl_val a = YAJL_GET_ARRAY(aliases)->values[i];
-                if (!YAJL_IS_STRING(a) || !name_valid(YAJL_GET_STRING(a)))
-                        return coi_error_set(err, EINVAL, "%s: aliases[%zu] is not a valid name", where, i);
-                if (strv_push(&info->aliases, YAJL_GET_STRING(a)) < 0)
-                        return coi_error_set(err, ENOMEM, "%s: %m", where);
-        }
-        *ret_info = TAKE_PTR(info);
-        return 0;
-}
-
 static int read_metadata(struct image_store *s, const char *dir, struct image_info **ret_info,
                          struct coi_error *err)
 {
@@ -271,7 +131,7 @@ static int read_metadata(struct image_store *s, const char *dir, struct image_in
                 return coi_error_prefix(err, "image store %s: ", s->path);
         _cleanup_free_ char *where = xasprintf("%s/%s", s->path, path);
         _cleanup_(image_info_freep) struct image_info *info = NULL;
-        r = parse_metadata(data, where ? where : path, &info, err);
+        r = image_parse_metadata(data, where ? where : path, &info, err);
         if (r < 0)
                 return r;
         /* the directory is the identity; a renamed directory would make every later step miss */
@@ -280,16 +140,6 @@ static int read_metadata(struct image_store *s, const char *dir, struct image_in
                                      where ? where : path, info->name, dir);
         *ret_info = TAKE_PTR(info);
         return 0;
-}
-
-static int write_metadata(int dirfd, const struct image_info *info, struct coi_error *err)
-{
-        _cleanup_free_ char *json = NULL;
-        struct image_info *const list[] = { (struct image_info *)info };
-        int r = image_info_json(list, 1, false, &json, err);
-        if (r < 0)
-                return r;
-        return write_file_atomic_at(dirfd, "metadata.json", json, strlen(json), 0644, err);
 }
 
 /* ---- lookup ---- */
@@ -343,7 +193,7 @@ static bool info_has_alias(const struct image_info *info, const char *alias)
 
 int image_lookup(struct image_store *s, const char *name, struct image_info **ret_info, struct coi_error *err)
 {
-        if (!name_valid(name))
+        if (!image_name_valid(name))
                 return coi_error_set(err, EINVAL,
                                      "invalid image name \"%s\" (letters, digits, '.', '_', '-')", name);
         if (s->fd >= 0 && faccessat(s->fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
@@ -392,7 +242,7 @@ static const char *oci_arch(const char *machine)
         return machine;
 }
 
-static const char *host_arch(void)
+const char *image_host_arch(void)
 {
         static struct utsname u;
         if (!u.machine[0] && uname(&u) < 0)
@@ -463,7 +313,7 @@ static bool dir_is_empty(int dirfd)
         return true;
 }
 
-static bool is_type_at(int dirfd, const char *name, mode_t type)
+bool image_is_type_at(int dirfd, const char *name, mode_t type)
 {
         struct stat st;
         return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == type;
@@ -479,7 +329,7 @@ static char *now_rfc3339(void)
         return strdup(buf);
 }
 
-static void add_stats(struct extract_stats *sum, const struct extract_stats *s)
+void image_add_stats(struct extract_stats *sum, const struct extract_stats *s)
 {
         sum->entries += s->entries;
         sum->bytes += s->bytes;
@@ -490,226 +340,11 @@ static void add_stats(struct extract_stats *sum, const struct extract_stats *s)
         sum->whiteouts += s->whiteouts;
 }
 
-struct import {
-        struct image_store *s;
-        const struct image_import_options *o;
-        const char *file_name; /* basename for messages */
-        int tmpfd;
-        unsigned flags;
-        struct extract_stats stats;
-        char *architecture;
-        char *format;
-        char digest[72];
-};
-
-/* ---- OCI image layout ---- */
-
-/* "sha256:<64 hex>" → the hex part, or NULL: the digest names a file, so it is checked strictly. */
-static const char *digest_hex(const char *digest)
-{
-        if (!digest || !startswith(digest, "sha256:") || strlen(digest) != 7 + 64)
-                return NULL;
-        for (const char *p = digest + 7; *p; p++)
-                if (!strchr("0123456789abcdef", *p))
-                        return NULL;
-        return digest + 7;
-}
-
-/* Opens blobs/sha256/HEX inside the layout; symlinks in an imported layout stay inside it. */
-static int blob_open(struct import *im, int layoutfd, const char *digest, int *ret_fd, struct coi_error *err)
-{
-        const char *hex = digest_hex(digest);
-        if (!hex)
-                return coi_error_set(err, EINVAL, "%s: unsupported or malformed digest \"%s\"", im->file_name,
-                                     digest ? digest : "(none)");
-        char path[128];
-        snprintf(path, sizeof(path), "blobs/sha256/%s", hex);
-        _cleanup_close_ int fd = open_inside(layoutfd, path, O_RDONLY);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0)
-                return coi_error_set(err, errno, "%s: blob %s: %m", im->file_name, digest);
-        if (!S_ISREG(st.st_mode))
-                return coi_error_set(err, EINVAL, "%s: blob %s is not a regular file", im->file_name, digest);
-        *ret_fd = TAKE_FD(fd);
-        return 0;
-}
-
-/* Reads and parses a JSON blob, checking its digest. */
-static int blob_json(struct import *im, int layoutfd, const char *digest, yajl_val *ret,
-                     struct coi_error *err)
-{
-        _cleanup_close_ int fd = -1;
-        int r = blob_open(im, layoutfd, digest, &fd, err);
-        if (r < 0)
-                return r;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return coi_error_set(err, errno, "%s: blob %s: %m", im->file_name, digest);
-        if (st.st_size > OCI_MAX_JSON)
-                return coi_error_set(err, EFBIG, "%s: blob %s: larger than %u bytes", im->file_name, digest,
-                                     OCI_MAX_JSON);
-        size_t len = (size_t)st.st_size;
-        _cleanup_free_ char *data = malloc(len + 1);
-        if (!data)
-                return coi_error_set(err, ENOMEM, "%s: blob %s: %m", im->file_name, digest);
-        for (size_t got = 0; got < len;) {
-                ssize_t n = read(fd, data + got, len - got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return coi_error_set(err, n < 0 ? errno : EIO, "%s: blob %s: read: %m", im->file_name,
-                                             digest);
-                got += (size_t)n;
-        }
-        data[len] = '\0';
-        struct sha256_ctx c;
-        char hex[65];
-        sha256_init(&c);
-        sha256_update(&c, data, len);
-        sha256_final_hex(&c, hex);
-        if (!streq(hex, digest_hex(digest)))
-                return coi_error_set(err, EBADMSG, "%s: blob %s: digest mismatch (content is sha256:%s)",
-                                     im->file_name, digest, hex);
-        char errbuf[256] = "";
-        *ret = yajl_tree_parse(data, errbuf, sizeof(errbuf));
-        if (!*ret || !YAJL_IS_OBJECT(*ret))
-                return coi_error_set(err, EINVAL, "%s: blob %s: not a JSON object: %s", im->file_name, digest,
-                                     errbuf);
-        return 0;
-}
-
-static const char *json_get_str(yajl_val v, const char *a, const char *b)
-{
-        const char *path[] = { a, b, NULL };
-        yajl_val s = yajl_tree_get(v, path, yajl_t_string);
-        return s ? YAJL_GET_STRING(s) : NULL;
-}
-
-static bool is_index_type(const char *mt)
-{
-        return mt && (streq(mt, "application/vnd.oci.image.index.v1+json") ||
-                      streq(mt, "application/vnd.docker.distribution.manifest.list.v2+json"));
-}
-
-/* Picks the manifest for linux/<host arch> from an index (following nested indexes); an entry
- * without a platform is taken only if nothing matches exactly. Returns a borrowed digest. */
-static int pick_manifest(struct import *im, int layoutfd, yajl_val index, int depth, char **ret_digest,
-                         struct coi_error *err)
-{
-        const char *mpath[] = { "manifests", NULL };
-        yajl_val ms = yajl_tree_get(index, mpath, yajl_t_array);
-        if (!ms || YAJL_GET_ARRAY(ms)->len == 0)
-                return coi_error_set(err, EINVAL, "%s: index has no manifests", im->file_name);
-        yajl_val exact = NULL, fallback = NULL;
-        for (size_t i = 0; i < YAJL_GET_ARRAY(ms)->len; i++) {
-                yajl_val m = YAJL_GET_ARRAY(ms)->values[i];
-                const char *os = json_get_str(m, "platform", "os");
-                const char *arch = json_get_str(m, "platform", "architecture");
-                if (!os && !arch && !fallback)
-                        fallback = m;
-                if ((!os || streq(os, "linux")) && arch && streq(arch, host_arch()) && !exact)
-                        exact = m;
-        }
-        yajl_val m = exact ? exact : fallback;
-        if (!m)
-                return coi_error_set(err, ENOENT, "%s: no manifest for linux/%s in the index", im->file_name,
-                                     host_arch());
-        const char *digest = json_get_str(m, "digest", NULL);
-        if (is_index_type(json_get_str(m, "mediaType", NULL))) {
-                if (depth >= OCI_INDEX_DEPTH)
-                        return coi_error_set(err, ELOOP, "%s: indexes nested more than %d deep",
-                                             im->file_name, OCI_INDEX_DEPTH);
-                _cleanup_yajl_ yajl_val nested = NULL;
-                int r = blob_json(im, layoutfd, digest, &nested, err);
-                return r < 0 ? r : pick_manifest(im, layoutfd, nested, depth + 1, ret_digest, err);
-        }
-        if (!digest_hex(digest))
-                return coi_error_set(err, EINVAL, "%s: manifest digest \"%s\" is malformed", im->file_name,
-                                     digest ? digest : "(none)");
-        *ret_digest = strdup(digest);
-        return *ret_digest ? 0 : coi_error_set(err, ENOMEM, "%s: %m", im->file_name);
-}
-
-static int import_oci(struct import *im, int layoutfd, int rootfsfd, struct coi_error *err)
-{
-        _cleanup_free_ char *index_json = NULL;
-        size_t len = 0;
-        int r = read_file_at(layoutfd, "index.json", OCI_MAX_JSON, &index_json, &len, err);
-        if (r < 0)
-                return coi_error_prefix(err, "%s: ", im->file_name);
-        if (!is_type_at(layoutfd, "index.json", S_IFREG))
-                return coi_error_set(err, EINVAL, "%s: index.json is not a regular file", im->file_name);
-        char errbuf[256] = "";
-        _cleanup_yajl_ yajl_val index = yajl_tree_parse(index_json, errbuf, sizeof(errbuf));
-        if (!index || !YAJL_IS_OBJECT(index))
-                return coi_error_set(err, EINVAL, "%s: index.json: not a JSON object: %s", im->file_name,
-                                     errbuf);
-        if (im->digest[0] == '\0') { /* a layout directory: identified by its index */
-                struct sha256_ctx c;
-                char hex[65];
-                sha256_init(&c);
-                sha256_update(&c, index_json, len);
-                sha256_final_hex(&c, hex);
-                snprintf(im->digest, sizeof(im->digest), "sha256:%s", hex);
-        }
-
-        _cleanup_free_ char *manifest_digest = NULL;
-        r = pick_manifest(im, layoutfd, index, 0, &manifest_digest, err);
-        if (r < 0)
-                return r;
-        _cleanup_yajl_ yajl_val manifest = NULL;
-        r = blob_json(im, layoutfd, manifest_digest, &manifest, err);
-        if (r < 0)
-                return r;
-        const char *config_digest = json_get_str(manifest, "config", "digest");
-        if (config_digest) {
-                _cleanup_yajl_ yajl_val config = NULL;
-                r = blob_json(im, layoutfd, config_digest, &config, err);
-                if (r < 0)
-                        return r;
-                const char *arch = json_get_str(config, "architecture", NULL);
-                if (arch && !(im->architecture = strdup(arch)))
-                        return coi_error_set(err, ENOMEM, "%s: %m", im->file_name);
-        }
-        const char *lpath[] = { "layers", NULL };
-        yajl_val layers = yajl_tree_get(manifest, lpath, yajl_t_array);
-        if (!layers)
-                return coi_error_set(err, EINVAL, "%s: manifest %s has no layers", im->file_name,
-                                     manifest_digest);
-        size_t n = YAJL_GET_ARRAY(layers)->len;
-        for (size_t i = 0; i < n; i++) {
-                const char *digest = json_get_str(YAJL_GET_ARRAY(layers)->values[i], "digest", NULL);
-                _cleanup_close_ int fd = -1;
-                r = blob_open(im, layoutfd, digest, &fd, err);
-                if (r < 0)
-                        return r;
-                char name[512], stage[64];
-                snprintf(name, sizeof(name), "%s: layer %zu/%zu (%.19s)", im->file_name, i + 1, n, digest);
-                snprintf(stage, sizeof(stage), "layer %zu/%zu", i + 1, n);
-                struct extract_options xo = {
-                        .name = name,
-                        .stage = stage,
-                        .flags = im->flags | EXTRACT_WHITEOUTS,
-                        .uid_shift = im->o->id_shift,
-                        .gid_shift = im->o->id_shift,
-                        .progress = im->o->progress,
-                        .progress_data = im->o->progress_data,
-                        .expect_sha256 = digest_hex(digest),
-                };
-                struct extract_stats st;
-                r = extract_archive(fd, rootfsfd, &xo, &st, err);
-                if (r < 0)
-                        return r;
-                add_stats(&im->stats, &st);
-        }
-        return 0;
-}
-
 /* ---- Incus / LXD unified tarball: metadata.yaml + rootfs/ (+ templates/) ---- */
 
 static bool looks_like_incus(int dirfd)
 {
-        if (!is_type_at(dirfd, "metadata.yaml", S_IFREG) || !is_type_at(dirfd, "rootfs", S_IFDIR))
+        if (!image_is_type_at(dirfd, "metadata.yaml", S_IFREG) || !image_is_type_at(dirfd, "rootfs", S_IFDIR))
                 return false;
         _cleanup_(closedirp) DIR *d = fdopendir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         struct dirent *de;
@@ -723,8 +358,8 @@ static bool looks_like_incus(int dirfd)
 
 static bool looks_like_oci(int dirfd)
 {
-        return is_type_at(dirfd, "oci-layout", S_IFREG) && is_type_at(dirfd, "index.json", S_IFREG) &&
-               is_type_at(dirfd, "blobs", S_IFDIR);
+        return image_is_type_at(dirfd, "oci-layout", S_IFREG) &&
+               image_is_type_at(dirfd, "index.json", S_IFREG) && image_is_type_at(dirfd, "blobs", S_IFDIR);
 }
 
 /* "architecture: x86_64" from metadata.yaml; a full YAML parser isn't worth it for one key. */
@@ -778,7 +413,7 @@ static int import_rearrange(struct import *im, struct coi_error *err)
                 if (layoutfd < 0 || rootfsfd < 0)
                         return coi_error_set(err, errno, "%s: open unpacked tree: %m", im->file_name);
                 im->stats = (struct extract_stats){ 0 }; /* count the image's entries, not the blobs */
-                int r = import_oci(im, layoutfd, rootfsfd, err);
+                int r = image_import_oci(im, layoutfd, rootfsfd, err);
                 if (r < 0)
                         return r;
                 im->format = strdup("oci");
@@ -824,7 +459,7 @@ static int claim_name(struct import *im, bool *ret_replace, char ***ret_old_alia
                                                          O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (dfd < 0)
                                 return coi_error_set(err, errno, "image %s: %m", list[i]->name);
-                        r = write_metadata(dfd, list[i], err);
+                        r = image_write_metadata(dfd, list[i], err);
                         if (r < 0)
                                 return r;
                 }
@@ -860,7 +495,7 @@ static int import_unpack(struct import *im, bool is_dir, int rootfsfd, struct co
                                              "%s: a directory, but not an OCI image layout "
                                              "(no oci-layout, index.json and blobs/)",
                                              o->file);
-                int r = import_oci(im, layoutfd, rootfsfd, err);
+                int r = image_import_oci(im, layoutfd, rootfsfd, err);
                 if (r < 0)
                         return r;
                 im->format = strdup("oci");
@@ -901,7 +536,7 @@ static int import_commit(struct import *im, struct tmpdir *tmp, struct image_inf
                 return r;
         if (old_aliases) {
                 info->aliases = TAKE_PTR(old_aliases);
-                r = write_metadata(im->tmpfd, info, err);
+                r = image_write_metadata(im->tmpfd, info, err);
                 if (r < 0)
                         return r;
         }
@@ -926,7 +561,7 @@ static void import_done(struct import *im)
 int image_import(struct image_store *s, const struct image_import_options *o, struct image_info **ret_info,
                  struct extract_stats *ret_stats, struct coi_error *err)
 {
-        if (!name_valid(o->name))
+        if (!image_name_valid(o->name))
                 return coi_error_set(err, EINVAL,
                                      "invalid image name \"%s\": use letters, digits, '.', '_' and '-', "
                                      "starting with a letter or digit, at most %d bytes",
@@ -999,7 +634,7 @@ int image_import(struct image_store *s, const struct image_import_options *o, st
         info->digest = strdup(im.digest);
         if (!info->name || !info->created || !info->digest || !info->architecture || !info->format)
                 return coi_error_set(err, ENOMEM, "%s: %m", o->file);
-        r = write_metadata(tmpfd, info, err);
+        r = image_write_metadata(tmpfd, info, err);
         if (r < 0)
                 return r;
         r = import_commit(&im, &tmp, info, err);
@@ -1036,7 +671,7 @@ int image_delete(struct image_store *s, const char *name, struct coi_error *err)
 
 int image_alias_add(struct image_store *s, const char *name, const char *alias, struct coi_error *err)
 {
-        if (!name_valid(alias))
+        if (!image_name_valid(alias))
                 return coi_error_set(err, EINVAL, "invalid alias \"%s\" (letters, digits, '.', '_', '-')",
                                      alias);
         _cleanup_close_ int lock = -1;
@@ -1058,7 +693,7 @@ int image_alias_add(struct image_store *s, const char *name, const char *alias, 
         _cleanup_close_ int dfd = openat(s->fd, info->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
                 return coi_error_set(err, errno, "image %s: %m", info->name);
-        return write_metadata(dfd, info, err);
+        return image_write_metadata(dfd, info, err);
 }
 
 int image_export(struct image_store *s, const char *name, const char *file, const char *compression,

@@ -1,61 +1,15 @@
-/* toml.c — the TOML 1.0.0 parser: bytes → a tree of struct toml_value, enforcing every rule of the
- * spec (duplicate keys, table redefinition, closed inline tables, escapes, UTF-8), and its accessors. */
+/* toml.c — the TOML 1.0.0 parser: bytes → a tree of struct toml_value, enforcing every rule of the spec
+ * (duplicate keys, table redefinition, closed inline tables, escapes, UTF-8). Numbers and date-times:
+ * toml-scalar.c; the tree: toml-tree.c. */
 #include <errno.h>
 #include <locale.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "toml.h"
+#include "toml-parser.h"
 #include "util.h"
-
-/* How a table or array came to be; decides who may add to it later. */
-enum {
-        TABLE_HEADER = 1 << 0,    /* defined by [header], or an element of [[header]] */
-        TABLE_DOTTED = 1 << 1,    /* created (or reached) by a dotted key: no [header] may define it */
-        TABLE_INLINE = 1 << 2,    /* an inline table: closed once its `}` is read */
-        ARRAY_OF_TABLES = 1 << 3, /* made by [[header]]; other arrays are static */
-};
-
-struct entry {
-        char *key; /* NUL-terminated, may also contain NULs: key_len is authoritative */
-        size_t key_len;
-        uint32_t hash;
-        struct toml_pos pos;
-        struct toml_value *value;
-};
-
-struct toml_value {
-        enum toml_type type;
-        unsigned flags;
-        unsigned depth; /* containers between the root and this value, the value included */
-        struct toml_pos pos;
-        union {
-                struct {
-                        struct entry *entries; /* document order */
-                        size_t n, cap;
-                        uint32_t *index;  /* open addressing: entry number + 1, 0 = empty slot */
-                        size_t index_cap; /* a power of two; 0 while the table is small (linear scan) */
-                } table;
-                struct {
-                        struct toml_value **items;
-                        size_t n, cap;
-                } array;
-                struct {
-                        char *s;
-                        size_t len;
-                } string;
-                int64_t integer;
-                double flt;
-                bool boolean;
-                struct {
-                        struct toml_datetime dt;
-                        char text[40];
-                } datetime;
-        };
-};
 
 /* A growing byte buffer: string values and keys are built in one. */
 struct buf {
@@ -63,36 +17,10 @@ struct buf {
         size_t len, cap;
 };
 
-/* One part of a (possibly dotted) key, and where it was written. */
-struct key_part {
-        char *s;
-        size_t len;
-        struct toml_pos pos;
-};
-
 struct key {
         struct key_part *parts;
         size_t n, cap;
 };
-
-struct parser {
-        const char *buf;
-        size_t len, pos;
-        const char *filename;
-        struct coi_error *err;
-        unsigned line;     /* line of pos */
-        size_t line_start; /* offset where that line starts */
-        size_t col_off;    /* column cache: col_val is the column of offset col_off */
-        unsigned col_val;
-        locale_t c_locale; /* numbers are parsed with '.' whatever the caller's locale */
-        struct toml_value *root;
-        struct toml_value *current; /* the table that key/value lines go into */
-};
-
-static void value_freep(struct toml_value **v)
-{
-        toml_value_free(*v);
-}
 
 static void buf_done(struct buf *b)
 {
@@ -131,12 +59,6 @@ static int buf_putc(struct buf *b, char c)
 
 /* ---- positions and errors ---- */
 
-static bool is_bare_key_char(int c)
-{
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-               c == '-';
-}
-
 static struct toml_pos pos_at(struct parser *p, size_t off)
 {
         /* Columns count code points from the line start; the cache keeps this linear as we move on. */
@@ -150,14 +72,12 @@ static struct toml_pos pos_at(struct parser *p, size_t off)
         return (struct toml_pos){ p->line, p->col_val };
 }
 
-static struct toml_pos here(struct parser *p)
+struct toml_pos toml_here(struct parser *p)
 {
         return pos_at(p, p->pos);
 }
 
-static int fail_at(struct parser *p, struct toml_pos at, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static int fail_at(struct parser *p, struct toml_pos at, const char *fmt, ...)
+int toml_fail_at(struct parser *p, struct toml_pos at, const char *fmt, ...)
 {
         char msg[768];
         va_list ap;
@@ -167,21 +87,9 @@ static int fail_at(struct parser *p, struct toml_pos at, const char *fmt, ...)
         return coi_error_set(p->err, EINVAL, "%s:%u:%u: %s", p->filename, at.line, at.col, msg);
 }
 
-#define fail(p, ...) fail_at((p), here(p), __VA_ARGS__)
-
-static int oom(struct parser *p)
+int toml_oom(struct parser *p)
 {
         return coi_error_set(p->err, ENOMEM, "%s: out of memory", p->filename);
-}
-
-static int peek_at(const struct parser *p, size_t k)
-{
-        return p->pos + k < p->len ? (unsigned char)p->buf[p->pos + k] : -1;
-}
-
-static int peek(const struct parser *p)
-{
-        return peek_at(p, 0);
 }
 
 /* Names the character at pos for a message: "`x`", "end of file", "newline", "U+0007", "`é` (U+00E9)". */
@@ -238,117 +146,6 @@ static const char *key_name(const struct key *k, size_t n, char out[static 256])
                 o = (size_t)snprintf(out + 250, 6, "…") + 250;
         out[o] = '\0';
         return out;
-}
-
-/* ---- the tree ---- */
-
-static struct toml_value *value_new(enum toml_type type, struct toml_pos pos, unsigned depth)
-{
-        struct toml_value *v = calloc(1, sizeof(*v));
-        if (!v)
-                return NULL;
-        v->type = type;
-        v->pos = pos;
-        v->depth = depth;
-        return v;
-}
-
-static uint32_t hash_key(const char *s, size_t n)
-{
-        uint32_t h = 2166136261u; /* FNV-1a */
-        for (size_t i = 0; i < n; i++)
-                h = (h ^ (unsigned char)s[i]) * 16777619u;
-        return h;
-}
-
-static struct entry *table_find(const struct toml_value *t, const char *key, size_t len)
-{
-        uint32_t h = hash_key(key, len);
-        if (t->table.index_cap == 0) {
-                for (size_t i = 0; i < t->table.n; i++) {
-                        struct entry *e = &t->table.entries[i];
-                        if (e->hash == h && e->key_len == len && memcmp(e->key, key, len) == 0)
-                                return e;
-                }
-                return NULL;
-        }
-        size_t mask = t->table.index_cap - 1;
-        for (size_t i = h & mask; t->table.index[i]; i = (i + 1) & mask) {
-                struct entry *e = &t->table.entries[t->table.index[i] - 1];
-                if (e->hash == h && e->key_len == len && memcmp(e->key, key, len) == 0)
-                        return e;
-        }
-        return NULL;
-}
-
-static int table_reindex(struct toml_value *t, size_t cap)
-{
-        uint32_t *index = calloc(cap, sizeof(*index));
-        if (!index)
-                return -ENOMEM;
-        for (size_t n = 0; n < t->table.n; n++) {
-                size_t i = t->table.entries[n].hash & (cap - 1);
-                while (index[i])
-                        i = (i + 1) & (cap - 1);
-                index[i] = (uint32_t)(n + 1);
-        }
-        free(t->table.index);
-        t->table.index = index;
-        t->table.index_cap = cap;
-        return 0;
-}
-
-/* Adds key → value (the caller checked it is new); takes value (freed on failure); copies key. */
-static int table_add(struct toml_value *t, const struct key_part *key, struct toml_value *value)
-{
-        _cleanup_(value_freep) struct toml_value *v = value;
-        if (t->table.n >= UINT32_MAX - 1)
-                return -ENOMEM;
-        if (t->table.n == t->table.cap) {
-                size_t cap = t->table.cap ? t->table.cap * 2 : 4;
-                struct entry *entries = reallocarray(t->table.entries, cap, sizeof(*entries));
-                if (!entries)
-                        return -ENOMEM;
-                t->table.entries = entries;
-                t->table.cap = cap;
-        }
-        char *copy = malloc(key->len + 1);
-        if (!copy)
-                return -ENOMEM;
-        memcpy(copy, key->s, key->len);
-        copy[key->len] = '\0';
-        t->table.entries[t->table.n++] = (struct entry){
-                .key = copy,
-                .key_len = key->len,
-                .hash = hash_key(key->s, key->len),
-                .pos = key->pos,
-                .value = TAKE_PTR(v),
-        };
-        /* Small tables are scanned; from 9 keys on, an index kept at most half full. */
-        if (t->table.n > 8 && t->table.n * 2 > t->table.index_cap)
-                return table_reindex(t, t->table.index_cap ? t->table.index_cap * 2 : 32);
-        if (t->table.index_cap) {
-                size_t mask = t->table.index_cap - 1, i = t->table.entries[t->table.n - 1].hash & mask;
-                while (t->table.index[i])
-                        i = (i + 1) & mask;
-                t->table.index[i] = (uint32_t)t->table.n;
-        }
-        return 0;
-}
-
-static int array_push(struct toml_value *a, struct toml_value *value)
-{
-        _cleanup_(value_freep) struct toml_value *v = value;
-        if (a->array.n == a->array.cap) {
-                size_t cap = a->array.cap ? a->array.cap * 2 : 4;
-                struct toml_value **items = reallocarray(a->array.items, cap, sizeof(*items));
-                if (!items)
-                        return -ENOMEM;
-                a->array.items = items;
-                a->array.cap = cap;
-        }
-        a->array.items[a->array.n++] = TAKE_PTR(v);
-        return 0;
 }
 
 /* ---- lexical helpers ---- */
@@ -423,16 +220,6 @@ static int end_of_line(struct parser *p, const char *after)
         return fail(p, "expected a newline after %s, found %s", after, char_name(p, name));
 }
 
-static bool is_digit(int c)
-{
-        return c >= '0' && c <= '9';
-}
-
-static bool is_hex_digit(int c)
-{
-        return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 static void encode_utf8(uint32_t c, char out[static 4], size_t *ret_n)
 {
         if (c < 0x80) {
@@ -481,7 +268,7 @@ static int validate_utf8(struct parser *p)
                 if (ok && n == 4)
                         ok = !(s[i] == 0xF0 && s[i + 1] < 0x90) && !(s[i] == 0xF4 && s[i + 1] >= 0x90);
                 if (!ok)
-                        return fail_at(p, pos_at(p, i), "invalid UTF-8 (byte 0x%02X)", s[i]);
+                        return toml_fail_at(p, pos_at(p, i), "invalid UTF-8 (byte 0x%02X)", s[i]);
                 i += n;
         }
         p->line = 1;
@@ -495,7 +282,7 @@ static int validate_utf8(struct parser *p)
 
 static int parse_escape(struct parser *p, struct buf *out, bool multiline)
 {
-        struct toml_pos at = here(p);
+        struct toml_pos at = toml_here(p);
         p->pos++; /* the backslash */
         int c = peek(p);
         const char *simple = NULL;
@@ -524,7 +311,7 @@ static int parse_escape(struct parser *p, struct buf *out, bool multiline)
         }
         if (simple) {
                 p->pos++;
-                return buf_putc(out, simple[0]) < 0 ? oom(p) : 0;
+                return buf_putc(out, simple[0]) < 0 ? toml_oom(p) : 0;
         }
         if (c == 'u' || c == 'U') {
                 size_t n = c == 'u' ? 4 : 8;
@@ -536,23 +323,23 @@ static int parse_escape(struct parser *p, struct buf *out, bool multiline)
                                 : h >= 'A' && h <= 'F' ? h - 'A' + 10
                                                        : -1;
                         if (d < 0)
-                                return fail_at(p, at, "invalid escape: \\%c needs exactly %zu hex digits", c,
-                                               n);
+                                return toml_fail_at(
+                                        p, at, "invalid escape: \\%c needs exactly %zu hex digits", c, n);
                         v = v * 16 + (uint32_t)d;
                 }
                 if ((v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF)
-                        return fail_at(p, at, "invalid escape: U+%04X is not a Unicode scalar value", v);
+                        return toml_fail_at(p, at, "invalid escape: U+%04X is not a Unicode scalar value", v);
                 p->pos += n + 1;
                 char utf8[4];
                 size_t len;
                 encode_utf8(v, utf8, &len);
-                return buf_put(out, utf8, len) < 0 ? oom(p) : 0;
+                return buf_put(out, utf8, len) < 0 ? toml_oom(p) : 0;
         }
         if (multiline && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
                 /* line-ending backslash: drop it, the newline and all whitespace up to the next text */
                 skip_ws(p);
                 if (!at_newline(p))
-                        return fail_at(
+                        return toml_fail_at(
                                 p, at,
                                 "invalid escape: a backslash followed by whitespace must end the line");
                 for (;;) {
@@ -565,20 +352,20 @@ static int parse_escape(struct parser *p, struct buf *out, bool multiline)
                 }
         }
         char name[32];
-        return fail_at(p, at, "invalid escape sequence: backslash followed by %s", char_name(p, name));
+        return toml_fail_at(p, at, "invalid escape sequence: backslash followed by %s", char_name(p, name));
 }
 
 /* A string of any of the four kinds at pos (multi-line ones only if allowed); fills out. */
 static int parse_string(struct parser *p, struct buf *out, bool allow_multiline)
 {
-        struct toml_pos start = here(p);
+        struct toml_pos start = toml_here(p);
         char quote = p->buf[p->pos];
         bool literal = quote == '\'';
         bool multiline = peek_at(p, 1) == quote && peek_at(p, 2) == quote;
         if (multiline && !allow_multiline)
                 return fail(p, "a multi-line string cannot be a key");
         if (buf_put(out, "", 0) < 0)
-                return oom(p);
+                return toml_oom(p);
         p->pos += multiline ? 3 : 1;
         if (multiline && at_newline(p)) { /* a newline right after the opening quotes is trimmed */
                 int r = newline(p);
@@ -589,8 +376,9 @@ static int parse_string(struct parser *p, struct buf *out, bool allow_multiline)
                 int c = peek(p), r;
                 bool eol = c == '\n' || (c == '\r' && peek_at(p, 1) == '\n');
                 if (c < 0 || (!multiline && eol))
-                        return fail_at(p, start, "unterminated string (missing closing %s)",
-                                       literal ? (multiline ? "'''" : "'") : (multiline ? "\"\"\"" : "\""));
+                        return toml_fail_at(p, start, "unterminated string (missing closing %s)",
+                                            literal ? (multiline ? "'''" : "'")
+                                                    : (multiline ? "\"\"\"" : "\""));
                 if (c == quote) {
                         if (!multiline) {
                                 p->pos++;
@@ -606,12 +394,12 @@ static int parse_string(struct parser *p, struct buf *out, bool allow_multiline)
                                                     "too many quotes: at most two may precede the closing %s",
                                                     literal ? "'''" : "\"\"\"");
                                 if (buf_put(out, p->buf + p->pos, n - 3) < 0)
-                                        return oom(p);
+                                        return toml_oom(p);
                                 p->pos += n;
                                 return 0;
                         }
                         if (buf_put(out, p->buf + p->pos, n) < 0)
-                                return oom(p);
+                                return toml_oom(p);
                         p->pos += n;
                         continue;
                 }
@@ -626,14 +414,14 @@ static int parse_string(struct parser *p, struct buf *out, bool allow_multiline)
                         if (r < 0)
                                 return r;
                         if (buf_putc(out, '\n') < 0)
-                                return oom(p);
+                                return toml_oom(p);
                         continue;
                 }
                 if ((c < 0x20 && c != '\t') || c == 0x7F)
                         return fail(p, "control character U+%04X is not allowed in a string%s", (unsigned)c,
                                     literal ? "" : " (escape it)");
                 if (buf_putc(out, (char)c) < 0)
-                        return oom(p);
+                        return toml_oom(p);
                 p->pos++;
         }
 }
@@ -648,13 +436,13 @@ static int parse_key(struct parser *p, struct key *k)
                         size_t cap = k->cap ? k->cap * 2 : 4;
                         struct key_part *parts = reallocarray(k->parts, cap, sizeof(*parts));
                         if (!parts)
-                                return oom(p);
+                                return toml_oom(p);
                         k->parts = parts;
                         k->cap = cap;
                 }
                 struct key_part *part = &k->parts[k->n];
                 _cleanup_(buf_done) struct buf b = { 0 };
-                part->pos = here(p);
+                part->pos = toml_here(p);
                 int c = peek(p);
                 if (c == '"' || c == '\'') {
                         int r = parse_string(p, &b, false);
@@ -665,7 +453,7 @@ static int parse_key(struct parser *p, struct key *k)
                         while (is_bare_key_char(peek(p)))
                                 p->pos++;
                         if (buf_put(&b, p->buf + start, p->pos - start) < 0)
-                                return oom(p);
+                                return toml_oom(p);
                 } else {
                         char name[32];
                         return fail(p, "expected a key, found %s", char_name(p, name));
@@ -688,22 +476,33 @@ static int parse_keyval(struct parser *p, struct toml_value *table);
 static int check_depth(struct parser *p, unsigned depth, struct toml_pos at)
 {
         if (depth > TOML_MAX_DEPTH)
-                return fail_at(p, at,
-                               "nesting deeper than %d levels (tables, arrays and inline tables count)",
-                               TOML_MAX_DEPTH);
+                return toml_fail_at(p, at,
+                                    "nesting deeper than %d levels (tables, arrays and inline tables count)",
+                                    TOML_MAX_DEPTH);
+        return 0;
+}
+
+/* An array or inline table starts at its bracket: depth checked, value made, bracket consumed. */
+static int open_container(struct parser *p, enum toml_type type, unsigned depth, struct toml_value **ret)
+{
+        struct toml_pos start = toml_here(p);
+        int r = check_depth(p, depth, start);
+        if (r < 0)
+                return r;
+        *ret = toml_value_new(type, start, depth);
+        if (!*ret)
+                return toml_oom(p);
+        p->pos++;
         return 0;
 }
 
 static int parse_array(struct parser *p, unsigned depth, struct toml_value **ret)
 {
-        struct toml_pos start = here(p);
-        int r = check_depth(p, depth, start);
+        _cleanup_(value_freep) struct toml_value *a = NULL;
+        int r = open_container(p, TOML_ARRAY, depth, &a);
         if (r < 0)
                 return r;
-        _cleanup_(value_freep) struct toml_value *a = value_new(TOML_ARRAY, start, depth);
-        if (!a)
-                return oom(p);
-        p->pos++;
+        struct toml_pos start = a->pos;
         for (;;) {
                 r = skip_blank(p);
                 if (r < 0)
@@ -714,15 +513,15 @@ static int parse_array(struct parser *p, unsigned depth, struct toml_value **ret
                 r = parse_value(p, depth + 1, &item);
                 if (r < 0)
                         return r;
-                if (array_push(a, item) < 0)
-                        return oom(p);
+                if (toml_array_push(a, item) < 0)
+                        return toml_oom(p);
                 r = skip_blank(p);
                 if (r < 0)
                         return r;
                 if (peek(p) == ']')
                         break;
                 if (peek(p) < 0)
-                        return fail_at(p, start, "unterminated array (missing `]`)");
+                        return toml_fail_at(p, start, "unterminated array (missing `]`)");
                 if (peek(p) != ',') {
                         char name[32];
                         return fail(p, "expected `,` or `]` in array, found %s", char_name(p, name));
@@ -736,14 +535,11 @@ static int parse_array(struct parser *p, unsigned depth, struct toml_value **ret
 
 static int parse_inline_table(struct parser *p, unsigned depth, struct toml_value **ret)
 {
-        struct toml_pos start = here(p);
-        int r = check_depth(p, depth, start);
+        _cleanup_(value_freep) struct toml_value *t = NULL;
+        int r = open_container(p, TOML_TABLE, depth, &t);
         if (r < 0)
                 return r;
-        _cleanup_(value_freep) struct toml_value *t = value_new(TOML_TABLE, start, depth);
-        if (!t)
-                return oom(p);
-        p->pos++;
+        struct toml_pos start = t->pos;
         skip_ws(p);
         if (peek(p) != '}') {
                 for (;;) {
@@ -758,7 +554,7 @@ static int parse_inline_table(struct parser *p, unsigned depth, struct toml_valu
                                 break;
                         char name[32];
                         if (peek(p) < 0)
-                                return fail_at(p, start, "unterminated inline table (missing `}`)");
+                                return toml_fail_at(p, start, "unterminated inline table (missing `}`)");
                         if (at_newline(p))
                                 return fail(p, "newline in an inline table (it must stay on one line)");
                         if (peek(p) != ',')
@@ -773,247 +569,9 @@ static int parse_inline_table(struct parser *p, unsigned depth, struct toml_valu
         return 0;
 }
 
-/* Reads digits of base, with single underscores between them, from s[*i]. False if none or a bad '_'. */
-static bool digit_run(const char *s, size_t n, size_t *i, int base)
-{
-        size_t digits = 0;
-        for (;; (*i)++) {
-                int c = *i < n ? s[*i] : -1;
-                int d = is_digit(c)            ? c - '0'
-                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                               : 99;
-                if (d < base) {
-                        digits++;
-                        continue;
-                }
-                if (c != '_')
-                        break;
-                int next = *i + 1 < n ? s[*i + 1] : -1;
-                int nd = is_digit(next)               ? next - '0'
-                         : next >= 'a' && next <= 'f' ? next - 'a' + 10
-                         : next >= 'A' && next <= 'F' ? next - 'A' + 10
-                                                      : 99;
-                if (digits == 0 || nd >= base)
-                        return false;
-        }
-        return digits > 0;
-}
-
-static int parse_number(struct parser *p, struct toml_value **ret)
-{
-        struct toml_pos at = here(p);
-        const char *s = p->buf + p->pos;
-        size_t n = 0;
-        while (p->pos + n < p->len && (is_bare_key_char(s[n]) || s[n] == '.' || s[n] == '+'))
-                n++;
-        p->pos += n;
-        const char *t = s + (n > 0 && (s[0] == '+' || s[0] == '-'));
-        size_t tn = n - (size_t)(t - s);
-        bool negative = s[0] == '-';
-        _cleanup_(value_freep) struct toml_value *v = NULL;
-        if (tn == 3 && (memcmp(t, "inf", 3) == 0 || memcmp(t, "nan", 3) == 0)) {
-                v = value_new(TOML_FLOAT, at, 0);
-                if (!v)
-                        return oom(p);
-                v->flt = t[0] == 'i' ? (negative ? -INFINITY : INFINITY) : (negative ? -NAN : NAN);
-                *ret = TAKE_PTR(v);
-                return 0;
-        }
-        bool (*digit)(int) = tn > 2 && t[0] == '0' && t[1] == 'x' ? is_hex_digit : is_digit;
-        for (size_t j = 0; j < n; j++) {
-                if (s[j] == '_' && (j == 0 || j + 1 == n || !digit(s[j - 1]) || !digit(s[j + 1])))
-                        return fail_at(p, at, "invalid number `%.*s`: underscores must be between digits",
-                                       (int)n, s);
-        }
-        int base = tn > 2 && t[0] == '0' ? (t[1] == 'x' ? 16 : t[1] == 'o' ? 8 : t[1] == 'b' ? 2 : 10) : 10;
-        size_t i = base == 10 ? 0 : 2;
-        if (base != 10 && t != s)
-                return fail_at(p, at, "invalid number `%.*s`: only decimal integers may have a sign", (int)n,
-                               s);
-        if (!digit_run(t, tn, &i, base))
-                return fail_at(p, at, "invalid number `%.*s`", (int)n, s);
-        bool is_float = false;
-        if (base == 10) {
-                if (t[0] == '0' && i > 1)
-                        return fail_at(p, at, "invalid number `%.*s`: leading zeros are not allowed", (int)n,
-                                       s);
-                if (i < tn && t[i] == '.') {
-                        i++;
-                        is_float = true;
-                        if (!digit_run(t, tn, &i, 10))
-                                return fail_at(p, at, "invalid number `%.*s`: a digit must follow the `.`",
-                                               (int)n, s);
-                }
-                if (i < tn && (t[i] == 'e' || t[i] == 'E')) {
-                        i++;
-                        is_float = true;
-                        if (i < tn && (t[i] == '+' || t[i] == '-'))
-                                i++;
-                        if (!digit_run(t, tn, &i, 10))
-                                return fail_at(p, at, "invalid number `%.*s`: bad exponent", (int)n, s);
-                }
-        }
-        if (i != tn)
-                return fail_at(p, at, "invalid number `%.*s`", (int)n, s);
-        v = value_new(is_float ? TOML_FLOAT : TOML_INTEGER, at, 0);
-        if (!v)
-                return oom(p);
-        if (is_float) {
-                _cleanup_free_ char *plain = malloc(n + 1);
-                if (!plain)
-                        return oom(p);
-                size_t m = 0;
-                for (size_t j = 0; j < n; j++)
-                        if (s[j] != '_')
-                                plain[m++] = s[j];
-                plain[m] = '\0';
-                v->flt = strtod_l(plain, NULL, p->c_locale);
-                if (isinf(v->flt))
-                        return fail_at(p, at, "float `%.*s` is out of range", (int)n, s);
-        } else {
-                uint64_t limit = negative ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, m = 0;
-                for (size_t j = base == 10 ? 0 : 2; j < tn; j++) {
-                        if (t[j] == '_')
-                                continue;
-                        uint64_t d = is_digit(t[j]) ? (uint64_t)(t[j] - '0')
-                                                    : (uint64_t)((t[j] | 0x20) - 'a' + 10);
-                        if (m > (limit - d) / (uint64_t)base)
-                                return fail_at(p, at, "integer `%.*s` is out of range (64-bit signed)",
-                                               (int)n, s);
-                        m = m * (uint64_t)base + d;
-                }
-                v->integer = negative ? (int64_t)(0 - m) : (int64_t)m;
-        }
-        *ret = TAKE_PTR(v);
-        return 0;
-}
-
-/* Reads exactly n digits at pos into *ret. */
-static bool fixed_digits(struct parser *p, size_t n, int *ret)
-{
-        int v = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (!is_digit(peek_at(p, i)))
-                        return false;
-                v = v * 10 + (peek_at(p, i) - '0');
-        }
-        p->pos += n;
-        *ret = v;
-        return true;
-}
-
-static bool time_ahead(const struct parser *p, size_t k)
-{
-        return is_digit(peek_at(p, k)) && is_digit(peek_at(p, k + 1)) && peek_at(p, k + 2) == ':';
-}
-
-static int parse_time(struct parser *p, struct toml_datetime *dt, char *frac, struct toml_pos at)
-{
-        if (!fixed_digits(p, 2, &dt->hour) || peek(p) != ':' || (p->pos++, !fixed_digits(p, 2, &dt->minute)))
-                return fail_at(p, at, "invalid time: expected HH:MM:SS");
-        if (peek(p) != ':' || (p->pos++, !fixed_digits(p, 2, &dt->second)))
-                return fail_at(p, at, "invalid time: expected HH:MM:SS (seconds are required)");
-        if (dt->hour > 23 || dt->minute > 59 || dt->second > 60)
-                return fail_at(p, at, "invalid time: %02d:%02d:%02d is out of range", dt->hour, dt->minute,
-                               dt->second);
-        if (peek(p) != '.')
-                return 0;
-        p->pos++;
-        if (!is_digit(peek(p)))
-                return fail_at(p, at, "invalid time: a digit must follow the `.`");
-        size_t n = 0;
-        for (; is_digit(peek(p)); p->pos++, n++) {
-                if (n < 9) {
-                        frac[n] = p->buf[p->pos];
-                        frac[n + 1] = '\0';
-                }
-        }
-        uint32_t ns = 0;
-        for (size_t i = 0; i < 9; i++)
-                ns = ns * 10 + (i < strlen(frac) ? (uint32_t)(frac[i] - '0') : 0);
-        dt->nanosecond = ns;
-        return 0;
-}
-
-static int parse_datetime(struct parser *p, struct toml_value **ret)
-{
-        static const int month_days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-        struct toml_pos at = here(p);
-        struct toml_datetime dt = { 0 };
-        char frac[10] = "";
-        enum toml_type type = TOML_TIME_LOCAL;
-        bool zulu = false;
-        int r;
-        if (time_ahead(p, 0)) {
-                r = parse_time(p, &dt, frac, at);
-                if (r < 0)
-                        return r;
-        } else {
-                if (!fixed_digits(p, 4, &dt.year) || peek(p) != '-' ||
-                    (p->pos++, !fixed_digits(p, 2, &dt.month)) || peek(p) != '-' ||
-                    (p->pos++, !fixed_digits(p, 2, &dt.day)))
-                        return fail_at(p, at, "invalid date: expected YYYY-MM-DD");
-                bool leap = dt.year % 4 == 0 && (dt.year % 100 != 0 || dt.year % 400 == 0);
-                if (dt.month < 1 || dt.month > 12 || dt.day < 1 ||
-                    dt.day > month_days[dt.month - 1] + (dt.month == 2 && leap))
-                        return fail_at(p, at, "invalid date: %04d-%02d-%02d does not exist", dt.year,
-                                       dt.month, dt.day);
-                type = TOML_DATE_LOCAL;
-                int c = peek(p);
-                if (c == 'T' || c == 't' || (c == ' ' && time_ahead(p, 1))) {
-                        p->pos++;
-                        r = parse_time(p, &dt, frac, at);
-                        if (r < 0)
-                                return r;
-                        type = TOML_DATETIME_LOCAL;
-                        c = peek(p);
-                        if (c == 'Z' || c == 'z') {
-                                p->pos++;
-                                zulu = true;
-                                type = TOML_DATETIME;
-                        } else if (c == '+' || c == '-') {
-                                int oh, om;
-                                p->pos++;
-                                if (!fixed_digits(p, 2, &oh) || peek(p) != ':' ||
-                                    (p->pos++, !fixed_digits(p, 2, &om)))
-                                        return fail_at(p, at,
-                                                       "invalid date-time: the offset must be Z or ±HH:MM");
-                                if (oh > 23 || om > 59)
-                                        return fail_at(
-                                                p, at,
-                                                "invalid date-time: offset %c%02d:%02d is out of range", c,
-                                                oh, om);
-                                dt.offset_minutes = (c == '-' ? -1 : 1) * (oh * 60 + om);
-                                type = TOML_DATETIME;
-                        }
-                }
-        }
-        _cleanup_(value_freep) struct toml_value *v = value_new(type, at, 0);
-        if (!v)
-                return oom(p);
-        v->datetime.dt = dt;
-        char *o = v->datetime.text;
-        size_t size = sizeof(v->datetime.text);
-        int n = 0;
-        if (type != TOML_TIME_LOCAL)
-                n += snprintf(o + n, size - (size_t)n, "%04d-%02d-%02d%s", dt.year, dt.month, dt.day,
-                              type == TOML_DATE_LOCAL ? "" : "T");
-        if (type != TOML_DATE_LOCAL)
-                n += snprintf(o + n, size - (size_t)n, "%02d:%02d:%02d%s%s", dt.hour, dt.minute, dt.second,
-                              frac[0] ? "." : "", frac);
-        if (type == TOML_DATETIME && zulu)
-                snprintf(o + n, size - (size_t)n, "Z");
-        else if (type == TOML_DATETIME)
-                snprintf(o + n, size - (size_t)n, "%c%02d:%02d", dt.offset_minutes < 0 ? '-' : '+',
-                         abs(dt.offset_minutes) / 60, abs(dt.offset_minutes) % 60);
-        *ret = TAKE_PTR(v);
-        return 0;
-}
-
 static int parse_value(struct parser *p, unsigned depth, struct toml_value **ret)
 {
-        struct toml_pos at = here(p);
+        struct toml_pos at = toml_here(p);
         int c = peek(p);
         char name[32];
         if (c == '"' || c == '\'') {
@@ -1021,9 +579,9 @@ static int parse_value(struct parser *p, unsigned depth, struct toml_value **ret
                 int r = parse_string(p, &b, true);
                 if (r < 0)
                         return r;
-                struct toml_value *v = value_new(TOML_STRING, at, 0);
+                struct toml_value *v = toml_value_new(TOML_STRING, at, 0);
                 if (!v)
-                        return oom(p);
+                        return toml_oom(p);
                 v->string.s = TAKE_PTR(b.s);
                 v->string.len = b.len;
                 *ret = v;
@@ -1040,9 +598,9 @@ static int parse_value(struct parser *p, unsigned depth, struct toml_value **ret
                     is_bare_key_char(peek_at(p, n)))
                         return fail(p,
                                     "invalid value (strings need quotes; booleans are `true` and `false`)");
-                struct toml_value *v = value_new(TOML_BOOLEAN, at, 0);
+                struct toml_value *v = toml_value_new(TOML_BOOLEAN, at, 0);
                 if (!v)
-                        return oom(p);
+                        return toml_oom(p);
                 v->boolean = c == 't';
                 p->pos += n;
                 *ret = v;
@@ -1051,9 +609,9 @@ static int parse_value(struct parser *p, unsigned depth, struct toml_value **ret
         if (is_digit(c) && ((is_digit(peek_at(p, 1)) && is_digit(peek_at(p, 2)) && is_digit(peek_at(p, 3)) &&
                              peek_at(p, 4) == '-') ||
                             time_ahead(p, 0)))
-                return parse_datetime(p, ret);
+                return toml_parse_datetime(p, ret);
         if (is_digit(c) || c == '+' || c == '-' || c == 'i' || c == 'n')
-                return parse_number(p, ret);
+                return toml_parse_number(p, ret);
         if (c < 0 || at_newline(p))
                 return fail(p, "missing value");
         return fail(p, "expected a value, found %s", char_name(p, name));
@@ -1090,9 +648,9 @@ static int add_table(struct parser *p, struct toml_value *t, const struct key *k
         int r = check_depth(p, t->depth + 1, k->parts[i].pos);
         if (r < 0)
                 return r;
-        struct toml_value *child = value_new(TOML_TABLE, k->parts[i].pos, t->depth + 1);
-        if (!child || table_add(t, &k->parts[i], child) < 0)
-                return oom(p);
+        struct toml_value *child = toml_value_new(TOML_TABLE, k->parts[i].pos, t->depth + 1);
+        if (!child || toml_table_add(t, &k->parts[i], child) < 0)
+                return toml_oom(p);
         child->flags = flags;
         *ret = child;
         return 0;
@@ -1114,7 +672,7 @@ static int parse_keyval(struct parser *p, struct toml_value *table)
         char name[256], full[256];
         struct toml_value *t = table;
         for (size_t i = 0; i + 1 < k.n; i++) { /* a.b.c = 1: a and b are tables, created if needed */
-                struct entry *e = table_find(t, k.parts[i].s, k.parts[i].len);
+                struct entry *e = toml_table_find(t, k.parts[i].s, k.parts[i].len);
                 if (!e) {
                         r = add_table(p, t, &k, i, TABLE_DOTTED, &t);
                         if (r < 0)
@@ -1123,34 +681,34 @@ static int parse_keyval(struct parser *p, struct toml_value *table)
                 }
                 struct toml_value *v = e->value;
                 if (v->type != TOML_TABLE)
-                        return fail_at(p, k.parts[i].pos,
-                                       "cannot use dotted key `%s`: `%s` is %s (defined at %u:%u)",
-                                       key_name(&k, k.n, full), key_name(&k, i + 1, name), what(v),
-                                       e->pos.line, e->pos.col);
+                        return toml_fail_at(p, k.parts[i].pos,
+                                            "cannot use dotted key `%s`: `%s` is %s (defined at %u:%u)",
+                                            key_name(&k, k.n, full), key_name(&k, i + 1, name), what(v),
+                                            e->pos.line, e->pos.col);
                 if (v->flags & TABLE_INLINE)
-                        return fail_at(p, k.parts[i].pos,
-                                       "cannot add `%s` to inline table `%s` (defined at %u:%u): "
-                                       "inline tables are closed",
-                                       key_name(&k, k.n, full), key_name(&k, i + 1, name), e->pos.line,
-                                       e->pos.col);
+                        return toml_fail_at(p, k.parts[i].pos,
+                                            "cannot add `%s` to inline table `%s` (defined at %u:%u): "
+                                            "inline tables are closed",
+                                            key_name(&k, k.n, full), key_name(&k, i + 1, name), e->pos.line,
+                                            e->pos.col);
                 if (v->flags & TABLE_HEADER)
-                        return fail_at(p, k.parts[i].pos,
-                                       "cannot use dotted key `%s`: `%s` is a table defined by "
-                                       "a header at %u:%u, dotted keys cannot extend it",
-                                       key_name(&k, k.n, full), key_name(&k, i + 1, name), v->pos.line,
-                                       v->pos.col);
+                        return toml_fail_at(p, k.parts[i].pos,
+                                            "cannot use dotted key `%s`: `%s` is a table defined by "
+                                            "a header at %u:%u, dotted keys cannot extend it",
+                                            key_name(&k, k.n, full), key_name(&k, i + 1, name), v->pos.line,
+                                            v->pos.col);
                 v->flags |= TABLE_DOTTED;
                 t = v;
         }
-        struct entry *e = table_find(t, k.parts[k.n - 1].s, k.parts[k.n - 1].len);
+        struct entry *e = toml_table_find(t, k.parts[k.n - 1].s, k.parts[k.n - 1].len);
         if (e)
-                return fail_at(p, k.parts[k.n - 1].pos, "duplicate key `%s` (first defined at %u:%u)",
-                               key_name(&k, k.n, name), e->pos.line, e->pos.col);
+                return toml_fail_at(p, k.parts[k.n - 1].pos, "duplicate key `%s` (first defined at %u:%u)",
+                                    key_name(&k, k.n, name), e->pos.line, e->pos.col);
         struct toml_value *v = NULL;
         r = parse_value(p, t->depth + 1, &v);
         if (r < 0)
                 return r;
-        return table_add(t, &k.parts[k.n - 1], v) < 0 ? oom(p) : 0;
+        return toml_table_add(t, &k.parts[k.n - 1], v) < 0 ? toml_oom(p) : 0;
 }
 
 /* [a.b.c] or [[a.b.c]]: makes the named table the current one. */
@@ -1171,7 +729,7 @@ static int parse_header(struct parser *p)
         char name[256], full[256];
         struct toml_value *t = p->root;
         for (size_t i = 0; i + 1 < k.n; i++) { /* [a.b.c]: a and b are created if needed */
-                struct entry *e = table_find(t, k.parts[i].s, k.parts[i].len);
+                struct entry *e = toml_table_find(t, k.parts[i].s, k.parts[i].len);
                 if (!e) {
                         r = add_table(p, t, &k, i, 0, &t);
                         if (r < 0)
@@ -1184,29 +742,29 @@ static int parse_header(struct parser *p)
                 else if (v->type == TOML_TABLE && !(v->flags & TABLE_INLINE))
                         t = v;
                 else
-                        return fail_at(p, k.parts[i].pos,
-                                       "cannot define table [%s]: `%s` is %s (defined at %u:%u)",
-                                       key_name(&k, k.n, full), key_name(&k, i + 1, name), what(v),
-                                       e->pos.line, e->pos.col);
+                        return toml_fail_at(p, k.parts[i].pos,
+                                            "cannot define table [%s]: `%s` is %s (defined at %u:%u)",
+                                            key_name(&k, k.n, full), key_name(&k, i + 1, name), what(v),
+                                            e->pos.line, e->pos.col);
         }
         const struct key_part *last = &k.parts[k.n - 1];
-        struct entry *e = table_find(t, last->s, last->len);
+        struct entry *e = toml_table_find(t, last->s, last->len);
         struct toml_value *v = e ? e->value : NULL;
         if (!aot) {
                 if (!v)
                         return add_table(p, t, &k, k.n - 1, TABLE_HEADER, &p->current);
                 if (v->type != TOML_TABLE || (v->flags & TABLE_INLINE))
-                        return fail_at(p, last->pos,
-                                       "cannot define table [%s]: it is already %s (defined at %u:%u)",
-                                       key_name(&k, k.n, name), what(v), e->pos.line, e->pos.col);
+                        return toml_fail_at(p, last->pos,
+                                            "cannot define table [%s]: it is already %s (defined at %u:%u)",
+                                            key_name(&k, k.n, name), what(v), e->pos.line, e->pos.col);
                 if (v->flags & TABLE_HEADER)
-                        return fail_at(p, last->pos, "table [%s] is defined twice (first at %u:%u)",
-                                       key_name(&k, k.n, name), v->pos.line, v->pos.col);
+                        return toml_fail_at(p, last->pos, "table [%s] is defined twice (first at %u:%u)",
+                                            key_name(&k, k.n, name), v->pos.line, v->pos.col);
                 if (v->flags & TABLE_DOTTED)
-                        return fail_at(p, last->pos,
-                                       "cannot define table [%s]: it was already defined by dotted "
-                                       "keys (at %u:%u)",
-                                       key_name(&k, k.n, name), e->pos.line, e->pos.col);
+                        return toml_fail_at(p, last->pos,
+                                            "cannot define table [%s]: it was already defined by dotted "
+                                            "keys (at %u:%u)",
+                                            key_name(&k, k.n, name), e->pos.line, e->pos.col);
                 v->flags |= TABLE_HEADER;
                 v->pos = last->pos; /* it existed implicitly; from now on it is where its header is */
                 p->current = v;
@@ -1216,19 +774,20 @@ static int parse_header(struct parser *p)
                 r = check_depth(p, t->depth + 1, last->pos);
                 if (r < 0)
                         return r;
-                v = value_new(TOML_ARRAY, last->pos, t->depth + 1);
-                if (!v || table_add(t, last, v) < 0)
-                        return oom(p);
+                v = toml_value_new(TOML_ARRAY, last->pos, t->depth + 1);
+                if (!v || toml_table_add(t, last, v) < 0)
+                        return toml_oom(p);
                 v->flags = ARRAY_OF_TABLES;
         } else if (v->type != TOML_ARRAY || !(v->flags & ARRAY_OF_TABLES))
-                return fail_at(p, last->pos, "cannot append to [[%s]]: it is already %s (defined at %u:%u)",
-                               key_name(&k, k.n, name), what(v), e->pos.line, e->pos.col);
+                return toml_fail_at(p, last->pos,
+                                    "cannot append to [[%s]]: it is already %s (defined at %u:%u)",
+                                    key_name(&k, k.n, name), what(v), e->pos.line, e->pos.col);
         r = check_depth(p, v->depth + 1, last->pos);
         if (r < 0)
                 return r;
-        struct toml_value *element = value_new(TOML_TABLE, last->pos, v->depth + 1);
-        if (!element || array_push(v, element) < 0)
-                return oom(p);
+        struct toml_value *element = toml_value_new(TOML_TABLE, last->pos, v->depth + 1);
+        if (!element || toml_array_push(v, element) < 0)
+                return toml_oom(p);
         element->flags = TABLE_HEADER;
         p->current = element;
         return 0;
@@ -1269,7 +828,8 @@ int toml_parse(const char *data, size_t len, const char *filename, struct toml_v
                struct coi_error *err)
 {
         _cleanup_(locale_freep) locale_t c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-        _cleanup_(value_freep) struct toml_value *root = value_new(TOML_TABLE, (struct toml_pos){ 1, 1 }, 0);
+        _cleanup_(value_freep) struct toml_value *root =
+                toml_value_new(TOML_TABLE, (struct toml_pos){ 1, 1 }, 0);
         struct parser p = {
                 .buf = data,
                 .len = len,
@@ -1282,7 +842,7 @@ int toml_parse(const char *data, size_t len, const char *filename, struct toml_v
                 .current = root,
         };
         if (!root || !c_locale)
-                return oom(&p);
+                return toml_oom(&p);
         if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
                 p.pos = 3;
         int r = validate_utf8(&p);
@@ -1292,162 +852,5 @@ int toml_parse(const char *data, size_t len, const char *filename, struct toml_v
         if (r < 0)
                 return r;
         *ret_root = TAKE_PTR(root);
-        return 0;
-}
-
-void toml_value_free(struct toml_value *v)
-{
-        if (!v)
-                return;
-        switch (v->type) {
-        case TOML_TABLE:
-                for (size_t i = 0; i < v->table.n; i++) {
-                        free(v->table.entries[i].key);
-                        toml_value_free(v->table.entries[i].value); /* depth ≤ TOML_MAX_DEPTH */
-                }
-                free(v->table.entries);
-                free(v->table.index);
-                break;
-        case TOML_ARRAY:
-                for (size_t i = 0; i < v->array.n; i++)
-                        toml_value_free(v->array.items[i]);
-                free(v->array.items);
-                break;
-        case TOML_STRING:
-                free(v->string.s);
-                break;
-        default:
-                break;
-        }
-        free(v);
-}
-
-/* ---- accessors ---- */
-
-enum toml_type toml_value_type(const struct toml_value *v)
-{
-        return v->type;
-}
-
-struct toml_pos toml_value_pos(const struct toml_value *v)
-{
-        return v->pos;
-}
-
-const char *toml_type_to_string(enum toml_type type)
-{
-        static const char *const names[] = {
-                [TOML_TABLE] = "table",
-                [TOML_ARRAY] = "array",
-                [TOML_STRING] = "string",
-                [TOML_INTEGER] = "integer",
-                [TOML_FLOAT] = "float",
-                [TOML_BOOLEAN] = "boolean",
-                [TOML_DATETIME] = "offset date-time",
-                [TOML_DATETIME_LOCAL] = "local date-time",
-                [TOML_DATE_LOCAL] = "local date",
-                [TOML_TIME_LOCAL] = "local time",
-        };
-        return (unsigned)type < ELEMENTSOF(names) ? names[type] : "unknown";
-}
-
-static const struct entry *table_entry(const struct toml_value *t, size_t i)
-{
-        return t && t->type == TOML_TABLE && i < t->table.n ? &t->table.entries[i] : NULL;
-}
-
-size_t toml_table_size(const struct toml_value *table)
-{
-        return table && table->type == TOML_TABLE ? table->table.n : 0;
-}
-
-const char *toml_table_key(const struct toml_value *table, size_t i, size_t *ret_len)
-{
-        const struct entry *e = table_entry(table, i);
-        if (e && ret_len)
-                *ret_len = e->key_len;
-        return e ? e->key : NULL;
-}
-
-struct toml_pos toml_table_key_pos(const struct toml_value *table, size_t i)
-{
-        const struct entry *e = table_entry(table, i);
-        return e ? e->pos : (struct toml_pos){ 0, 0 };
-}
-
-const struct toml_value *toml_table_value(const struct toml_value *table, size_t i)
-{
-        const struct entry *e = table_entry(table, i);
-        return e ? e->value : NULL;
-}
-
-const struct toml_value *toml_table_get_pos(const struct toml_value *table, const char *key,
-                                            struct toml_pos *ret_pos)
-{
-        if (!table || table->type != TOML_TABLE || !key)
-                return NULL;
-        const struct entry *e = table_find(table, key, strlen(key));
-        if (e && ret_pos)
-                *ret_pos = e->pos;
-        return e ? e->value : NULL;
-}
-
-const struct toml_value *toml_table_get(const struct toml_value *table, const char *key)
-{
-        return toml_table_get_pos(table, key, NULL);
-}
-
-size_t toml_array_length(const struct toml_value *array)
-{
-        return array && array->type == TOML_ARRAY ? array->array.n : 0;
-}
-
-const struct toml_value *toml_array_get(const struct toml_value *array, size_t i)
-{
-        return array && array->type == TOML_ARRAY && i < array->array.n ? array->array.items[i] : NULL;
-}
-
-int toml_get_string(const struct toml_value *v, const char **ret, size_t *ret_len)
-{
-        if (!v || v->type != TOML_STRING)
-                return -EINVAL;
-        *ret = v->string.s;
-        if (ret_len)
-                *ret_len = v->string.len;
-        return 0;
-}
-
-int toml_get_integer(const struct toml_value *v, int64_t *ret)
-{
-        if (!v || v->type != TOML_INTEGER)
-                return -EINVAL;
-        *ret = v->integer;
-        return 0;
-}
-
-int toml_get_float(const struct toml_value *v, double *ret)
-{
-        if (!v || (v->type != TOML_FLOAT && v->type != TOML_INTEGER))
-                return -EINVAL;
-        *ret = v->type == TOML_FLOAT ? v->flt : (double)v->integer;
-        return 0;
-}
-
-int toml_get_bool(const struct toml_value *v, bool *ret)
-{
-        if (!v || v->type != TOML_BOOLEAN)
-                return -EINVAL;
-        *ret = v->boolean;
-        return 0;
-}
-
-int toml_get_datetime(const struct toml_value *v, struct toml_datetime *ret, const char **ret_text)
-{
-        if (!v || v->type < TOML_DATETIME || v->type > TOML_TIME_LOCAL)
-                return -EINVAL;
-        if (ret)
-                *ret = v->datetime.dt;
-        if (ret_text)
-                *ret_text = v->datetime.text;
         return 0;
 }

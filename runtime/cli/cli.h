@@ -19,7 +19,12 @@ struct cli {
         FILE *log_file; /* NULL: messages go to stderr */
         uint64_t t0;    /* CLOCK_MONOTONIC at the first main() (before a sealing re-exec), for --timings */
         const char *verb;
+        char **argv; /* main's, for the sealing re-exec */
 };
+
+/* Re-executes from a sealed copy of the binary when needed (coi_sealed_binary_needed*); returns 0 or,
+ * after printing the error, the exit code 1. */
+int cli_seal(struct cli *cli, bool needed);
 
 /* Prints "coi-runtime: <msg>" once on stderr (and into the --log file); returns 1, the exit code. */
 int cli_fail(struct cli *cli, const struct coi_error *err);

@@ -18,29 +18,47 @@ extern char **environ;
 struct verb {
         const char *name;
         int (*fn)(struct cli *cli, int argc, char **argv);
-        /* create, run and exec start processes that live in a container: they must run from a
-         * sealed copy of the binary (CVE-2019-5736). The re-exec costs a copy + execve (see
-         * docs/runtime.md), so the verbs that never start anything skip it. */
-        bool sealed;
         const char *help;
 };
 
+/* create, run and exec start processes that live in a container; they call cli_seal() once their
+ * flags say which container, to run from a sealed copy of the binary when the container could
+ * otherwise write it (CVE-2019-5736, see sealed.c). The verbs that never start anything skip it. */
 static const struct verb verbs[] = {
-        { "create", cmd_create, true, "create a container (its init waits for start)" },
-        { "start", cmd_start, false, "run the user process of a created container" },
-        { "run", cmd_run, true, "create and start a container, wait for it unless -d" },
-        { "state", cmd_state, false, "print the OCI state of a container" },
-        { "kill", cmd_kill, false, "send a signal to the init (or all processes) of a container" },
-        { "delete", cmd_delete, false, "delete a stopped container (or any with --force)" },
-        { "exec", cmd_exec, true, "run another process in a running container" },
-        { "list", cmd_list, false, "list the containers" },
-        { "ps", cmd_ps, false, "list the processes of a container" },
-        { "pause", cmd_pause, false, "freeze all processes of a container" },
-        { "resume", cmd_resume, false, "thaw a paused container" },
-        { "update", cmd_update, false, "apply new resource limits (-r FILE)" },
-        { "features", cmd_features, false, "print the runtime-spec features document" },
-        { "spec", cmd_spec, false, "write a default config.json" },
+        { "create", cmd_create, "create a container (its init waits for start)" },
+        { "start", cmd_start, "run the user process of a created container" },
+        { "run", cmd_run, "create and start a container, wait for it unless -d" },
+        { "state", cmd_state, "print the OCI state of a container" },
+        { "kill", cmd_kill, "send a signal to the init (or all processes) of a container" },
+        { "delete", cmd_delete, "delete a stopped container (or any with --force)" },
+        { "exec", cmd_exec, "run another process in a running container" },
+        { "list", cmd_list, "list the containers" },
+        { "ps", cmd_ps, "list the processes of a container" },
+        { "pause", cmd_pause, "freeze all processes of a container" },
+        { "resume", cmd_resume, "thaw a paused container" },
+        { "update", cmd_update, "apply new resource limits (-r FILE)" },
+        { "features", cmd_features, "print the runtime-spec features document" },
+        { "spec", cmd_spec, "write a default config.json" },
 };
+
+int cli_seal(struct cli *cli, bool needed)
+{
+        if (!needed) {
+                cli_timing(cli, "sealed binary not needed", cli->t0);
+                return 0;
+        }
+        if (cli->timings) {
+                char buf[32];
+                snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cli->t0);
+                setenv(T0_ENV, buf, 1);
+        }
+        struct coi_error err = { 0 };
+        if (coi_ensure_sealed_binary(cli->argv, environ, &err) < 0)
+                return cli_fail(cli, &err);
+        unsetenv(T0_ENV);
+        cli_timing(cli, "sealed binary", cli->t0);
+        return 0;
+}
 
 static void format_time(char *buf, size_t size)
 {
@@ -355,6 +373,7 @@ int main(int argc, char **argv)
                 cli.t0 = strtoull(t0, NULL, 10);
                 unsetenv(T0_ENV);
         }
+        cli.argv = argv;
         cli.ctx.log = on_log;
         cli.ctx.log_data = &cli;
 
@@ -443,18 +462,6 @@ int main(int argc, char **argv)
                 return cli_failf(&cli, "unknown command \"%s\" (see coi-runtime --help)", name);
         cli.verb = verb->name;
 
-        if (verb->sealed) {
-                if (cli.timings && !t0) {
-                        char buf[32];
-                        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cli.t0);
-                        setenv(T0_ENV, buf, 1);
-                }
-                struct coi_error err = { 0 };
-                if (coi_ensure_sealed_binary(argv, environ, &err) < 0)
-                        return cli_fail(&cli, &err);
-                unsetenv(T0_ENV);
-                cli_timing(&cli, "sealed binary", cli.t0);
-        }
         int r = verb->fn(&cli, argc - optind, argv + optind);
         cli_timing(&cli, "total", cli.t0);
         if (cli.log_file)

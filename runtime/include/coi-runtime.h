@@ -141,6 +141,14 @@ COI_PUBLIC int coi_spec_json(bool rootless, char **ret_json, struct coi_error *e
  * container can never reopen the host binary through /proc/self/exe (CVE-2019-5736). Call it first
  * thing in main() of any program that enters containers. Returns only on error or when already sealed. */
 COI_PUBLIC int coi_ensure_sealed_binary(char **argv, char **envp, struct coi_error *err);
+/* Whether a create/run with opts (reads bundle/config.json or opts->config_json), or an exec into
+ * container id (reads its saved config), needs the sealed copy above. false only when the container
+ * gets a new user namespace mapping neither host uid 0 nor the binary's owner, and the binary is not
+ * group/other-writable: then nothing in it can write the binary (see sealed.c). */
+COI_PUBLIC int coi_sealed_binary_needed(struct coi_context *ctx, const struct coi_create_options *opts,
+                                        bool *ret_needed, struct coi_error *err);
+COI_PUBLIC int coi_sealed_binary_needed_for_exec(struct coi_context *ctx, const char *id, bool *ret_needed,
+                                                 struct coi_error *err);
 
 COI_PUBLIC void coi_strv_free(char **strv);
 

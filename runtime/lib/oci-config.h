@@ -1,5 +1,5 @@
-/* oci-config.h — the OCI runtime-spec config.json as plain C structs. oci-config.c is the only file
- * that sees JSON (yajl); everything else works on these structs. Strings are malloc'd, arrays are
+/* oci-config.h — the OCI runtime-spec config.json as plain C structs. oci-config*.c are the only files
+ * that see JSON (yajl); everything else works on these structs. Strings are malloc'd, arrays are
  * (pointer, count) pairs, absent optional fields are NULL / 0 / has_x = false. */
 #pragma once
 

@@ -4,6 +4,8 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 
+#include "oci-config.h"
+#include "state.h"
 #include "util.h"
 
 #define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
@@ -47,4 +49,89 @@ int coi_ensure_sealed_binary(char **argv, char **envp, struct coi_error *err)
                 return coi_error_set(err, errno, "seal the memfd copy of /proc/self/exe: %m");
         fexecve(mfd, argv, envp);
         return coi_error_set(err, errno, "re-exec from the sealed copy of /proc/self/exe: %m");
+}
+
+/* ---- when the sealed copy is needed ----------------------------------------------------------------
+ * The attack writes the host binary through /proc/<pid>/exe from inside the container. That open is an
+ * ordinary permission check on the binary's inode, made with the credentials of a process in the
+ * container's user namespace:
+ *  - the owner's write bit applies only if the inode's owner is a uid mapped into that namespace, and
+ *    the group/other bits only if they grant write (an ACL shows up in the group bits as its mask);
+ *  - CAP_DAC_OVERRIDE / CAP_FOWNER held in the container's namespace count for the inode only if its uid
+ *    AND gid are mapped there (capable_wrt_inode_uidgid() in the kernel), so the container's root can't
+ *    override the mode of, or chmod, a file whose owner is unmapped.
+ * So the copy is unnecessary exactly when the container gets a NEW user namespace (one joined by path
+ * may map anything, and no user namespace means the host's) whose uid map contains neither host uid 0
+ * nor the binary's owner, and the binary is not group- or other-writable. Anything else: re-exec. */
+
+static bool range_contains(const struct oci_id_mapping *maps, size_t n, uint32_t id)
+{
+        for (size_t i = 0; i < n; i++)
+                if (id >= maps[i].host_id && id - maps[i].host_id < maps[i].size)
+                        return true;
+        return false;
+}
+
+static int needed_for_config(const struct oci_config *config, bool *ret_needed, struct coi_error *err)
+{
+        const struct oci_linux *l = &config->linux_;
+        *ret_needed = true;
+        if (!l->namespaces[OCI_NS_USER].present || l->namespaces[OCI_NS_USER].path)
+                return 0;
+        struct stat st;
+        if (stat("/proc/self/exe", &st) < 0)
+                return coi_error_set(err, errno, "stat /proc/self/exe: %m");
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+                return 0;
+        if (range_contains(l->uid_mappings, l->n_uid_mappings, 0) ||
+            range_contains(l->uid_mappings, l->n_uid_mappings, (uint32_t)st.st_uid))
+                return 0;
+        *ret_needed = false;
+        return 0;
+}
+
+int coi_sealed_binary_needed(struct coi_context *ctx, const struct coi_create_options *opts, bool *ret_needed,
+                             struct coi_error *err)
+{
+        _cleanup_(oci_config_freep) struct oci_config *config = NULL;
+        int r;
+        if (opts && opts->config_json) {
+                r = oci_config_parse(opts->config_json, strlen(opts->config_json), "config (given in memory)",
+                                     &config, err);
+        } else {
+                _cleanup_free_ char *path =
+                        xasprintf("%s/config.json", opts && opts->bundle ? opts->bundle : ".");
+                if (!path)
+                        return coi_error_set(err, ENOMEM, "config.json: %m");
+                r = oci_config_load(path, &config, err);
+        }
+        if (r < 0)
+                return r;
+        return needed_for_config(config, ret_needed, err);
+}
+
+int coi_sealed_binary_needed_for_exec(struct coi_context *ctx, const char *id, bool *ret_needed,
+                                      struct coi_error *err)
+{
+        int r = state_validate_id(id, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int rootfd = -1, dirfd = -1;
+        r = state_root_open(ctx, false, &rootfd, err);
+        if (r == -ENOENT)
+                return coi_error_set(err, ENOENT, "container %s does not exist", id);
+        if (r == 0)
+                r = state_dir_open(rootfd, id, &dirfd, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *json = NULL;
+        size_t len = 0;
+        r = read_file_at(dirfd, CONFIG_FILE, 16u << 20, &json, &len, err);
+        if (r < 0)
+                return coi_error_prefix(err, "config of container %s: ", id);
+        _cleanup_(oci_config_freep) struct oci_config *config = NULL;
+        r = oci_config_parse(json, len, CONFIG_FILE, &config, err);
+        if (r < 0)
+                return r;
+        return needed_for_config(config, ret_needed, err);
 }

@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 
 #include "archive-io.h"
+#include "sha256.h"
 #include "util.h"
 
 struct tentry {

@@ -62,15 +62,25 @@ static bool file_has_line(const char *path, const char *line)
         return false;
 }
 
+/* fork() for the tests: the child dies with the test process, the parent remembers it for the cleanup. */
+static pid_t fork_child(void)
+{
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+        else
+                children[n_children++] = pid;
+        return pid;
+}
+
 /* A child that, once released, writes one byte to `out` every 2 ms forever (a progress counter). */
 static pid_t spawn_ticker(int *ret_out_fd)
 {
         int p[2];
         assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
+        pid_t pid = fork_child();
         if (pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
                 close(p[0]);
                 for (;;) {
                         if (write(p[1], "x", 1) < 0 && errno != EAGAIN)
@@ -79,7 +89,6 @@ static pid_t spawn_ticker(int *ret_out_fd)
                 }
         }
         close(p[1]);
-        children[n_children++] = pid;
         int fl = fcntl(p[0], F_GETFL);
         fcntl(p[0], F_SETFL, fl | O_NONBLOCK);
         *ret_out_fd = p[0];
@@ -89,14 +98,10 @@ static pid_t spawn_ticker(int *ret_out_fd)
 /* A child that just sleeps. */
 static pid_t spawn_sleeper(void)
 {
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
+        pid_t pid = fork_child();
+        if (pid == 0)
                 for (;;)
                         pause();
-        }
-        children[n_children++] = pid;
         return pid;
 }
 
@@ -110,16 +115,13 @@ static pid_t spawn_usr1_catcher(void)
 {
         int p[2];
         assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
+        pid_t pid = fork_child();
         if (pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
                 signal(SIGUSR1, usr1_handler);
                 (void)!write(p[1], "r", 1);
                 for (;;)
                         pause();
         }
-        children[n_children++] = pid;
         close(p[1]);
         char c;
         assert_int_equal(read(p[0], &c, 1), 1);

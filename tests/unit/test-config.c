@@ -216,81 +216,66 @@ static void test_env_vars(void **state)
         assert_origin(c, "container.persistent", "env CLAUDE_ON_INCUS_PERSISTENT");
 }
 
+/* ~/.coi/config.toml holding toml makes config_load fail with "<its path>:<want>". */
+static void assert_user_config_error(struct env *e, const char *toml, const char *want)
+{
+        const char *p = put(e->home, ".coi/config.toml", toml);
+        _cleanup_free_ char *full = xasprintf("%s:%s", p, want);
+        assert_non_null(full);
+        assert_string_equal(load_error(e, NULL), full);
+}
+
 static void test_unknown_keys(void **state)
 {
+        static const struct {
+                const char *toml, *want;
+        } cases[] = {
+                { "# mine\n[container]\nimgae = \"x\"\n",
+                  "3:1: unknown key \"imgae\" in [container] (did you mean \"image\"?)" },
+                { "[contaner]\nimage = \"x\"\n",
+                  "1:2: unknown key \"contaner\" (did you mean \"container\"?)" },
+                { "[limits.cpu]\ncuont = \"2\"\n",
+                  "2:1: unknown key \"cuont\" in [limits.cpu] (did you mean \"count\"?)" },
+                /* nothing close: no guess */
+                { "[network]\nfirewall_backend = \"nft\"\n",
+                  "2:1: unknown key \"firewall_backend\" in [network]" },
+                { "[[mounts.default]]\nhots = \"/a\"\ncontainer = \"/b\"\n",
+                  "2:1: unknown key \"hots\" in [[mounts.default]] (did you mean \"host\"?)" },
+        };
         struct env *e = *state;
-        const char *p = put(e->home, ".coi/config.toml", "# mine\n[container]\nimgae = \"x\"\n");
-        _cleanup_free_ char *want =
-                xfmt("%s:3:1: unknown key \"imgae\" in [container] (did you mean \"image\"?)", p);
-        assert_string_equal(load_error(e, NULL), want);
-
-        p = put(e->home, ".coi/config.toml", "[contaner]\nimage = \"x\"\n");
-        free(want);
-        want = xfmt("%s:1:2: unknown key \"contaner\" (did you mean \"container\"?)", p);
-        assert_string_equal(load_error(e, NULL), want);
-
-        p = put(e->home, ".coi/config.toml", "[limits.cpu]\ncuont = \"2\"\n");
-        free(want);
-        want = xfmt("%s:2:1: unknown key \"cuont\" in [limits.cpu] (did you mean \"count\"?)", p);
-        assert_string_equal(load_error(e, NULL), want);
-
-        /* nothing close: no guess */
-        p = put(e->home, ".coi/config.toml", "[network]\nfirewall_backend = \"nft\"\n");
-        free(want);
-        want = xfmt("%s:2:1: unknown key \"firewall_backend\" in [network]", p);
-        assert_string_equal(load_error(e, NULL), want);
-
-        p = put(e->home, ".coi/config.toml", "[[mounts.default]]\nhots = \"/a\"\ncontainer = \"/b\"\n");
-        free(want);
-        want = xfmt("%s:2:1: unknown key \"hots\" in [[mounts.default]] (did you mean \"host\"?)", p);
-        assert_string_equal(load_error(e, NULL), want);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                assert_user_config_error(e, cases[i].toml, cases[i].want);
 
         /* a pre-0.8 layout says where the key went */
-        p = put(e->home, ".coi/config.toml", "[defaults]\nimage = \"old\"\n");
+        put(e->home, ".coi/config.toml", "[defaults]\nimage = \"old\"\n");
         assert_non_null(strstr(load_error(e, NULL), "moved to [container] image"));
 }
 
 static void test_wrong_types(void **state)
 {
+        static const struct {
+                const char *toml, *want;
+        } cases[] = {
+                { "[container]\npersistent = \"yes\"\n",
+                  "2:14: [container] persistent: expected a boolean, got string" },
+                { "[network]\nallowed_domains = [\"a.com\", 3]\n",
+                  "2:29: [network] allowed_domains: expected an array of strings, got integer" },
+                { "[limits.cpu]\npriority = 1.5\n",
+                  "2:12: [limits.cpu] priority: expected an integer, got float" },
+                { "limits = 3\n", "1:10: limits: expected a table, got integer" },
+                { "[network]\nmode = \"closed\"\n",
+                  "2:8: [network] mode: must be one of restricted, allowlist, open, got \"closed\"" },
+                { "[network]\nmode = \"\"\n",
+                  "2:8: [network] mode: must be one of restricted, allowlist, open, got \"\"" },
+                /* a quoted key with a dot is one name, not a path */
+                { "\"container.image\" = \"x\"\n", "1:1: unknown key \"container.image\"" },
+        };
         struct env *e = *state;
-        const char *p = put(e->home, ".coi/config.toml", "[container]\npersistent = \"yes\"\n");
-        _cleanup_free_ char *want =
-                xfmt("%s:2:14: [container] persistent: expected a boolean, got string", p);
-        assert_string_equal(load_error(e, NULL), want);
-
-        p = put(e->home, ".coi/config.toml", "[network]\nallowed_domains = [\"a.com\", 3]\n");
-        free(want);
-        want = xfmt("%s:2:29: [network] allowed_domains: expected an array of strings, got integer", p);
-        assert_string_equal(load_error(e, NULL), want);
-
-        p = put(e->home, ".coi/config.toml", "[limits.cpu]\npriority = 1.5\n");
-        free(want);
-        want = xfmt("%s:2:12: [limits.cpu] priority: expected an integer, got float", p);
-        assert_string_equal(load_error(e, NULL), want);
-
-        p = put(e->home, ".coi/config.toml", "limits = 3\n");
-        free(want);
-        want = xfmt("%s:1:10: limits: expected a table, got integer", p);
-        assert_string_equal(load_error(e, NULL), want);
-
-        p = put(e->home, ".coi/config.toml", "[network]\nmode = \"closed\"\n");
-        free(want);
-        want = xfmt("%s:2:8: [network] mode: must be one of restricted, allowlist, open, got \"closed\"", p);
-        assert_string_equal(load_error(e, NULL), want);
-
-        p = put(e->home, ".coi/config.toml", "[network]\nmode = \"\"\n");
-        free(want);
-        want = xfmt("%s:2:8: [network] mode: must be one of restricted, allowlist, open, got \"\"", p);
-        assert_string_equal(load_error(e, NULL), want);
-
-        /* a quoted key with a dot is one name, not a path */
-        p = put(e->home, ".coi/config.toml", "\"container.image\" = \"x\"\n");
-        free(want);
-        want = xfmt("%s:1:1: unknown key \"container.image\"", p);
-        assert_string_equal(load_error(e, NULL), want);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                assert_user_config_error(e, cases[i].toml, cases[i].want);
 
         /* a syntax error keeps the parser's file:line:col */
-        p = put(e->home, ".coi/config.toml", "[container\n");
+        const char *p = put(e->home, ".coi/config.toml", "[container\n");
         assert_true(startswith(load_error(e, NULL), p));
 
         /* floats take integers */

@@ -1,0 +1,72 @@
+/* agent.h — how the AI tool is started inside the sandbox: its argv (Claude Code, opencode, or bash
+ * with --debug) and the exact environment it gets, as arrays (nothing goes through a shell). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "coi-runtime.h"
+#include "config.h"
+
+#define AGENT_SSH_SOCK_PATH "/tmp/ssh-agent.sock" /* where the forwarded agent socket appears */
+#define AGENT_DEFAULT_PATH  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct agent_launch {
+        const char *tool;            /* "claude" or "opencode" ([tool] name; NULL = "claude") */
+        const char *binary;          /* [tool] binary; NULL or "" = the tool's name */
+        const char *permission_mode; /* "bypass" (NULL) or "interactive" */
+        const char *model;           /* [defaults] model; NULL or "" = the tool's default */
+        const char *session_id;      /* coi's session id: a new Claude session gets it as --session-id */
+        bool resume;                 /* --resume given */
+        const char *resume_tool_id;  /* the tool's own id of the conversation to resume (NULL: the latest) */
+        bool debug;                  /* --debug: bash instead of the tool */
+
+        /* environment */
+        const char *home;                     /* in the container, e.g. /home/code */
+        const char *user;                     /* e.g. code */
+        const char *term;                     /* host $TERM (sanitized), NULL = xterm-256color */
+        char *const *host_environ;            /* where forward_env values come from (NULL = process env) */
+        char *const *forward_env;             /* [defaults] forward_env: names */
+        const struct config_env *environment; /* [defaults] environment */
+        size_t n_environment;
+        const char *timezone; /* from agent_timezone(), NULL = not set */
+        bool ssh_agent;       /* [ssh] forward_agent and the socket is forwarded at AGENT_SSH_SOCK_PATH */
+};
+
+struct agent_command {
+        char **argv;
+        char **envp; /* NAME=VALUE, each name once */
+};
+void agent_command_free(struct agent_command *c);
+static inline void agent_command_freep(struct agent_command **c)
+{
+        agent_command_free(*c);
+}
+
+/* Builds argv/envp. The environment is exactly: PATH, HOME, USER, TERM, IS_SANDBOX=1, the forward_env
+ * names set on the host, [defaults] environment (wins over forwarded values), TZ, SSH_AUTH_SOCK.
+ * EINVAL for an unknown tool, a bad permission mode or an invalid variable name. */
+int agent_command_build(const struct agent_launch *l, struct agent_command **ret, struct coi_error *err);
+
+/* The TZ value for [timezone]: mode "utc" -> "UTC"; "fixed" -> name (must be an IANA-style name);
+ * "host" -> the host's zone: $TZ (without a leading ':'), else the /etc/localtime link target below
+ * zoneinfo/, else /etc/timezone, else "UTC". root is prepended to /etc paths (tests; NULL = "").
+ * host_environ NULL = process env. Allocated in *ret. */
+int agent_timezone(const char *mode, const char *name, char *const *host_environ, const char *root,
+                   char **ret, struct coi_error *err);
+
+/* The newest Claude Code conversation saved in a session: the newest <uuid>.jsonl (by mtime) in
+ * <state_dir>/projects/<encoded container workspace>/, where the container workspace path is encoded
+ * as Claude Code does (every character other than [A-Za-z0-9] becomes '-': /workspace -> -workspace).
+ * *ret is NULL (and 0 returned) when there is none. */
+int agent_claude_find_conversation(const char *state_dir, const char *container_workspace, char **ret,
+                                   struct coi_error *err);
+/* "-workspace" for "/workspace". Allocated. */
+char *agent_claude_project_dir(const char *container_workspace);
+
+/* JSON merged into the tool's settings file in the container (Claude: ~/.claude/settings.json, opencode:
+ * ~/.config/opencode/opencode.json) so the sandbox needs no prompts: Claude's bypass settings and
+ * effort level; opencode's permission "allow" and (context_path set) "instructions": [context_path].
+ * See sandbox-context.h for the merge. */
+int agent_sandbox_settings(const char *tool, const char *permission_mode, const char *effort_level,
+                           const char *context_path, char **ret_json, struct coi_error *err);

@@ -1,0 +1,929 @@
+/* container.c — the lifecycle of coi's system containers: name claim, ids, metadata.json, rootfs mounts,
+ * the runtime container (libcoi-runtime), clean systemd shutdown, exec, and the cleanup after each step. */
+#include <dirent.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "container.h"
+#include "image.h"
+#include "rootfs.h"
+#include "system-config.h"
+#include "util.h"
+
+struct container_store {
+        char *path; /* the data dir */
+        int dirfd;  /* the data dir (idmap table) */
+        int cdirfd; /* containers/ */
+        struct coi_context ctx;
+};
+
+static void yajl_tree_freep(yajl_val *v)
+{
+        if (*v)
+                yajl_tree_free(*v);
+}
+
+static void yajl_gen_freep(yajl_gen *g)
+{
+        if (*g)
+                yajl_gen_free(*g);
+}
+
+static int pidfd_open_(pid_t pid)
+{
+        return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* ---- store and names ----------------------------------------------------------------------------- */
+
+int container_store_open(struct container_store **ret, struct coi_error *err)
+{
+        const char *env = getenv("COI_DATA_DIR");
+        const char *path = env && *env ? env : CONTAINER_DATA_DEFAULT;
+        int r = mkdir_p_at(AT_FDCWD, path, 0711, err);
+        if (r < 0)
+                return coi_error_prefix(err, "data directory: ");
+        struct container_store *s = calloc(1, sizeof(*s));
+        if (!s)
+                return coi_error_set(err, ENOMEM, "data directory %s: %m", path);
+        s->dirfd = s->cdirfd = -1;
+        s->path = strdup(path);
+        s->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->dirfd < 0) {
+                r = coi_error_set(err, errno, "open data directory %s: %m", path);
+                container_store_free(s);
+                return r;
+        }
+        if (mkdirat(s->dirfd, "containers", 0711) < 0 && errno != EEXIST) {
+                r = coi_error_set(err, errno, "mkdir %s/containers: %m", path);
+                container_store_free(s);
+                return r;
+        }
+        s->cdirfd = openat(s->dirfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (s->cdirfd < 0 || !s->path) {
+                r = coi_error_set(err, s->path ? errno : ENOMEM, "open %s/containers: %m", path);
+                container_store_free(s);
+                return r;
+        }
+        const char *rt = getenv("COI_RUNTIME_DIR");
+        s->ctx.state_root = rt && *rt ? rt : CONTAINER_RUNTIME_ROOT;
+        *ret = s;
+        return 0;
+}
+
+void container_store_free(struct container_store *s)
+{
+        if (!s)
+                return;
+        closep(&s->dirfd);
+        closep(&s->cdirfd);
+        free(s->path);
+        free(s);
+}
+
+int container_validate_name(const char *name, struct coi_error *err)
+{
+        size_t len = strlen(name);
+        bool ok = len > 0 && len <= CONTAINER_NAME_MAX && name[len - 1] != '-' && name[0] != '-';
+        for (size_t i = 0; ok && i < len; i++) {
+                char c = name[i];
+                ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+        }
+        if (!ok)
+                return coi_error_set(err, EINVAL,
+                                     "invalid container name \"%s\": use letters, digits and '-' (not first "
+                                     "or last), at most %d characters",
+                                     name, CONTAINER_NAME_MAX);
+        return 0;
+}
+
+static char *container_dir(const struct container_store *s, const char *name)
+{
+        return xasprintf("%s/containers/%s", s->path, name);
+}
+
+/* An exclusive flock on the container's directory: one lifecycle operation at a time. */
+static int container_lock(const struct container_store *s, const char *name, int *ret_fd,
+                          struct coi_error *err)
+{
+        int fd = openat(s->cdirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return coi_error_set(err, ENOENT, "container %s not found", name);
+                return coi_error_set(err, errno, "open container %s: %m", name);
+        }
+        if (flock(fd, LOCK_EX) < 0) {
+                int r = coi_error_set(err, errno, "lock container %s: %m", name);
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+/* ---- metadata.json ------------------------------------------------------------------------------- */
+
+void container_info_free(struct container_info *info)
+{
+        if (!info)
+                return;
+        free(info->name);
+        free(info->image);
+        free(info->created);
+        free(info->dir);
+        free(info->cgroup);
+        free(info);
+}
+
+void container_info_list_free(struct container_info **list)
+{
+        for (size_t i = 0; list && list[i]; i++)
+                container_info_free(list[i]);
+        free(list);
+}
+
+static bool gs(yajl_gen g, const char *str)
+{
+        return yajl_gen_string(g, (const unsigned char *)(str ? str : ""), strlen(str ? str : "")) ==
+               yajl_gen_status_ok;
+}
+
+static bool gen_info(yajl_gen g, const struct container_info *m, bool live)
+{
+        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && gs(g, "name") && gs(g, m->name) &&
+                  gs(g, "image") && gs(g, m->image) && gs(g, "created") && gs(g, m->created) &&
+                  gs(g, "ephemeral") && yajl_gen_bool(g, m->ephemeral) == yajl_gen_status_ok &&
+                  gs(g, "uid") && yajl_gen_integer(g, m->ids.uid) == yajl_gen_status_ok && gs(g, "gid") &&
+                  yajl_gen_integer(g, m->ids.gid) == yajl_gen_status_ok && gs(g, "ids") &&
+                  yajl_gen_integer(g, IDMAP_RANGE_SIZE) == yajl_gen_status_ok;
+        if (live)
+                ok = ok && gs(g, "status") && gs(g, m->status) && gs(g, "pid") &&
+                     yajl_gen_integer(g, m->pid) == yajl_gen_status_ok && gs(g, "dir") && gs(g, m->dir) &&
+                     gs(g, "cgroup") &&
+                     (m->cgroup ? gs(g, m->cgroup) : yajl_gen_null(g) == yajl_gen_status_ok);
+        return ok && yajl_gen_map_close(g) == yajl_gen_status_ok;
+}
+
+static int metadata_write(const struct container_store *s, const struct container_info *m,
+                          struct coi_error *err)
+{
+        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
+        if (!g)
+                return coi_error_set(err, ENOMEM, "metadata of %s: %m", m->name);
+        yajl_gen_config(g, yajl_gen_beautify, 1);
+        const unsigned char *buf;
+        size_t len;
+        if (!gen_info(g, m, false) || yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+                return coi_error_set(err, ENOMEM, "metadata of %s: %m", m->name);
+        _cleanup_free_ char *path = xasprintf("%s/%s", m->name, CONTAINER_METADATA);
+        if (!path)
+                return coi_error_set(err, ENOMEM, "metadata of %s: %m", m->name);
+        return write_file_atomic_at(s->cdirfd, path, buf, len, 0644, err);
+}
+
+static const char *json_str(yajl_val root, const char *key)
+{
+        const char *path[] = { key, NULL };
+        yajl_val v = yajl_tree_get(root, path, yajl_t_string);
+        return v ? v->u.string : NULL;
+}
+
+static long long json_int(yajl_val root, const char *key, long long def)
+{
+        const char *path[] = { key, NULL };
+        yajl_val v = yajl_tree_get(root, path, yajl_t_number);
+        return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : def;
+}
+
+/* The recorded metadata plus the live status from the runtime. */
+static int metadata_read(const struct container_store *s, const char *name, struct container_info **ret,
+                         struct coi_error *err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%s", name, CONTAINER_METADATA);
+        _cleanup_free_ char *data = NULL;
+        if (!path)
+                return coi_error_set(err, ENOMEM, "metadata of %s: %m", name);
+        int r = read_file_at(s->cdirfd, path, 1 << 20, &data, NULL, err);
+        if (r == -ENOENT) {
+                struct stat st;
+                if (fstatat(s->cdirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return coi_error_set(err, ENOENT, "container %s not found", name);
+                return coi_error_set(err, ENOENT, "container %s has no %s (an interrupted launch: delete it)",
+                                     name, CONTAINER_METADATA);
+        }
+        if (r < 0)
+                return r;
+        char ebuf[256] = "";
+        _cleanup_(yajl_tree_freep) yajl_val root = yajl_tree_parse(data, ebuf, sizeof(ebuf));
+        if (!root || !YAJL_IS_OBJECT(root))
+                return coi_error_set(err, EINVAL, "%s/containers/%s: %s", s->path, path,
+                                     *ebuf ? ebuf : "not an object");
+        _cleanup_(container_info_freep) struct container_info *m = calloc(1, sizeof(*m));
+        if (!m)
+                return coi_error_set(err, ENOMEM, "metadata of %s: %m", name);
+        const char *ephemeral_path[] = { "ephemeral", NULL };
+        yajl_val eph = yajl_tree_get(root, ephemeral_path, yajl_t_any);
+        m->name = strdup(name);
+        m->image = strdup(json_str(root, "image") ?: "");
+        m->created = strdup(json_str(root, "created") ?: "");
+        m->dir = container_dir(s, name);
+        m->ephemeral = eph && YAJL_IS_TRUE(eph);
+        long long uid = json_int(root, "uid", -1), gid = json_int(root, "gid", -1);
+        if (!m->name || !m->image || !m->created || !m->dir)
+                return coi_error_set(err, ENOMEM, "metadata of %s: %m", name);
+        if (uid < 0 || gid < 0 || uid > UINT32_MAX || gid > UINT32_MAX)
+                return coi_error_set(err, EINVAL, "%s/containers/%s: no valid uid/gid", s->path, path);
+        m->ids = (struct idmap_allocation){ (uint32_t)uid, (uint32_t)gid };
+        m->status = "stopped";
+        struct coi_state st = { 0 };
+        struct coi_error e = { 0 };
+        if (coi_container_state((struct coi_context *)&s->ctx, name, &st, &e) == 0) {
+                m->status = coi_status_to_string(st.status);
+                m->pid = st.status == COI_STATUS_STOPPED ? 0 : st.pid;
+                if (st.cgroup_path[0])
+                        m->cgroup = strdup(st.cgroup_path);
+                coi_state_free(&st);
+        }
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int container_info_get(struct container_store *s, const char *name, struct container_info **ret,
+                       struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        return metadata_read(s, name, ret, err);
+}
+
+static int compare_info(const void *a, const void *b)
+{
+        return strcmp((*(struct container_info *const *)a)->name, (*(struct container_info *const *)b)->name);
+}
+
+int container_list(struct container_store *s, struct container_info ***ret_list, struct coi_error *err)
+{
+        int fd = openat(s->cdirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return coi_error_set(err, errno, "open %s/containers: %m", s->path);
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int r = coi_error_set(err, errno, "open %s/containers: %m", s->path);
+                close(fd);
+                return r;
+        }
+        struct container_info **list = calloc(1, sizeof(*list));
+        size_t n = 0;
+        int r = list ? 0 : coi_error_set(err, ENOMEM, "list containers: %m");
+        struct dirent *de;
+        while (r == 0 && (de = readdir(d))) {
+                if (de->d_name[0] == '.' || container_validate_name(de->d_name, NULL) < 0)
+                        continue;
+                struct container_info *m = NULL;
+                struct coi_error e = { 0 };
+                if (metadata_read(s, de->d_name, &m, &e) < 0)
+                        continue; /* an interrupted launch or a vanished ephemeral container */
+                struct container_info **grown = realloc(list, (n + 2) * sizeof(*list));
+                if (!grown) {
+                        container_info_free(m);
+                        r = coi_error_set(err, ENOMEM, "list containers: %m");
+                        break;
+                }
+                list = grown;
+                list[n++] = m;
+                list[n] = NULL;
+        }
+        closedir(d);
+        if (r < 0) {
+                container_info_list_free(list);
+                return r;
+        }
+        qsort(list, n, sizeof(*list), compare_info);
+        *ret_list = list;
+        return 0;
+}
+
+int container_info_json(struct container_info *const *infos, size_t n, bool list, char **ret_json,
+                        struct coi_error *err)
+{
+        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
+        if (!g)
+                return coi_error_set(err, ENOMEM, "container JSON: %m");
+        yajl_gen_config(g, yajl_gen_beautify, 1);
+        bool ok = !list || yajl_gen_array_open(g) == yajl_gen_status_ok;
+        for (size_t i = 0; ok && i < n; i++)
+                ok = gen_info(g, infos[i], true);
+        ok = ok && (!list || yajl_gen_array_close(g) == yajl_gen_status_ok);
+        const unsigned char *buf;
+        size_t len;
+        if (!ok || yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+                return coi_error_set(err, ENOMEM, "container JSON: %m");
+        *ret_json = strndup((const char *)buf, len);
+        return *ret_json ? 0 : coi_error_set(err, ENOMEM, "container JSON: %m");
+}
+
+/* ---- cgroups ------------------------------------------------------------------------------------- */
+
+/* The cgroup2 mount the runtime uses: /sys/fs/cgroup on a pure v2 host, else its unified mount. */
+static const char *cgroup2_root(void)
+{
+        struct statfs sf;
+        if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+                return "/sys/fs/cgroup";
+        return "/sys/fs/cgroup/unified";
+}
+
+/* rmdir of a cgroup and every group under it, children first (systemd leaves init.scope behind). */
+static int cgroup_remove_tree(const char *path, struct coi_error *err)
+{
+        DIR *d = opendir(path);
+        if (!d)
+                return errno == ENOENT ? 0 : coi_error_set(err, errno, "open cgroup %s: %m", path);
+        int r = 0;
+        struct dirent *de;
+        while (r == 0 && (de = readdir(d))) {
+                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *sub = xasprintf("%s/%s", path, de->d_name);
+                r = sub ? cgroup_remove_tree(sub, err) : coi_error_set(err, ENOMEM, "cgroup %s: %m", path);
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        if (rmdir(path) < 0 && errno != ENOENT)
+                return coi_error_set(err, errno, "remove cgroup %s: %m", path);
+        return 0;
+}
+
+static char *container_cgroup(const char *name)
+{
+        return xasprintf("%s%s/%s", cgroup2_root(), SYSTEM_CGROUP_PARENT, name);
+}
+
+/* ---- start --------------------------------------------------------------------------------------- */
+
+/* Creates and starts the runtime container in a child that first calls setsid(), so the container's
+ * init is in no terminal's session, and whose stdio (inherited by init) is console.log and /dev/null.
+ * The init is a child of that child (CLONE_PARENT) and is reparented when it exits. */
+static int runtime_create_and_start(struct container_store *s, const char *name, const char *cdir,
+                                    const char *config_json, struct coi_error *err)
+{
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return coi_error_set(err, errno, "pipe: %m");
+        _cleanup_close_ int rd = pipefd[0];
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = coi_error_set(err, errno, "fork to start %s: %m", name);
+                close(pipefd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(rd);
+                struct coi_error e = { 0 };
+                int r = 0;
+                _cleanup_free_ char *log = xasprintf("%s/%s", cdir, CONTAINER_CONSOLE_LOG);
+                int logfd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600) : -1;
+                int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (logfd < 0 || nullfd < 0)
+                        r = coi_error_set(&e, errno, "open %s: %m", log ? log : "console log");
+                if (r == 0 &&
+                    (setsid() < 0 || dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0))
+                        r = coi_error_set(&e, errno, "set up the stdio of %s: %m", name);
+                struct coi_create_options o = { .bundle = cdir, .config_json = config_json };
+                if (r == 0)
+                        r = coi_container_create(&s->ctx, name, &o, &e);
+                if (r == 0) {
+                        r = coi_container_start(&s->ctx, name, &e);
+                        if (r < 0) {
+                                struct coi_error e2 = { 0 };
+                                coi_container_delete(&s->ctx, name, true, &e2);
+                        }
+                }
+                if (r < 0 && write(pipefd[1], &e, sizeof(e)) < 0)
+                        _exit(2);
+                _exit(r < 0 ? 1 : 0);
+        }
+        close(pipefd[1]);
+        struct coi_error e = { 0 };
+        ssize_t n;
+        do
+                n = read(rd, &e, sizeof(e));
+        while (n < 0 && errno == EINTR);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (n == (ssize_t)sizeof(e)) {
+                e.msg[sizeof(e.msg) - 1] = '\0';
+                return coi_error_set(err, e.code ? e.code : EIO, "%s", e.msg);
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return coi_error_set(err, EIO, "starting %s failed without a message (status %d)", name,
+                                     status);
+        return 0;
+}
+
+/* The runtime binds the rootfs from inside the container's user namespace, whose root is an ordinary
+ * uid on the host: every directory above the rootfs must let others through (x), or that fails with a
+ * bare EACCES. Say which one instead. */
+static int check_traversable(const char *dir, uint32_t uid, struct coi_error *err)
+{
+        _cleanup_free_ char *p = strdup(dir);
+        if (!p)
+                return coi_error_set(err, ENOMEM, "%s: %m", dir);
+        for (char *slash = p; slash;) {
+                slash = strchr(slash + 1, '/');
+                if (slash)
+                        *slash = '\0';
+                struct stat st;
+                if (stat(*p ? p : "/", &st) < 0)
+                        return coi_error_set(err, errno, "stat %s: %m", p);
+                if (S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH))
+                        return coi_error_set(
+                                err, EACCES,
+                                "%s (mode %04o) is not searchable by others: the container's root "
+                                "(uid %u on the host) must reach its rootfs through it (chmod o+x, "
+                                "or choose another COI_DATA_DIR)",
+                                p, (unsigned)(st.st_mode & 07777), uid);
+                if (slash)
+                        *slash = '/';
+        }
+        return 0;
+}
+
+static int start_locked(struct container_store *s, const struct container_info *m, struct coi_error *err)
+{
+        const char *name = m->name;
+        int r = check_traversable(m->dir, m->ids.uid, err);
+        if (r < 0)
+                return r;
+        struct coi_state st = { 0 };
+        struct coi_error e = { 0 };
+        if (coi_container_state(&s->ctx, name, &st, &e) == 0) {
+                enum coi_status status = st.status;
+                coi_state_free(&st);
+                if (status != COI_STATUS_STOPPED)
+                        return coi_error_set(err, EBUSY, "container %s is already %s", name,
+                                             coi_status_to_string(status));
+                /* Debris of a run whose stop never happened (host crash, kill -9 of coi). */
+                r = coi_container_delete(&s->ctx, name, true, err);
+                if (r < 0)
+                        return r;
+        }
+        r = rootfs_unmount(m->dir, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *cg = container_cgroup(name);
+        if (!cg)
+                return coi_error_set(err, ENOMEM, "cgroup of %s: %m", name);
+        r = cgroup_remove_tree(cg, err);
+        if (r < 0)
+                return coi_error_prefix(err, "container %s: leftover cgroup: ", name);
+
+        _cleanup_(image_store_freep) struct image_store *images = NULL;
+        r = image_store_open(NULL, false, &images, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int image_fd = -1;
+        r = image_rootfs_open(images, m->image, &image_fd, err);
+        if (r < 0)
+                return coi_error_prefix(err, "container %s: ", name);
+        _cleanup_free_ char *seccomp = NULL;
+        r = system_config_find_seccomp(&seccomp, err);
+        if (r < 0)
+                return r;
+
+        r = rootfs_mount(m->dir, image_fd, &m->ids, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *rootfs = xasprintf("%s/%s", m->dir, ROOTFS_MOUNT);
+        _cleanup_free_ char *json = NULL;
+        struct system_config c = {
+                .name = name, .rootfs = rootfs, .ids = m->ids, .seccomp_profile = seccomp
+        };
+        if (!rootfs)
+                r = coi_error_set(err, ENOMEM, "rootfs of %s: %m", name);
+        r = r ?: rootfs_write_machine_id(m->dir, &m->ids, err);
+        r = r ?: rootfs_write_hostname(m->dir, &m->ids, name, err);
+        r = r ?: system_config_json(&c, &json, err);
+        r = r ?: runtime_create_and_start(s, name, m->dir, json, err);
+        if (r < 0) {
+                struct coi_error e2 = { 0 };
+                rootfs_unmount(m->dir, &e2);
+                return r;
+        }
+        return 0;
+}
+
+int container_start(struct container_store *s, const char *name, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lock = -1;
+        r = container_lock(s, name, &lock, err);
+        if (r < 0)
+                return r;
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        r = metadata_read(s, name, &m, err);
+        if (r < 0)
+                return r;
+        return start_locked(s, m, err);
+}
+
+/* ---- stop, delete -------------------------------------------------------------------------------- */
+
+/* 0 when the process behind pidfd has exited, -ETIME after timeout_ms. */
+static int wait_pidfd(int pidfd, int timeout_ms)
+{
+        uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+        for (;;) {
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                uint64_t now = now_ns();
+                int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000u);
+                int n = poll(&p, 1, left);
+                if (n > 0)
+                        return 0;
+                if (n == 0)
+                        return -ETIME;
+                if (errno != EINTR)
+                        return -errno;
+        }
+}
+
+/* Everything after init is gone: the runtime container, mounts, cgroups; ephemeral: the container. */
+static int teardown(struct container_store *s, const struct container_info *m, bool remove,
+                    struct coi_error *err)
+{
+        int r = coi_container_delete(&s->ctx, m->name, true, err);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        r = rootfs_unmount(m->dir, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *cg = container_cgroup(m->name);
+        if (!cg)
+                return coi_error_set(err, ENOMEM, "cgroup of %s: %m", m->name);
+        r = cgroup_remove_tree(cg, err);
+        if (r < 0)
+                return r;
+        if (!remove)
+                return 0;
+        r = rootfs_remove_tree_at(s->cdirfd, m->name, m->dir, err);
+        if (r < 0)
+                return r;
+        return idmap_release(s->dirfd, m->name, err);
+}
+
+static int stop_locked(struct container_store *s, const struct container_info *m, int timeout_s, bool force,
+                       struct container_stop_result *ret, struct coi_error *err)
+{
+        struct container_stop_result res = { 0 };
+        struct coi_state st = { 0 };
+        struct coi_error e = { 0 };
+        bool running = coi_container_state(&s->ctx, m->name, &st, &e) == 0 && st.status != COI_STATUS_STOPPED;
+        pid_t pid = st.pid;
+        coi_state_free(&st);
+        if (running) {
+                res.was_running = true;
+                _cleanup_close_ int pidfd = pidfd_open_(pid);
+                uint64_t t0 = now_ns();
+                int r = -ETIME;
+                if (pidfd < 0) {
+                        r = 0; /* already gone */
+                } else if (!force && st.status == COI_STATUS_RUNNING) {
+                        /* systemd's "halt": a clean shutdown; in a pid namespace its final reboot(2)
+                         * ends the namespace's init. */
+                        if (coi_container_kill(&s->ctx, m->name, SIGRTMIN + 3, false, &e) == 0)
+                                r = wait_pidfd(pidfd, timeout_s * 1000);
+                }
+                if (r == -ETIME) {
+                        res.killed = true;
+                        r = coi_container_kill(&s->ctx, m->name, SIGKILL, true, err);
+                        if (r < 0 && r != -ESRCH)
+                                return r;
+                        if (pidfd >= 0 && wait_pidfd(pidfd, 10000) < 0)
+                                return coi_error_set(err, ETIME,
+                                                     "the init (pid %d) of %s survived SIGKILL for 10 s",
+                                                     (int)pid, m->name);
+                }
+                res.seconds = (double)(now_ns() - t0) / 1e9;
+        }
+        int r = teardown(s, m, m->ephemeral, err);
+        if (r < 0)
+                return r;
+        if (ret)
+                *ret = res;
+        return 0;
+}
+
+int container_stop(struct container_store *s, const char *name, int timeout_s, bool force,
+                   struct container_stop_result *ret, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lock = -1;
+        r = container_lock(s, name, &lock, err);
+        if (r < 0)
+                return r;
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        r = metadata_read(s, name, &m, err);
+        if (r < 0)
+                return r;
+        return stop_locked(s, m, timeout_s, force, ret, err);
+}
+
+int container_delete(struct container_store *s, const char *name, bool force, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lock = -1;
+        r = container_lock(s, name, &lock, err);
+        if (r < 0)
+                return r;
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        r = metadata_read(s, name, &m, err);
+        if (r == -ENOENT) {
+                /* An interrupted launch: the name is claimed but there is no metadata. */
+                _cleanup_free_ char *dir = container_dir(s, name);
+                if (!dir)
+                        return coi_error_set(err, ENOMEM, "container %s: %m", name);
+                struct coi_error e = { 0 };
+                coi_container_delete(&s->ctx, name, true, &e);
+                _cleanup_free_ char *cg = container_cgroup(name);
+                r = cg ? 0 : coi_error_set(err, ENOMEM, "cgroup of %s: %m", name);
+                r = r ?: rootfs_unmount(dir, err);
+                r = r ?: cgroup_remove_tree(cg, err);
+                r = r ?: rootfs_remove_tree_at(s->cdirfd, name, dir, err);
+                return r ?: idmap_release(s->dirfd, name, err);
+        }
+        if (r < 0)
+                return r;
+        if (!streq(m->status, "stopped") && !force)
+                return coi_error_set(err, EBUSY, "container %s is %s: stop it first, or delete --force", name,
+                                     m->status);
+        if (!streq(m->status, "stopped"))
+                return stop_locked(s, m, 0, true, NULL, err)
+                               ?: (m->ephemeral ? 0 : teardown(s, m, true, err));
+        return teardown(s, m, true, err);
+}
+
+/* ---- launch -------------------------------------------------------------------------------------- */
+
+static void rfc3339_now(char *buf, size_t size)
+{
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int container_launch(struct container_store *s, const struct container_launch_options *opts,
+                     struct coi_error *err)
+{
+        const char *name = opts->name;
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_(image_store_freep) struct image_store *images = NULL;
+        r = image_store_open(NULL, false, &images, err);
+        if (r < 0)
+                return r;
+        _cleanup_(image_info_freep) struct image_info *image = NULL;
+        r = image_lookup(images, opts->image, &image, err);
+        if (r < 0)
+                return r;
+        /* mkdir is the claim on the name. */
+        if (mkdirat(s->cdirfd, name, 0711) < 0) {
+                if (errno == EEXIST)
+                        return coi_error_set(err, EEXIST, "container %s already exists", name);
+                return coi_error_set(err, errno, "create container %s: %m", name);
+        }
+        _cleanup_close_ int lock = -1;
+        r = container_lock(s, name, &lock, err);
+        if (r < 0)
+                return r;
+        char created[32];
+        rfc3339_now(created, sizeof(created));
+        struct container_info m = {
+                .name = (char *)name,
+                .image = image->name,
+                .created = created,
+                .ephemeral = opts->ephemeral,
+                .status = "stopped",
+        };
+        _cleanup_free_ char *dir = container_dir(s, name);
+        m.dir = dir;
+        if (!dir)
+                r = coi_error_set(err, ENOMEM, "container %s: %m", name);
+        r = r ?: idmap_allocate(s->dirfd, name, &m.ids, err);
+        r = r ?: metadata_write(s, &m, err);
+        r = r ?: start_locked(s, &m, err);
+        if (r < 0 && dir) {
+                /* Nothing of a failed launch stays: mounts, cgroup, directory, ids. */
+                struct coi_error e = { 0 };
+                if (teardown(s, &m, true, &e) < 0)
+                        coi_error_prefix(err, "(cleanup failed too: %s) ", e.msg);
+        }
+        return r;
+}
+
+/* ---- exec ---------------------------------------------------------------------------------------- */
+
+void container_exec_result_done(struct container_exec_result *r)
+{
+        free(r->out);
+        free(r->err_out);
+        r->out = r->err_out = NULL;
+}
+
+static int exit_code(int status)
+{
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return 255;
+}
+
+static int build_env(const struct container_exec_options *o, char ***ret, struct coi_error *err)
+{
+        const char *term = getenv("TERM");
+        _cleanup_strv_ char **env = NULL;
+        _cleanup_free_ char *t = xasprintf("TERM=%s", o->capture || !term || !*term ? "dumb" : term);
+        int r = t ? 0 : -ENOMEM;
+        r = r ?: strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        r = r ?: strv_push(&env, o->uid == 0 ? "HOME=/root" : "HOME=/");
+        r = r ?: strv_push(&env, t);
+        for (char *const *e = o->env; r == 0 && e && *e; e++)
+                r = strv_push(&env, *e);
+        if (r < 0)
+                return coi_error_set(err, ENOMEM, "exec environment: %m");
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+struct exec_report {
+        int r;
+        int status;
+        struct coi_error e;
+};
+
+/* Reads both pipes to EOF (the process may fill either first) into growing buffers. */
+static int drain(int fds[2], char *bufs[2], size_t lens[2], struct coi_error *err)
+{
+        size_t caps[2] = { 0, 0 };
+        int open_n = 2;
+        while (open_n > 0) {
+                struct pollfd p[2] = { { .fd = fds[0], .events = POLLIN },
+                                       { .fd = fds[1], .events = POLLIN } };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return coi_error_set(err, errno, "poll the exec output: %m");
+                }
+                for (int i = 0; i < 2; i++) {
+                        if (fds[i] < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        if (caps[i] - lens[i] < 4097) {
+                                size_t nc = caps[i] ? caps[i] * 2 : 8192;
+                                char *nb = realloc(bufs[i], nc);
+                                if (!nb)
+                                        return coi_error_set(err, ENOMEM, "exec output: %m");
+                                bufs[i] = nb;
+                                caps[i] = nc;
+                        }
+                        ssize_t n = read(fds[i], bufs[i] + lens[i], caps[i] - lens[i] - 1);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0) {
+                                close(fds[i]);
+                                fds[i] = -1;
+                                open_n--;
+                                continue;
+                        }
+                        lens[i] += (size_t)n;
+                }
+        }
+        for (int i = 0; i < 2; i++) {
+                if (!bufs[i] && !(bufs[i] = malloc(1)))
+                        return coi_error_set(err, ENOMEM, "exec output: %m");
+                bufs[i][lens[i]] = '\0';
+        }
+        return 0;
+}
+
+/* --capture: the exec runs in a child whose stdout/stderr are pipes we read here; the child sends back
+ * the wait status (or the error) on a third pipe. */
+static int exec_captured(struct container_store *s, const char *name, const struct coi_exec_options *xo,
+                         struct container_exec_result *ret, struct coi_error *err)
+{
+        int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, rep[2] = { -1, -1 };
+        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+                int r = coi_error_set(err, errno, "pipe: %m");
+                int all[] = { out[0], out[1], errp[0], errp[1], rep[0], rep[1] };
+                for (size_t i = 0; i < ELEMENTSOF(all); i++)
+                        closep(&all[i]);
+                return r;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = coi_error_set(err, errno, "fork to exec in %s: %m", name);
+                int all[] = { out[0], out[1], errp[0], errp[1], rep[0], rep[1] };
+                for (size_t i = 0; i < ELEMENTSOF(all); i++)
+                        closep(&all[i]);
+                return r;
+        }
+        if (pid == 0) {
+                struct exec_report rp = { 0 };
+                int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                if (nullfd < 0 || dup2(nullfd, 0) < 0 || dup2(out[1], 1) < 0 || dup2(errp[1], 2) < 0)
+                        rp.r = coi_error_set(&rp.e, errno, "set up the exec's stdio: %m");
+                else
+                        rp.r = coi_container_exec(&s->ctx, name, xo, &rp.status, &rp.e);
+                if (write(rep[1], &rp, sizeof(rp)) < 0)
+                        _exit(2);
+                _exit(0);
+        }
+        close(out[1]);
+        close(errp[1]);
+        close(rep[1]);
+        _cleanup_close_ int repfd = rep[0];
+        int fds[2] = { out[0], errp[0] };
+        char *bufs[2] = { NULL, NULL };
+        size_t lens[2] = { 0, 0 };
+        int r = drain(fds, bufs, lens, err);
+        closep(&fds[0]);
+        closep(&fds[1]);
+        struct exec_report rp = { 0 };
+        ssize_t n;
+        do
+                n = read(repfd, &rp, sizeof(rp));
+        while (n < 0 && errno == EINTR);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        if (r == 0 && n != (ssize_t)sizeof(rp))
+                r = coi_error_set(err, EIO, "exec in %s: the helper process died", name);
+        if (r == 0 && rp.r < 0) {
+                rp.e.msg[sizeof(rp.e.msg) - 1] = '\0';
+                r = coi_error_set(err, rp.e.code ? rp.e.code : EIO, "%s", rp.e.msg);
+        }
+        if (r < 0) {
+                free(bufs[0]);
+                free(bufs[1]);
+                return r;
+        }
+        ret->exit_code = exit_code(rp.status);
+        ret->out = bufs[0];
+        ret->out_len = lens[0];
+        ret->err_out = bufs[1];
+        ret->err_len = lens[1];
+        return 0;
+}
+
+int container_exec(struct container_store *s, const char *name, const struct container_exec_options *opts,
+                   struct container_exec_result *ret, struct coi_error *err)
+{
+        *ret = (struct container_exec_result){ 0 };
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        r = metadata_read(s, name, &m, err);
+        if (r < 0)
+                return r;
+        if (!streq(m->status, "running"))
+                return coi_error_set(err, EINVAL, "container %s is %s, not running", name, m->status);
+        _cleanup_strv_ char **env = NULL;
+        r = build_env(opts, &env, err);
+        if (r < 0)
+                return r;
+        char user[32];
+        snprintf(user, sizeof(user), "%u:%u", (unsigned)opts->uid, (unsigned)opts->gid);
+        struct coi_exec_options xo = {
+                .args = opts->args,
+                .env = env,
+                .cwd = opts->cwd ? opts->cwd : "/",
+                .user = user,
+        };
+        if (opts->capture)
+                return exec_captured(s, name, &xo, ret, err);
+        int status = 0;
+        r = coi_container_exec(&s->ctx, name, &xo, &status, err);
+        if (r < 0)
+                return r;
+        ret->exit_code = exit_code(status);
+        return 0;
+}

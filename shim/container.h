@@ -1,0 +1,99 @@
+/* container.h — system containers of the coi shim: launch from an image, start, stop, delete, exec,
+ * list, info. Data under /var/lib/coi/containers/NAME ($COI_DATA_DIR), runtime state in /run/coi/runtime. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "coi-runtime.h"
+#include "idmap-alloc.h"
+
+#define CONTAINER_DATA_DEFAULT "/var/lib/coi"
+#define CONTAINER_RUNTIME_ROOT "/run/coi/runtime"
+#define CONTAINER_METADATA     "metadata.json"
+#define CONTAINER_CONSOLE_LOG  "console.log"
+#define CONTAINER_NAME_MAX     63
+#define CONTAINER_STOP_TIMEOUT 10 /* seconds, for `stop` without --timeout */
+
+struct container_store;
+
+/* $COI_DATA_DIR or CONTAINER_DATA_DEFAULT, with containers/ made (0711) if missing. */
+int container_store_open(struct container_store **ret, struct coi_error *err);
+void container_store_free(struct container_store *s);
+static inline void container_store_freep(struct container_store **s)
+{
+        container_store_free(*s);
+}
+
+/* A hostname label: [A-Za-z0-9] then [A-Za-z0-9-], not ending in '-', at most CONTAINER_NAME_MAX. */
+int container_validate_name(const char *name, struct coi_error *err);
+
+struct container_info {
+        char *name;
+        char *image;   /* the image's name in the store at launch */
+        char *created; /* RFC 3339, UTC */
+        bool ephemeral;
+        struct idmap_allocation ids;
+        const char *status; /* "running", "stopped", "created", "paused" (static string) */
+        pid_t pid;          /* init's pid on the host, 0 unless running */
+        char *dir;          /* containers/NAME */
+        char *cgroup;       /* the cgroup2 directory while it exists, else NULL */
+};
+void container_info_free(struct container_info *info);
+static inline void container_info_freep(struct container_info **info)
+{
+        container_info_free(*info);
+}
+void container_info_list_free(struct container_info **list);
+
+struct container_launch_options {
+        const char *image; /* name or alias in the image store ($COI_IMAGES_DIR) */
+        const char *name;
+        bool ephemeral; /* deleted entirely when it stops */
+};
+
+/* Claims the name, allocates ids, records metadata.json, then starts; any failure undoes it all. */
+int container_launch(struct container_store *s, const struct container_launch_options *opts,
+                     struct coi_error *err);
+/* Mounts the rootfs, creates and starts the runtime container (systemd as init). */
+int container_start(struct container_store *s, const char *name, struct coi_error *err);
+
+struct container_stop_result {
+        bool was_running;
+        bool killed;    /* init did not exit within the timeout (or force): SIGKILL */
+        double seconds; /* from the shutdown signal to init's exit */
+};
+/* SIGRTMIN+3 (systemd's clean shutdown), up to timeout_s for init to exit, then SIGKILL of the whole
+ * cgroup (force: at once). Then deletes the runtime container, unmounts, removes leftover cgroups;
+ * an ephemeral container is deleted. Stopping a stopped container cleans up what is left. */
+int container_stop(struct container_store *s, const char *name, int timeout_s, bool force,
+                   struct container_stop_result *ret, struct coi_error *err);
+/* Removes a stopped container (force: stops a running one first, without waiting). */
+int container_delete(struct container_store *s, const char *name, bool force, struct coi_error *err);
+
+struct container_exec_options {
+        char *const *args;
+        char *const *env; /* "K=V", added to PATH, HOME and TERM */
+        const char *cwd;  /* NULL = "/" */
+        uid_t uid;
+        gid_t gid;
+        bool capture; /* collect stdout/stderr instead of passing ours */
+};
+struct container_exec_result {
+        int exit_code;       /* 128 + signal when killed */
+        char *out, *err_out; /* with capture: allocated, NUL-terminated */
+        size_t out_len, err_len;
+};
+void container_exec_result_done(struct container_exec_result *r);
+int container_exec(struct container_store *s, const char *name, const struct container_exec_options *opts,
+                   struct container_exec_result *ret, struct coi_error *err);
+
+int container_list(struct container_store *s, struct container_info ***ret_list, struct coi_error *err);
+int container_info_get(struct container_store *s, const char *name, struct container_info **ret,
+                       struct coi_error *err);
+/* One container's object, or an array of them when list is set; allocated, free(). */
+int container_info_json(struct container_info *const *infos, size_t n, bool list, char **ret_json,
+                        struct coi_error *err);
+
+/* `coi container …` (cmd-container.c). */
+int cmd_container(int argc, char **argv);

@@ -1,0 +1,47 @@
+/* image-internal.h — what image.c (the store, import driver) shares with image-oci.c (OCI layouts): the
+ * state of one import and a few file helpers; image-metadata.c reads and writes metadata.json. Not for other modules: they use image.h. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <yajl/yajl_tree.h>
+
+#include "image.h"
+#include "util.h"
+
+static inline void yajl_tree_freep(yajl_val *v)
+{
+        if (*v)
+                yajl_tree_free(*v);
+}
+#define _cleanup_yajl_ _cleanup_(yajl_tree_freep)
+
+struct import {
+        struct image_store *s;
+        const struct image_import_options *o;
+        const char *file_name; /* basename for messages */
+        int tmpfd;
+        unsigned flags;
+        struct extract_stats stats;
+        char *architecture;
+        char *format;
+        char digest[72];
+};
+
+/* An image name or alias: [A-Za-z0-9][A-Za-z0-9._-]*, at most 128 bytes. */
+bool image_name_valid(const char *s);
+/* The host's architecture in OCI's names (amd64, arm64 …). */
+const char *image_host_arch(void);
+/* True if name in dirfd is (without following symlinks) of type (S_IFREG, S_IFDIR …). */
+bool image_is_type_at(int dirfd, const char *name, mode_t type);
+void image_add_stats(struct extract_stats *sum, const struct extract_stats *s);
+
+/* image-metadata.c: the metadata.json of an image directory. where names it in errors. */
+int image_parse_metadata(const char *json, const char *where, struct image_info **ret_info,
+                         struct coi_error *err);
+/* Writes metadata.json into dirfd (atomically). */
+int image_write_metadata(int dirfd, const struct image_info *info, struct coi_error *err);
+
+/* Unpacks the OCI image layout at layoutfd (index → manifest → layers, whiteouts applied) into rootfsfd;
+ * sets im->architecture from the image config and, for a layout directory, im->digest from index.json. */
+int image_import_oci(struct import *im, int layoutfd, int rootfsfd, struct coi_error *err);

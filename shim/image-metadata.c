@@ -1,0 +1,149 @@
+/* image-metadata.c — struct image_info: metadata.json in each image directory (read and written with
+ * yajl), the JSON of `coi image list/info --format json`, and freeing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yajl/yajl_gen.h>
+
+#include "image-internal.h"
+
+static void yajl_gen_freep(yajl_gen *g)
+{
+        if (*g)
+                yajl_gen_free(*g);
+}
+
+void image_info_free(struct image_info *info)
+{
+        if (!info)
+                return;
+        free(info->name);
+        strv_free(info->aliases);
+        free(info->source);
+        free(info->created);
+        free(info->architecture);
+        free(info->digest);
+        free(info->format);
+        free(info);
+}
+
+void image_info_list_free(struct image_info **list)
+{
+        for (size_t i = 0; list && list[i]; i++)
+                image_info_free(list[i]);
+        free(list);
+}
+
+/* ---- metadata.json ---- */
+
+static int gen_str(yajl_gen g, const char *s)
+{
+        return yajl_gen_string(g, (const unsigned char *)(s ? s : ""), strlen(s ? s : "")) ==
+                               yajl_gen_status_ok
+                       ? 0
+                       : -ENOMEM;
+}
+
+static int gen_info(yajl_gen g, const struct image_info *info)
+{
+        int r = yajl_gen_map_open(g) == yajl_gen_status_ok ? 0 : -ENOMEM;
+        r = r ?: gen_str(g, "name") ?: gen_str(g, info->name);
+        r = r ?: gen_str(g, "aliases");
+        r = r ?: (yajl_gen_array_open(g) == yajl_gen_status_ok ? 0 : -ENOMEM);
+        for (size_t i = 0; !r && info->aliases && info->aliases[i]; i++)
+                r = gen_str(g, info->aliases[i]);
+        r = r ?: (yajl_gen_array_close(g) == yajl_gen_status_ok ? 0 : -ENOMEM);
+        r = r ?: gen_str(g, "source") ?: gen_str(g, info->source);
+        r = r ?: gen_str(g, "created") ?: gen_str(g, info->created);
+        r = r ?: gen_str(g, "size");
+        r = r ?: (yajl_gen_integer(g, (long long)info->size) == yajl_gen_status_ok ? 0 : -ENOMEM);
+        r = r ?: gen_str(g, "architecture") ?: gen_str(g, info->architecture);
+        r = r ?: gen_str(g, "digest") ?: gen_str(g, info->digest);
+        r = r ?: gen_str(g, "format") ?: gen_str(g, info->format);
+        r = r ?: (yajl_gen_map_close(g) == yajl_gen_status_ok ? 0 : -ENOMEM);
+        return r;
+}
+
+int image_info_json(struct image_info *const *infos, size_t n, bool list, char **ret_json,
+                    struct coi_error *err)
+{
+        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
+        if (!g)
+                return coi_error_set(err, ENOMEM, "image metadata: %m");
+        yajl_gen_config(g, yajl_gen_beautify, 1);
+        yajl_gen_config(g, yajl_gen_indent_string, "  ");
+        int r = list && yajl_gen_array_open(g) != yajl_gen_status_ok ? -ENOMEM : 0;
+        for (size_t i = 0; !r && i < n; i++)
+                r = gen_info(g, infos[i]);
+        if (!r && list && yajl_gen_array_close(g) != yajl_gen_status_ok)
+                r = -ENOMEM;
+        const unsigned char *buf;
+        size_t len;
+        if (r < 0 || yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+                return coi_error_set(err, ENOMEM, "image metadata: cannot generate JSON");
+        char *out = strndup((const char *)buf, len);
+        if (!out)
+                return coi_error_set(err, ENOMEM, "image metadata: %m");
+        *ret_json = out;
+        return 0;
+}
+
+static char *json_str(yajl_val root, const char *key)
+{
+        const char *path[] = { key, NULL };
+        yajl_val v = yajl_tree_get(root, path, yajl_t_string);
+        const char *str = v ? YAJL_GET_STRING(v) : NULL;
+        return str ? strdup(str) : NULL;
+}
+
+int image_parse_metadata(const char *json, const char *where, struct image_info **ret_info,
+                         struct coi_error *err)
+{
+        char errbuf[256] = "";
+        _cleanup_yajl_ yajl_val root = yajl_tree_parse(json, errbuf, sizeof(errbuf));
+        if (!root || !YAJL_IS_OBJECT(root))
+                return coi_error_set(err, EINVAL, "%s: not a JSON object: %s", where, errbuf);
+        _cleanup_(image_info_freep) struct image_info *info = calloc(1, sizeof(*info));
+        if (!info)
+                return coi_error_set(err, ENOMEM, "%s: %m", where);
+        info->name = json_str(root, "name");
+        info->source = json_str(root, "source");
+        info->created = json_str(root, "created");
+        info->architecture = json_str(root, "architecture");
+        info->digest = json_str(root, "digest");
+        info->format = json_str(root, "format");
+        if (!info->name || !image_name_valid(info->name))
+                return coi_error_set(err, EINVAL, "%s: \"name\" is missing or invalid", where);
+        char **optional[] = { &info->source, &info->created, &info->architecture, &info->digest,
+                              &info->format };
+        for (size_t i = 0; i < ELEMENTSOF(optional); i++)
+                if (!*optional[i] && !(*optional[i] = strdup("")))
+                        return coi_error_set(err, ENOMEM, "%s: %m", where);
+        const char *size_path[] = { "size", NULL };
+        yajl_val size = yajl_tree_get(root, size_path, yajl_t_number);
+        if (size && YAJL_IS_INTEGER(size) && YAJL_GET_INTEGER(size) >= 0)
+                info->size = (uint64_t)YAJL_GET_INTEGER(size);
+        const char *aliases_path[] = { "aliases", NULL };
+        yajl_val aliases = yajl_tree_get(root, aliases_path, yajl_t_array);
+        for (size_t i = 0; aliases && i < YAJL_GET_ARRAY(aliases)->len; i++) {
+                yajl_val a = YAJL_GET_ARRAY(aliases)->values[i];
+                if (!YAJL_IS_STRING(a) || !image_name_valid(YAJL_GET_STRING(a)))
+                        return coi_error_set(err, EINVAL, "%s: aliases[%zu] is not a valid name", where, i);
+                if (strv_push(&info->aliases, YAJL_GET_STRING(a)) < 0)
+                        return coi_error_set(err, ENOMEM, "%s: %m", where);
+        }
+        *ret_info = TAKE_PTR(info);
+        return 0;
+}
+
+int image_write_metadata(int dirfd, const struct image_info *info, struct coi_error *err)
+{
+        _cleanup_free_ char *json = NULL;
+        struct image_info *const list[] = { (struct image_info *)info };
+        int r = image_info_json(list, 1, false, &json, err);
+        if (r < 0)
+                return r;
+        return write_file_atomic_at(dirfd, "metadata.json", json, strlen(json), 0644, err);
+}

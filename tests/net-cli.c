@@ -1,0 +1,8 @@
+/* net-cli.c — `coi network …` as a program of its own, so tests/integration/test_network.py runs the
+ * network verb before (and independently of) its wiring into shim/main.c. Test-only. */
+#include "net.h"
+
+int main(int argc, char **argv)
+{
+        return cmd_network(argc, argv);
+}
