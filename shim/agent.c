@@ -100,23 +100,35 @@ static int build_argv(const struct agent_launch *l, const char *tool, char ***ar
         return r < 0 ? coi_error_set(err, ENOMEM, "%s command: out of memory", tool) : 0;
 }
 
+/* Terminal types the container's terminfo may lack become xterm-256color (they all support it). */
+const char *agent_sanitize_term(const char *term)
+{
+        static const char *const unknown[] = { "xterm-ghostty", "wezterm",       "alacritty",      "kitty",
+                                               "xterm-kitty",   "tmux-256color", "screen-256color" };
+        if (!term || !*term)
+                return "xterm-256color";
+        for (size_t i = 0; i < ELEMENTSOF(unknown); i++)
+                if (startswith(term, unknown[i]))
+                        return "xterm-256color";
+        return term;
+}
+
+/* Same precedence as code-on-incus: the fixed variables, the agent socket, TZ, then [defaults]
+ * environment (may override TZ), then forward_env (the host's value wins over a configured one). */
 static int build_env(const struct agent_launch *l, char ***envp, struct coi_error *err)
 {
         int r = 0;
         r = r ?: env_set(envp, "PATH", AGENT_DEFAULT_PATH);
         r = r ?: env_set(envp, "HOME", l->home ? l->home : "/home/code");
         r = r ?: env_set(envp, "USER", l->user ? l->user : "code");
-        r = r ?: env_set(envp, "TERM", l->term && *l->term ? l->term : "xterm-256color");
+        r = r ?: env_set(envp, "TERM", agent_sanitize_term(l->term));
         r = r ?: env_set(envp, "IS_SANDBOX", "1");
+        if (l->ssh_agent)
+                r = r ?: env_set(envp, "SSH_AUTH_SOCK", AGENT_SSH_SOCK_PATH);
+        if (l->timezone && *l->timezone)
+                r = r ?: env_set(envp, "TZ", l->timezone);
         if (r < 0)
                 return coi_error_set(err, ENOMEM, "environment: out of memory");
-        for (char *const *n = l->forward_env; n && *n; n++) {
-                if (!env_name_valid(*n))
-                        return coi_error_set(err, EINVAL, "forward_env: \"%s\" is not a variable name", *n);
-                const char *v = env_get(l->host_environ, *n);
-                if (v && env_set(envp, *n, v) < 0)
-                        return coi_error_set(err, ENOMEM, "environment: out of memory");
-        }
         for (size_t i = 0; i < l->n_environment; i++) {
                 const struct config_env *e = &l->environment[i];
                 if (!env_name_valid(e->name))
@@ -126,14 +138,18 @@ static int build_env(const struct agent_launch *l, char ***envp, struct coi_erro
                 if (env_set(envp, e->name, e->value ? e->value : "") < 0)
                         return coi_error_set(err, ENOMEM, "environment: out of memory");
         }
-        /* TZ from [timezone] unless [defaults] environment set it explicitly. */
-        bool tz_set = false;
-        for (size_t i = 0; i < l->n_environment; i++)
-                tz_set |= streq(l->environment[i].name, "TZ");
-        if (l->timezone && *l->timezone && !tz_set && env_set(envp, "TZ", l->timezone) < 0)
-                return coi_error_set(err, ENOMEM, "environment: out of memory");
-        if (l->ssh_agent && env_set(envp, "SSH_AUTH_SOCK", AGENT_SSH_SOCK_PATH) < 0)
-                return coi_error_set(err, ENOMEM, "environment: out of memory");
+        for (char *const *n = l->forward_env; n && *n; n++) {
+                if (!env_name_valid(*n))
+                        return coi_error_set(err, EINVAL, "forward_env: \"%s\" is not a variable name", *n);
+                const char *v = env_get(l->host_environ, *n);
+                if (v && env_set(envp, *n, v) < 0)
+                        return coi_error_set(err, ENOMEM, "environment: out of memory");
+        }
+        /* A TERM set in [defaults] environment is sanitized too. */
+        for (char **e = *envp; e && *e; e++)
+                if (startswith(*e, "TERM=") && !streq(agent_sanitize_term(*e + 5), *e + 5) &&
+                    env_set(envp, "TERM", "xterm-256color") < 0)
+                        return coi_error_set(err, ENOMEM, "environment: out of memory");
         return 0;
 }
 

@@ -43,10 +43,15 @@ static inline void agent_command_freep(struct agent_command **c)
         agent_command_free(*c);
 }
 
-/* Builds argv/envp. The environment is exactly: PATH, HOME, USER, TERM, IS_SANDBOX=1, the forward_env
- * names set on the host, [defaults] environment (wins over forwarded values), TZ, SSH_AUTH_SOCK.
- * EINVAL for an unknown tool, a bad permission mode or an invalid variable name. */
+/* Builds argv/envp. The environment is exactly: PATH, HOME, USER, TERM, IS_SANDBOX=1, SSH_AUTH_SOCK
+ * (ssh_agent), TZ, [defaults] environment (may override TZ), and the forward_env names that are set on
+ * the host (their host value wins over [defaults] environment, as in code-on-incus). EINVAL for an
+ * unknown tool, a bad permission mode or an invalid variable name. */
 int agent_command_build(const struct agent_launch *l, struct agent_command **ret, struct coi_error *err);
+
+/* TERM for the container: "" and terminals whose terminfo the image may lack (ghostty, kitty, wezterm,
+ * alacritty, tmux-/screen-256color) become xterm-256color. */
+const char *agent_sanitize_term(const char *term);
 
 /* The TZ value for [timezone]: mode "utc" -> "UTC"; "fixed" -> name (must be an IANA-style name);
  * "host" -> the host's zone: $TZ (without a leading ':'), else the /etc/localtime link target below

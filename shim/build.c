@@ -232,8 +232,8 @@ static int run_recipe(const struct build_options *o, struct workdir *w, const ch
 
 struct chroot_child {
         const char *rootfs; /* the rootfs copy */
-        char *const *argv; /* run inside */
-        bool bind_resolv;  /* etc/resolv.conf is a regular file to bind the host's over */
+        char *const *argv;  /* run inside */
+        bool bind_resolv;   /* etc/resolv.conf is a regular file to bind the host's over */
 };
 
 static int mount_inside(int rootfd, const char *path, const char *source, const char *fstype,
@@ -291,13 +291,20 @@ static void chroot_setup(void *data, int errfd)
         }
         if (mount_inside(rootfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, errfd) < 0 ||
             mount_inside(rootfd, "dev", "/dev", NULL, MS_BIND | MS_REC, errfd) < 0 ||
-            mount_inside(rootfd, "sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, errfd) < 0)
+            mount_inside(rootfd, "sys", "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                         errfd) < 0)
                 _exit(127);
         if (c->bind_resolv &&
             mount_inside(rootfd, "etc/resolv.conf", "/etc/resolv.conf", NULL, MS_BIND, errfd) < 0)
                 _exit(127);
         if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
                 child_fail(errfd, "chroot: %m");
+                _exit(127);
+        }
+        /* read-only: a script that writes /etc/resolv.conf must not write the host's */
+        if (c->bind_resolv &&
+            mount(NULL, "/etc/resolv.conf", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
+                child_fail(errfd, "chroot setup: remount /etc/resolv.conf read-only: %m");
                 _exit(127);
         }
         char *envp[] = { "PATH=" CHROOT_PATH, "HOME=/root", "LANG=C.UTF-8", "DEBIAN_FRONTEND=noninteractive",

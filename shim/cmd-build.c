@@ -11,7 +11,8 @@
 #include "config.h"
 #include "util.h"
 
-#define TAIL_LINES 20
+#define TAIL_LINES  20
+#define SHOWN_WIDTH 100
 
 static volatile sig_atomic_t cancel_requested;
 
@@ -71,10 +72,13 @@ static void on_report(enum build_event event, const char *text, void *userdata)
         p->tail[p->n_tail % TAIL_LINES] = strdup(text);
         p->n_tail++;
         /* Condensed: the recipe's own step lines ("==> "), mmdebstrap's info and error lines. */
+        int w = SHOWN_WIDTH; /* a condensed line is one terminal line */
         if (startswith(text, "==> "))
-                printf("[%7.1fs]   %s\n", elapsed(p), text + 4);
+                printf("[%7.1fs]   %.*s%s\n", elapsed(p), w, text + 4,
+                       strlen(text + 4) > (size_t)w ? "…" : "");
         else if (startswith(text, "I: ") || startswith(text, "E: "))
-                printf("[%7.1fs]     mmdebstrap: %s\n", elapsed(p), text + 3);
+                printf("[%7.1fs]     mmdebstrap: %.*s%s\n", elapsed(p), w, text + 3,
+                       strlen(text + 3) > (size_t)w ? "…" : "");
         else if (p->verbose)
                 printf("            %s\n", text);
         fflush(stdout);

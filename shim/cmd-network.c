@@ -9,7 +9,8 @@ static const char usage[] =
         "usage: coi network allow [-c NAME] DOMAIN|*.DOMAIN|IP|CIDR\n"
         "       coi network deny [-c NAME] DOMAIN|*.DOMAIN|IP|CIDR\n"
         "       coi network show [NAME] [--format text|json]\n"
-        "       coi network log [NAME]            names refused by the DNS forwarder\n"
+        "       coi network log [NAME]            names refused by the DNS forwarder (JSON lines)\n"
+        "       coi network log [NAME] --follow [--timeout SECONDS]   packets rejected, as they happen\n"
         "       coi network attach NAME --pid PID|--netns PATH [--mode restricted|allowlist|open]\n"
         "                          [--allow X]... [--allow-local-network-access]\n"
         "                          [--block-metadata-endpoint] [--block-private-networks]\n"
@@ -90,15 +91,59 @@ static int cmd_show(const struct net_options *o, int argc, char **argv)
         return 0;
 }
 
+struct follow {
+        const char *prefix; /* "coi NAME " or NULL */
+};
+
+static int print_packet(const struct net_blocked_packet *p, void *data)
+{
+        const struct follow *f = data;
+        if (f->prefix && !streq(p->prefix, f->prefix))
+                return 0;
+        char name[64] = "", src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+        sscanf(p->prefix, "coi %63s", name);
+        const char *proto = p->proto == 6 ? "tcp" : p->proto == 17 ? "udp" : p->proto == 1 ? "icmp" : "ip";
+        printf("%lld.%03ld %s %s -> %s %s", (long long)p->time.tv_sec, p->time.tv_nsec / 1000000, name,
+               net_ipv4_format(p->saddr, src), net_ipv4_format(p->daddr, dst), proto);
+        if (p->dport)
+                printf("/%u", p->dport);
+        printf(" rejected\n");
+        fflush(stdout);
+        return 0;
+}
+
 static int cmd_log(const struct net_options *o, int argc, char **argv)
 {
-        if (argc > 2) {
+        bool follow = false;
+        int timeout_ms = -1;
+        static const struct option opts[] = { { "follow", no_argument, NULL, 'f' },
+                                              { "timeout", required_argument, NULL, 't' },
+                                              { 0 } };
+        int c;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "ft:", opts, NULL)) != -1) {
+                if (c == 'f') {
+                        follow = true;
+                } else if (c == 't') {
+                        timeout_ms = (int)(atof(optarg) * 1000);
+                } else {
+                        fputs(usage, stderr);
+                        return 2;
+                }
+        }
+        if (argc - optind > 1) {
                 fputs(usage, stderr);
                 return 2;
         }
+        const char *name = optind < argc ? argv[optind] : NULL;
         struct coi_error err = { 0 };
+        if (follow) {
+                _cleanup_free_ char *prefix = name ? xasprintf("coi %s ", name) : NULL;
+                struct follow f = { .prefix = prefix };
+                return net_nflog_follow(o->log_group, timeout_ms, print_packet, &f, &err) < 0 ? fail(&err) : 0;
+        }
         _cleanup_free_ char *out = NULL;
-        if (net_blocked_read(o, argc == 2 ? argv[1] : NULL, &out, &err) < 0)
+        if (net_blocked_read(o, name, &out, &err) < 0)
                 return fail(&err);
         fputs(out, stdout);
         return 0;
@@ -106,12 +151,17 @@ static int cmd_log(const struct net_options *o, int argc, char **argv)
 
 static int cmd_attach(const struct net_options *o, int argc, char **argv)
 {
-        enum { ALLOW_LOCAL = 256, BLOCK_META, BLOCK_PRIV };
+        enum {
+                ALLOW_LOCAL = 256,
+                BLOCK_META,
+                BLOCK_PRIV
+        };
         static const struct option opts[] = { { "pid", required_argument, NULL, 'p' },
                                               { "netns", required_argument, NULL, 'n' },
                                               { "mode", required_argument, NULL, 'm' },
                                               { "allow", required_argument, NULL, 'a' },
-                                              { "allow-local-network-access", no_argument, NULL, ALLOW_LOCAL },
+                                              { "allow-local-network-access", no_argument, NULL,
+                                                ALLOW_LOCAL },
                                               { "block-metadata-endpoint", no_argument, NULL, BLOCK_META },
                                               { "block-private-networks", no_argument, NULL, BLOCK_PRIV },
                                               { 0 } };

@@ -393,7 +393,9 @@ static int runtime_create_and_start(struct container_store *s, const char *name,
                 struct coi_error e = { 0 };
                 int r = 0;
                 _cleanup_free_ char *log = xasprintf("%s/%s", cdir, CONTAINER_CONSOLE_LOG);
-                int logfd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600) : -1;
+                int logfd =
+                        log ? open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600)
+                            : -1;
                 int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 if (logfd < 0 || nullfd < 0)
                         r = coi_error_set(&e, errno, "open %s: %m", log ? log : "console log");
@@ -461,6 +463,23 @@ static int check_traversable(const char *dir, uint32_t uid, struct coi_error *er
         return 0;
 }
 
+/* Returns once systemd in the container listens on its private bus (what systemctl talks to), so an
+ * exec right after launch finds it; gives up silently after timeout_ms (an init that is not systemd). */
+static void wait_for_systemd_bus(struct container_store *s, const char *name, int timeout_ms)
+{
+        struct coi_state st = { 0 };
+        struct coi_error e = { 0 };
+        if (coi_container_state(&s->ctx, name, &st, &e) < 0)
+                return;
+        pid_t pid = st.pid;
+        coi_state_free(&st);
+        char path[96];
+        snprintf(path, sizeof(path), "/proc/%d/root/run/systemd/private", (int)pid);
+        uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+        while (access(path, F_OK) < 0 && errno == ENOENT && now_ns() < deadline)
+                nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+}
+
 static int start_locked(struct container_store *s, const struct container_info *m, struct coi_error *err)
 {
         const char *name = m->name;
@@ -522,6 +541,7 @@ static int start_locked(struct container_store *s, const struct container_info *
                 rootfs_unmount(m->dir, &e2);
                 return r;
         }
+        wait_for_systemd_bus(s, name, CONTAINER_BUS_TIMEOUT_MS);
         return 0;
 }
 

@@ -14,6 +14,8 @@
 #define CONTAINER_CONSOLE_LOG  "console.log"
 #define CONTAINER_NAME_MAX     63
 #define CONTAINER_STOP_TIMEOUT 10 /* seconds, for `stop` without --timeout */
+/* launch/start return once systemd's private bus exists (at most this long), so exec finds systemd. */
+#define CONTAINER_BUS_TIMEOUT_MS 5000
 
 struct container_store;
 
@@ -55,7 +57,8 @@ struct container_launch_options {
 /* Claims the name, allocates ids, records metadata.json, then starts; any failure undoes it all. */
 int container_launch(struct container_store *s, const struct container_launch_options *opts,
                      struct coi_error *err);
-/* Mounts the rootfs, creates and starts the runtime container (systemd as init). */
+/* Mounts the rootfs, creates and starts the runtime container (systemd as init), and waits (at most
+ * CONTAINER_BUS_TIMEOUT_MS) for systemd's private bus so `systemctl` in an exec right after works. */
 int container_start(struct container_store *s, const char *name, struct coi_error *err);
 
 struct container_stop_result {

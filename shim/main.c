@@ -5,10 +5,13 @@
 
 #include "commands.h"
 #include "config.h"
+#include "container.h"
 #include "image.h"
 
 static const struct coi_command commands[] = {
         { "config", cmd_config, "Show the merged configuration and where each value comes from" },
+        { "container", cmd_container,
+          "Low-level container commands: launch, start, stop, delete, exec, list, info" },
         { "image", cmd_image, "Import, export, list, inspect, alias and delete images" },
         { "profile", cmd_profile, "List, show, create, edit and delete profiles" },
         { "version", cmd_version, "Print the version" },

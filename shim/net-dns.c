@@ -5,16 +5,17 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
 #include "net-dns.h"
 #include "net.h"
 
-#define DNS_MAX         65535
-#define UPSTREAM_MS     2000
-#define MAX_SERVERS     4
-#define TTL_CAP_S       86400
+#define DNS_MAX     65535
+#define UPSTREAM_MS 2000
+#define MAX_SERVERS 4
+#define TTL_CAP_S   86400
 
 static uint16_t rd16(const uint8_t *p)
 {
@@ -142,7 +143,7 @@ int net_dns_make_error(const uint8_t *query, size_t qlen, int rcode, uint8_t *ou
         memcpy(out, query, end);
         out[2] = (uint8_t)(0x80 | (query[2] & 0x79)); /* QR, keep opcode and RD */
         out[3] = (uint8_t)(0x80 | (rcode & 0x0f));    /* RA */
-        memset(out + 6, 0, 6);                       /* no answer, authority or additional records */
+        memset(out + 6, 0, 6);                        /* no answer, authority or additional records */
         return (int)end;
 }
 
@@ -164,10 +165,27 @@ int net_resolv_conf_servers(const char *path, uint32_t *ret, size_t max, struct 
 
 /* ---- serving ---- */
 
+#define LOG_MAX_BYTES (8u << 20)
+
 struct server {
         const struct net_dns_config *cfg;
+        const char *log_path;
         int log_fd;
+        unsigned writes;
 };
+
+/* Keeps the query log bounded: past LOG_MAX_BYTES it becomes dns.log.1 (replacing the previous one). */
+static void rotate_log(struct server *s)
+{
+        struct stat st;
+        if (++s->writes % 256 != 0 || s->log_fd < 0 || fstat(s->log_fd, &st) < 0 || st.st_size < LOG_MAX_BYTES)
+                return;
+        _cleanup_free_ char *old = xasprintf("%s.1", s->log_path);
+        if (!old || rename(s->log_path, old) < 0)
+                return;
+        close(s->log_fd);
+        s->log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+}
 
 struct learned {
         const char *container;
@@ -217,20 +235,22 @@ static const char *type_name(uint16_t t, char *buf)
         }
 }
 
-static void log_query(struct server *s, const char *container, uint32_t client, const char *name, uint16_t type,
-                      const char *verdict, int rcode, const char *answers, int failures)
+static void log_query(struct server *s, const char *container, uint32_t client, const char *name,
+                      uint16_t type, const char *verdict, int rcode, const char *answers, int failures)
 {
         char ip[INET_ADDRSTRLEN], tbuf[16];
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         char line[1024];
-        int n = snprintf(line, sizeof(line),
-                         "{\"time\":%lld.%03ld,\"container\":\"%s\",\"client\":\"%s\",\"name\":\"%s\",\"type\":\"%s\","
-                         "\"verdict\":\"%s\",\"rcode\":%d,\"answers\":[%s],\"set_failures\":%d}\n",
-                         (long long)ts.tv_sec, ts.tv_nsec / 1000000, container, net_ipv4_format(client, ip), name,
-                         type_name(type, tbuf), verdict, rcode, answers, failures);
+        int n = snprintf(
+                line, sizeof(line),
+                "{\"time\":%lld.%03ld,\"container\":\"%s\",\"client\":\"%s\",\"name\":\"%s\",\"type\":\"%s\","
+                "\"verdict\":\"%s\",\"rcode\":%d,\"answers\":[%s],\"set_failures\":%d}\n",
+                (long long)ts.tv_sec, ts.tv_nsec / 1000000, container, net_ipv4_format(client, ip), name,
+                type_name(type, tbuf), verdict, rcode, answers, failures);
         if (n > 0 && s->log_fd >= 0)
                 (void)write_all(s->log_fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1));
+        rotate_log(s);
 }
 
 static int find_record(const char *state_dir, uint32_t client, struct net_record *ret)
@@ -288,12 +308,15 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len)
 }
 
 /* Asks one upstream server; returns the answer's length or -errno. */
-static ssize_t ask_upstream(uint32_t server, bool tcp, const uint8_t *q, size_t qlen, uint8_t *ans, size_t size)
+static ssize_t ask_upstream(uint32_t server, bool tcp, const uint8_t *q, size_t qlen, uint8_t *ans,
+                            size_t size)
 {
         _cleanup_close_ int fd = socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
         if (fd < 0 || set_timeouts(fd, UPSTREAM_MS) < 0)
                 return -errno;
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53), .sin_addr.s_addr = htonl(server) };
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = htons(53),
+                                  .sin_addr.s_addr = htonl(server) };
         if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return -errno;
         if (tcp) {
@@ -321,8 +344,8 @@ static ssize_t ask_upstream(uint32_t server, bool tcp, const uint8_t *q, size_t 
 }
 
 /* Handles one query; returns the answer's length (0: send nothing). */
-static size_t handle_query(struct server *s, uint32_t client, bool tcp, const uint8_t *q, size_t qlen, uint8_t *ans,
-                           size_t size)
+static size_t handle_query(struct server *s, uint32_t client, bool tcp, const uint8_t *q, size_t qlen,
+                           uint8_t *ans, size_t size)
 {
         char name[256];
         uint16_t type;
@@ -398,7 +421,9 @@ static int bind_socket(int type, uint32_t addr, uint16_t port, struct coi_error 
                 return coi_error_set(err, errno, "DNS socket: %m");
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(addr) };
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = htons(port),
+                                  .sin_addr.s_addr = htonl(addr) };
         char ip[INET_ADDRSTRLEN];
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return coi_error_set(err, errno, "bind DNS %s %s:%u: %m", type == SOCK_STREAM ? "TCP" : "UDP",
@@ -434,7 +459,9 @@ int net_dns_run(const struct net_dns_config *cfg, struct coi_error *err)
                 report_ready(cfg->ready_fd, "out of memory");
                 return coi_error_set(err, ENOMEM, "DNS forwarder buffers");
         }
-        struct server s = { .cfg = cfg, .log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) };
+        struct server s = { .cfg = cfg,
+                            .log_path = log_path,
+                            .log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) };
         report_ready(cfg->ready_fd, "ok");
 
         for (;;) {
@@ -455,8 +482,8 @@ int net_dns_run(const struct net_dns_config *cfg, struct coi_error *err)
                         socklen_t pl = sizeof(peer);
                         ssize_t len = recvfrom(udp, q, DNS_MAX, 0, (struct sockaddr *)&peer, &pl);
                         if (len >= 12) {
-                                size_t alen = handle_query(&s, ntohl(peer.sin_addr.s_addr), false, q, (size_t)len,
-                                                           ans, DNS_MAX);
+                                size_t alen = handle_query(&s, ntohl(peer.sin_addr.s_addr), false, q,
+                                                           (size_t)len, ans, DNS_MAX);
                                 if (alen)
                                         sendto(udp, ans, alen, 0, (struct sockaddr *)&peer, pl);
                         }

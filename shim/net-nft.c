@@ -100,7 +100,7 @@ static void batch_next(struct batch *bt)
                 bt->oom = true;
 }
 
-static int mnl_open(struct mnl_socket **ret, struct coi_error *err)
+int net_nft_socket_open(struct mnl_socket **ret, struct coi_error *err)
 {
         struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
         if (!nl)
@@ -126,16 +126,6 @@ static void nft_set_freep(struct nftnl_set **s)
         if (*s)
                 nftnl_set_free(*s);
 }
-static void nft_table_freep(struct nftnl_table **t)
-{
-        if (*t)
-                nftnl_table_free(*t);
-}
-static void nft_chain_freep(struct nftnl_chain **c)
-{
-        if (*c)
-                nftnl_chain_free(*c);
-}
 
 /* Sends the batch and collects every answer. nfnetlink handles a batch synchronously inside sendmsg(),
  * so all acks and errors are queued when it returns: read until the queue is empty. */
@@ -147,7 +137,7 @@ static int batch_commit(struct batch *bt, const char *what, struct coi_error *er
         mnl_nlmsg_batch_next(bt->b);
 
         _cleanup_mnl_ struct mnl_socket *nl = NULL;
-        int r = mnl_open(&nl, err);
+        int r = net_nft_socket_open(&nl, err);
         if (r < 0)
                 return r;
         if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt->b), mnl_nlmsg_batch_size(bt->b)) < 0)
@@ -167,35 +157,6 @@ static int batch_commit(struct batch *bt, const char *what, struct coi_error *er
         if (first)
                 return coi_error_set(err, first, "%s: %s", what, strerror(first));
         return 0;
-}
-
-/* A request answered by data messages (a dump or a get), each handed to cb. */
-static int nft_query(uint16_t type, uint16_t flags, void (*payload)(struct nlmsghdr *, void *), void *obj,
-                     mnl_cb_t cb, void *data, const char *what, struct coi_error *err)
-{
-        _cleanup_mnl_ struct mnl_socket *nl = NULL;
-        int r = mnl_open(&nl, err);
-        if (r < 0)
-                return r;
-        char buf[MNL_SOCKET_BUFFER_SIZE];
-        uint32_t seq = (uint32_t)time(NULL);
-        struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags | NLM_F_ACK, seq);
-        if (payload)
-                payload(nlh, obj);
-        if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-                return coi_error_set(err, errno, "%s: %m", what);
-        unsigned portid = mnl_socket_get_portid(nl);
-        for (int i = 0; i < 100000; i++) {
-                ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-                if (n < 0)
-                        return coi_error_set(err, errno, "%s: %m", what);
-                r = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
-                if (r < 0)
-                        return coi_error_set(err, errno, "%s: %m", what);
-                if (r == MNL_CB_STOP)
-                        return 0;
-        }
-        return coi_error_set(err, EIO, "%s: answer never ended", what);
 }
 
 /* ---- rule building ---- */
@@ -325,6 +286,7 @@ static void m_ifname(struct rb *rb, uint32_t key, const char *name, uint32_t op)
 /* ip saddr (offset 12) or daddr (16) within prefix; the caller has matched IPv4 first. */
 static void m_addr(struct rb *rb, uint32_t offset, uint32_t addr, int len)
 {
+        m_ipv4(rb); /* lets `nft list` show "ip daddr" and keeps the match exact if IPv6 ever gets here */
         x_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, offset, 4);
         if (len < 32) {
                 uint32_t mask = htonl(net_prefix_mask(len));
@@ -430,7 +392,7 @@ static void add_chain(struct batch *bt, uint16_t type, const char *name, int hoo
                 nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, ctype);
                 nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
         }
-        struct nlmsghdr *nlh = batch_hdr(bt, type, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0);
+        struct nlmsghdr *nlh = batch_hdr(bt, type, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE | NLM_F_EXCL : 0);
         nftnl_chain_nlmsg_build_payload(nlh, c);
         batch_next(bt);
         nftnl_chain_free(c);
@@ -476,7 +438,7 @@ static void add_set(struct batch *bt, const char *name, uint32_t flags, uint32_t
         nftnl_set_set_u32(s, NFTNL_SET_ID, id);
         if (flags & NFT_SET_MAP)
                 nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-        struct nlmsghdr *nlh = batch_hdr(bt, NFT_MSG_NEWSET, NLM_F_CREATE);
+        struct nlmsghdr *nlh = batch_hdr(bt, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL);
         nftnl_set_nlmsg_build_payload(nlh, s);
         batch_next(bt);
         nftnl_set_free(s);
@@ -593,7 +555,6 @@ int net_nft_host_ensure(const char *bridge, const struct net_prefix *subnet, str
                 rule_end(&bt, &rb);
         }
         if (rule_begin(&rb, "postrouting") == 0) {
-                m_ipv4(&rb);
                 m_addr(&rb, 12, subnet->addr, subnet->len);
                 m_ifname(&rb, NFT_META_OIFNAME, bridge, NFT_CMP_NEQ);
                 x_add(&rb, x_new(&rb, "masq"));
@@ -618,23 +579,7 @@ int net_nft_host_remove(struct coi_error *err)
         return r == -ENOENT ? 0 : r;
 }
 
-static void table_payload(struct nlmsghdr *nlh, void *obj)
-{
-        nftnl_table_nlmsg_build_payload(nlh, obj);
-}
-
-bool net_nft_host_exists(void)
-{
-        _cleanup_(nft_table_freep) struct nftnl_table *t = nftnl_table_alloc();
-        if (!t)
-                return false;
-        nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
-        nftnl_table_set_str(t, NFTNL_TABLE_NAME, NET_NFT_TABLE);
-        struct coi_error ignored = { 0 };
-        return nft_query(NFT_MSG_GETTABLE, 0, table_payload, t, NULL, NULL, "get table", &ignored) == 0;
-}
-
-static void set_name(char *buf, size_t size, char kind, const char *name)
+void net_nft_set_name(char *buf, size_t size, char kind, const char *name)
 {
         snprintf(buf, size, "%c-%s", kind, name);
 }
@@ -644,9 +589,9 @@ int net_nft_container_add(const char *name, uint32_t addr, uint32_t bridge_addr,
 {
         char chain[300], aset[300], pset[300], dset[300];
         snprintf(chain, sizeof(chain), "ct-%s", name);
-        set_name(aset, sizeof(aset), 'a', name);
-        set_name(pset, sizeof(pset), 'p', name);
-        set_name(dset, sizeof(dset), 'd', name);
+        net_nft_set_name(aset, sizeof(aset), 'a', name);
+        net_nft_set_name(pset, sizeof(pset), 'p', name);
+        net_nft_set_name(dset, sizeof(dset), 'd', name);
         struct batch bt;
         int r = batch_start(&bt, err);
         if (r < 0)
@@ -659,6 +604,7 @@ int net_nft_container_add(const char *name, uint32_t addr, uint32_t bridge_addr,
 
         /* 1. explicitly denied prefixes, even for connections already open */
         if (rule_begin(&rb, chain) == 0) {
+                m_ipv4(&rb);
                 x_payload(&rb, NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
                 x_lookup(&rb, dset, false);
                 x_log_reject(&rb, name, log_group);
@@ -684,6 +630,7 @@ int net_nft_container_add(const char *name, uint32_t addr, uint32_t bridge_addr,
         const char *allow_sets[] = { aset, pset };
         for (size_t i = 0; i < ELEMENTSOF(allow_sets); i++) {
                 if (rule_begin(&rb, chain) == 0) {
+                        m_ipv4(&rb);
                         x_payload(&rb, NFT_PAYLOAD_NETWORK_HEADER, 16, 4);
                         x_lookup(&rb, allow_sets[i], false);
                         x_verdict(&rb, NF_ACCEPT);
@@ -734,9 +681,9 @@ int net_nft_container_remove(const char *name, uint32_t addr, struct coi_error *
 {
         char chain[300], sets[3][300];
         snprintf(chain, sizeof(chain), "ct-%s", name);
-        set_name(sets[0], sizeof(sets[0]), 'a', name);
-        set_name(sets[1], sizeof(sets[1]), 'p', name);
-        set_name(sets[2], sizeof(sets[2]), 'd', name);
+        net_nft_set_name(sets[0], sizeof(sets[0]), 'a', name);
+        net_nft_set_name(sets[1], sizeof(sets[1]), 'p', name);
+        net_nft_set_name(sets[2], sizeof(sets[2]), 'd', name);
         if (!net_nft_host_exists())
                 return 0;
 
@@ -780,7 +727,7 @@ static int elem_change(const char *name, char kind, uint16_t type, const struct 
                        const char *what, struct coi_error *err)
 {
         char set[300];
-        set_name(set, sizeof(set), kind, name);
+        net_nft_set_name(set, sizeof(set), kind, name);
         struct batch bt;
         int r = batch_start(&bt, err);
         if (r < 0)
@@ -794,22 +741,14 @@ static int elem_change(const char *name, char kind, uint16_t type, const struct 
 
 int net_nft_learned_add(const char *name, uint32_t addr, uint64_t timeout_ms, struct coi_error *err)
 {
-        char set[300];
-        set_name(set, sizeof(set), 'a', name);
         struct elem el = { .addr = addr, .timeout_ms = timeout_ms };
-        /* add (a no-op if present), delete, add: one transaction that always ends with the new timeout,
-         * whether the address was there or not */
-        struct batch bt;
-        int r = batch_start(&bt, err);
-        if (r < 0)
+        /* Delete, then add: re-adding an element does not refresh its timeout on every kernel. Between the
+         * two, only new connections to addr would be refused, and the container has not been told addr yet
+         * (the forwarder answers after this); open connections pass by the established rule. */
+        int r = elem_change(name, 'a', NFT_MSG_DELSETELEM, &el, 1, "delete from", err);
+        if (r < 0 && r != -ENOENT)
                 return r;
-        elems(&bt, NFT_MSG_NEWSETELEM, set, &el, 1);
-        elems(&bt, NFT_MSG_DELSETELEM, set, &el, 1);
-        elems(&bt, NFT_MSG_NEWSETELEM, set, &el, 1);
-        _cleanup_free_ char *msg = xasprintf("add to set %s", set);
-        r = batch_commit(&bt, msg ? msg : set, err);
-        batch_done(&bt);
-        return r;
+        return elem_change(name, 'a', NFT_MSG_NEWSETELEM, &el, 1, "add to", err);
 }
 
 int net_nft_learned_del(const char *name, uint32_t addr, struct coi_error *err)
@@ -833,127 +772,4 @@ int net_nft_prefix_del(const char *name, bool deny, const struct net_prefix *p, 
         size_t n = prefix_elems(p, el);
         int r = elem_change(name, deny ? 'd' : 'p', NFT_MSG_DELSETELEM, el, n, "delete from", err);
         return r == -ENOENT ? 0 : r;
-}
-
-struct list_data {
-        struct net_nft_elem *raw; /* every element as dumped: len 32 = start/plain, len 0 = interval end */
-        size_t n, cap;
-        bool oom;
-};
-
-static int elem_cb(const struct nlmsghdr *nlh, void *data)
-{
-        struct list_data *ld = data;
-        _cleanup_(nft_set_freep) struct nftnl_set *s = nftnl_set_alloc();
-        if (!s || nftnl_set_elems_nlmsg_parse(nlh, s) < 0)
-                return MNL_CB_OK;
-        struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
-        for (struct nftnl_set_elem *e = it ? nftnl_set_elems_iter_cur(it) : NULL; e;
-             e = nftnl_set_elems_iter_next(it)) {
-                uint32_t klen = 0;
-                const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
-                if (!key || klen != 4)
-                        continue;
-                if (ld->n == ld->cap) {
-                        size_t cap = ld->cap ? ld->cap * 2 : 16;
-                        struct net_nft_elem *n = realloc(ld->raw, cap * sizeof(*n));
-                        if (!n) {
-                                ld->oom = true;
-                                break;
-                        }
-                        ld->raw = n;
-                        ld->cap = cap;
-                }
-                uint32_t be;
-                memcpy(&be, key, 4);
-                bool end = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) &&
-                           (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END);
-                uint64_t exp = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION)
-                                       ? nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION)
-                                       : 0;
-                ld->raw[ld->n++] = (struct net_nft_elem){ ntohl(be), end ? 0 : 32, exp };
-        }
-        if (it)
-                nftnl_set_elems_iter_destroy(it);
-        return MNL_CB_OK;
-}
-
-static void elems_payload(struct nlmsghdr *nlh, void *obj)
-{
-        nftnl_set_elems_nlmsg_build_payload(nlh, obj);
-}
-
-static int cmp_elem(const void *a, const void *b)
-{
-        const struct net_nft_elem *x = a, *y = b;
-        return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-int net_nft_list(const char *name, char kind, struct net_nft_elem **ret, size_t *ret_n, struct coi_error *err)
-{
-        char set[300];
-        set_name(set, sizeof(set), kind, name);
-        _cleanup_(nft_set_freep) struct nftnl_set *s = set_new(set);
-        if (!s)
-                return coi_error_set(err, ENOMEM, "list set %s", set);
-        struct list_data ld = { 0 };
-        _cleanup_free_ char *what = xasprintf("list set %s", set);
-        int r = nft_query(NFT_MSG_GETSETELEM, NLM_F_DUMP, elems_payload, s, elem_cb, &ld, what ? what : set,
-                          err);
-        if (r == 0 && ld.oom)
-                r = coi_error_set(err, ENOMEM, "list set %s", set);
-        if (r < 0) {
-                free(ld.raw);
-                return r;
-        }
-        qsort(ld.raw, ld.n, sizeof(*ld.raw), cmp_elem);
-        if (kind != 'a') {
-                /* pair each interval start with the next end; a start without one runs to the top */
-                size_t out = 0;
-                for (size_t i = 0; i < ld.n; i++) {
-                        if (ld.raw[i].len == 0)
-                                continue;
-                        uint64_t end = 1ull << 32;
-                        if (i + 1 < ld.n && ld.raw[i + 1].len == 0)
-                                end = ld.raw[i + 1].addr;
-                        uint64_t size = end - ld.raw[i].addr;
-                        int len = 32;
-                        while (len > 0 && (1ull << (32 - len)) < size)
-                                len--;
-                        ld.raw[out++] = (struct net_nft_elem){ ld.raw[i].addr, len, 0 };
-                }
-                ld.n = out;
-        }
-        *ret = ld.raw;
-        *ret_n = ld.n;
-        return 0;
-}
-
-static int chain_cb(const struct nlmsghdr *nlh, void *data)
-{
-        char ***names = data;
-        _cleanup_(nft_chain_freep) struct nftnl_chain *c = nftnl_chain_alloc();
-        if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0)
-                return MNL_CB_OK;
-        const char *table = nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE);
-        const char *name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
-        if (table && name && streq(table, NET_NFT_TABLE) && startswith(name, "ct-"))
-                if (strv_push(names, name + 3) < 0)
-                        return MNL_CB_ERROR;
-        return MNL_CB_OK;
-}
-
-int net_nft_list_containers(char ***ret, struct coi_error *err)
-{
-        _cleanup_strv_ char **names = calloc(1, sizeof(char *));
-        if (!names)
-                return coi_error_set(err, ENOMEM, "list nftables chains");
-        if (net_nft_host_exists()) {
-                int r = nft_query(NFT_MSG_GETCHAIN, NLM_F_DUMP, NULL, NULL, chain_cb, &names,
-                                  "list nftables chains", err);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(names);
-        return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "net-link.h"
 
@@ -60,3 +61,22 @@ struct net_nft_elem {
 int net_nft_list(const char *name, char set, struct net_nft_elem **ret, size_t *ret_n, struct coi_error *err);
 /* Names of the containers that have a chain in the table (NULL-terminated strv; empty if no table). */
 int net_nft_list_containers(char ***ret, struct coi_error *err);
+
+/* Who dialled what and was rejected: one packet logged by a container's rules. */
+struct net_blocked_packet {
+        struct timespec time; /* when it was read (CLOCK_REALTIME) */
+        char prefix[64];      /* "coi NAME " */
+        uint32_t saddr, daddr; /* host order */
+        uint8_t proto;        /* IPPROTO_* */
+        uint16_t dport;       /* TCP/UDP only, else 0 */
+};
+/* Binds NFLOG group (one reader per group at a time: EBUSY otherwise) and calls fn for every packet until fn
+ * returns non-zero or timeout_ms passes (-1: forever). */
+int net_nflog_follow(uint16_t group, int timeout_ms, int (*fn)(const struct net_blocked_packet *, void *),
+                     void *data, struct coi_error *err);
+
+/* Shared by net-nft.c and net-nft-read.c. */
+struct mnl_socket;
+int net_nft_socket_open(struct mnl_socket **ret, struct coi_error *err);
+/* "a-NAME", "p-NAME", "d-NAME". */
+void net_nft_set_name(char *buf, size_t size, char kind, const char *name);

@@ -56,8 +56,8 @@ static bool pattern_valid(const char *p)
         if (n == 0 || n > 253 || p[0] == '.' || strstr(p, ".."))
                 return false;
         for (size_t i = 0; i < n; i++)
-                if (!(p[i] >= 'a' && p[i] <= 'z') && !(p[i] >= 'A' && p[i] <= 'Z') && !(p[i] >= '0' && p[i] <= '9') &&
-                    !strchr("-_.", p[i]))
+                if (!(p[i] >= 'a' && p[i] <= 'z') && !(p[i] >= 'A' && p[i] <= 'Z') &&
+                    !(p[i] >= '0' && p[i] <= '9') && !strchr("-_.", p[i]))
                         return false;
         return true;
 }
@@ -135,9 +135,9 @@ int net_record_save(const char *state_dir, const struct net_record *rec, struct 
         int n = snprintf(buf, size,
                          "addr=%s\nhost_if=%s\nmode=%s\nallow_local_network_access=%d\n"
                          "block_metadata_endpoint=%d\nblock_private_networks=%d\n",
-                         net_ipv4_format(rec->addr, ip), rec->host_ifname, net_mode_to_string(rec->policy.mode),
-                         rec->policy.allow_local_network_access, rec->policy.block_metadata_endpoint,
-                         rec->policy.block_private_networks);
+                         net_ipv4_format(rec->addr, ip), rec->host_ifname,
+                         net_mode_to_string(rec->policy.mode), rec->policy.allow_local_network_access,
+                         rec->policy.block_metadata_endpoint, rec->policy.block_private_networks);
         for (char **v = rec->allow; v && *v; v++)
                 n += snprintf(buf + n, size - (size_t)n, "allow=%s\n", *v);
         for (char **v = rec->deny; v && *v; v++)
@@ -160,7 +160,8 @@ int net_record_list(const char *state_dir, char ***ret, struct coi_error *err)
         }
         for (struct dirent *de; (de = readdir(d));) {
                 /* write_file_atomic_at's temporary files end in .tmp and are no records */
-                if (net_name_valid(de->d_name) && !strstr(de->d_name, ".tmp") && strv_push(&names, de->d_name) < 0) {
+                if (net_name_valid(de->d_name) && !strstr(de->d_name, ".tmp") &&
+                    strv_push(&names, de->d_name) < 0) {
                         closedir(d);
                         return coi_error_set(err, ENOMEM, "list records");
                 }
@@ -419,7 +420,8 @@ static int setup_locked(const struct net_options *o, const struct net_container_
                 struct net_prefix p;
                 if (net_prefix_parse(*a, &p, NULL) < 0 && !pattern_valid(*a)) {
                         net_record_done(&rec);
-                        return coi_error_set(err, EINVAL, "'%s' is neither a name pattern nor an IPv4 address", *a);
+                        return coi_error_set(err, EINVAL,
+                                             "'%s' is neither a name pattern nor an IPv4 address", *a);
                 }
                 if (strv_push(&rec.allow, *a) < 0) {
                         net_record_done(&rec);
@@ -452,7 +454,9 @@ static int setup_locked(const struct net_options *o, const struct net_container_
         if (r >= 0)
                 r = dns_start(o, br.addr, err);
         if (r >= 0 && ret) {
-                *ret = (struct net_container_info){ .addr = rec.addr, .prefix_len = subnet.len, .gateway = br.addr };
+                *ret = (struct net_container_info){ .addr = rec.addr,
+                                                    .prefix_len = subnet.len,
+                                                    .gateway = br.addr };
                 snprintf(ret->host_ifname, sizeof(ret->host_ifname), "%s", rec.host_ifname);
         }
         net_record_done(&rec);
@@ -465,7 +469,8 @@ int net_container_setup(const struct net_options *o, const struct net_container_
                         struct net_container_info *ret, struct coi_error *err)
 {
         if (!net_name_valid(c->name))
-                return coi_error_set(err, EINVAL, "invalid container name '%s' (letters, digits, _.-, at most %d)",
+                return coi_error_set(err, EINVAL,
+                                     "invalid container name '%s' (letters, digits, _.-, at most %d)",
                                      c->name, NET_NAME_MAX);
         _cleanup_close_ int own_fd = -1;
         int netns_fd = c->netns_fd;
@@ -577,7 +582,8 @@ static int change(const struct net_options *o, const char *name, const char *wha
         bool is_prefix = net_prefix_parse(what, &p, NULL) == 0;
         if (!is_prefix && !pattern_valid(what)) {
                 net_record_done(&rec);
-                return coi_error_set(err, EINVAL, "'%s' is neither a name pattern nor an IPv4 address/CIDR", what);
+                return coi_error_set(err, EINVAL, "'%s' is neither a name pattern nor an IPv4 address/CIDR",
+                                     what);
         }
         if (is_prefix) {
                 r = net_nft_prefix_add(name, !allow, &p, err);
@@ -661,7 +667,8 @@ static void show_set(struct text *t, const char *name, char kind, bool json)
                 else if (json)
                         tprintf(t, "%s\"%s/%d\"", i ? "," : "", ip, el[i].len);
                 else if (kind == 'a')
-                        tprintf(t, "%s%s (%llus)", i ? " " : "", ip, (unsigned long long)el[i].expires_ms / 1000);
+                        tprintf(t, "%s%s (%llus)", i ? " " : "", ip,
+                                (unsigned long long)el[i].expires_ms / 1000);
                 else
                         tprintf(t, "%s%s/%d", i ? " " : "", ip, el[i].len);
         }
@@ -679,7 +686,8 @@ static void show_one(struct text *t, const struct net_record *rec, bool json, bo
                         "\"block_private_networks\":%s,\"allow\":[",
                         first ? "" : ",", rec->name, ip, rec->host_ifname, net_mode_to_string(p->mode),
                         p->allow_local_network_access ? "true" : "false",
-                        p->block_metadata_endpoint ? "true" : "false", p->block_private_networks ? "true" : "false");
+                        p->block_metadata_endpoint ? "true" : "false",
+                        p->block_private_networks ? "true" : "false");
                 show_strv(t, rec->allow, true);
                 tprintf(t, "],\"deny\":[");
                 show_strv(t, rec->deny, true);

@@ -28,11 +28,11 @@
  * the DNS forwarder go too, so a host with no container has nothing of coi in its network configuration.
  */
 
-#define NET_STATE_DIR     "/run/coi/net"
-#define NET_BRIDGE        "coibr0"
-#define NET_POOL          "10.88.0.0/16"
-#define NET_LOG_GROUP     7
-#define NET_NAME_MAX      48
+#define NET_STATE_DIR "/run/coi/net"
+#define NET_BRIDGE    "coibr0"
+#define NET_POOL      "10.88.0.0/16"
+#define NET_LOG_GROUP 7
+#define NET_NAME_MAX  48
 
 struct net_options {
         const char *state_dir;   /* NET_STATE_DIR */
@@ -49,16 +49,16 @@ struct net_options {
 void net_options_init(struct net_options *o, bool use_env);
 
 struct net_container_config {
-        const char *name;        /* [A-Za-z0-9_.-], at most NET_NAME_MAX */
-        int netns_fd;            /* the container's network namespace, or -1 to use pid */
-        pid_t pid;               /* a process in it (used when netns_fd < 0) */
+        const char *name; /* [A-Za-z0-9_.-], at most NET_NAME_MAX */
+        int netns_fd;     /* the container's network namespace, or -1 to use pid */
+        pid_t pid;        /* a process in it (used when netns_fd < 0) */
         struct net_policy policy;
-        char *const *allowed;    /* NULL-terminated: names ("example.com", "*.example.com"), IPs, CIDRs */
-        const char *ifname;      /* inside the container: "eth0" */
+        char *const *allowed; /* NULL-terminated: names ("example.com", "*.example.com"), IPs, CIDRs */
+        const char *ifname;   /* inside the container: "eth0" */
 };
 
 struct net_container_info {
-        uint32_t addr;    /* host order */
+        uint32_t addr; /* host order */
         int prefix_len;
         uint32_t gateway; /* the bridge address; also the DNS server to put in resolv.conf */
         char host_ifname[16];

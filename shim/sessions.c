@@ -217,6 +217,10 @@ static int load_at(int dirfd, const char *dir, const char *id, struct session_me
         if (!rel || !where)
                 return coi_error_set(err, ENOMEM, "session %s: out of memory", id);
         struct stat st;
+        if (fstatat(dirfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return coi_error_set(err, errno, "%s: %m", where);
+        if (!S_ISDIR(st.st_mode))
+                return coi_error_set(err, ENOTDIR, "session %s in %s is not a directory", id, dir);
         if (fstatat(dirfd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return coi_error_set(err, errno, "%s: %m", where);
         if (!S_ISREG(st.st_mode))
@@ -342,6 +346,23 @@ int session_stage_commit(const char *dir, const char *staging, const struct sess
                 if (renameat2(dfd, name, dfd, meta->session_id, RENAME_NOREPLACE) < 0)
                         return coi_error_set(err, errno, "rename %s to %s/%s: %m", staging, dir,
                                              meta->session_id);
+        } else if (errno == EINVAL) {
+                /* A filesystem without RENAME_EXCHANGE: move the old session aside first. For a moment
+                 * there is no <id> (never a half one); .old-* is what sessions_remove_stale() deletes. */
+                _cleanup_free_ char *old = xasprintf(".old-%s-%s", meta->session_id,
+                                                     name + strlen(".tmp-") + strlen(meta->session_id) + 1);
+                if (!old)
+                        return coi_error_set(err, ENOMEM, "session %s: out of memory", meta->session_id);
+                if (renameat(dfd, meta->session_id, dfd, old) < 0)
+                        return coi_error_set(err, errno, "rename %s/%s aside: %m", dir, meta->session_id);
+                if (renameat(dfd, name, dfd, meta->session_id) < 0) {
+                        int saved = errno;
+                        (void)renameat(dfd, old, dfd, meta->session_id);
+                        return coi_error_set(err, saved, "rename %s to %s/%s: %m", staging, dir,
+                                             meta->session_id);
+                }
+                struct coi_error ignore = { 0 };
+                remove_tree_at(dfd, old, &ignore);
         } else {
                 return coi_error_set(err, errno, "exchange %s with %s/%s: %m", staging, dir,
                                      meta->session_id);

@@ -1,6 +1,5 @@
-/* sessions.h — saved agent state: <coi dir>/sessions-<tool>/<id>/ (the tool's config directory plus
- * metadata.json), stored atomically, found again for --resume, listed, deleted; and the host credential
- * files each tool gets. */
+/* sessions.h — saved agent state in ~/.coi/sessions-<tool>/<id>/ (state + metadata.json): atomic store,
+ * --resume lookup, listing, deletion; and the host credential files each tool gets. */
 #pragma once
 
 #include <stdbool.h>

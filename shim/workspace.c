@@ -1,5 +1,6 @@
 /* workspace.c — resolving `-w` to the workspace, its owner, container name and mount target, and the
  * protected paths as plain (host, container, kind, must_create) entries. Mounts nothing, creates nothing. */
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,6 +251,7 @@ void protected_list_free(struct protected_list *l)
                 free(l->v[i].rel);
                 free(l->v[i].host);
                 free(l->v[i].container);
+                free(l->v[i].first_missing);
         }
         free(l->v);
         free(l->git_common_dir);
@@ -449,7 +451,55 @@ static int add_entry(struct builder *b, const char *rel, const char *host, bool 
         b->l->n++;
         if (!m->rel || !m->host || !m->container)
                 return coi_error_set(err, ENOMEM, "protected paths: out of memory");
+        if (missing) {
+                /* Walk up while the parent is missing too. */
+                _cleanup_free_ char *top = strdup(host);
+                if (!top)
+                        return coi_error_set(err, ENOMEM, "protected paths: out of memory");
+                for (;;) {
+                        char *slash = strrchr(top, '/');
+                        struct stat st;
+                        if (!slash || slash == top)
+                                break;
+                        *slash = '\0';
+                        if (lstat(top, &st) == 0) {
+                                *slash = '/';
+                                break;
+                        }
+                }
+                m->first_missing = TAKE_PTR(top);
+        }
         return 0;
+}
+
+/* With extensions.worktreeConfig, git also reads config.worktree of the main worktree and
+ * worktrees/NAME/config.worktree: as dangerous as config itself. The existing ones are protected
+ * (the extension can't be switched on from the sandbox while config is read-only). */
+static int protect_config_worktrees(struct builder *b, const char *gitdir, bool external,
+                                    struct coi_error *err)
+{
+        _cleanup_free_ char *main_cw = xasprintf("%s/config.worktree", gitdir);
+        struct stat st;
+        if (!main_cw)
+                return coi_error_set(err, ENOMEM, "protected paths: out of memory");
+        int r = 0;
+        if (lstat(main_cw, &st) == 0 && S_ISREG(st.st_mode))
+                r = add_entry(b, ".git/config.worktree", main_cw, false, external, PROTECT_FILE, err);
+        _cleanup_free_ char *wdir = xasprintf("%s/worktrees", gitdir);
+        DIR *d = wdir ? opendir(wdir) : NULL;
+        for (struct dirent *de; r == 0 && d && (de = readdir(d));) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *cw = xasprintf("%s/%s/config.worktree", wdir, de->d_name);
+                _cleanup_free_ char *rel = xasprintf(".git/worktrees/%s/config.worktree", de->d_name);
+                if (!cw || !rel)
+                        r = coi_error_set(err, ENOMEM, "protected paths: out of memory");
+                else if (lstat(cw, &st) == 0 && S_ISREG(st.st_mode))
+                        r = add_entry(b, rel, cw, false, external, PROTECT_FILE, err);
+        }
+        if (d)
+                closedir(d);
+        return r;
 }
 
 static bool inside(const char *path, const char *root)
@@ -587,7 +637,10 @@ static int protect_one(struct builder *b, const char *rel, struct coi_error *err
                                                      "protected path %s resolves to %s outside the git "
                                                      "directory %s; refusing to start",
                                                      rel, resolved, common);
-                        return add_entry(b, rel, resolved, missing, external, kind_for_missing(rel), err);
+                        r = add_entry(b, rel, resolved, missing, external, kind_for_missing(rel), err);
+                        if (r == 0 && streq(rel, ".git/config"))
+                                r = protect_config_worktrees(b, common, external, err);
+                        return r;
                 }
         }
 
@@ -604,7 +657,15 @@ static int protect_one(struct builder *b, const char *rel, struct coi_error *err
                                      "protected path %s is a symlink to %s, outside the workspace; refusing "
                                      "to start (remove the link or set security.disable_protection)",
                                      rel, resolved);
-        return add_entry(b, rel, resolved, missing, false, kind_for_missing(rel), err);
+        r = add_entry(b, rel, resolved, missing, false, kind_for_missing(rel), err);
+        if (r == 0 && streq(rel, ".git/config") && !missing) {
+                _cleanup_free_ char *gitdir = strdup(resolved);
+                if (!gitdir)
+                        return coi_error_set(err, ENOMEM, "protected paths: out of memory");
+                *strrchr(gitdir, '/') = '\0';
+                r = protect_config_worktrees(b, gitdir, false, err);
+        }
+        return r;
 }
 
 static int push_entry(char ***list, const char *entry, bool writable_hooks, struct coi_error *err)

@@ -33,9 +33,9 @@ static inline void workspace_freep(struct workspace **ws)
 struct workspace_options {
         const char *cwd; /* NULL: $PWD if it names the current directory, else getcwd() (as Go's Getwd) */
         char *const *environ; /* NULL: the process environment (PWD, SUDO_UID, SUDO_GID) */
-        uid_t uid;            /* the caller's real ids; used when both are 0 and set_ids is false: getuid() */
+        bool set_ids;         /* use uid/gid below as the caller's ids (tests); else getuid()/getgid() */
+        uid_t uid;
         gid_t gid;
-        bool set_ids; /* uid/gid above are meaningful (tests); otherwise getuid()/getgid() */
 };
 
 /* arg is `-w` (NULL or "" = "."). The directory must exist. opts may be NULL. */
@@ -78,6 +78,10 @@ struct protected_mount {
         /* The path does not exist yet: create an empty placeholder (directory or empty file per kind,
          * missing parents as directories, owned by the workspace owner) at host, then mount it. */
         bool must_create;
+        /* With must_create: the topmost path that does not exist yet (host itself or a missing parent,
+         * e.g. <ws>/.git for .git/hooks in a directory that is no repository): what the mount layer
+         * creates, and may remove again when the session ends. NULL otherwise. */
+        char *first_missing;
 };
 
 struct protected_list {

@@ -25,6 +25,9 @@ struct cli {
 /* Re-executes from a sealed copy of the binary when needed (coi_sealed_binary_needed*); returns 0 or,
  * after printing the error, the exit code 1. */
 int cli_seal(struct cli *cli, bool needed);
+struct create_flags;
+/* cli_seal for create/run: asks the library whether this bundle's container needs it. */
+int cli_seal_for_create(struct cli *cli, const struct create_flags *f);
 
 /* Prints "coi-runtime: <msg>" once on stderr (and into the --log file); returns 1, the exit code. */
 int cli_fail(struct cli *cli, const struct coi_error *err);

@@ -81,11 +81,20 @@ int cli_parse_create_flags(struct cli *cli, int argc, char **argv, bool is_run, 
         return optind;
 }
 
+int cli_seal_for_create(struct cli *cli, const struct create_flags *f)
+{
+        struct coi_error err = { 0 };
+        bool needed = true;
+        if (coi_sealed_binary_needed(&cli->ctx, &f->opts, &needed, &err) < 0)
+                return cli_fail(cli, &err);
+        return cli_seal(cli, needed);
+}
+
 int cmd_create(struct cli *cli, int argc, char **argv)
 {
         struct create_flags f;
         int i = cli_parse_create_flags(cli, argc, argv, false, &f);
-        if (i < 0)
+        if (i < 0 || cli_seal_for_create(cli, &f))
                 return 1;
         struct coi_error err = { 0 };
         if (coi_container_create(&cli->ctx, argv[i], &f.opts, &err) < 0)

@@ -99,6 +99,11 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
                 return cli_usage(cli, EXEC_USAGE, "no container id given");
         const char *id = argv[optind++];
         struct coi_error err = { 0 };
+        bool needed = true;
+        if (coi_sealed_binary_needed_for_exec(&cli->ctx, id, &needed, &err) < 0)
+                return cli_fail(cli, &err);
+        if (cli_seal(cli, needed))
+                return 1;
         _cleanup_free_ char *process_json = NULL;
         if (process_file) {
                 if (optind < argc)

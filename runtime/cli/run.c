@@ -1,6 +1,8 @@
 /* run.c — `coi-runtime run [-d] [create flags] ID`: create + start; in the foreground it forwards
  * signals to the init, waits, deletes the container and exits with its code (128 + signal if killed). */
+#include <errno.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include "cli.h"
 
@@ -8,7 +10,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 {
         struct create_flags f;
         int i = cli_parse_create_flags(cli, argc, argv, true, &f);
-        if (i < 0)
+        if (i < 0 || cli_seal_for_create(cli, &f))
                 return 1;
         const char *id = argv[i];
         struct coi_error err = { 0 };
@@ -20,39 +22,32 @@ int cmd_run(struct cli *cli, int argc, char **argv)
         if (!f.detach)
                 cli_forward_signals(0);
         uint64_t t = cli_now_ns();
-        if (coi_container_create(&cli->ctx, id, &f.opts, &err) < 0)
+        pid_t pid = 0;
+        if (coi_container_run(&cli->ctx, id, &f.opts, &pid, &err) < 0)
                 return cli_fail(cli, &err);
-        cli_timing(cli, "create", t);
-
-        struct coi_state st = { 0 };
-        if (!f.detach && coi_container_state(&cli->ctx, id, &st, &err) == 0) {
-                cli_forward_signals(st.pid);
-                coi_state_free(&st);
-        }
-        t = cli_now_ns();
-        if (coi_container_start(&cli->ctx, id, &err) < 0) {
-                struct coi_error derr = { 0 };
-                cli_fail(cli, &err);
-                coi_container_delete(&cli->ctx, id, true, &derr);
-                return 1;
-        }
-        cli_timing(cli, "start", t);
+        cli_timing(cli, "create+start", t);
         if (f.detach)
                 return 0;
 
+        /* The init is our child (or, through the subreaper, our adopted one): wait for it directly. */
+        cli_forward_signals(pid);
         int status = 0;
+        int r = 0;
         t = cli_now_ns();
-        int r = coi_container_wait(&cli->ctx, id, &status, &err);
+        while (waitpid(pid, &status, 0) < 0) {
+                if (errno != EINTR) {
+                        r = cli_failf(cli, "wait for the init (pid %d) of %s: %m", (int)pid, id);
+                        break;
+                }
+        }
         cli_forward_signals(0);
-        if (r < 0)
-                cli_fail(cli, &err);
         cli_timing(cli, "wait", t);
         t = cli_now_ns();
         struct coi_error derr = { 0 };
         if (coi_container_delete(&cli->ctx, id, true, &derr) < 0) {
                 cli_fail(cli, &derr);
-                return r < 0 ? 1 : cli_exit_code(status);
+                return r ? 1 : cli_exit_code(status);
         }
         cli_timing(cli, "delete", t);
-        return r < 0 ? 1 : cli_exit_code(status);
+        return r ? 1 : cli_exit_code(status);
 }

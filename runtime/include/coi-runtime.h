@@ -85,6 +85,12 @@ COI_PUBLIC void coi_state_free(struct coi_state *state);
 /* create: set the container up and leave its init waiting for start (OCI "created"). */
 COI_PUBLIC int coi_container_create(struct coi_context *ctx, const char *id,
                                     const struct coi_create_options *opts, struct coi_error *err);
+/* run: create + start in one call. Without hooks that need a point between the two (prestart,
+ * createRuntime, createContainer, startContainer, poststart) the init execs at once, with no exec.fifo
+ * round trip; with them, exactly create then start. ret_pid (may be NULL): the init, a child of the
+ * caller. On failure nothing is left behind. */
+COI_PUBLIC int coi_container_run(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                                 pid_t *ret_pid, struct coi_error *err);
 /* start: run the user's process in a created container. */
 COI_PUBLIC int coi_container_start(struct coi_context *ctx, const char *id, struct coi_error *err);
 /* state: read, re-checking that the process is still the one we started (pid reuse). */

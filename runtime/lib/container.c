@@ -237,8 +237,9 @@ struct create_job {
         const struct coi_create_options *opts;
         int rootfd, dirfd, lockfd, cgroup_fd, console_fd;
         bool dir_created, pid_file_written, done;
+        bool run;    /* coi_container_run: start right away */
+        bool direct; /* run without the staged start: the init execs at once, no exec.fifo */
         struct oci_config *config;
-        struct seccomp_program seccomp;
         struct state_record rec;
         struct timer timer;
 };
@@ -265,7 +266,6 @@ static void create_job_cleanup(struct create_job *j)
         unlock_and_close(&j->lockfd);
         closep(&j->dirfd);
         closep(&j->rootfd);
-        seccomp_program_done(&j->seccomp);
         oci_config_free(j->config);
         state_record_done(&j->rec);
 }
@@ -383,7 +383,7 @@ static int on_create_runtime(void *userdata, pid_t pid, struct coi_error *err)
         if (r < 0)
                 return coi_error_set(err, -r, "read start time of the init (pid %d) of %s: %m", (int)pid,
                                      j->id);
-        j->rec.pub.status = COI_STATUS_CREATED;
+        j->rec.pub.status = j->direct ? COI_STATUS_RUNNING : COI_STATUS_CREATED;
         r = state_write(j->dirfd, &j->rec, err);
         if (r < 0)
                 return r;
@@ -394,6 +394,14 @@ static int on_create_runtime(void *userdata, pid_t pid, struct coi_error *err)
         if (j->config->n_hooks[OCI_HOOK_PRESTART] + j->config->n_hooks[OCI_HOOK_CREATE_RUNTIME])
                 timer_phase(&j->timer, "createRuntime");
         return r;
+}
+
+/* Hooks that run between create and start (or right after start) need the staged start. */
+static bool needs_staged_start(const struct oci_config *config)
+{
+        return config->n_hooks[OCI_HOOK_PRESTART] || config->n_hooks[OCI_HOOK_CREATE_RUNTIME] ||
+               config->n_hooks[OCI_HOOK_CREATE_CONTAINER] || config->n_hooks[OCI_HOOK_START_CONTAINER] ||
+               config->n_hooks[OCI_HOOK_POSTSTART];
 }
 
 static void fill_owner(char *buf, size_t size)
@@ -421,6 +429,10 @@ static int do_create(struct create_job *j, struct coi_error *err)
         if (r < 0)
                 return r;
         timer_phase(&j->timer, "config");
+        /* run may skip the staged start (exec.fifo, a second state write) when no hook needs a point
+         * between create and start; status is derived live, so an init that is done before we write
+         * the state is simply "stopped". */
+        j->direct = j->run && !needs_staged_start(j->config);
 
         const struct oci_process *proc = &j->config->process;
         if (!j->config->has_process || !proc->args || !proc->args[0])
@@ -452,15 +464,20 @@ static int do_create(struct create_job *j, struct coi_error *err)
         fill_owner(j->rec.pub.owner, sizeof(j->rec.pub.owner));
         if (j->config->annotations && !(j->rec.pub.annotations = strv_copy(j->config->annotations)))
                 return coi_error_set(err, ENOMEM, "annotations of %s: %m", j->id);
-        r = state_write_file(j->dirfd, CONFIG_FILE, json, json_len, 0600, err);
+        j->rec.poststop_hooks = (int)j->config->n_hooks[OCI_HOOK_POSTSTOP];
+        /* The snapshot is complete before any state.json exists, and readers read state.json first: so it
+         * needs no temporary file + rename. */
+        r = state_write_new_file(j->dirfd, CONFIG_FILE, json, json_len, 0600, err);
         if (r < 0)
                 return r;
-        r = state_fifo_create(j->dirfd, j->id, err);
-        if (r < 0)
-                return r;
-        r = state_write(j->dirfd, &j->rec, err);
-        if (r < 0)
-                return r;
+        if (!j->direct) {
+                r = state_fifo_create(j->dirfd, j->id, err);
+                if (r < 0)
+                        return r;
+                r = state_write(j->dirfd, &j->rec, err);
+                if (r < 0)
+                        return r;
+        }
         timer_phase(&j->timer, "state");
 
         r = setup_cgroup(j, err);
@@ -468,13 +485,6 @@ static int do_create(struct create_job *j, struct coi_error *err)
                 return r;
         timer_phase(&j->timer, "cgroup");
 
-        bool has_seccomp = j->config->linux_.seccomp != NULL;
-        if (has_seccomp) {
-                r = seccomp_program_build(ctx, j->config->linux_.seccomp, &j->seccomp, err);
-                if (r < 0)
-                        return r;
-                timer_phase(&j->timer, "seccomp");
-        }
         if (proc->terminal) {
                 r = connect_console_socket(j->opts->console_socket, &j->console_fd, err);
                 if (r < 0)
@@ -492,8 +502,8 @@ static int do_create(struct create_job *j, struct coi_error *err)
                 .console_socket_fd = j->console_fd,
                 .preserve_fds = j->opts->preserve_fds,
                 .no_pivot = j->opts->no_pivot,
-                .wait_for_start = true,
-                .seccomp = has_seccomp ? &j->seccomp : NULL,
+                .wait_for_start = !j->direct,
+                .seccomp_config = j->config->linux_.seccomp, /* compiled by the spawner after clone */
                 .on_create_runtime = on_create_runtime,
                 .userdata = j,
         };
@@ -542,6 +552,52 @@ int coi_container_create(struct coi_context *ctx, const char *id, const struct c
         if (r < 0)
                 return r;
         j.done = true;
+        return 0;
+}
+
+int coi_container_run(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                      pid_t *ret_pid, struct coi_error *err)
+{
+        if (ctx->systemd_cgroup)
+                return coi_error_set(
+                        err, EOPNOTSUPP,
+                        "--systemd-cgroup is not supported: coi-runtime manages cgroupfs directly");
+        int r = state_validate_id(id, err);
+        if (r < 0)
+                return r;
+        static const struct coi_create_options no_opts;
+        pid_t pid = 0;
+        bool staged = false;
+        {
+                _cleanup_(create_job_cleanup) struct create_job j = {
+                        .ctx = ctx,
+                        .id = id,
+                        .opts = opts ? opts : &no_opts,
+                        .rootfd = -1,
+                        .dirfd = -1,
+                        .lockfd = -1,
+                        .cgroup_fd = -1,
+                        .console_fd = -1,
+                        .run = true,
+                        .timer = timer_start(ctx, "run"),
+                };
+                r = do_create(&j, err);
+                if (r < 0)
+                        return r;
+                j.done = true;
+                pid = j.rec.pub.pid;
+                staged = !j.direct;
+        } /* unlocked here: start takes the lock */
+        if (staged) {
+                r = coi_container_start(ctx, id, err);
+                if (r < 0) {
+                        struct coi_error derr = { 0 };
+                        coi_container_delete(ctx, id, true, &derr);
+                        return r;
+                }
+        }
+        if (ret_pid)
+                *ret_pid = pid;
         return 0;
 }
 
@@ -685,9 +741,10 @@ int coi_container_delete(struct coi_context *ctx, const char *id, bool force, st
         }
         timer_phase(&t, "killed");
 
+        /* The snapshot is parsed only for poststop hooks (state.json says whether there are any). */
         _cleanup_(oci_config_freep) struct oci_config *config = NULL;
         struct coi_error cerr = { 0 };
-        if (load_snapshot(&h, &config, &cerr) < 0)
+        if (h.rec.poststop_hooks != 0 && load_snapshot(&h, &config, &cerr) < 0)
                 log_warning(ctx, "delete %s: no poststop hooks run: %s", id, cerr.msg);
         struct coi_error herr = { 0 };
         if (run_hooks(ctx, config, OCI_HOOK_POSTSTOP, &h.rec, COI_STATUS_STOPPED, &herr) < 0)
@@ -942,12 +999,11 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
         int r = handle_open(ctx, id, NO_LOCK, &h, err);
         if (r < 0)
                 return r;
-        /* Not into a created container: its init has not exec'd yet and still holds runtime fds (only
-         * close-on-exec) that a process with CAP_SYS_PTRACE could reach through /proc/1/fd. */
-        if (h.status != COI_STATUS_RUNNING)
-                return coi_error_set(err, EINVAL, "cannot exec in container %s: it is %s%s", id,
-                                     coi_status_to_string(h.status),
-                                     h.status == COI_STATUS_CREATED ? " (start it first)" : "");
+        /* A created container is fine too (as with runc): its init, waiting for start, has closed
+         * every runtime fd but the fifo's (see wait_for_start in linux.c). */
+        if (h.status != COI_STATUS_RUNNING && h.status != COI_STATUS_CREATED)
+                return coi_error_set(err, EINVAL, "cannot exec in container %s: it is %s", id,
+                                     coi_status_to_string(h.status));
         _cleanup_(oci_config_freep) struct oci_config *config = NULL;
         r = load_snapshot(&h, &config, err);
         if (r < 0)

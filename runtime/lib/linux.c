@@ -1,6 +1,8 @@
 /* linux.c — starting the container's init and exec'd processes: clone into namespaces, id maps, the
  * parent/child sync protocol, hooks at their points, and the final privilege drop + execve. */
 #include <grp.h>
+#include <limits.h>
+#include <linux/mount.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -41,6 +43,7 @@ enum sync_type {
         SYNC_CREATE_RUNTIME, /* child → parent: mounts ready, before pivot_root: run createRuntime */
         SYNC_RESUME,         /* parent → child: go on; payload = the state JSON for the child's hooks */
         SYNC_READY,          /* child → parent: about to wait for start / exec; payload = timings */
+        SYNC_SECCOMP,        /* parent → child: value = filter flags, payload = the BPF instructions */
 };
 
 struct sync_hdr {
@@ -289,12 +292,13 @@ enum phase {
         PHASE_CLONE,
         PHASE_IDMAPS,
         PHASE_MOUNTS,
+        PHASE_FILTER,
         PHASE_PIVOT,
         PHASE_CAPS,
         PHASE_READY,
         _PHASE_MAX
 };
-static const char *const phase_name[_PHASE_MAX] = { "clone", "idmaps",       "mounts",
+static const char *const phase_name[_PHASE_MAX] = { "clone", "idmaps",       "mounts", "filter wait",
                                                     "pivot", "caps+seccomp", "ready" };
 
 struct finalize {
@@ -389,6 +393,55 @@ static int move_above(int *fd, int floor)
         return 0;
 }
 
+/* Closes every fd >= from except those in keep. */
+static void close_fds_except(int from, const int *keep, size_t n)
+{
+        for (int lo = from;;) {
+                int next = INT_MAX; /* the lowest fd to keep at or above lo */
+                for (size_t i = 0; i < n; i++)
+                        if (keep[i] >= lo && keep[i] < next)
+                                next = keep[i];
+                unsigned hi = next == INT_MAX ? ~0u : (unsigned)next - 1;
+                if (next > lo && close_range((unsigned)lo, hi, 0) < 0)
+                        for (int fd = lo; fd < 65536 && (unsigned)fd <= hi; fd++)
+                                close(fd);
+                if (next == INT_MAX)
+                        return;
+                lo = next + 1;
+        }
+}
+
+/* create → start: block until `start` opens exec.fifo for reading. While we wait here, `exec` may
+ * already run processes in the container, and one with CAP_SYS_PTRACE over us (no user namespace)
+ * can open /proc/1/fd/N. So first every fd goes except stdio, the preserved fds and what the wait
+ * needs: the fifo's O_PATH fd (a detached mount of the fifo alone where the runtime could make one:
+ * it reads back as "/", and ".." of a fifo leads nowhere) and, only when the container has no /proc
+ * to reopen that fd through, the state directory. The sync socket goes too: after READY nobody
+ * listens, and later errors go to the container's stderr. */
+static int wait_for_start(struct finalize *f, struct coi_error *err)
+{
+        bool have_proc = access("/proc/self/fd", F_OK) == 0;
+        if (!have_proc && f->fifo_dirfd < 0)
+                return coi_error_set(err, ENOENT, "open exec.fifo to wait for start: no /proc in the container");
+        if (have_proc)
+                f->fifo_dirfd = -1; /* closed below */
+        int keep[2] = { f->fifo_fd, f->fifo_dirfd };
+        close_fds_except(3 + f->preserve_fds, keep, 2);
+        f->sync_fd = -1;
+
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", f->fifo_fd);
+        _cleanup_close_ int w = have_proc ? open(path, O_WRONLY | O_CLOEXEC)
+                                          : openat(f->fifo_dirfd, FIFO_FILE, O_WRONLY | O_CLOEXEC);
+        if (w < 0)
+                return coi_error_set(err, errno, "open exec.fifo to wait for start: %m");
+        if (write(w, "0", 1) != 1)
+                return coi_error_set(err, errno, "write exec.fifo: %m");
+        closep(&f->fifo_fd);
+        closep(&f->fifo_dirfd);
+        return 0;
+}
+
 static int finalize_and_exec(struct finalize *f, struct coi_error *err)
 {
         const struct oci_process *proc = f->proc;
@@ -462,20 +515,10 @@ static int finalize_and_exec(struct finalize *f, struct coi_error *err)
                 if (r < 0)
                         return coi_error_set(err, -r, "report readiness to the runtime: %m");
         }
-        /* create → start: block until `start` opens exec.fifo for reading. The reopen goes through our
-         * own fd (no directory search in the host's state dir, which we may not be allowed to do). */
         if (f->fifo_fd >= 0) {
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/self/fd/%d", f->fifo_fd);
-                _cleanup_close_ int w = open(path, O_WRONLY | O_CLOEXEC);
-                if (w < 0 && errno == ENOENT && f->fifo_dirfd >= 0) /* no /proc in the container */
-                        w = openat(f->fifo_dirfd, FIFO_FILE, O_WRONLY | O_CLOEXEC);
-                if (w < 0)
-                        return coi_error_set(err, errno, "open exec.fifo to wait for start: %m");
-                if (write(w, "0", 1) != 1)
-                        return coi_error_set(err, errno, "write exec.fifo: %m");
-                closep(&f->fifo_fd);
-                closep(&f->fifo_dirfd);
+                r = wait_for_start(f, err);
+                if (r < 0)
+                        return r;
         }
         /* startContainer hooks: after start, in the container, before the user's program. */
         if (f->start_hooks && f->config->n_hooks[OCI_HOOK_START_CONTAINER]) {
@@ -675,6 +718,21 @@ static int init_run(struct init_child *c, struct coi_error *err)
         sync_msg_done(&go); /* closes the idmapped trees: attached now */
         c->timings[PHASE_MOUNTS] = now_ns();
 
+        /* The filter, which the parent compiled while we set the mounts up. */
+        _cleanup_(sync_msg_done) struct sync_msg filter_msg = { 0 };
+        struct seccomp_program received = { 0 };
+        const struct seccomp_program *seccomp = s->seccomp;
+        if (s->seccomp_config) {
+                r = sync_expect(c->sync_fd, SYNC_SECCOMP, "the runtime", &filter_msg, err);
+                if (r < 0)
+                        return r;
+                received.filter = (struct sock_filter *)(void *)filter_msg.payload;
+                received.len = (unsigned short)(filter_msg.len / sizeof(struct sock_filter));
+                received.flags = (unsigned)filter_msg.hdr.value;
+                seccomp = &received;
+        }
+        c->timings[PHASE_FILTER] = now_ns();
+
         /* 4. createRuntime (in the parent) and createContainer (here, in the container's namespaces,
          * before pivot_root: hook paths still resolve in the runtime's view). */
         if (needs_state_sync(config)) {
@@ -727,7 +785,7 @@ static int init_run(struct init_child *c, struct coi_error *err)
                 .ctx = c->ctx,
                 .config = config,
                 .proc = &config->process,
-                .seccomp = s->seccomp,
+                .seccomp = seccomp,
                 .state_json = resume.payload,
                 .sync_fd = c->sync_fd,
                 .fifo_fd = c->fifo_fd,
@@ -873,6 +931,23 @@ static int make_state_json(const struct linux_spawn *s, pid_t pid, char **ret_js
         return state_oci_json(&st, s->config->oci_version ? s->config->oci_version : "1.1.0", ret_json, err);
 }
 
+static int send_seccomp(struct coi_context *ctx, const struct oci_seccomp *config, int sync_fd,
+                        struct coi_error *err)
+{
+        _cleanup_(seccomp_program_done) struct seccomp_program prog = { 0 };
+        int r = seccomp_program_build(ctx, config, &prog, err);
+        if (r < 0)
+                return r;
+        size_t size = prog.len * sizeof(struct sock_filter);
+        if (size > SYNC_MAX_PAYLOAD)
+                return coi_error_set(err, E2BIG, "linux.seccomp: the filter has %u instructions, too many",
+                                     (unsigned)prog.len);
+        r = sync_send(sync_fd, SYNC_SECCOMP, (int32_t)prog.flags, prog.filter, size, NULL, 0);
+        if (r < 0)
+                return coi_error_set(err, -r, "send the seccomp filter to the container's init: %m");
+        return 0;
+}
+
 static void log_timings(struct coi_context *ctx, uint64_t start, const struct sync_msg *ready)
 {
         if (!ctx || !ctx->timings || ready->len < sizeof(uint64_t) * _PHASE_MAX)
@@ -927,7 +1002,12 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
                             fchmodat(spawn->state_dirfd, FIFO_FILE, 0622, 0) < 0)
                                 return coi_error_set(err, errno, "create exec.fifo of %s: %m", spawn->id);
                 }
-                fifo = openat(spawn->state_dirfd, FIFO_FILE, O_PATH | O_CLOEXEC);
+                /* The init holds this fd while it waits (see wait_for_start): a detached clone of the
+                 * fifo's mount, if we may make one (not rootless), shows no host path. */
+                fifo = (int)syscall(SYS_open_tree, spawn->state_dirfd, FIFO_FILE,
+                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (fifo < 0)
+                        fifo = openat(spawn->state_dirfd, FIFO_FILE, O_PATH | O_CLOEXEC);
                 if (fifo < 0)
                         return coi_error_set(err, errno, "open exec.fifo of %s: %m", spawn->id);
         }
@@ -989,6 +1069,12 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
         r = parent_setup_child(spawn, p.child, new_userns, sync_fd, err);
         if (r < 0)
                 return r;
+        /* The filter compiles now, while the child sets its mounts up, instead of before clone. */
+        if (spawn->seccomp_config) {
+                r = send_seccomp(ctx, spawn->seccomp_config, sync_fd, err);
+                if (r < 0)
+                        return r;
+        }
 
         _cleanup_free_ char *state_json = NULL;
         bool ready = false;

@@ -23,6 +23,8 @@ struct linux_spawn {
         bool no_pivot;
         bool wait_for_start; /* create: the init blocks on exec.fifo until `start` opens it */
         const struct seccomp_program *seccomp; /* NULL = none; built by the caller */
+        /* Or: the config, compiled in the parent after clone while the child mounts (seccomp NULL). */
+        const struct oci_seccomp *seccomp_config;
         /* Called in the parent at the createRuntime point with the init's pid (hooks need the state). */
         int (*on_create_runtime)(void *userdata, pid_t pid, struct coi_error *err);
         void *userdata;

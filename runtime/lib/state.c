@@ -209,6 +209,7 @@ int state_write(int dirfd, const struct state_record *rec, struct coi_error *err
         put_int(&g, "cgroupCreated", rec->cgroup_created);
         put_int(&g, "created", (long long)rec->pub.created_ns);
         put_int(&g, "startTime", (long long)rec->start_time);
+        put_int(&g, "poststopHooks", rec->poststop_hooks);
         put_kv(&g, "owner", rec->pub.owner);
         put_annotations(&g, rec->pub.annotations);
         _cleanup_free_ char *json = NULL;
@@ -234,6 +235,20 @@ int state_write_file(int dirfd, const char *name, const void *data, size_t len, 
                 r = -errno;
         if (r < 0) {
                 unlinkat(dirfd, tmp, 0);
+                return coi_error_set(err, -r, "write %s: %m", name);
+        }
+        return 0;
+}
+
+int state_write_new_file(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                         struct coi_error *err)
+{
+        _cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0)
+                return coi_error_set(err, errno, "create %s: %m", name);
+        int r = write_all(fd, data, len);
+        if (r < 0) {
+                unlinkat(dirfd, name, 0);
                 return coi_error_set(err, -r, "write %s: %m", name);
         }
         return 0;
@@ -292,6 +307,9 @@ int state_read(int dirfd, const char *id, struct state_record *ret_rec, struct c
         rec.cgroup_created = json_int(root, "cgroupCreated") != 0;
         rec.pub.created_ns = (uint64_t)json_int(root, "created");
         rec.start_time = (uint64_t)json_int(root, "startTime");
+        const char *ppath[] = { "poststopHooks", NULL };
+        yajl_val pv = yajl_tree_get(root, ppath, yajl_t_number);
+        rec.poststop_hooks = pv && YAJL_IS_INTEGER(pv) ? (int)YAJL_GET_INTEGER(pv) : -1;
 
         const char *apath[] = { "annotations", NULL };
         yajl_val ann = yajl_tree_get(root, apath, yajl_t_object);

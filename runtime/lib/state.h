@@ -19,6 +19,7 @@ struct state_record {
         uint64_t start_time;  /* field 22 of /proc/PID/stat when the init was spawned */
         char oci_version[32]; /* ociVersion of the config */
         bool cgroup_created;  /* we made pub.cgroup_path and remove it on delete */
+        int poststop_hooks;   /* how many the config has; -1 = unknown (delete then reads the config) */
 };
 
 /* Ids as runc accepts them: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */
@@ -41,6 +42,9 @@ int state_lock(int dirfd, const char *id, bool exclusive, int timeout_ms, int *r
  * in /run, which a reboot empties anyway, and an fsync costs milliseconds where /run is on disk. */
 int state_write_file(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
                      struct coi_error *err);
+/* Creates name (O_EXCL) and writes it in place: for files nobody reads before they are complete. */
+int state_write_new_file(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                         struct coi_error *err);
 int state_write(int dirfd, const struct state_record *rec, struct coi_error *err);
 int state_read(int dirfd, const char *id, struct state_record *ret_rec, struct coi_error *err);
 void state_record_done(struct state_record *rec);

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import tempfile
 import time
@@ -53,15 +54,13 @@ def image_store(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    # The container's root is an unprivileged uid on the host and must traverse the path to its rootfs;
-    # pytest's temporary directories are 0700.
-    d = tmp_path_factory.mktemp("coi-data")
-    for p in [d, *d.parents]:
-        if p == pathlib.Path(tempfile.gettempdir()):
-            break
-        p.chmod(p.stat().st_mode | 0o011)
-    return d
+def data_dir():
+    # The container's root is an unprivileged uid on the host and must traverse the path to its rootfs:
+    # pytest's own temporary directories are 0700 (and other sessions reset that), so use our own.
+    d = pathlib.Path(tempfile.mkdtemp(prefix="coi-systest-", dir="/tmp"))
+    d.chmod(0o711)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +141,8 @@ def wait_booted(coi, name, timeout=30):
 
 def test_systemd_boots_to_running(coi, launch):
     name = launch()
-    state = wait_booted(coi, name)
+    # launch returns once systemd's bus is up: the very first exec reaches it.
+    state = coi("container", "exec", name, "--", "systemctl", "is-system-running", "--wait", check=False).stdout.strip()
     if state != "running":
         failed = capture(coi, name, "systemctl", "--failed", "--no-pager")["stdout"]
         print(failed)
@@ -202,6 +202,22 @@ def test_two_containers_get_disjoint_id_ranges(coi, launch, data_dir):
         assert hi >= lo + 65536, (ra, rb)
     table = json.loads((data_dir / "idmap.json").read_text())["allocations"]
     assert table[a]["uid"] == ra["uid"] and table[b]["uid"] == rb["uid"]
+
+
+def test_concurrent_launches_never_share_ids(coi, image_store, data_dir):
+    names = [f"par-{i}-{uuid.uuid4().hex[:6]}" for i in range(4)]
+    env = dict(os.environ, COI_IMAGES_DIR=str(image_store), COI_DATA_DIR=str(data_dir))
+    procs = [subprocess.Popen([str(COI), "container", "launch", "systemd-minimal", n, "--ephemeral"], env=env,
+                              stderr=subprocess.PIPE, text=True) for n in names]
+    try:
+        for p in procs:
+            assert p.wait(timeout=60) == 0, p.stderr.read()
+        starts = sorted(info(coi, n)["uid"] for n in names)
+        assert all(b - a >= 65536 for a, b in zip(starts, starts[1:])), starts
+    finally:
+        for n in names:
+            coi("container", "delete", "--force", n, check=False)
+    assert json.loads((data_dir / "idmap.json").read_text())["allocations"] == {}
 
 
 def test_stop_shuts_systemd_down_cleanly_and_leaves_nothing(coi, launch, data_dir):

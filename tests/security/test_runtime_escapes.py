@@ -14,6 +14,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -43,49 +44,82 @@ def runtime_copy(tmp_path, runtime_bin):
     return copy
 
 
-# The attack: PID 1 of the container is the runtime binary itself (args ["/proc/self/exe", …] make the
-# kernel exec whatever /proc/self/exe is at that moment), blocked reading stdin. A second process in
-# the container keeps a read fd on /proc/1/exe, kills PID 1 (so the file is no longer busy) and writes
-# through the fd's magic link. It prints what it managed.
+def copy_libraries(binary, rootfs):
+    """Copies what the dynamic loader needs to run binary into rootfs (same paths as on the host)."""
+    out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        path = next((w for w in line.split() if w.startswith("/")), None)
+        if path:
+            dest = pathlib.Path(rootfs) / path.lstrip("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, dest)
+
+
+# The attack (CVE-2019-5736 shape): the runtime binary runs inside the container as an ordinary process
+# (exec'd through /proc/self/exe by an `exec` whose command is /proc/self/exe; it blocks opening a fifo
+# nobody writes; the only process whose exe is not busybox). A second, detached process keeps a read fd
+# on that process's /proc/PID/exe, kills it and, once no runtime process runs the file any more (no
+# ETXTBSY), writes through the fd's magic link. It writes what it managed to /tmp/result.
 ATTACK = r"""
-exe=$(readlink /proc/1/exe)
-echo "exe=$exe"
-exec 3</proc/1/exe || { echo "open-refused"; exit 0; }
-kill -9 1 2>/dev/null
-i=0; while [ -e /proc/1/exe ] && [ $i -lt 200 ]; do i=$((i+1)); sleep 0.01; done
-if (echo PWNED >/proc/self/fd/3) 2>/dev/null; then echo "write-succeeded"; else echo "write-refused"; fi
+P=
+for d in /proc/[0-9]*; do case "$(readlink $d/exe 2>/dev/null)" in *busybox*|"") ;; *) P=${d#/proc/};; esac; done
+[ -n "$P" ] || { echo "no-runtime-process"; exit 0; }
+echo "exe=$(readlink /proc/$P/exe)"
+exec 3</proc/$P/exe || { echo "open-refused"; exit 0; }
+kill -9 $P
+i=0
+until (echo PWNED >/proc/self/fd/3) 2>/dev/null; do
+    i=$((i+1)); [ $i -ge 150 ] && { echo "write-refused"; exit 0; }; sleep 0.01
+done
+echo "write-succeeded"
 """
 
 
 @pytest.mark.parametrize("userns", [False, True], ids=["host-root", "userns"])
 def test_proc_self_exe_cannot_overwrite_the_runtime(rt, bundle, ids, runtime_copy, userns, tmp_path):
+    """host-root: only the sealed copy protects the binary. userns (root mapped to an unprivileged
+    range, binary owned by host root): the runtime skips the copy, and the kernel must refuse."""
     linux = user_namespace() if userns else {}
     if userns:
         linux["namespaces"] = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup", "user")]
     else:
         linux["namespaces"] = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup")]
     caps = ["CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_SYS_PTRACE", "CAP_FOWNER"]
-    b = bundle({"process": {"args": ["/proc/self/exe", "update", "-r", "-", "nothing"],
+    b = bundle({"process": {"args": ["sleep", "1000"],
                             "capabilities": {k: caps for k in ("bounding", "effective", "permitted")},
                             "noNewPrivileges": False},
                 "root": {"readonly": False}, "linux": linux})
+    rootfs = b / "rootfs"
+    copy_libraries(runtime_copy, rootfs)
+    os.mkfifo(rootfs / "tmp" / "coi-blocked-on-fifo")
+    (rootfs / "attack.sh").write_text(ATTACK)
     if userns:
         # The container's root is host uid 100000: it must be able to reach the rootfs.
         for d in (tmp_path, *tmp_path.parents):
             if d == pathlib.Path("/tmp"):
                 break
             os.chmod(d, os.stat(d).st_mode | 0o711)
-        subprocess.run(["chown", "-R", "100000:100000", str(b / "rootfs")], check=True)
+        subprocess.run(["chown", "-R", "100000:100000", str(rootfs)], check=True)
     before = sha256(runtime_copy)
+    # Every process that enters the container comes from the copy: the attack may destroy it.
     attacker = Runtime(runtime_copy, rt.root)
     cid = ids("exe")
-    r = rt("run", "-d", "--bundle", b, cid)
+    result = rootfs / "tmp" / "result"
+    r = attacker("run", "-d", "--bundle", b, cid)
     assert r.returncode == 0, r.stderr
     try:
-        # The container's PID 1 was exec'd through the sealed copy; attack it from a second process.
-        out = attacker("exec", cid, "sh", "-c", ATTACK, timeout=30).stdout
+        r = attacker("exec", "-d", cid, "/proc/self/exe", "update", "-r", "/tmp/coi-blocked-on-fifo", "x")
+        assert r.returncode == 0, r.stderr
+        r = attacker("exec", "-d", cid, "sh", "-c", "sh /attack.sh >/tmp/result.tmp 2>&1; mv /tmp/result.tmp /tmp/result")
+        assert r.returncode == 0, r.stderr
+        deadline = time.monotonic() + 20
+        while not result.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        out = result.read_text() if result.exists() else "(no result)"
+        print("DBG", attacker("exec", cid, "sh", "-c", "ls -la /tmp /; ps; id; cat /tmp/result.tmp").stdout)  # TEMP
     finally:
-        rt("delete", "-f", cid)
+        attacker("delete", "-f", cid)
+    assert "exe=" in out and "no-runtime-process" not in out, out  # the attack really ran
     assert "write-succeeded" not in out, out
     assert sha256(runtime_copy) == before, "the host runtime binary was modified from inside the container"
 

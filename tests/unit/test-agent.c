@@ -144,11 +144,13 @@ static void test_environment_is_exactly_what_is_configured(void **state)
                                   .ssh_agent = true };
         _cleanup_(agent_command_freep) struct agent_command *c = build(&l);
         assert_string_equal(getenv_in(c->envp, "ANTHROPIC_API_KEY"), "sk-1");
-        assert_string_equal(getenv_in(c->envp, "GH_TOKEN"), "override");
+        /* forward_env wins over [defaults] environment, as in code-on-incus */
+        assert_string_equal(getenv_in(c->envp, "GH_TOKEN"), "gh");
         assert_string_equal(getenv_in(c->envp, "FOO"), "a=b c");
         assert_string_equal(getenv_in(c->envp, "TZ"), "Europe/Berlin");
         assert_string_equal(getenv_in(c->envp, "SSH_AUTH_SOCK"), AGENT_SSH_SOCK_PATH);
         assert_string_equal(getenv_in(c->envp, "HOME"), "/home/code");
+        assert_string_equal(getenv_in(c->envp, "TERM"), "xterm");
         assert_string_equal(getenv_in(c->envp, "IS_SANDBOX"), "1");
         assert_null(getenv_in(c->envp, "SECRET"));
         assert_null(getenv_in(c->envp, "UNSET_ON_HOST"));
@@ -172,6 +174,15 @@ static void test_environment_is_exactly_what_is_configured(void **state)
         };
         _cleanup_(agent_command_freep) struct agent_command *ct = build(&t);
         assert_string_equal(getenv_in(ct->envp, "TZ"), "Asia/Tokyo");
+
+        struct config_env term[] = { { .name = "TERM", .value = "xterm-kitty" } };
+        struct agent_launch k = {
+                .session_id = "x", .term = "xterm-ghostty", .environment = term, .n_environment = 1
+        };
+        _cleanup_(agent_command_freep) struct agent_command *ck = build(&k);
+        assert_string_equal(getenv_in(ck->envp, "TERM"), "xterm-256color");
+        assert_string_equal(agent_sanitize_term("screen"), "screen");
+        assert_string_equal(agent_sanitize_term(NULL), "xterm-256color");
 
         char *badfwd[] = { "A=B", NULL };
         struct agent_launch bf = { .session_id = "x", .forward_env = badfwd };

@@ -272,6 +272,15 @@ static void test_code_on_incus_metadata_is_read(void **state)
         assert_int_equal(m->slot, 0);
         struct session_meta *none = NULL;
         assert_int_equal(session_find_latest(dir, "/ws/two", &none, &err), -ENOENT);
+        /* a symlink posing as a session is not one */
+        char link[PATH_MAX];
+        snprintf(link, sizeof(link), "%s/linked", dir);
+        assert_int_equal(symlink("legacy", link), 0);
+        _cleanup_(session_meta_list_freep) struct session_meta **l = NULL;
+        size_t n;
+        assert_int_equal(sessions_list(dir, &l, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(session_load(dir, "linked", &none, &err), -ENOTDIR);
 }
 
 static void test_early_metadata(void **state)

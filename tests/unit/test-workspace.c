@@ -201,6 +201,19 @@ static void test_owner_from_sudo(void **state)
         assert_non_null(strstr(err.msg, "SUDO_UID=abc"));
 }
 
+static void test_resolve_uses_sudo_owner(void **state)
+{
+        mk("ws");
+        char *env[] = { "SUDO_UID=1234", "SUDO_GID=5678", NULL };
+        struct workspace_options o = { .cwd = tmp, .environ = env, .set_ids = true, .uid = 0, .gid = 0 };
+        struct workspace *ws = NULL;
+        struct coi_error err = { 0 };
+        assert_int_equal(workspace_resolve("ws", &o, &ws, &err), 0);
+        assert_int_equal(ws->uid, 1234);
+        assert_int_equal(ws->gid, 5678);
+        workspace_free(ws);
+}
+
 static void test_mount_target(void **state)
 {
         struct workspace ws = { .path = "/home/u/proj", .real_path = "/home/u/proj" };
@@ -270,6 +283,30 @@ static void test_missing_paths_get_placeholders_by_name(void **state)
         assert_int_equal(find(l, ".idea")->kind, PROTECT_DIR);
         assert_int_equal(find(l, ".claude/settings.json")->kind, PROTECT_FILE);
         assert_string_equal(find(l, ".git/config")->host, P("ws/.git/config"));
+        /* no .git at all: the placeholder for .git/hooks starts at .git, which coi creates */
+        assert_string_equal(find(l, ".git/hooks")->first_missing, P("ws/.git"));
+        assert_string_equal(find(l, ".husky")->first_missing, P("ws/.husky"));
+        assert_string_equal(find(l, ".claude/settings.json")->first_missing, P("ws/.claude"));
+}
+
+static void test_config_worktree_files_are_protected(void **state)
+{
+        mk("ws/.git/hooks");
+        mk("ws/.git/worktrees/feature");
+        put("ws/.git/config", "[extensions]\n\tworktreeConfig = true\n");
+        put("ws/.git/config.worktree", "");
+        put("ws/.git/worktrees/feature/config.worktree", "");
+        mk("ws/.git/worktrees/other"); /* no config.worktree: nothing to protect */
+        _cleanup_(workspace_freep) struct workspace *ws = resolve("ws");
+        struct protect_options o = { .protected_paths = defaults };
+        _cleanup_(protected_list_freep) struct protected_list *l = protect(ws, &o, 0);
+        const struct protected_mount *m = find(l, ".git/config.worktree");
+        assert_non_null(m);
+        assert_string_equal(m->container, "/workspace/.git/config.worktree");
+        assert_int_equal(m->kind, PROTECT_FILE);
+        assert_non_null(find(l, ".git/worktrees/feature/config.worktree"));
+        assert_null(find(l, ".git/worktrees/other/config.worktree"));
+        assert_null(find(l, ".git/hooks")->first_missing);
 }
 
 static void test_switches(void **state)
@@ -384,6 +421,8 @@ static void make_worktree(const char *ws_rel, const char *main_rel, bool back_po
         snprintf(content, sizeof(content), "gitdir: %s/%s/.git/worktrees/wt\n", tmp, main_rel);
         snprintf(b, sizeof(b), "%s/.git", ws_rel);
         put(b, content);
+        snprintf(b, sizeof(b), "%s/.git/worktrees/wt/config.worktree", main_rel);
+        put(b, "");
         snprintf(b, sizeof(b), "%s/.git/worktrees/wt/commondir", main_rel);
         put(b, "../..\n");
         snprintf(b, sizeof(b), "%s/.git/worktrees/wt/gitdir", main_rel);
@@ -413,6 +452,9 @@ static void test_worktree_protects_common_dir(void **state)
         assert_string_equal(g->container, "/workspace/.git");
         assert_int_equal(g->kind, PROTECT_FILE);
         assert_null(l->warnings);
+        assert_non_null(find(l, ".git/worktrees/wt/config.worktree"));
+        assert_string_equal(find(l, ".git/worktrees/wt/config.worktree")->container,
+                            P("main/.git/worktrees/wt/config.worktree"));
 }
 
 static void test_worktree_without_back_pointer_is_not_trusted(void **state)
@@ -465,9 +507,11 @@ int main(void)
                 T(test_pwd_is_used_like_go_getwd),
                 T(test_workspace_must_be_a_directory),
                 cmocka_unit_test(test_owner_from_sudo),
+                T(test_resolve_uses_sudo_owner),
                 cmocka_unit_test(test_mount_target),
                 T(test_existing_paths_are_protected),
                 T(test_missing_paths_get_placeholders_by_name),
+                T(test_config_worktree_files_are_protected),
                 T(test_switches),
                 T(test_dotdot_and_absolute_refused),
                 T(test_symlink_inside_protects_target),
