@@ -140,7 +140,8 @@ static int cmd_log(const struct net_options *o, int argc, char **argv)
         if (follow) {
                 _cleanup_free_ char *prefix = name ? xasprintf("coi %s ", name) : NULL;
                 struct follow f = { .prefix = prefix };
-                return net_nflog_follow(o->log_group, timeout_ms, print_packet, &f, &err) < 0 ? fail(&err) : 0;
+                return net_nflog_follow(o->log_group, timeout_ms, print_packet, &f, &err) < 0 ? fail(&err)
+                                                                                              : 0;
         }
         _cleanup_free_ char *out = NULL;
         if (net_blocked_read(o, name, &out, &err) < 0)

@@ -1,10 +1,15 @@
 /* container.c — the lifecycle of coi's system containers: name claim, ids, metadata.json, rootfs mounts,
  * the runtime container (libcoi-runtime), clean systemd shutdown, exec, and the cleanup after each step. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -480,7 +485,13 @@ static void wait_for_systemd_bus(struct container_store *s, const char *name, in
                 nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
 }
 
-static int start_locked(struct container_store *s, const struct container_info *m, struct coi_error *err)
+static int attach_mounts(const char *rootfs, const struct container_info *m, const struct container_mount *mounts,
+                         size_t n, struct coi_error *err);
+static int unmount_below(const char *dir, struct coi_error *err);
+
+static int start_locked(struct container_store *s, const struct container_info *m,
+                        const struct container_mount *mounts, size_t n_mounts, bool no_wait,
+                        struct coi_error *err)
 {
         const char *name = m->name;
         int r = check_traversable(m->dir, m->ids.uid, err);
@@ -534,14 +545,18 @@ static int start_locked(struct container_store *s, const struct container_info *
                 r = coi_error_set(err, ENOMEM, "rootfs of %s: %m", name);
         r = r ?: rootfs_write_machine_id(m->dir, &m->ids, err);
         r = r ?: rootfs_write_hostname(m->dir, &m->ids, name, err);
+        r = r ?: attach_mounts(rootfs, m, mounts, n_mounts, err);
         r = r ?: system_config_json(&c, &json, err);
         r = r ?: runtime_create_and_start(s, name, m->dir, json, err);
         if (r < 0) {
                 struct coi_error e2 = { 0 };
+                if (rootfs)
+                        unmount_below(rootfs, &e2);
                 rootfs_unmount(m->dir, &e2);
                 return r;
         }
-        wait_for_systemd_bus(s, name, CONTAINER_BUS_TIMEOUT_MS);
+        if (!no_wait)
+                wait_for_systemd_bus(s, name, CONTAINER_BUS_TIMEOUT_MS);
         return 0;
 }
 
@@ -558,7 +573,354 @@ int container_start(struct container_store *s, const char *name, struct coi_erro
         r = metadata_read(s, name, &m, err);
         if (r < 0)
                 return r;
-        return start_locked(s, m, err);
+        return start_locked(s, m, NULL, 0, false, err);
+}
+
+int container_start_with(struct container_store *s, const char *name, const struct container_mount *mounts,
+                         size_t n_mounts, bool no_wait, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lock = -1;
+        r = container_lock(s, name, &lock, err);
+        if (r < 0)
+                return r;
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        r = metadata_read(s, name, &m, err);
+        if (r < 0)
+                return r;
+        return start_locked(s, m, mounts, n_mounts, no_wait, err);
+}
+
+char *container_rootfs_path(struct container_store *s, const char *name)
+{
+        return xasprintf("%s/containers/%s/%s", s->path, name, ROOTFS_MOUNT);
+}
+
+int container_ids(struct container_store *s, const char *name, struct idmap_allocation *ret,
+                  struct coi_error *err)
+{
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        int r = metadata_read(s, name, &m, err);
+        if (r < 0)
+                return r;
+        *ret = m->ids;
+        return 0;
+}
+
+/* ---- bind mounts into the rootfs ----------------------------------------------------------------- */
+
+static int open_tree_(int dirfd, const char *path, unsigned flags)
+{
+        return (int)syscall(SYS_open_tree, dirfd, path, flags);
+}
+
+static int mount_setattr_(int dirfd, const char *path, unsigned flags, struct mount_attr *attr)
+{
+        return (int)syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof(*attr));
+}
+
+static int move_mount_(int from_dirfd, const char *from, int to_dirfd, const char *to, unsigned flags)
+{
+        return (int)syscall(SYS_move_mount, from_dirfd, from, to_dirfd, to, flags);
+}
+
+static int write_proc_file(pid_t pid, const char *file, const char *text, struct coi_error *err)
+{
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return coi_error_set(err, errno, "open %s: %m", path);
+        if (write(fd, text, strlen(text)) < 0)
+                return coi_error_set(err, errno, "write \"%s\" to %s: %m", text, path);
+        return 0;
+}
+
+/* A user namespace mapping exactly one uid and one gid, "FROM TO 1", for an idmapped mount: a file owned
+ * by host id FROM appears as TO (here the container's shifted id), and TO's writes land as FROM. */
+static int single_id_userns_fd(uint32_t uid_in, uint32_t uid_out, uint32_t gid_in, uint32_t gid_out,
+                               int *ret_fd, struct coi_error *err)
+{
+        int ready[2], done[2];
+        if (pipe2(ready, O_CLOEXEC) < 0)
+                return coi_error_set(err, errno, "pipe: %m");
+        if (pipe2(done, O_CLOEXEC) < 0) {
+                int r = coi_error_set(err, errno, "pipe: %m");
+                close(ready[0]), close(ready[1]);
+                return r;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = coi_error_set(err, errno, "fork the user namespace holder: %m");
+                close(ready[0]), close(ready[1]), close(done[0]), close(done[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(ready[0]);
+                close(done[1]);
+                char ok = unshare(CLONE_NEWUSER) == 0 ? 1 : 0;
+                if (write(ready[1], &ok, 1) != 1 || !ok)
+                        _exit(1);
+                char c;
+                while (read(done[0], &c, 1) < 0 && errno == EINTR)
+                        ;
+                _exit(0);
+        }
+        close(ready[1]);
+        close(done[0]);
+        _cleanup_close_ int ready_fd = ready[0], done_fd = done[1];
+        char ok = 0;
+        ssize_t n;
+        do
+                n = read(ready_fd, &ok, 1);
+        while (n < 0 && errno == EINTR);
+        int r = n == 1 && ok ? 0 : coi_error_set(err, EPERM, "unshare a user namespace for an idmapped mount");
+        char map[64];
+        snprintf(map, sizeof(map), "%u %u 1\n", uid_in, uid_out);
+        r = r ?: write_proc_file(pid, "uid_map", map, err);
+        snprintf(map, sizeof(map), "%u %u 1\n", gid_in, gid_out);
+        r = r ?: write_proc_file(pid, "gid_map", map, err);
+        int fd = -1;
+        if (r == 0) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+                fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        r = coi_error_set(err, errno, "open %s: %m", path);
+        }
+        closep(&done_fd);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        if (r < 0)
+                return r;
+        *ret_fd = fd;
+        return 0;
+}
+
+/* The mount point of target under rootfs, resolved as the container will see it (symlinks stay inside).
+ * A missing last component is created (a directory, or an empty file when the source is one), owned by
+ * the container's root; missing parents are created as directories. */
+static int open_target(int rootfd, const char *target, bool is_dir, const struct container_info *m,
+                       int *ret_fd, struct coi_error *err)
+{
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        int fd = (int)syscall(SYS_openat2, rootfd, target, &how, sizeof(how));
+        if (fd >= 0) {
+                *ret_fd = fd;
+                return 0;
+        }
+        if (errno != ENOENT)
+                return coi_error_set(err, errno, "mount point %s in %s: %m", target, m->name);
+        /* Walk down, creating what is missing. */
+        _cleanup_free_ char *p = strdup(target);
+        if (!p)
+                return coi_error_set(err, ENOMEM, "%s: %m", target);
+        for (char *slash = p + 1;; slash++) {
+                slash = strchr(slash, '/');
+                bool last = !slash;
+                if (slash)
+                        *slash = '\0';
+                _cleanup_close_ int cur = (int)syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+                if (cur < 0 && errno == ENOENT) {
+                        char *base = strrchr(p, '/');
+                        *base = '\0';
+                        struct open_how dh = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                                               .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+                        _cleanup_close_ int parent =
+                                (int)syscall(SYS_openat2, rootfd, *p ? p : "/", &dh, sizeof(dh));
+                        *base = '/';
+                        if (parent < 0)
+                                return coi_error_set(err, errno, "mount point %s in %s: %m", p, m->name);
+                        int q;
+                        if (last && !is_dir) {
+                                q = openat(parent, base + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                                           0644);
+                                if (q >= 0)
+                                        close(q), q = 0;
+                        } else {
+                                q = mkdirat(parent, base + 1, 0755);
+                        }
+                        if (q < 0 && errno != EEXIST)
+                                return coi_error_set(err, errno, "create mount point %s in %s: %m", p, m->name);
+                        if (fchownat(parent, base + 1, m->ids.uid, m->ids.gid, AT_SYMLINK_NOFOLLOW) < 0)
+                                return coi_error_set(err, errno, "chown mount point %s in %s: %m", p, m->name);
+                } else if (cur < 0) {
+                        return coi_error_set(err, errno, "mount point %s in %s: %m", p, m->name);
+                }
+                if (last)
+                        break;
+                *slash = '/';
+        }
+        fd = (int)syscall(SYS_openat2, rootfd, target, &how, sizeof(how));
+        if (fd < 0)
+                return coi_error_set(err, errno, "mount point %s in %s: %m", target, m->name);
+        *ret_fd = fd;
+        return 0;
+}
+
+static int attach_one(int rootfd, const struct container_info *m, const struct container_mount *cm,
+                      struct coi_error *err)
+{
+        if (!cm->target || cm->target[0] != '/')
+                return coi_error_set(err, EINVAL, "mount target %s is not absolute", cm->target ? cm->target : "");
+        _cleanup_close_ int tree =
+                open_tree_(AT_FDCWD, cm->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+        if (tree < 0)
+                return coi_error_set(err, errno, "clone a mount of %s: %m", cm->source);
+        struct stat st;
+        if (fstat(tree, &st) < 0)
+                return coi_error_set(err, errno, "stat %s: %m", cm->source);
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+        if (cm->readonly)
+                attr.attr_set |= MOUNT_ATTR_RDONLY;
+        _cleanup_close_ int userns = -1;
+        if (cm->idmap) {
+                /* The container's id X is host id m->ids.uid + X: map the host owner onto it. */
+                int r = single_id_userns_fd(cm->host_uid, m->ids.uid + cm->container_uid, cm->host_gid,
+                                            m->ids.gid + cm->container_gid, &userns, err);
+                if (r < 0)
+                        return r;
+                attr.attr_set |= MOUNT_ATTR_IDMAP;
+                attr.userns_fd = (uint64_t)userns;
+        }
+        if (mount_setattr_(tree, "", AT_EMPTY_PATH, &attr) < 0)
+                return coi_error_set(err, errno, "set up the %s%smount of %s: %m", cm->readonly ? "read-only " : "",
+                                     cm->idmap ? "idmapped " : "", cm->source);
+        _cleanup_close_ int target = -1;
+        int r = open_target(rootfd, cm->target, S_ISDIR(st.st_mode), m, &target, err);
+        if (r < 0)
+                return r;
+        if (move_mount_(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return coi_error_set(err, errno, "mount %s at %s in %s: %m", cm->source, cm->target, m->name);
+        return 0;
+}
+
+static int attach_mounts(const char *rootfs, const struct container_info *m, const struct container_mount *mounts,
+                         size_t n, struct coi_error *err)
+{
+        if (!rootfs || n == 0)
+                return 0;
+        _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return coi_error_set(err, errno, "open %s: %m", rootfs);
+        for (size_t i = 0; i < n; i++) {
+                int r = attach_one(rootfd, m, &mounts[i], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Unmounts every mount strictly below dir (deepest first), as listed in /proc/self/mountinfo. */
+static int unmount_below(const char *dir, struct coi_error *err)
+{
+        size_t dl = strlen(dir);
+        for (int pass = 0; pass < 64; pass++) {
+                _cleanup_(fclosep) FILE *f = fopen("/proc/self/mountinfo", "re");
+                if (!f)
+                        return coi_error_set(err, errno, "open /proc/self/mountinfo: %m");
+                _cleanup_free_ char *line = NULL, *deepest = NULL;
+                size_t cap = 0;
+                while (getline(&line, &cap, f) > 0) {
+                        char mp[4096];
+                        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+                                continue;
+                        /* mountinfo escapes space, tab, newline and backslash as \ooo; our paths have none */
+                        if (strncmp(mp, dir, dl) != 0 || mp[dl] != '/')
+                                continue;
+                        if (!deepest || strlen(mp) > strlen(deepest)) {
+                                free(deepest);
+                                deepest = strdup(mp);
+                                if (!deepest)
+                                        return coi_error_set(err, ENOMEM, "mountinfo: %m");
+                        }
+                }
+                if (!deepest)
+                        return 0;
+                if (umount2(deepest, UMOUNT_NOFOLLOW) < 0 && errno != EINVAL &&
+                    umount2(deepest, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL)
+                        return coi_error_set(err, errno, "unmount %s: %m", deepest);
+        }
+        return coi_error_set(err, EBUSY, "%s: too many mounts below it", dir);
+}
+
+int container_set_ephemeral(struct container_store *s, const char *name, bool ephemeral, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        _cleanup_close_ int lock = -1;
+        r = r ?: container_lock(s, name, &lock, err);
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        r = r ?: metadata_read(s, name, &m, err);
+        if (r < 0)
+                return r;
+        m->ephemeral = ephemeral;
+        return metadata_write(s, m, err);
+}
+
+int container_unfreeze(struct container_store *s, const char *name, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        return r ?: coi_container_resume(&s->ctx, name, err);
+}
+
+static void push_dir_names(char ***list, const char *dir)
+{
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.' && de->d_type == DT_DIR)
+                        strv_push(list, de->d_name);
+        closedir(d);
+}
+
+int container_orphan_candidates(struct container_store *s, char ***ret, struct coi_error *err)
+{
+        _cleanup_strv_ char **list = NULL;
+        _cleanup_free_ char *cdir = xasprintf("%s/containers", s->path);
+        _cleanup_free_ char *cgp = xasprintf("%s%s", cgroup2_root(), SYSTEM_CGROUP_PARENT);
+        if (!cdir || !cgp)
+                return coi_error_set(err, ENOMEM, "orphans: %m");
+        push_dir_names(&list, cdir);
+        push_dir_names(&list, s->ctx.state_root ? s->ctx.state_root : CONTAINER_RUNTIME_ROOT);
+        push_dir_names(&list, cgp);
+        /* idmap.json entries: read through idmap_lookup is per name; scan the file's keys cheaply. */
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        if (read_file_at(s->dirfd, IDMAP_TABLE_FILE, 1 << 22, &data, &len, err) == 0) {
+                yajl_val root = yajl_tree_parse(data, NULL, 0);
+                const char *path[] = { "allocations", NULL };
+                yajl_val a = root ? yajl_tree_get(root, path, yajl_t_object) : NULL;
+                for (size_t i = 0; a && i < a->u.object.len; i++)
+                        strv_push(&list, a->u.object.keys[i]);
+                yajl_tree_free(root);
+        }
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+int container_clean_orphan(struct container_store *s, const char *name, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *dir = container_dir(s, name);
+        _cleanup_free_ char *cg = container_cgroup(name);
+        _cleanup_free_ char *rootfs = dir ? xasprintf("%s/%s", dir, ROOTFS_MOUNT) : NULL;
+        if (!dir || !cg || !rootfs)
+                return coi_error_set(err, ENOMEM, "container %s: %m", name);
+        struct coi_error e = { 0 };
+        r = coi_container_delete(&s->ctx, name, true, &e);
+        if (r < 0 && r != -ENOENT)
+                return coi_error_set(err, -r, "%s", e.msg);
+        r = unmount_below(rootfs, err);
+        r = r ?: rootfs_unmount(dir, err);
+        r = r ?: cgroup_remove_tree(cg, err);
+        r = r ?: rootfs_remove_tree_at(s->cdirfd, name, dir, err);
+        return r ?: idmap_release(s->dirfd, name, err);
 }
 
 /* ---- stop, delete -------------------------------------------------------------------------------- */
@@ -588,7 +950,9 @@ static int teardown(struct container_store *s, const struct container_info *m, b
         int r = coi_container_delete(&s->ctx, m->name, true, err);
         if (r < 0 && r != -ENOENT)
                 return r;
-        r = rootfs_unmount(m->dir, err);
+        _cleanup_free_ char *rootfs = xasprintf("%s/%s", m->dir, ROOTFS_MOUNT);
+        r = rootfs ? unmount_below(rootfs, err) : coi_error_set(err, ENOMEM, "rootfs of %s: %m", m->name);
+        r = r ?: rootfs_unmount(m->dir, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *cg = container_cgroup(m->name);
@@ -750,7 +1114,7 @@ int container_launch(struct container_store *s, const struct container_launch_op
                 r = coi_error_set(err, ENOMEM, "container %s: %m", name);
         r = r ?: idmap_allocate(s->dirfd, name, &m.ids, err);
         r = r ?: metadata_write(s, &m, err);
-        r = r ?: start_locked(s, &m, err);
+        r = r ?: start_locked(s, &m, opts->mounts, opts->n_mounts, opts->no_wait, err);
         if (r < 0 && dir) {
                 /* Nothing of a failed launch stays: mounts, cgroup, directory, ids. */
                 struct coi_error e = { 0 };
@@ -780,6 +1144,10 @@ static int exit_code(int status)
 
 static int build_env(const struct container_exec_options *o, char ***ret, struct coi_error *err)
 {
+        if (o->exact_env) {
+                *ret = strv_copy(o->env);
+                return *ret || !o->env ? 0 : coi_error_set(err, ENOMEM, "exec environment: %m");
+        }
         const char *term = getenv("TERM");
         _cleanup_strv_ char **env = NULL;
         _cleanup_free_ char *t = xasprintf("TERM=%s", o->capture || !term || !*term ? "dumb" : term);

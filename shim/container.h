@@ -48,10 +48,32 @@ static inline void container_info_freep(struct container_info **info)
 }
 void container_info_list_free(struct container_info **list);
 
+/* A host directory or file bind-mounted into the container before its init starts: it is attached
+ * under the rootfs in the host's mount namespace, so the container's own mount namespace (owned by its
+ * user namespace) receives it as a locked mount: the container's root can neither unmount it nor make a
+ * read-only one writable. */
+struct container_mount {
+        const char *source; /* host path (resolved by the caller; not followed if it is a symlink) */
+        const char *target; /* absolute path in the container; a missing directory is created */
+        bool readonly;
+        /* idmap: host uid/gid host_uid:host_gid appear as container_uid:container_gid in the container
+         * (and files it creates belong to host_uid on the host); other ids show as nobody. Without idmap
+         * the source is seen through the container's own shift (host ids appear as nobody). */
+        bool idmap;
+        uid_t host_uid, container_uid;
+        gid_t host_gid, container_gid;
+};
+
 struct container_launch_options {
         const char *image; /* name or alias in the image store ($COI_IMAGES_DIR) */
         const char *name;
         bool ephemeral; /* deleted entirely when it stops */
+        /* Optional, in order (a later target may lie inside an earlier one). Not recorded: a later
+         * `container start` gets only the mounts it is given (container_start_with). */
+        const struct container_mount *mounts;
+        size_t n_mounts;
+        /* Return as soon as the runtime started init, without waiting for systemd's bus. */
+        bool no_wait;
 };
 
 /* Claims the name, allocates ids, records metadata.json, then starts; any failure undoes it all. */
@@ -60,6 +82,14 @@ int container_launch(struct container_store *s, const struct container_launch_op
 /* Mounts the rootfs, creates and starts the runtime container (systemd as init), and waits (at most
  * CONTAINER_BUS_TIMEOUT_MS) for systemd's private bus so `systemctl` in an exec right after works. */
 int container_start(struct container_store *s, const char *name, struct coi_error *err);
+/* container_start with bind mounts (see container_mount) and no_wait as in container_launch_options. */
+int container_start_with(struct container_store *s, const char *name, const struct container_mount *mounts,
+                         size_t n_mounts, bool no_wait, struct coi_error *err);
+/* The host directory of the container's / while it is mounted (containers/NAME/rootfs), allocated. */
+char *container_rootfs_path(struct container_store *s, const char *name);
+/* The container's ids (its 0 on the host). */
+int container_ids(struct container_store *s, const char *name, struct idmap_allocation *ret,
+                  struct coi_error *err);
 
 struct container_stop_result {
         bool was_running;
@@ -81,6 +111,7 @@ struct container_exec_options {
         uid_t uid;
         gid_t gid;
         bool capture; /* collect stdout/stderr instead of passing ours */
+        bool exact_env; /* env is the whole environment (no PATH/HOME/TERM added) */
 };
 struct container_exec_result {
         int exit_code;       /* 128 + signal when killed */
@@ -97,6 +128,18 @@ int container_info_get(struct container_store *s, const char *name, struct conta
 /* One container's object, or an array of them when list is set; allocated, free(). */
 int container_info_json(struct container_info *const *infos, size_t n, bool list, char **ret_json,
                         struct coi_error *err);
+
+/* Marks a container persistent (ephemeral = false) or ephemeral in its metadata.json. */
+int container_set_ephemeral(struct container_store *s, const char *name, bool ephemeral, struct coi_error *err);
+/* Thaws a frozen (paused) container. */
+int container_unfreeze(struct container_store *s, const char *name, struct coi_error *err);
+
+/* Leftovers of name that belong to no live container (see docs/system-containers.md, crash safety):
+ * runtime state, mounts under its directory, its cgroup, a directory without metadata.json, its id
+ * allocation. Only for a name whose init does not run or whose metadata is missing. */
+int container_clean_orphan(struct container_store *s, const char *name, struct coi_error *err);
+/* Names that have runtime state, a cgroup, an id allocation or a directory (may repeat). */
+int container_orphan_candidates(struct container_store *s, char ***ret, struct coi_error *err);
 
 /* `coi container …` (cmd-container.c). */
 int cmd_container(int argc, char **argv);

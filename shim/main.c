@@ -6,14 +6,32 @@
 #include "commands.h"
 #include "config.h"
 #include "container.h"
+#include "health.h"
 #include "image.h"
+#include "net.h"
+#include "session-run.h"
 
 static const struct coi_command commands[] = {
         { "config", cmd_config, "Show the merged configuration and where each value comes from" },
         { "container", cmd_container,
           "Low-level container commands: launch, start, stop, delete, exec, list, info" },
         { "image", cmd_image, "Import, export, list, inspect, alias and delete images" },
+        { "network", cmd_network, "Network policy of running containers: allow, deny, show, log" },
         { "profile", cmd_profile, "List, show, create, edit and delete profiles" },
+        { "health", cmd_health, "Check system health and dependencies" },
+        { "completion", cmd_completion, "Generate the shell completion script (bash)" },
+        { "shell", cmd_shell, "Start an interactive AI coding session in a container" },
+        { "run", cmd_run, "Run a command in an ephemeral container" },
+        { "attach", cmd_attach, "Attach to a running session's tmux" },
+        { "list", cmd_list, "List active containers and saved sessions" },
+        { "info", cmd_info, "Show a saved session" },
+        { "shutdown", cmd_shutdown, "Gracefully stop and delete containers" },
+        { "kill", cmd_kill, "Force-stop and delete containers" },
+        { "persist", cmd_persist, "Make containers persistent" },
+        { "unfreeze", cmd_unfreeze, "Thaw frozen containers" },
+        { "clean", cmd_clean, "Remove stopped containers, saved sessions, orphaned resources" },
+        { "file", cmd_file, "Copy files into and out of containers" },
+        { "tmux", cmd_tmux, "Send to, capture and list the agents' tmux sessions" },
         { "version", cmd_version, "Print the version" },
         { "help", cmd_help, "Help about a command" },
 };
@@ -28,7 +46,9 @@ static const struct coi_command *command_find(const char *name)
 
 int cmd_version(int argc, char **argv)
 {
-        printf("coi version %s\n", COI_VERSION);
+        /* code-on-incus's two lines: scripts match the first against "code-on-incus (coi) vX.Y.Z". */
+        printf("code-on-incus (coi) v%s\n", COI_VERSION);
+        printf("coi: a sandbox for AI coding agents, compatible with code-on-incus 0.8\n");
         return 0;
 }
 
@@ -55,10 +75,8 @@ int main(int argc, char **argv)
                 return cmd_version(argc - 1, argv + 1);
         if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
                 return cmd_help(1, argv);
-        if (argc < 2) {
-                fprintf(stderr, "coi: `coi shell` is not implemented yet; see coi --help\n");
-                return 2;
-        }
+        if (argc < 2 || argv[1][0] == '-') /* `coi` alone, or with global flags only: `coi shell` */
+                return cmd_shell(argc, argv);
         const struct coi_command *c = command_find(argv[1]);
         if (!c) {
                 fprintf(stderr, "coi: unknown command \"%s\" for \"coi\"\nRun 'coi --help' for usage.\n",

@@ -178,7 +178,8 @@ struct server {
 static void rotate_log(struct server *s)
 {
         struct stat st;
-        if (++s->writes % 256 != 0 || s->log_fd < 0 || fstat(s->log_fd, &st) < 0 || st.st_size < LOG_MAX_BYTES)
+        if (++s->writes % 256 != 0 || s->log_fd < 0 || fstat(s->log_fd, &st) < 0 ||
+            st.st_size < LOG_MAX_BYTES)
                 return;
         _cleanup_free_ char *old = xasprintf("%s.1", s->log_path);
         if (!old || rename(s->log_path, old) < 0)

@@ -212,8 +212,8 @@ int net_nft_list_containers(char ***ret, struct coi_error *err)
 
 /* ---- NFLOG: the packets the containers' rules rejected ---- */
 
-static int nflog_config(struct mnl_socket *nl, uint16_t group, uint16_t attr_type, const void *attr, size_t len,
-                        struct coi_error *err)
+static int nflog_config(struct mnl_socket *nl, uint16_t group, uint16_t attr_type, const void *attr,
+                        size_t len, struct coi_error *err)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -297,7 +297,8 @@ int net_nflog_follow(uint16_t group, int timeout_ms, int (*fn)(const struct net_
                 if (timeout_ms >= 0) {
                         struct timespec now;
                         clock_gettime(CLOCK_MONOTONIC, &now);
-                        long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+                        long spent =
+                                (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
                         if (spent >= timeout_ms)
                                 break;
                         wait = (int)(timeout_ms - spent);

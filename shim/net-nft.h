@@ -64,11 +64,11 @@ int net_nft_list_containers(char ***ret, struct coi_error *err);
 
 /* Who dialled what and was rejected: one packet logged by a container's rules. */
 struct net_blocked_packet {
-        struct timespec time; /* when it was read (CLOCK_REALTIME) */
-        char prefix[64];      /* "coi NAME " */
+        struct timespec time;  /* when it was read (CLOCK_REALTIME) */
+        char prefix[64];       /* "coi NAME " */
         uint32_t saddr, daddr; /* host order */
-        uint8_t proto;        /* IPPROTO_* */
-        uint16_t dport;       /* TCP/UDP only, else 0 */
+        uint8_t proto;         /* IPPROTO_* */
+        uint16_t dport;        /* TCP/UDP only, else 0 */
 };
 /* Binds NFLOG group (one reader per group at a time: EBUSY otherwise) and calls fn for every packet until fn
  * returns non-zero or timeout_ms passes (-1: forever). */

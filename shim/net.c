@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "net-dns.h"
@@ -234,9 +235,13 @@ static void dns_stop(const struct net_options *o)
 {
         pid_t pid = dns_pid(o);
         if (pid > 0) {
+                /* a pidfd turns readable at exit, zombie or not (the forwarder's parent is whoever
+                 * reaps orphans here, maybe late) */
+                _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
                 kill(pid, SIGTERM);
-                for (int i = 0; i < 100 && kill(pid, 0) == 0; i++)
-                        usleep(10 * 1000);
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                if (pidfd >= 0)
+                        poll(&p, 1, 1000);
         }
         _cleanup_free_ char *path = xasprintf("%s/dns.pid", o->state_dir);
         if (path)
@@ -585,7 +590,12 @@ static int change(const struct net_options *o, const char *name, const char *wha
                 return coi_error_set(err, EINVAL, "'%s' is neither a name pattern nor an IPv4 address/CIDR",
                                      what);
         }
+        char canonical[INET_ADDRSTRLEN + 4];
         if (is_prefix) {
+                /* one spelling per prefix in the record, so allow 1.2.3.4 and deny 1.2.3.4/32 meet */
+                char ip[INET_ADDRSTRLEN];
+                snprintf(canonical, sizeof(canonical), "%s/%d", net_ipv4_format(p.addr, ip), p.len);
+                what = canonical;
                 r = net_nft_prefix_add(name, !allow, &p, err);
                 if (r >= 0)
                         r = net_nft_prefix_del(name, allow, &p, err);

@@ -89,8 +89,9 @@ COI_PUBLIC int coi_container_create(struct coi_context *ctx, const char *id,
  * createRuntime, createContainer, startContainer, poststart) the init execs at once, with no exec.fifo
  * round trip; with them, exactly create then start. ret_pid (may be NULL): the init, a child of the
  * caller. On failure nothing is left behind. */
-COI_PUBLIC int coi_container_run(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
-                                 pid_t *ret_pid, struct coi_error *err);
+COI_PUBLIC int coi_container_run(struct coi_context *ctx, const char *id,
+                                 const struct coi_create_options *opts, pid_t *ret_pid,
+                                 struct coi_error *err);
 /* start: run the user's process in a created container. */
 COI_PUBLIC int coi_container_start(struct coi_context *ctx, const char *id, struct coi_error *err);
 /* state: read, re-checking that the process is still the one we started (pid reuse). */

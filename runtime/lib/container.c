@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -160,7 +159,9 @@ static int run_hooks(struct coi_context *ctx, const struct oci_config *config, e
 {
         if (!config || config->n_hooks[kind] == 0)
                 return 0;
-        struct coi_state st = rec->pub;
+        struct state_record named = *rec;
+        state_resolve_owner(&named);
+        struct coi_state st = named.pub;
         st.status = status;
         _cleanup_free_ char *json = NULL;
         int r = state_oci_json(&st, rec->oci_version, &json, err);
@@ -240,6 +241,8 @@ struct create_job {
         bool run;    /* coi_container_run: start right away */
         bool direct; /* run without the staged start: the init execs at once, no exec.fifo */
         struct oci_config *config;
+        char *config_json; /* the document as read, for the snapshot */
+        size_t config_len;
         struct state_record rec;
         struct timer timer;
 };
@@ -267,6 +270,7 @@ static void create_job_cleanup(struct create_job *j)
         closep(&j->dirfd);
         closep(&j->rootfd);
         oci_config_free(j->config);
+        free(j->config_json);
         state_record_done(&j->rec);
 }
 
@@ -396,6 +400,20 @@ static int on_create_runtime(void *userdata, pid_t pid, struct coi_error *err)
         return r;
 }
 
+/* run without the staged start: the config snapshot and the state, written while the init sets itself
+ * up (or after spawn on the staged path). The snapshot is complete before state.json exists, and
+ * readers read state.json first: it needs no temporary file + rename. */
+static int record_direct_run(void *userdata, pid_t pid, struct coi_error *err)
+{
+        struct create_job *j = userdata;
+        if (j->rec.pub.pid == pid)
+                return 0;
+        int r = state_write_new_file(j->dirfd, CONFIG_FILE, j->config_json, j->config_len, 0600, err);
+        if (r < 0)
+                return r;
+        return on_create_runtime(j, pid, err);
+}
+
 /* Hooks that run between create and start (or right after start) need the staged start. */
 static bool needs_staged_start(const struct oci_config *config)
 {
@@ -404,25 +422,13 @@ static bool needs_staged_start(const struct oci_config *config)
                config->n_hooks[OCI_HOOK_POSTSTART];
 }
 
-static void fill_owner(char *buf, size_t size)
-{
-        struct passwd pw, *res = NULL;
-        char tmp[1024];
-        if (getpwuid_r(geteuid(), &pw, tmp, sizeof(tmp), &res) == 0 && res)
-                snprintf(buf, size, "%s", pw.pw_name);
-        else
-                snprintf(buf, size, "%u", (unsigned)geteuid());
-}
-
 static int do_create(struct create_job *j, struct coi_error *err)
 {
         struct coi_context *ctx = j->ctx;
         int r = resolve_paths(j, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *json = NULL;
-        size_t json_len = 0;
-        r = load_config(j, &json, &json_len, err);
+        r = load_config(j, &j->config_json, &j->config_len, err);
         if (r < 0)
                 return r;
         r = resolve_rootfs(j, err);
@@ -461,16 +467,14 @@ static int do_create(struct create_job *j, struct coi_error *err)
         clock_gettime(CLOCK_REALTIME, &ts);
         j->rec.pub.created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
         j->rec.pub.status = COI_STATUS_CREATING;
-        fill_owner(j->rec.pub.owner, sizeof(j->rec.pub.owner));
+        j->rec.owner_uid = geteuid(); /* its name is looked up only when shown */
         if (j->config->annotations && !(j->rec.pub.annotations = strv_copy(j->config->annotations)))
                 return coi_error_set(err, ENOMEM, "annotations of %s: %m", j->id);
         j->rec.poststop_hooks = (int)j->config->n_hooks[OCI_HOOK_POSTSTOP];
-        /* The snapshot is complete before any state.json exists, and readers read state.json first: so it
-         * needs no temporary file + rename. */
-        r = state_write_new_file(j->dirfd, CONFIG_FILE, json, json_len, 0600, err);
-        if (r < 0)
-                return r;
         if (!j->direct) {
+                r = state_write_new_file(j->dirfd, CONFIG_FILE, j->config_json, j->config_len, 0600, err);
+                if (r < 0)
+                        return r;
                 r = state_fifo_create(j->dirfd, j->id, err);
                 if (r < 0)
                         return r;
@@ -505,6 +509,7 @@ static int do_create(struct create_job *j, struct coi_error *err)
                 .wait_for_start = !j->direct,
                 .seccomp_config = j->config->linux_.seccomp, /* compiled by the spawner after clone */
                 .on_create_runtime = on_create_runtime,
+                .on_spawned = j->direct ? record_direct_run : NULL,
                 .userdata = j,
         };
         pid_t pid = 0;
@@ -512,7 +517,7 @@ static int do_create(struct create_job *j, struct coi_error *err)
         if (r < 0)
                 return r;
         /* In case the spawner returned without calling back (no createRuntime point reached). */
-        r = on_create_runtime(j, pid, err);
+        r = j->direct ? record_direct_run(j, pid, err) : on_create_runtime(j, pid, err);
         if (r < 0)
                 return r;
 
@@ -640,6 +645,7 @@ int coi_container_state(struct coi_context *ctx, const char *id, struct coi_stat
         int r = handle_open(ctx, id, NO_LOCK, &h, err);
         if (r < 0)
                 return r;
+        state_resolve_owner(&h.rec);
         *ret_state = h.rec.pub;
         ret_state->status = h.status;
         if (h.status == COI_STATUS_STOPPED)
@@ -654,6 +660,7 @@ int coi_container_state_json(struct coi_context *ctx, const char *id, char **ret
         int r = handle_open(ctx, id, NO_LOCK, &h, err);
         if (r < 0)
                 return r;
+        state_resolve_owner(&h.rec);
         struct coi_state st = h.rec.pub;
         st.status = h.status;
         return state_oci_json(&st, h.rec.oci_version, ret_json, err);

@@ -1,26 +1,23 @@
 /* linux.c — starting the container's init and exec'd processes: clone into namespaces, id maps, the
- * parent/child sync protocol, hooks at their points, and the final privilege drop + execve. */
-#include <grp.h>
-#include <limits.h>
+ * parent's side of the sync protocol (sync.c), hooks at their points; the last steps are process.c. */
 #include <linux/mount.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
-#include <sys/personality.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "capabilities.h"
 #include "console.h"
 #include "hooks.h"
 #include "linux.h"
 #include "mounts.h"
+#include "process.h"
 #include "state.h"
+#include "sync.h"
 #include "util.h"
 
 #ifndef CLONE_INTO_CGROUP
@@ -29,139 +26,6 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
-
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-/* ---- the sync channel ---------------------------------------------------------------------------
- * SOCK_SEQPACKET: one message per send, never merged. Every message is a header plus a payload. */
-
-enum sync_type {
-        SYNC_ERROR = 1,    /* child → parent: value = errno, payload = message */
-        SYNC_USERNS_READY, /* child → parent: it unshared its user namespace (staged start) */
-        SYNC_GO,       /* parent → child: maps written; value = setgroups denied; fds = idmapped mounts */
-        SYNC_INIT_PID, /* child → parent: value = the pid of the process that will exec; child exits */
-        SYNC_CREATE_RUNTIME, /* child → parent: mounts ready, before pivot_root: run createRuntime */
-        SYNC_RESUME,         /* parent → child: go on; payload = the state JSON for the child's hooks */
-        SYNC_READY,          /* child → parent: about to wait for start / exec; payload = timings */
-        SYNC_SECCOMP,        /* parent → child: value = filter flags, payload = the BPF instructions */
-};
-
-struct sync_hdr {
-        uint32_t type;
-        int32_t value;
-};
-
-#define SYNC_MAX_PAYLOAD 65536
-#define SYNC_MAX_FDS     253 /* SCM_MAX_FD */
-
-struct sync_msg {
-        struct sync_hdr hdr;
-        char *payload; /* NUL-terminated */
-        size_t len;
-        int *fds;
-        size_t n_fds;
-};
-
-static void sync_msg_done(struct sync_msg *m)
-{
-        free(m->payload);
-        for (size_t i = 0; i < m->n_fds; i++)
-                closep(&m->fds[i]);
-        free(m->fds);
-        *m = (struct sync_msg){ 0 };
-}
-
-static int sync_send(int fd, enum sync_type type, int32_t value, const void *payload, size_t len,
-                     const int *fds, size_t n_fds)
-{
-        struct sync_hdr hdr = { .type = type, .value = value };
-        struct iovec iov[2] = { { &hdr, sizeof(hdr) }, { (void *)payload, len } };
-        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
-        _cleanup_free_ char *control = NULL;
-        if (n_fds) {
-                size_t size = CMSG_SPACE(n_fds * sizeof(int));
-                control = calloc(1, size);
-                if (!control)
-                        return -ENOMEM;
-                msg.msg_control = control;
-                msg.msg_controllen = size;
-                struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
-                memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
-        }
-        ssize_t n;
-        do
-                n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
-        return n < 0 ? -errno : 0;
-}
-
-/* Receives one message; returns 0, -EPIPE at EOF (the other side exited or exec'd), or -errno. */
-static int sync_recv(int fd, struct sync_msg *ret)
-{
-        _cleanup_free_ char *buf = malloc(sizeof(struct sync_hdr) + SYNC_MAX_PAYLOAD + 1);
-        _cleanup_free_ char *control = malloc(CMSG_SPACE(SYNC_MAX_FDS * sizeof(int)));
-        if (!buf || !control)
-                return -ENOMEM;
-        struct iovec iov = { buf, sizeof(struct sync_hdr) + SYNC_MAX_PAYLOAD };
-        struct msghdr msg = { .msg_iov = &iov,
-                              .msg_iovlen = 1,
-                              .msg_control = control,
-                              .msg_controllen = CMSG_SPACE(SYNC_MAX_FDS * sizeof(int)) };
-        ssize_t n;
-        do
-                n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return errno == ECONNRESET ? -EPIPE : -errno;
-        if (n == 0)
-                return -EPIPE;
-        if ((size_t)n < sizeof(struct sync_hdr))
-                return -EBADMSG;
-        struct sync_msg m = { 0 };
-        memcpy(&m.hdr, buf, sizeof(m.hdr));
-        m.len = (size_t)n - sizeof(struct sync_hdr);
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-                        continue;
-                m.n_fds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                m.fds = malloc(m.n_fds * sizeof(int) + 1);
-                if (!m.fds)
-                        return -ENOMEM;
-                memcpy(m.fds, CMSG_DATA(c), m.n_fds * sizeof(int));
-        }
-        memmove(buf, buf + sizeof(struct sync_hdr), m.len);
-        buf[m.len] = '\0';
-        m.payload = TAKE_PTR(buf);
-        *ret = m;
-        return 0;
-}
-
-/* Waits for a message of `want`; a SYNC_ERROR becomes err, exactly as the child wrote it. */
-static int sync_expect(int fd, enum sync_type want, const char *who, struct sync_msg *ret,
-                       struct coi_error *err)
-{
-        struct sync_msg m = { 0 };
-        int r = sync_recv(fd, &m);
-        if (r == -EPIPE)
-                return coi_error_set(err, EPIPE, "%s exited before it was set up (no error reported)", who);
-        if (r < 0)
-                return coi_error_set(err, -r, "read the sync socket of %s: %m", who);
-        if (m.hdr.type == SYNC_ERROR) {
-                r = coi_error_set(err, m.hdr.value ? m.hdr.value : EIO, "%s", m.payload);
-                sync_msg_done(&m);
-                return r;
-        }
-        if (m.hdr.type != (uint32_t)want) {
-                sync_msg_done(&m);
-                return coi_error_set(err, EPROTO, "%s: unexpected sync message %u (wanted %u)", who,
-                                     m.hdr.type, (unsigned)want);
-        }
-        *ret = m;
-        return 0;
-}
 
 /* ---- small syscalls ------------------------------------------------------------------------------ */
 
@@ -286,266 +150,6 @@ static int write_id_maps(pid_t pid, const struct oci_linux *l, bool *ret_setgrou
         return write_proc_file(pid, "gid_map", buf, err);
 }
 
-/* ---- finalize and exec: shared by the init and exec'd processes ----------------------------------- */
-
-enum phase {
-        PHASE_CLONE,
-        PHASE_IDMAPS,
-        PHASE_MOUNTS,
-        PHASE_FILTER,
-        PHASE_PIVOT,
-        PHASE_CAPS,
-        PHASE_READY,
-        _PHASE_MAX
-};
-static const char *const phase_name[_PHASE_MAX] = { "clone", "idmaps",       "mounts", "filter wait",
-                                                    "pivot", "caps+seccomp", "ready" };
-
-struct finalize {
-        struct coi_context *ctx;
-        const struct oci_config *config; /* for startContainer hooks (init only), else NULL */
-        const struct oci_process *proc;
-        const struct seccomp_program *seccomp;
-        const char *state_json;
-        int sync_fd;
-        int fifo_fd; /* O_PATH to exec.fifo, or -1 */
-        int fifo_dirfd;
-        int console_slave; /* -1 unless terminal */
-        int preserve_fds;
-        bool setgroups_denied;
-        bool report_ready; /* send SYNC_READY (the parent of a run/exec waits for EOF after it) */
-        bool start_hooks;  /* the init runs startContainer hooks; exec'd processes don't */
-        uint64_t *timings;
-};
-
-static int apply_rlimits(const struct oci_process *proc, struct coi_error *err)
-{
-        for (size_t i = 0; i < proc->n_rlimits; i++) {
-                const struct oci_rlimit *rl = &proc->rlimits[i];
-                struct rlimit cur, want = { .rlim_cur = rl->soft, .rlim_max = rl->hard };
-                if (setrlimit(rl->resource, &want) == 0)
-                        continue;
-                int e = errno;
-                if (e == EPERM && getrlimit(rl->resource, &cur) == 0 && want.rlim_max > cur.rlim_max)
-                        return coi_error_set(err, EPERM,
-                                             "rlimit %s: hard %llu above current hard limit %llu (raising "
-                                             "needs CAP_SYS_RESOURCE)",
-                                             rl->type, (unsigned long long)rl->hard,
-                                             (unsigned long long)cur.rlim_max);
-                errno = e;
-                return coi_error_set(err, e, "rlimit %s (soft %llu, hard %llu): %m", rl->type,
-                                     (unsigned long long)rl->soft, (unsigned long long)rl->hard);
-        }
-        return 0;
-}
-
-static const char *env_get(char *const *env, const char *key)
-{
-        size_t n = strlen(key);
-        for (; env && *env; env++)
-                if (strncmp(*env, key, n) == 0 && (*env)[n] == '=')
-                        return *env + n + 1;
-        return NULL;
-}
-
-/* execve with the PATH lookup done in the container's environment, not the runtime's. */
-static int exec_in_container(const struct oci_process *proc, struct coi_error *err)
-{
-        char *const *env = proc->env;
-        static char *const empty[] = { NULL };
-        if (!env)
-                env = empty;
-        const char *cmd = proc->args[0];
-        if (strchr(cmd, '/')) {
-                execve(cmd, proc->args, env);
-                return coi_error_set(err, errno, "exec %s in the container: %m", cmd);
-        }
-        const char *path = env_get(env, "PATH");
-        if (!path || !*path)
-                path = DEFAULT_PATH;
-        int saved = ENOENT;
-        char full[4096];
-        for (const char *p = path; p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
-                size_t dlen = strcspn(p, ":");
-                if (dlen == 0 || dlen + strlen(cmd) + 2 > sizeof(full))
-                        continue;
-                snprintf(full, sizeof(full), "%.*s/%s", (int)dlen, p, cmd);
-                execve(full, proc->args, env);
-                if (errno == EACCES)
-                        saved = EACCES;
-                else if (errno != ENOENT && errno != ENOTDIR)
-                        return coi_error_set(err, errno, "exec %s in the container: %m", full);
-        }
-        return coi_error_set(err, saved, "exec %s in the container: %s (PATH=%s)", cmd,
-                             saved == ENOENT ? "not found" : "permission denied", path);
-}
-
-/* Moves fd above the preserved range so close_range can't leave it open in the container. */
-static int move_above(int *fd, int floor)
-{
-        if (*fd < 0 || *fd >= floor)
-                return 0;
-        int n = fcntl(*fd, F_DUPFD_CLOEXEC, floor);
-        if (n < 0)
-                return -errno;
-        close(*fd);
-        *fd = n;
-        return 0;
-}
-
-/* Closes every fd >= from except those in keep. */
-static void close_fds_except(int from, const int *keep, size_t n)
-{
-        for (int lo = from;;) {
-                int next = INT_MAX; /* the lowest fd to keep at or above lo */
-                for (size_t i = 0; i < n; i++)
-                        if (keep[i] >= lo && keep[i] < next)
-                                next = keep[i];
-                unsigned hi = next == INT_MAX ? ~0u : (unsigned)next - 1;
-                if (next > lo && close_range((unsigned)lo, hi, 0) < 0)
-                        for (int fd = lo; fd < 65536 && (unsigned)fd <= hi; fd++)
-                                close(fd);
-                if (next == INT_MAX)
-                        return;
-                lo = next + 1;
-        }
-}
-
-/* create → start: block until `start` opens exec.fifo for reading. While we wait here, `exec` may
- * already run processes in the container, and one with CAP_SYS_PTRACE over us (no user namespace)
- * can open /proc/1/fd/N. So first every fd goes except stdio, the preserved fds and what the wait
- * needs: the fifo's O_PATH fd (a detached mount of the fifo alone where the runtime could make one:
- * it reads back as "/", and ".." of a fifo leads nowhere) and, only when the container has no /proc
- * to reopen that fd through, the state directory. The sync socket goes too: after READY nobody
- * listens, and later errors go to the container's stderr. */
-static int wait_for_start(struct finalize *f, struct coi_error *err)
-{
-        bool have_proc = access("/proc/self/fd", F_OK) == 0;
-        if (!have_proc && f->fifo_dirfd < 0)
-                return coi_error_set(err, ENOENT, "open exec.fifo to wait for start: no /proc in the container");
-        if (have_proc)
-                f->fifo_dirfd = -1; /* closed below */
-        int keep[2] = { f->fifo_fd, f->fifo_dirfd };
-        close_fds_except(3 + f->preserve_fds, keep, 2);
-        f->sync_fd = -1;
-
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", f->fifo_fd);
-        _cleanup_close_ int w = have_proc ? open(path, O_WRONLY | O_CLOEXEC)
-                                          : openat(f->fifo_dirfd, FIFO_FILE, O_WRONLY | O_CLOEXEC);
-        if (w < 0)
-                return coi_error_set(err, errno, "open exec.fifo to wait for start: %m");
-        if (write(w, "0", 1) != 1)
-                return coi_error_set(err, errno, "write exec.fifo: %m");
-        closep(&f->fifo_fd);
-        closep(&f->fifo_dirfd);
-        return 0;
-}
-
-static int finalize_and_exec(struct finalize *f, struct coi_error *err)
-{
-        const struct oci_process *proc = f->proc;
-        int r;
-
-        /* Limits first: everything after runs under them, and raising a hard limit fails clearly. */
-        r = apply_rlimits(proc, err);
-        if (r < 0)
-                return r;
-        /* The ABI the program expects (linux32 for 32-bit userlands). */
-        if (f->config && f->config->linux_.has_personality && personality(f->config->linux_.personality) < 0)
-                return coi_error_set(err, errno, "personality 0x%lx: %m", f->config->linux_.personality);
-        /* Files the process creates get the mode it asked for, not ours. */
-        umask(proc->user.has_umask ? (mode_t)proc->user.umask : 022);
-        /* The terminal becomes stdio before anything can print. */
-        if (f->console_slave >= 0) {
-                r = console_make_controlling(TAKE_FD(f->console_slave), err);
-                if (r < 0)
-                        return r;
-        }
-        /* cwd is resolved in the container's root, and must be inside it (CVE-2024-21626: a host
-         * directory fd as cwd would hand the host filesystem to the container). */
-        const char *cwd = proc->cwd && *proc->cwd ? proc->cwd : "/";
-        if (chdir(cwd) < 0)
-                return coi_error_set(err, errno, "chdir to process.cwd %s in the container: %m", cwd);
-        char here[4096];
-        if (!getcwd(here, sizeof(here)) || here[0] != '/')
-                return coi_error_set(err, EPERM, "process.cwd %s is not inside the container's root", cwd);
-
-        /* No runtime fd may reach the container: ours move above the preserved range, the preserved
-         * ones lose O_CLOEXEC, everything else gets it. */
-        int floor = 3 + f->preserve_fds;
-        if (move_above(&f->sync_fd, floor) < 0 || move_above(&f->fifo_fd, floor) < 0 ||
-            move_above(&f->fifo_dirfd, floor) < 0)
-                return coi_error_set(err, errno, "move the runtime's fds above the preserved range: %m");
-        for (int fd = 3; fd < floor; fd++)
-                if (fcntl(fd, F_SETFD, 0) < 0 && errno != EBADF)
-                        return coi_error_set(err, errno, "preserved fd %d: %m", fd);
-        if (close_range((unsigned)floor, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
-                for (int fd = floor; fd < 65536; fd++)
-                        fcntl(fd, F_SETFD, FD_CLOEXEC);
-        }
-
-        /* Still not dumpable (set when the child started) while we hold privileges: nothing in the
-         * container can ptrace us or read our /proc files; execve makes the new program dumpable. */
-        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-                return coi_error_set(err, errno, "prctl(PR_SET_DUMPABLE): %m");
-        /* no_new_privs: setuid binaries and file capabilities can't regain what we drop below. */
-        if (proc->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return coi_error_set(err, errno, "prctl(PR_SET_NO_NEW_PRIVS): %m");
-        /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the drop below removes: then
-         * (only then) the filter goes first and must allow the remaining setup syscalls. */
-        if (f->seccomp && !proc->no_new_privileges) {
-                r = seccomp_program_install(f->seccomp, err);
-                if (r < 0)
-                        return r;
-        }
-        /* The last privilege transition: bounding set, user, groups, the capability sets. */
-        r = capabilities_apply(&proc->caps, proc->user.uid, proc->user.gid, proc->user.additional_gids,
-                               proc->user.n_additional_gids, f->setgroups_denied, err);
-        if (r < 0)
-                return r;
-        if (f->timings)
-                f->timings[PHASE_CAPS] = now_ns();
-
-        if (f->report_ready) {
-                if (f->timings)
-                        f->timings[PHASE_READY] = now_ns();
-                r = sync_send(f->sync_fd, SYNC_READY, 0, f->timings,
-                              f->timings ? sizeof(uint64_t) * _PHASE_MAX : 0, NULL, 0);
-                if (r < 0)
-                        return coi_error_set(err, -r, "report readiness to the runtime: %m");
-        }
-        if (f->fifo_fd >= 0) {
-                r = wait_for_start(f, err);
-                if (r < 0)
-                        return r;
-        }
-        /* startContainer hooks: after start, in the container, before the user's program. */
-        if (f->start_hooks && f->config->n_hooks[OCI_HOOK_START_CONTAINER]) {
-                r = hooks_run(f->ctx, f->config, OCI_HOOK_START_CONTAINER, f->state_json, err);
-                if (r < 0)
-                        return r;
-        }
-        /* seccomp last, right before execve: the fewer syscalls the filter must allow for us. */
-        if (f->seccomp && proc->no_new_privileges) {
-                r = seccomp_program_install(f->seccomp, err);
-                if (r < 0)
-                        return r;
-        }
-        return exec_in_container(proc, err);
-}
-
-/* Our ids are still the host's (unmapped in the new namespace: files we create would fail with
- * EOVERFLOW); become the namespace's root, which keeps the full capability set there. */
-static int become_userns_root(struct coi_error *err)
-{
-        if (setresgid(0, 0, 0) < 0)
-                return coi_error_set(err, errno, "setresgid 0 in the user namespace (is gid 0 mapped?): %m");
-        if (setresuid(0, 0, 0) < 0)
-                return coi_error_set(err, errno, "setresuid 0 in the user namespace (is uid 0 mapped?): %m");
-        return 0;
-}
-
 /* ---- the container's init (child side) ----------------------------------------------------------- */
 
 struct init_child {
@@ -554,7 +158,7 @@ struct init_child {
         int sync_fd;
         int fifo_fd;
         bool staged;            /* namespaces are joined/unshared here, not by clone3 */
-        uint64_t unshare_flags; /* staged: the new namespaces */
+        uint64_t unshare_flags; /* staged: the new namespaces; direct: the network namespace (see below) */
         uint64_t timings[_PHASE_MAX];
 };
 
@@ -659,6 +263,12 @@ static int init_run(struct init_child *c, struct coi_error *err)
                         }
                 }
         } else {
+                /* The network namespace is the slowest to make (devices, sysctl tables: most of the
+                 * clone): we make it here instead of clone3, so that the parent writes our id maps and
+                 * compiles the seccomp filter meanwhile. We are in the new user namespace already (with
+                 * all capabilities there, mapped or not), so it owns the netns as if clone3 had made it. */
+                if (c->unshare_flags && unshare((int)c->unshare_flags) < 0)
+                        return coi_error_set(err, errno, "unshare the network namespace: %m");
                 r = sync_expect(c->sync_fd, SYNC_GO, "the runtime", &go, err);
                 if (r < 0)
                         return r;
@@ -802,17 +412,6 @@ static int init_run(struct init_child *c, struct coi_error *err)
         closep(&f.console_slave);
         sync_msg_done(&resume);
         return r;
-}
-
-/* Reports err to the parent and exits; used by every child. When the parent no longer listens (after
- * start), the container's stderr is the only place left to say why. */
-static _Noreturn void child_fail(int sync_fd, const struct coi_error *err)
-{
-        const char *msg = err->msg[0] ? err->msg : "container setup failed (no message)";
-        if (sync_send(sync_fd, SYNC_ERROR, err->code ? err->code : EIO, msg, strlen(msg) + 1, NULL, 0) < 0) {
-                dprintf(STDERR_FILENO, "coi-runtime: %s\n", msg);
-        }
-        _exit(127);
 }
 
 static int write_cgroup_procs(const char *cgroup_path, struct coi_error *err)
@@ -961,7 +560,7 @@ static void log_timings(struct coi_context *ctx, uint64_t start, const struct sy
                 if (!t[i])
                         continue;
                 off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s %.2f ms", off ? ", " : "",
-                                        phase_name[i], (double)(t[i] - prev) / 1e6);
+                                        phase_to_string(i), (double)(t[i] - prev) / 1e6);
                 prev = t[i];
         }
         coi_log(ctx, COI_LOG_INFO, "spawn: %s", line);
@@ -1018,7 +617,10 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
         _cleanup_close_ int sync_fd = sv[0], child_end = sv[1];
 
         _cleanup_(spawn_parent_cleanup) struct spawn_parent p = { 0 };
-        p.child = clone3_fork(staged ? 0 : new_flags, spawn->cgroup_dirfd);
+        /* Direct path: the network namespace is unshared by the child (init_run), off our critical path;
+         * only with a new user namespace, which then owns it just as with clone3. */
+        uint64_t late_flags = !staged && new_userns ? (new_flags & CLONE_NEWNET) : 0;
+        p.child = clone3_fork(staged ? 0 : new_flags & ~late_flags, spawn->cgroup_dirfd);
         bool enter_cgroup = spawn->cgroup_dirfd < 0 && spawn->cgroup_path;
         if (p.child < 0 && spawn->cgroup_dirfd >= 0) {
                 /* No CLONE_INTO_CGROUP here: the staged path enters the cgroup by writing cgroup.procs,
@@ -1036,7 +638,7 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
                         .sync_fd = TAKE_FD(child_end),
                         .fifo_fd = TAKE_FD(fifo),
                         .staged = staged,
-                        .unshare_flags = staged ? new_flags : 0,
+                        .unshare_flags = staged ? new_flags : late_flags,
                 };
                 struct coi_error cerr = { 0 };
                 if (enter_cgroup) {
@@ -1044,7 +646,7 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
                                          ? write_file_at(spawn->cgroup_dirfd, "cgroup.procs", "0", &cerr)
                                          : write_cgroup_procs(spawn->cgroup_path, &cerr);
                         if (r2 < 0)
-                                child_fail(c.sync_fd, &cerr);
+                                sync_child_fail(c.sync_fd, &cerr);
                 }
                 /* The caller's directory fds must never reach the container. */
                 if (spawn->cgroup_dirfd >= 0)
@@ -1052,7 +654,7 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
                 if (!spawn->wait_for_start && spawn->state_dirfd >= 0)
                         close(spawn->state_dirfd);
                 init_run(&c, &cerr);
-                child_fail(c.sync_fd, &cerr);
+                sync_child_fail(c.sync_fd, &cerr);
         }
         closep(&child_end);
         closep(&fifo);
@@ -1072,6 +674,11 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
         /* The filter compiles now, while the child sets its mounts up, instead of before clone. */
         if (spawn->seccomp_config) {
                 r = send_seccomp(ctx, spawn->seccomp_config, sync_fd, err);
+                if (r < 0)
+                        return r;
+        }
+        if (!staged && spawn->on_spawned) {
+                r = spawn->on_spawned(spawn->userdata, p.init, err);
                 if (r < 0)
                         return r;
         }
@@ -1291,10 +898,10 @@ int linux_exec_spawn(struct coi_context *ctx, const struct linux_exec *exec, pid
                 c.pidfd = TAKE_FD(pidfd);
                 c.rootfd = TAKE_FD(rootfd);
                 if (enter_cgroup && write_cgroup_procs(exec->cgroup_path, &cerr) < 0)
-                        child_fail(c.sync_fd, &cerr);
+                        sync_child_fail(c.sync_fd, &cerr);
                 closep(&cgroup_fd);
                 exec_run(&c, &cerr);
-                child_fail(c.sync_fd, &cerr);
+                sync_child_fail(c.sync_fd, &cerr);
         }
         closep(&child_end);
         p.init = p.child;

@@ -25,6 +25,9 @@ struct linux_spawn {
         const struct seccomp_program *seccomp; /* NULL = none; built by the caller */
         /* Or: the config, compiled in the parent after clone while the child mounts (seccomp NULL). */
         const struct oci_seccomp *seccomp_config;
+        /* Called in the parent, if set, as soon as the init's pid is final while the child still sets
+         * itself up (direct path only; never on the staged one): the caller records its state meanwhile. */
+        int (*on_spawned)(void *userdata, pid_t pid, struct coi_error *err);
         /* Called in the parent at the createRuntime point with the init's pid (hooks need the state). */
         int (*on_create_runtime)(void *userdata, pid_t pid, struct coi_error *err);
         void *userdata;

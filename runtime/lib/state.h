@@ -9,7 +9,6 @@
 #include "coi-runtime.h"
 
 #define STATE_FILE  "state.json"
-#define LOCK_FILE   "lock"
 #define CONFIG_FILE "config.json" /* the config exactly as create was given it */
 #define FIFO_FILE   "exec.fifo"   /* present from create until start */
 
@@ -20,6 +19,8 @@ struct state_record {
         char oci_version[32]; /* ociVersion of the config */
         bool cgroup_created;  /* we made pub.cgroup_path and remove it on delete */
         int poststop_hooks;   /* how many the config has; -1 = unknown (delete then reads the config) */
+        int64_t owner_uid;    /* the creator's euid (-1: unknown); pub.owner is its name, looked up
+                               * only when shown (state_resolve_owner): a passwd lookup costs ~0.1 ms */
 };
 
 /* Ids as runc accepts them: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes. */
@@ -34,7 +35,7 @@ int state_dir_open(int rootfd, const char *id, int *ret_dirfd, struct coi_error 
 /* Removes <root>/<id> and the files the runtime put there. */
 int state_dir_remove(int rootfd, const char *id, struct coi_error *err);
 
-/* flock on <id>/lock, waiting up to timeout_ms (-1: forever, 0: try once). Returns the lock fd. */
+/* flock on the directory <id> itself, waiting up to timeout_ms (-1: forever, 0: try once). Returns the lock fd. */
 int state_lock(int dirfd, const char *id, bool exclusive, int timeout_ms, int *ret_lockfd,
                struct coi_error *err);
 
@@ -48,6 +49,8 @@ int state_write_new_file(int dirfd, const char *name, const void *data, size_t l
 int state_write(int dirfd, const struct state_record *rec, struct coi_error *err);
 int state_read(int dirfd, const char *id, struct state_record *ret_rec, struct coi_error *err);
 void state_record_done(struct state_record *rec);
+/* Fills rec->pub.owner from rec->owner_uid if it is not set yet. */
+void state_resolve_owner(struct state_record *rec);
 
 /* The live status: init gone (or pid reused) → stopped; cgroup frozen → paused; exec.fifo still
  * there → created; else running. A "creating" record whose creator died is stopped too. */

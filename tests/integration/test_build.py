@@ -159,7 +159,7 @@ def test_failing_recipe_leaves_nothing(coi, store, recipe):
     # the hidden output is shown when the step fails
     assert "some noise a condensed build hides" in r.stderr
     assert "coi-default not built" in r.stderr
-    assert coi("image", "list", "--format", "json").stdout.strip() == "[]"
+    assert json.loads(coi("image", "list", "--format", "json").stdout) == []
     assert leftovers(store) == ([], [])
 
 

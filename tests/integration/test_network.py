@@ -140,7 +140,8 @@ class Lab:
         self.procs = []
         self.env = dict(os.environ, COI_NET_STATE_DIR=str(tmp / "state"),
                         COI_NET_RESOLV_CONF=str(tmp / "resolv.conf"))
-        (tmp / "resolv.conf").write_text(f"nameserver {OUT_DNS}\n")
+        # the first resolver refuses the connection (nothing listens there): the forwarder must move on
+        (tmp / "resolv.conf").write_text(f"search lab\nnameserver 198.51.100.2\nnameserver {OUT_DNS}\n")
         (tmp / "www").mkdir()
         (tmp / "www" / "index.html").write_text("hello\n")
 
@@ -365,6 +366,9 @@ def test_live_allow_and_deny_take_effect_within_a_second(lab, container):
     assert c.connect(OUT_PUBLIC) == "ok"
     lab.cli("deny", "-c", "l1", f"{OUT_PUBLIC}/32")
     assert c.connect(OUT_PUBLIC) != "ok"
+    shown = json.loads(lab.cli("show", "l1", "--format", "json").stdout)[0]
+    assert shown["allow"] == [] and shown["deny"] == ["other.test", f"{OUT_PUBLIC}/32"]
+    assert shown["allowed_prefixes"] == [] and shown["denied_prefixes"] == [f"{OUT_PUBLIC}/32"]
     # deny also works in restricted mode, for names and addresses
     r = container("l2")
     lab.cli("deny", "-c", "l2", "other.test")

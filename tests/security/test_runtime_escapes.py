@@ -94,12 +94,13 @@ def test_proc_self_exe_cannot_overwrite_the_runtime(rt, bundle, ids, runtime_cop
     os.mkfifo(rootfs / "tmp" / "coi-blocked-on-fifo")
     (rootfs / "attack.sh").write_text(ATTACK)
     if userns:
-        # The container's root is host uid 100000: it must be able to reach the rootfs.
+        # The container's root is an unprivileged host uid: it must be able to reach and write the rootfs.
+        host = linux["uidMappings"][0]["hostID"]
         for d in (tmp_path, *tmp_path.parents):
             if d == pathlib.Path("/tmp"):
                 break
             os.chmod(d, os.stat(d).st_mode | 0o711)
-        subprocess.run(["chown", "-R", "100000:100000", str(rootfs)], check=True)
+        subprocess.run(["chown", "-R", f"{host}:{host}", str(rootfs)], check=True)
     before = sha256(runtime_copy)
     # Every process that enters the container comes from the copy: the attack may destroy it.
     attacker = Runtime(runtime_copy, rt.root)
@@ -116,12 +117,38 @@ def test_proc_self_exe_cannot_overwrite_the_runtime(rt, bundle, ids, runtime_cop
         while not result.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         out = result.read_text() if result.exists() else "(no result)"
-        print("DBG", attacker("exec", cid, "sh", "-c", "ls -la /tmp /; ps; id; cat /tmp/result.tmp").stdout)  # TEMP
     finally:
         attacker("delete", "-f", cid)
     assert "exe=" in out and "no-runtime-process" not in out, out  # the attack really ran
     assert "write-succeeded" not in out, out
     assert sha256(runtime_copy) == before, "the host runtime binary was modified from inside the container"
+
+
+def test_created_init_holds_no_runtime_fd(rt, bundle, ids, tmp_path):
+    """While a container is created its init (still the runtime, waiting for start) must hold no fd of
+    the runtime's: a process exec'd into it with CAP_SYS_PTRACE as root (no user namespace) can read
+    /proc/1/fd. Nothing may point at the state root, the bundle on the host or the cgroup tree."""
+    b = bundle({"process": {"args": ["sh", "-c", "echo started > /tmp/started; sleep 300"]},
+                "root": {"readonly": False}})
+    cid = ids("fd1")
+    rt("create", "--bundle", b, cid, check=True)
+    show = "for f in /proc/1/fd/*; do echo \"${f##*/} $(readlink $f)\"; done; echo done"
+    r = rt("exec", "--cap", "CAP_SYS_PTRACE", "--user", "0:0", cid, "sh", "-c", show, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert rt.state(cid)["status"] == "created"
+    links = [line.split(" ", 1) for line in r.stdout.splitlines() if " " in line]
+    assert links and r.stdout.rstrip().endswith("done"), r.stdout  # the init's fds were readable
+    assert {"0", "1", "2"} <= {fd for fd, _ in links}, r.stdout
+    for fd, target in links:
+        for outside in (str(rt.root), str(b), "/sys/fs/cgroup"):
+            assert outside not in target, f"fd {fd} of the created init points outside: {target}"
+    rt("start", cid, check=True)
+    deadline = time.monotonic() + 10
+    while not (b / "rootfs" / "tmp" / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (b / "rootfs" / "tmp" / "started").exists(), "the container did not run after start"
+    assert rt.state(cid)["status"] == "running"
+    rt("delete", "-f", cid, check=True)
 
 
 def test_no_host_fd_reaches_the_container(rt, bundle, ids, tmp_path):

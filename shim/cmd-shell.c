@@ -1,0 +1,337 @@
+/* cmd-shell.c — `coi shell` (the agent in a tmux session "coi-<container>" inside the container, attached
+ * to the user's terminal through a pty relay) and `coi attach`; the session is saved on every exit. */
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "agent.h"
+#include "session-run.h"
+#include "slots.h"
+#include "util.h"
+
+static volatile sig_atomic_t got_signal, got_winch;
+
+static void on_signal(int sig)
+{
+        got_signal = sig;
+}
+
+static void on_winch(int sig)
+{
+        (void)sig;
+        got_winch = 1;
+}
+
+/* Runs argv in the container as the code user with a new pty as its terminal, relaying it to ours
+ * (raw mode, window size forwarded on SIGWINCH). Returns when the process exits, our terminal goes away
+ * (EOF/HUP), or SIGINT/SIGTERM/SIGHUP arrives (got_signal). The exit code, or -1 when interrupted. */
+static int relay_exec(struct container_store *store, const char *name, char *const *argv, char *const *env,
+                      const char *cwd, uid_t uid, gid_t gid)
+{
+        struct winsize ws = { .ws_row = 40, .ws_col = 120 };
+        bool tty = isatty(0);
+        if (tty)
+                ioctl(0, TIOCGWINSZ, &ws);
+        int master = -1, slave = -1;
+        if (openpty(&master, &slave, NULL, NULL, &ws) < 0) {
+                fprintf(stderr, "coi: openpty: %m\n");
+                return 1;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                fprintf(stderr, "coi: fork: %m\n");
+                return 1;
+        }
+        if (pid == 0) {
+                close(master);
+                if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+                        _exit(127);
+                if (slave > 2)
+                        close(slave);
+                setsid();
+                /* setsid -c inside makes the pty the controlling terminal of the attached client, so
+                 * the kernel delivers SIGWINCH to it when we resize the pty. */
+                size_t n = 0;
+                while (argv[n])
+                        n++;
+                char **full = calloc(n + 4, sizeof(char *));
+                if (!full)
+                        _exit(127);
+                full[0] = "setsid";
+                full[1] = "-w";
+                full[2] = "-c";
+                memcpy(full + 3, argv, n * sizeof(char *));
+                struct container_exec_options xo = {
+                        .args = full, .env = env, .cwd = cwd, .uid = uid, .gid = gid, .exact_env = true
+                };
+                struct container_exec_result res = { 0 };
+                struct coi_error err = { 0 };
+                if (container_exec(store, name, &xo, &res, &err) < 0) {
+                        fprintf(stderr, "coi: %s\r\n", err.msg);
+                        _exit(127);
+                }
+                _exit(res.exit_code);
+        }
+        close(slave);
+        struct termios saved;
+        bool raw = tty && tcgetattr(0, &saved) == 0;
+        if (raw) {
+                struct termios t = saved;
+                cfmakeraw(&t);
+                tcsetattr(0, TCSANOW, &t);
+        }
+        struct sigaction sa = { .sa_handler = on_winch };
+        sigaction(SIGWINCH, &sa, NULL);
+        bool in_open = true;
+        char buf[16384];
+        while (!got_signal) {
+                if (got_winch) {
+                        got_winch = 0;
+                        if (tty && ioctl(0, TIOCGWINSZ, &ws) == 0)
+                                ioctl(master, TIOCSWINSZ, &ws);
+                }
+                struct pollfd p[2] = { { .fd = master, .events = POLLIN }, { .fd = in_open ? 0 : -1, .events = POLLIN } };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t n = read(master, buf, sizeof(buf));
+                        if (n <= 0)
+                                break; /* the process closed the pty: it ended */
+                        if (write_all(1, buf, (size_t)n) < 0)
+                                break; /* our terminal is gone */
+                }
+                if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t n = read(0, buf, sizeof(buf));
+                        if (n <= 0) {
+                                if (tty)
+                                        break; /* lost terminal */
+                                in_open = false;
+                                continue;
+                        }
+                        write_all(master, buf, (size_t)n);
+                }
+        }
+        if (raw)
+                tcsetattr(0, TCSANOW, &saved);
+        close(master);
+        int status = 0;
+        if (got_signal) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+                return -1;
+        }
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int exec_quiet(struct container_store *store, const char *name, char *const *argv, uid_t uid, gid_t gid)
+{
+        _cleanup_strv_ char **env = session_code_env("dumb");
+        struct container_exec_options xo = {
+                .args = argv, .env = env, .cwd = "/", .uid = uid, .gid = gid, .capture = true, .exact_env = true
+        };
+        struct container_exec_result res = { 0 };
+        struct coi_error err = { 0 };
+        if (container_exec(store, name, &xo, &res, &err) < 0)
+                return -1;
+        container_exec_result_done(&res);
+        return res.exit_code;
+}
+
+static bool tmux_has_session(struct container_store *store, const char *name, const char *tsess, uid_t uid,
+                             gid_t gid)
+{
+        char *argv[] = { "tmux", "has-session", "-t", (char *)tsess, NULL };
+        return exec_quiet(store, name, argv, uid, gid) == 0;
+}
+
+int cmd_shell(int argc, char **argv)
+{
+        struct session_flags f = { 0 };
+        bool background = false, debug = false;
+        for (int i = 1; i < argc; i++) {
+                int r = session_flag(argc, argv, &i, &f);
+                if (r < 0)
+                        return 2;
+                if (r > 0)
+                        continue;
+                if (streq(argv[i], "--background"))
+                        background = true;
+                else if (streq(argv[i], "--debug"))
+                        debug = true;
+                else if (streq(argv[i], "--tmux") || streq(argv[i], "--tmux=true"))
+                        continue;
+                else {
+                        fprintf(stderr,
+                                "coi: unknown flag: %s\nUsage: coi shell [--tool claude|opencode] [--background] "
+                                "[--debug] [-w PATH] [--slot N] [--image NAME] [--persistent] [--resume[=ID]] "
+                                "[--profile NAME]\n",
+                                argv[i]);
+                        return 2;
+                }
+        }
+        int rb = session_check_backend(&f);
+        if (rb)
+                return rb;
+        if (f.tool && !streq(f.tool, "claude") && !streq(f.tool, "opencode")) {
+                fprintf(stderr, "coi: unknown tool \"%s\": claude or opencode\n", f.tool);
+                return 2;
+        }
+        struct coi_error err = { 0 };
+        _cleanup_(session_freep) struct session *s = NULL;
+        struct session_start_options so = { .save_metadata = true };
+        if (session_start(&f, &so, &s, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                return 1;
+        }
+        /* From here on every way out saves the session. */
+        struct sigaction sa = { .sa_handler = on_signal };
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        _cleanup_free_ char *tz = NULL;
+        agent_timezone(s->cfg->timezone.mode, s->cfg->timezone.name, NULL, NULL, &tz, &err);
+        struct agent_launch al = { .tool = s->tool,
+                                   .binary = s->cfg->tool.binary,
+                                   .permission_mode = s->cfg->tool.permission_mode,
+                                   .session_id = s->id,
+                                   .resume = s->resumed,
+                                   .debug = debug,
+                                   .home = SESSION_CODE_HOME,
+                                   .user = s->code_user,
+                                   .term = getenv("TERM"),
+                                   .forward_env = s->cfg->defaults.forward_env,
+                                   .environment = s->cfg->defaults.environment,
+                                   .n_environment = s->cfg->defaults.n_environment,
+                                   .timezone = tz };
+        _cleanup_(agent_command_freep) struct agent_command *ac = NULL;
+        int code = 0;
+        _cleanup_free_ char *tsess = xasprintf("coi-%s", s->name);
+        if (!tsess || agent_command_build(&al, &ac, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", tsess ? err.msg : "out of memory");
+                code = 1;
+        }
+        if (code == 0 && !tmux_has_session(s->store, s->name, tsess, s->code_uid, s->code_gid)) {
+                _cleanup_strv_ char **tv = NULL;
+                const char *pre[] = { "tmux", "new-session", "-d", "-s", tsess, "-c", s->target, "-x", "200",
+                                      "-y", "50", NULL };
+                for (size_t i = 0; pre[i]; i++)
+                        strv_push(&tv, pre[i]);
+                for (char **a = ac->argv; *a; a++)
+                        strv_push(&tv, *a);
+                strv_push(&ac->envp, SESSION_TMUX_TMPDIR);
+                struct container_exec_options xo = { .args = tv,
+                                                     .env = ac->envp,
+                                                     .cwd = s->target,
+                                                     .uid = s->code_uid,
+                                                     .gid = s->code_gid,
+                                                     .capture = true,
+                                                     .exact_env = true };
+                struct container_exec_result res = { 0 };
+                if (container_exec(s->store, s->name, &xo, &res, &err) < 0 || res.exit_code != 0) {
+                        fprintf(stderr, "coi: start tmux in %s: %s%s\n", s->name, res.err_out ? res.err_out : "",
+                                res.err_out ? "" : err.msg);
+                        code = 1;
+                }
+                container_exec_result_done(&res);
+        }
+        if (code == 0 && background) {
+                fprintf(stderr, "Created background tmux session: %s\n", tsess);
+                fprintf(stderr, "Attach with: coi attach %s\n", s->name);
+                return 0;
+        }
+        bool detached = false;
+        if (code == 0) {
+                char *av[] = { "tmux", "attach", "-t", tsess, NULL };
+                _cleanup_strv_ char **env = session_code_env(getenv("TERM"));
+                int r = relay_exec(s->store, s->name, av, env, s->target, s->code_uid, s->code_gid);
+                detached = r >= 0 && !got_signal &&
+                           tmux_has_session(s->store, s->name, tsess, s->code_uid, s->code_gid);
+        }
+        fprintf(stderr, "\nSaving session %s...\n", s->id);
+        if (session_save(s, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                code = 1;
+        }
+        if (detached) {
+                fprintf(stderr, "Detached; the container %s keeps running: coi attach %s\n", s->name, s->name);
+                return code;
+        }
+        if (s->persistent)
+                fprintf(stderr, "Stopping persistent container %s...\n", s->name);
+        else
+                fprintf(stderr, "Cleaning up container %s...\n", s->name);
+        if (session_stop(s, false, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                code = 1;
+        }
+        return code;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+        struct session_flags f = { 0 };
+        const char *name = NULL;
+        bool bash = false;
+        for (int i = 1; i < argc; i++) {
+                int r = session_flag(argc, argv, &i, &f);
+                if (r < 0)
+                        return 2;
+                if (r > 0)
+                        continue;
+                if (streq(argv[i], "--bash"))
+                        bash = true;
+                else if (argv[i][0] != '-' && !name)
+                        name = argv[i];
+                else {
+                        fprintf(stderr, "coi: unknown flag: %s\nUsage: coi attach [NAME] [--slot N] [--bash]\n",
+                                argv[i]);
+                        return 2;
+                }
+        }
+        struct coi_error err = { 0 };
+        _cleanup_(container_store_freep) struct container_store *store = NULL;
+        if (container_store_open(&store, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                return 1;
+        }
+        _cleanup_free_ char *chosen = NULL;
+        if (!name) {
+                _cleanup_(workspace_freep) struct workspace *ws = NULL;
+                if (workspace_resolve(f.workspace, NULL, &ws, &err) < 0) {
+                        fprintf(stderr, "coi: %s\n", err.msg);
+                        return 1;
+                }
+                for (int slot = f.slot ? f.slot : 1; slot <= (f.slot ? f.slot : SLOT_MAX) && !chosen; slot++) {
+                        _cleanup_free_ char *n = workspace_container_name(ws->path, slot, NULL);
+                        _cleanup_(container_info_freep) struct container_info *info = NULL;
+                        struct coi_error e = { 0 };
+                        if (n && container_info_get(store, n, &info, &e) == 0 && streq(info->status, "running"))
+                                chosen = TAKE_PTR(n);
+                }
+                if (!chosen) {
+                        fprintf(stderr, "coi: no running container for workspace %s (coi list)\n", ws->path);
+                        return 1;
+                }
+                name = chosen;
+        }
+        _cleanup_free_ char *tsess = xasprintf("coi-%s", name);
+        char *tmux_av[] = { "tmux", "attach", "-t", tsess, NULL };
+        char *bash_av[] = { "bash", "-l", NULL };
+        _cleanup_strv_ char **env = session_code_env(getenv("TERM"));
+        struct sigaction sa = { .sa_handler = on_signal };
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        int r = relay_exec(store, name, bash ? bash_av : tmux_av, env, WORKSPACE_CONTAINER_ROOT, 1000, 1000);
+        return r < 0 ? 130 : r;
+}

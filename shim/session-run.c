@@ -1,0 +1,627 @@
+/* session-run.c — the flow shared by `coi shell` and `coi run`: flags, config, workspace, slot, the
+ * container with its workspace and protected mounts, state and credentials in and out, stop. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <linux/openat2.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "agent.h"
+#include "session-run.h"
+#include "slots.h"
+#include "util.h"
+
+/* ---- flags --------------------------------------------------------------------------------------- */
+
+static int flag_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int flag_error(const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "coi: ");
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+        return -1;
+}
+
+/* "--flag VALUE" / "--flag=VALUE" (also a short alias); 1 consumed, 0 not this flag, -1 missing value. */
+static int take_value(int argc, char **argv, int *i, const char *flag, const char *shortf, const char **ret)
+{
+        const char *a = argv[*i];
+        size_t n = strlen(flag);
+        if (strncmp(a, flag, n) == 0 && a[n] == '=') {
+                *ret = a + n + 1;
+                return 1;
+        }
+        if (!streq(a, flag) && !(shortf && streq(a, shortf)))
+                return 0;
+        if (*i + 1 >= argc)
+                return flag_error("flag needs an argument: %s", a);
+        *ret = argv[++*i];
+        return 1;
+}
+
+int session_flag(int argc, char **argv, int *i, struct session_flags *f)
+{
+        const char *a = argv[*i], *v = NULL;
+        int r;
+        if ((r = take_value(argc, argv, i, "--workspace", "-w", &f->workspace)) != 0)
+                return r;
+        if ((r = take_value(argc, argv, i, "--image", NULL, &f->image)) != 0)
+                return r;
+        if ((r = take_value(argc, argv, i, "--profile", NULL, &f->profile)) != 0)
+                return r;
+        if ((r = take_value(argc, argv, i, "--backend", NULL, &f->backend)) != 0)
+                return r;
+        if ((r = take_value(argc, argv, i, "--tool", NULL, &f->tool)) != 0)
+                return r;
+        if ((r = take_value(argc, argv, i, "--slot", NULL, &v)) != 0) {
+                if (r < 0)
+                        return r;
+                char *end;
+                long n = strtol(v, &end, 10);
+                if (!*v || *end || n < 0 || n > SLOT_MAX)
+                        return flag_error("invalid --slot \"%s\": a number from 0 (auto) to %d", v, SLOT_MAX);
+                f->slot = (int)n;
+                return 1;
+        }
+        if (streq(a, "--persistent")) {
+                f->persistent = true;
+                return 1;
+        }
+        if (streq(a, "--resume") || streq(a, "--continue")) {
+                f->resume = true;
+                return 1;
+        }
+        if (startswith(a, "--resume=") || startswith(a, "--continue=")) {
+                f->resume = true;
+                f->resume_id = strchr(a, '=') + 1;
+                if (!*f->resume_id)
+                        f->resume_id = NULL;
+                return 1;
+        }
+        return 0;
+}
+
+int session_check_backend(const struct session_flags *f)
+{
+        if (!f->backend || streq(f->backend, "native"))
+                return 0;
+        if (streq(f->backend, "incus")) {
+                fprintf(stderr, "coi: the incus backend is not implemented yet\n");
+                return 2;
+        }
+        fprintf(stderr, "coi: invalid --backend \"%s\": native or incus\n", f->backend);
+        return 2;
+}
+
+/* ---- small helpers ------------------------------------------------------------------------------- */
+
+char *session_host_home(void)
+{
+        const char *sudo_user = getenv("SUDO_USER");
+        if (getuid() == 0 && sudo_user && *sudo_user) {
+                struct passwd *pw = getpwnam(sudo_user);
+                if (pw && pw->pw_dir)
+                        return strdup(pw->pw_dir);
+        }
+        const char *home = getenv("HOME");
+        if (home && *home)
+                return strdup(home);
+        struct passwd *pw = getpwuid(getuid());
+        return strdup(pw && pw->pw_dir ? pw->pw_dir : "/root");
+}
+
+char *session_dir_for_tool(const struct config *cfg, const char *tool)
+{
+        _cleanup_free_ char *copy = strdup(cfg->paths.sessions_dir ? cfg->paths.sessions_dir : "/root/.coi/sessions");
+        if (!copy)
+                return NULL;
+        return sessions_dir_for(dirname(copy), tool);
+}
+
+char **session_code_env(const char *term)
+{
+        _cleanup_strv_ char **env = NULL;
+        _cleanup_free_ char *t = xasprintf("TERM=%s", agent_sanitize_term(term ? term : ""));
+        int r = t ? 0 : -ENOMEM;
+        r = r ?: strv_push(&env, "PATH=" AGENT_DEFAULT_PATH);
+        r = r ?: strv_push(&env, "HOME=" SESSION_CODE_HOME);
+        r = r ?: strv_push(&env, "USER=code");
+        r = r ?: strv_push(&env, t);
+        r = r ?: strv_push(&env, "IS_SANDBOX=1");
+        r = r ?: strv_push(&env, "container=coi");
+        r = r ?: strv_push(&env, SESSION_TMUX_TMPDIR);
+        return r < 0 ? NULL : TAKE_PTR(env);
+}
+
+int session_openat2_in_root(int rootfd, const char *path, int flags)
+{
+        struct open_how how = { .flags = (uint64_t)flags | O_CLOEXEC,
+                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+/* Copies regular files and directories of src into dst (created, owned uid:gid); symlinks, devices,
+ * fifos and sockets are skipped, nothing is followed: the source may be written by the sandbox. */
+int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct coi_error *err)
+{
+        if (depth > 64)
+                return coi_error_set(err, ELOOP, "copy: directories nested too deep");
+        int sfd = dup(src);
+        if (sfd < 0)
+                return coi_error_set(err, errno, "dup: %m");
+        DIR *d = fdopendir(sfd);
+        if (!d) {
+                close(sfd);
+                return coi_error_set(err, errno, "opendir: %m");
+        }
+        int r = 0;
+        struct dirent *de;
+        while (r == 0 && (de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                struct stat st;
+                if (fstatat(src, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        if (mkdirat(dst, de->d_name, 0700) < 0 && errno != EEXIST) {
+                                r = coi_error_set(err, errno, "mkdir %s: %m", de->d_name);
+                                break;
+                        }
+                        _cleanup_close_ int s2 = openat(src, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int d2 = openat(dst, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (s2 < 0 || d2 < 0) {
+                                r = coi_error_set(err, errno, "open directory %s: %m", de->d_name);
+                                break;
+                        }
+                        if (fchown(d2, uid, gid) < 0 || fchmod(d2, st.st_mode & 0777) < 0) {
+                                r = coi_error_set(err, errno, "chown %s: %m", de->d_name);
+                                break;
+                        }
+                        r = session_copy_tree(s2, d2, uid, gid, depth + 1, err);
+                } else if (S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int in = openat(src, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        if (in < 0)
+                                continue;
+                        unlinkat(dst, de->d_name, 0);
+                        _cleanup_close_ int out = openat(dst, de->d_name,
+                                                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                                         st.st_mode & 0777);
+                        if (out < 0) {
+                                r = coi_error_set(err, errno, "create %s: %m", de->d_name);
+                                break;
+                        }
+                        char buf[65536];
+                        ssize_t n;
+                        while ((n = read(in, buf, sizeof(buf))) > 0)
+                                if (write_all(out, buf, (size_t)n) < 0) {
+                                        r = coi_error_set(err, errno, "write %s: %m", de->d_name);
+                                        break;
+                                }
+                        if (r == 0 && fchown(out, uid, gid) < 0)
+                                r = coi_error_set(err, errno, "chown %s: %m", de->d_name);
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+/* mkdir -p of rel (relative, '/'-separated) below dirfd, every created level owned uid:gid; returns
+ * an O_DIRECTORY fd of the last level, never following a symlink. */
+static int mkdirs_at(int dirfd, const char *rel, uid_t uid, gid_t gid, int *ret_fd, struct coi_error *err)
+{
+        _cleanup_free_ char *p = strdup(rel);
+        if (!p)
+                return coi_error_set(err, ENOMEM, "%s: %m", rel);
+        _cleanup_close_ int cur = dup(dirfd);
+        if (cur < 0)
+                return coi_error_set(err, errno, "dup: %m");
+        char *save = NULL;
+        for (char *c = strtok_r(p, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (mkdirat(cur, c, 0700) == 0) {
+                        if (fchownat(cur, c, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+                                return coi_error_set(err, errno, "chown %s: %m", rel);
+                } else if (errno != EEXIST) {
+                        return coi_error_set(err, errno, "mkdir %s: %m", rel);
+                }
+                int next = openat(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return coi_error_set(err, errno, "open %s: %m", rel);
+                closep(&cur);
+                cur = next;
+        }
+        *ret_fd = TAKE_FD(cur);
+        return 0;
+}
+
+/* The tool's state directory relative to the home: what a saved session holds. */
+static const char *tool_state_dir(const char *tool)
+{
+        return streq(tool, "opencode") ? ".local/share/opencode" : ".claude";
+}
+
+/* ---- network ------------------------------------------------------------------------------------- */
+
+/* THE call site for networking (issue 7, shim/net.h): the container starts with an empty network
+ * namespace (only lo). The lead replaces this stub with the real attach; it must return 0 or -errno. */
+static int network_attach(struct session *s, struct coi_error *err)
+{
+        (void)s;
+        (void)err;
+        return 0;
+}
+
+/* ---- start --------------------------------------------------------------------------------------- */
+
+static int slot_state_cb(const char *name, enum slot_state *ret, void *userdata, struct coi_error *err)
+{
+        struct container_store *store = userdata;
+        _cleanup_(container_info_freep) struct container_info *info = NULL;
+        struct coi_error e = { 0 };
+        int r = container_info_get(store, name, &info, &e);
+        if (r == -ENOENT) {
+                *ret = SLOT_FREE;
+                return 0;
+        }
+        if (r < 0) {
+                *err = e;
+                return r;
+        }
+        *ret = streq(info->status, "stopped") ? SLOT_STOPPED : SLOT_RUNNING;
+        return 0;
+}
+
+void session_free(struct session *s)
+{
+        if (!s)
+                return;
+        config_free(s->cfg);
+        workspace_free(s->ws);
+        container_store_free(s->store);
+        protected_list_free(s->prot);
+        free(s->name);
+        free(s->target);
+        free(s->tool);
+        free(s->sessions_dir);
+        free(s->code_user);
+        strv_free(s->placeholders);
+        free(s);
+}
+
+/* Creates a missing protected path's placeholder (a directory, or an empty file) with its missing
+ * parents, owned by the workspace owner; records the topmost created path for removal at the end. */
+static int make_placeholder(struct session *s, const struct protected_mount *pm, struct coi_error *err)
+{
+        _cleanup_free_ char *p = strdup(pm->host);
+        if (!p)
+                return coi_error_set(err, ENOMEM, "%s: %m", pm->host);
+        /* Parents: every component after the workspace root. */
+        size_t rl = strlen(s->ws->real_path);
+        for (char *slash = strchr(p + rl + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+                *slash = '\0';
+                if (mkdir(p, 0755) == 0) {
+                        if (lchown(p, s->ws->uid, s->ws->gid) < 0)
+                                return coi_error_set(err, errno, "chown %s: %m", p);
+                } else if (errno != EEXIST) {
+                        return coi_error_set(err, errno, "create %s: %m", p);
+                }
+                *slash = '/';
+        }
+        if (pm->kind == PROTECT_DIR) {
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return coi_error_set(err, errno, "create %s: %m", p);
+        } else {
+                _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd < 0)
+                        return coi_error_set(err, errno, "create %s: %m", p);
+        }
+        if (lchown(p, s->ws->uid, s->ws->gid) < 0)
+                return coi_error_set(err, errno, "chown %s: %m", p);
+        if (pm->first_missing && strv_push(&s->placeholders, pm->first_missing) < 0)
+                return coi_error_set(err, ENOMEM, "%s: %m", p);
+        return 0;
+}
+
+/* Removes path if it is an empty file or a tree of empty directories/files that coi created. */
+static void remove_if_empty(const char *path)
+{
+        struct stat st;
+        if (lstat(path, &st) < 0)
+                return;
+        if (S_ISREG(st.st_mode)) {
+                if (st.st_size == 0)
+                        unlink(path);
+                return;
+        }
+        if (!S_ISDIR(st.st_mode))
+                return;
+        DIR *d = opendir(path);
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *sub = xasprintf("%s/%s", path, de->d_name);
+                if (sub)
+                        remove_if_empty(sub);
+        }
+        closedir(d);
+        rmdir(path); /* fails (kept) if anything is left */
+}
+
+static int copy_in(struct session *s, const char *resume_dir, struct coi_error *err)
+{
+        _cleanup_free_ char *rootfs = container_rootfs_path(s->store, s->name);
+        if (!rootfs)
+                return coi_error_set(err, ENOMEM, "rootfs: %m");
+        _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return coi_error_set(err, errno, "open %s: %m", rootfs);
+        uid_t cu = s->ids.uid + s->code_uid;
+        gid_t cg = s->ids.gid + s->code_gid;
+        _cleanup_close_ int home = -1;
+        int r = mkdirs_at(rootfd, SESSION_CODE_HOME + 1, cu, cg, &home, err);
+        if (r < 0)
+                return r;
+        if (resume_dir) {
+                _cleanup_free_ char *src = xasprintf("%s/%s", resume_dir, tool_state_dir(s->tool));
+                _cleanup_close_ int sfd = src ? open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+                if (sfd >= 0) {
+                        _cleanup_close_ int dfd = -1;
+                        r = mkdirs_at(home, tool_state_dir(s->tool), cu, cg, &dfd, err);
+                        r = r ?: session_copy_tree(sfd, dfd, cu, cg, 0, err);
+                        if (r < 0)
+                                return coi_error_prefix(err, "restore session %s: ", s->id);
+                        s->resumed = true;
+                }
+        }
+        _cleanup_free_ char *host_home = session_host_home();
+        struct credential_file *cf = NULL;
+        size_t n = 0;
+        r = host_home ? credential_files(s->tool, host_home, &cf, &n, err) : coi_error_set(err, ENOMEM, "home: %m");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                _cleanup_close_ int in = open(cf[i].host, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                struct stat st;
+                if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
+                        continue;
+                _cleanup_free_ char *rel = strdup(cf[i].container_rel);
+                if (!rel) {
+                        r = coi_error_set(err, ENOMEM, "credentials: %m");
+                        break;
+                }
+                char *slash = strrchr(rel, '/');
+                const char *base = rel;
+                _cleanup_close_ int dfd = -1;
+                if (slash) {
+                        *slash = '\0';
+                        base = slash + 1;
+                        r = mkdirs_at(home, rel, cu, cg, &dfd, err);
+                } else {
+                        dfd = dup(home);
+                }
+                if (r < 0 || dfd < 0)
+                        break;
+                unlinkat(dfd, base, 0);
+                _cleanup_close_ int out = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                                 cf[i].secret ? 0600 : 0644);
+                if (out < 0) {
+                        r = coi_error_set(err, errno, "copy %s into the container: %m", cf[i].host);
+                        break;
+                }
+                char buf[65536];
+                ssize_t k;
+                while ((k = read(in, buf, sizeof(buf))) > 0)
+                        if (write_all(out, buf, (size_t)k) < 0)
+                                break;
+                if (fchown(out, cu, cg) < 0)
+                        r = coi_error_set(err, errno, "chown %s: %m", cf[i].container_rel);
+        }
+        credential_files_free(cf, n);
+        return r;
+}
+
+int session_start(const struct session_flags *f, const struct session_start_options *o, struct session **ret,
+                  struct coi_error *err)
+{
+        _cleanup_(session_freep) struct session *s = calloc(1, sizeof(*s));
+        if (!s)
+                return coi_error_set(err, ENOMEM, "session: %m");
+        struct config_load_options lo = { .profile = f->profile };
+        int r = config_load(&lo, &s->cfg, err);
+        r = r ?: workspace_resolve(f->workspace, NULL, &s->ws, err);
+        r = r ?: container_store_open(&s->store, err);
+        if (r < 0)
+                return r;
+        s->tool = strdup(f->tool ? f->tool : s->cfg->tool.name ? s->cfg->tool.name : "claude");
+        s->sessions_dir = s->tool ? session_dir_for_tool(s->cfg, s->tool) : NULL;
+        s->code_user = strdup(s->cfg->incus.code_user ? s->cfg->incus.code_user : "code");
+        if (!s->tool || !s->sessions_dir || !s->code_user)
+                return coi_error_set(err, ENOMEM, "session: %m");
+        s->code_uid = s->code_gid = (uid_t)s->cfg->incus.code_uid;
+        s->persistent = f->persistent || s->cfg->container.persistent;
+
+        _cleanup_(session_meta_freep) struct session_meta *meta = NULL;
+        if (f->resume) {
+                r = f->resume_id ? session_find(s->sessions_dir, f->resume_id, s->ws->path, &meta, err)
+                                 : session_find_latest(s->sessions_dir, s->ws->path, &meta, err);
+                if (r < 0)
+                        return r;
+                snprintf(s->id, sizeof(s->id), "%s", meta->session_id);
+                if (!f->persistent && meta->persistent)
+                        s->persistent = true;
+        } else {
+                char id[37];
+                r = session_id_new(id, err);
+                if (r < 0)
+                        return r;
+                snprintf(s->id, sizeof(s->id), "%s", id);
+        }
+
+        struct slot_request sr = { .workspace = s->ws->path,
+                                   .slot = f->slot,
+                                   .persistent = s->persistent,
+                                   .state = slot_state_cb,
+                                   .userdata = s->store };
+        struct slot_choice sc = { 0 };
+        r = slot_choose(&sr, &sc, err);
+        if (r < 0)
+                return r;
+        s->slot = sc.slot;
+        s->reused = sc.reused;
+        s->name = workspace_container_name(s->ws->path, s->slot, NULL);
+        if (!s->name)
+                return coi_error_set(err, ENOMEM, "container name: %m");
+        if (sc.moved)
+                fprintf(stderr, "Slot %d is busy, using slot %d\n", f->slot, s->slot);
+        else if (f->slot == 0)
+                fprintf(stderr, "Auto-allocated slot %d\n", s->slot);
+
+        r = workspace_mount_target(s->ws, s->cfg->paths.preserve_workspace_path, &s->target, err);
+        struct protect_options po = {
+                .protected_paths = s->cfg->security.protected_paths,
+                .additional_protected_paths = s->cfg->security.additional_protected_paths,
+                .disable_protection = s->cfg->security.disable_protection,
+                .writable_hooks = s->cfg->git.writable_hooks,
+        };
+        r = r ?: workspace_protected_paths(s->ws, s->target, &po, &s->prot, err);
+        if (r < 0)
+                return r;
+        for (char **w = s->prot->warnings; w && *w; w++)
+                fprintf(stderr, "Warning: %s\n", *w);
+
+        /* Mounts: the workspace, a linked worktree's git directory, then each protected path read-only
+         * on top (all idmapped: the host owner is the container's code user). */
+        size_t n = 0;
+        _cleanup_free_ struct container_mount *mounts = calloc(s->prot->n + 2, sizeof(*mounts));
+        if (!mounts)
+                return coi_error_set(err, ENOMEM, "mounts: %m");
+        struct container_mount base = { .idmap = true,
+                                        .host_uid = s->ws->uid,
+                                        .host_gid = s->ws->gid,
+                                        .container_uid = s->code_uid,
+                                        .container_gid = s->code_gid };
+        mounts[n] = base;
+        mounts[n].source = s->ws->real_path;
+        mounts[n++].target = s->target;
+        if (s->prot->git_common_dir) {
+                mounts[n] = base;
+                mounts[n].source = mounts[n].target = s->prot->git_common_dir;
+                n++;
+        }
+        for (size_t i = 0; i < s->prot->n; i++) {
+                const struct protected_mount *pm = &s->prot->v[i];
+                if (pm->must_create) {
+                        r = make_placeholder(s, pm, err);
+                        if (r < 0)
+                                return r;
+                }
+                mounts[n] = base;
+                mounts[n].source = pm->host;
+                mounts[n].target = pm->container;
+                mounts[n++].readonly = true;
+        }
+
+        if (s->reused) {
+                fprintf(stderr, "Restarting existing persistent container %s...\n", s->name);
+                r = container_start_with(s->store, s->name, mounts, n, o->no_wait, err);
+        } else {
+                const char *image = f->image ? f->image : s->cfg->container.image;
+                fprintf(stderr, "Launching container %s from image %s...\n", s->name, image);
+                struct container_launch_options lo2 = { .image = image,
+                                                        .name = s->name,
+                                                        .ephemeral = !s->persistent,
+                                                        .mounts = mounts,
+                                                        .n_mounts = n,
+                                                        .no_wait = o->no_wait };
+                r = container_launch(s->store, &lo2, err);
+        }
+        if (r < 0) {
+                for (char **p = s->placeholders; p && *p; p++)
+                        remove_if_empty(*p);
+                return r;
+        }
+        r = container_ids(s->store, s->name, &s->ids, err);
+        r = r ?: network_attach(s, err);
+        if (r == 0) {
+                _cleanup_free_ char *resume_dir = meta ? xasprintf("%s/%s", s->sessions_dir, s->id) : NULL;
+                r = copy_in(s, resume_dir, err);
+        }
+        if (r == 0 && o->save_metadata) {
+                struct session_meta m = { .session_id = s->id,
+                                          .container_name = s->name,
+                                          .persistent = s->persistent,
+                                          .profile_name = (char *)(f->profile ? f->profile : ""),
+                                          .workspace = s->ws->path,
+                                          .tool = s->tool,
+                                          .slot = s->slot };
+                r = session_save_metadata(s->sessions_dir, &m, err);
+        }
+        if (r < 0) {
+                struct coi_error e = { 0 };
+                session_stop(s, true, &e);
+                return r;
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* ---- save, stop ---------------------------------------------------------------------------------- */
+
+int session_save(struct session *s, struct coi_error *err)
+{
+        _cleanup_free_ char *rootfs = container_rootfs_path(s->store, s->name);
+        if (!rootfs)
+                return coi_error_set(err, ENOMEM, "rootfs: %m");
+        _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return coi_error_set(err, errno, "save session %s: container %s has no mounted root (%s): %m", s->id,
+                                     s->name, rootfs);
+        _cleanup_free_ char *state = xasprintf("%s/%s", SESSION_CODE_HOME, tool_state_dir(s->tool));
+        if (!state)
+                return coi_error_set(err, ENOMEM, "save: %m");
+        _cleanup_close_ int src = session_openat2_in_root(rootfd, state, O_RDONLY | O_DIRECTORY);
+        _cleanup_free_ char *staging = NULL;
+        int r = session_stage_begin(s->sessions_dir, s->id, &staging, err);
+        if (r < 0)
+                return r;
+        if (src >= 0) {
+                _cleanup_close_ int st = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int dfd = -1;
+                r = st < 0 ? coi_error_set(err, errno, "open %s: %m", staging) : 0;
+                r = r ?: mkdirs_at(st, tool_state_dir(s->tool), getuid(), getgid(), &dfd, err);
+                r = r ?: session_copy_tree(src, dfd, getuid(), getgid(), 0, err);
+        }
+        struct session_meta m = { .session_id = s->id,
+                                  .container_name = s->name,
+                                  .persistent = s->persistent,
+                                  .profile_name = s->cfg->profile ? s->cfg->profile : "",
+                                  .workspace = s->ws->path,
+                                  .tool = s->tool,
+                                  .slot = s->slot };
+        r = r ?: session_stage_commit(s->sessions_dir, staging, &m, err);
+        if (r < 0)
+                session_stage_abort(staging);
+        return r;
+}
+
+int session_stop(struct session *s, bool force, struct coi_error *err)
+{
+        struct container_stop_result res = { 0 };
+        int r = container_stop(s->store, s->name, CONTAINER_STOP_TIMEOUT, force, &res, err);
+        if (r == 0 && !s->persistent) {
+                /* An ephemeral container is gone after its stop; make sure of it. */
+                struct coi_error e = { 0 };
+                container_delete(s->store, s->name, true, &e);
+        }
+        for (char **p = s->placeholders; p && *p; p++)
+                remove_if_empty(*p);
+        return r;
+}
