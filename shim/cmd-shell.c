@@ -9,7 +9,6 @@
 
 #include "agent.h"
 #include "session-run.h"
-#include "slots.h"
 #include "util.h"
 
 static volatile sig_atomic_t got_signal, got_winch;
@@ -198,6 +197,14 @@ int cmd_shell(int argc, char **argv)
         sigaction(SIGHUP, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
 
+        /* A resumed Claude session continues its newest conversation of the saved ~/.claude. */
+        _cleanup_free_ char *conversation = NULL;
+        if (s->resumed && streq(s->tool, "claude")) {
+                _cleanup_free_ char *state = xasprintf("%s/%s/.claude", s->sessions_dir, s->id);
+                struct coi_error e = { 0 };
+                if (state)
+                        agent_claude_find_conversation(state, s->target, &conversation, &e);
+        }
         _cleanup_free_ char *tz = NULL;
         agent_timezone(s->cfg->timezone.mode, s->cfg->timezone.name, NULL, NULL, &tz, &err);
         struct agent_launch al = { .tool = s->tool,
@@ -205,6 +212,7 @@ int cmd_shell(int argc, char **argv)
                                    .permission_mode = s->cfg->tool.permission_mode,
                                    .session_id = s->id,
                                    .resume = s->resumed,
+                                   .resume_tool_id = conversation,
                                    .debug = debug,
                                    .home = SESSION_CODE_HOME,
                                    .user = s->code_user,
@@ -305,25 +313,61 @@ int cmd_attach(int argc, char **argv)
                 return 1;
         }
         _cleanup_free_ char *chosen = NULL;
-        if (!name) {
+        if (!name && f.slot) {
                 _cleanup_(workspace_freep) struct workspace *ws = NULL;
                 if (workspace_resolve(f.workspace, NULL, &ws, &err) < 0) {
                         fprintf(stderr, "coi: %s\n", err.msg);
                         return 1;
                 }
-                for (int slot = f.slot ? f.slot : 1; slot <= (f.slot ? f.slot : SLOT_MAX) && !chosen; slot++) {
-                        _cleanup_free_ char *n = workspace_container_name(ws->path, slot, NULL);
-                        _cleanup_(container_info_freep) struct container_info *info = NULL;
-                        struct coi_error e = { 0 };
-                        if (n && container_info_get(store, n, &info, &e) == 0 && streq(info->status, "running"))
-                                chosen = TAKE_PTR(n);
-                }
-                if (!chosen) {
-                        fprintf(stderr, "coi: no running container for workspace %s (coi list)\n", ws->path);
+                chosen = workspace_container_name(ws->path, f.slot, NULL);
+                _cleanup_(container_info_freep) struct container_info *info = NULL;
+                if (!chosen || container_info_get(store, chosen, &info, &err) < 0 || !streq(info->status, "running")) {
+                        fprintf(stderr, "Error: container %s not found or not running\n", chosen ? chosen : "");
                         return 1;
                 }
+                printf("Attaching to %s (slot %d)...\n", chosen, f.slot);
                 name = chosen;
+        } else if (!name) {
+                /* As code-on-incus: the only running session, or the list to choose from. */
+                struct container_info **list = NULL;
+                if (container_list(store, &list, &err) < 0) {
+                        fprintf(stderr, "coi: %s\n", err.msg);
+                        return 1;
+                }
+                _cleanup_strv_ char **running = NULL;
+                char hash[9];
+                int slot;
+                for (size_t i = 0; list[i]; i++)
+                        if (streq(list[i]->status, "running") &&
+                            workspace_parse_container_name(list[i]->name, workspace_container_prefix(NULL), hash,
+                                                           &slot) == 0)
+                                strv_push(&running, list[i]->name);
+                container_info_list_free(list);
+                size_t n = strv_length(running);
+                if (n == 0) {
+                        printf("No active sessions\n");
+                        return 0;
+                }
+                if (n > 1) {
+                        printf("Active sessions:\n");
+                        for (size_t i = 0; i < n; i++)
+                                printf("  %zu. %s\n", i + 1, running[i]);
+                        printf("\nUse: coi attach <container-name>\n");
+                        return 0;
+                }
+                chosen = strdup(running[0]);
+                if (!chosen)
+                        return 1;
+                name = chosen;
+                printf("Attaching to %s...\n", name);
+        } else {
+                _cleanup_(container_info_freep) struct container_info *info = NULL;
+                if (container_info_get(store, name, &info, &err) < 0 || !streq(info->status, "running")) {
+                        fprintf(stderr, "Error: container %s not found or not running\n", name);
+                        return 1;
+                }
         }
+        fflush(stdout);
         _cleanup_free_ char *tsess = xasprintf("coi-%s", name);
         char *tmux_av[] = { "tmux", "attach", "-t", tsess, NULL };
         char *bash_av[] = { "bash", "-l", NULL };

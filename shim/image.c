@@ -71,8 +71,18 @@ int image_store_open(const char *path, bool create, struct image_store **ret_sto
                 return coi_error_set(err, ENOMEM, "image store %s: %m", path);
         }
         if (create) {
-                /* 0700: rootfs trees keep setuid files and device nodes owned by (shifted) root */
-                int r = mkdir_p_at(AT_FDCWD, path, 0700, err);
+                /* Parents 0711: containers' rootfs mounts live beside the store (/var/lib/coi) and
+                 * the container's root, an unprivileged host uid, must be able to traverse to them.
+                 * The store itself 0700: rootfs trees keep setuid files owned by root. */
+                _cleanup_free_ char *parent = strdup(path);
+                char *slash = parent ? strrchr(parent, '/') : NULL;
+                int r = 0;
+                if (slash && slash != parent) {
+                        *slash = '\0';
+                        r = mkdir_p_at(AT_FDCWD, parent, 0711, err);
+                }
+                if (r == 0 && mkdir(path, 0700) < 0 && errno != EEXIST)
+                        r = coi_error_set(err, errno, "mkdir %s: %m", path);
                 if (r < 0) {
                         free(s->path);
                         return coi_error_prefix(err, "image store %s: ", path);

@@ -80,7 +80,7 @@ int session_flag(int argc, char **argv, int *i, struct session_flags *f)
         if (startswith(a, "--resume=") || startswith(a, "--continue=")) {
                 f->resume = true;
                 f->resume_id = strchr(a, '=') + 1;
-                if (!*f->resume_id)
+                if (!*f->resume_id || streq(f->resume_id, "auto")) /* cobra's NoOptDefVal */
                         f->resume_id = NULL;
                 return 1;
         }
