@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -123,20 +124,41 @@ static int run_step(const struct build_options *o, const char *step, const char 
         _cleanup_close_ int outfd = out[0];
         _cleanup_close_ int errfd = errp[0];
 
-        /* Lines of output; a line longer than the buffer is passed on in pieces. */
+        /* Lines of output; a line longer than the buffer is passed on in pieces. Reading stops when the
+         * child has exited and the pipe is drained, even if something it left running holds the pipe. */
         char buf[4096];
         size_t fill = 0;
-        bool killed = false;
-        for (;;) {
+        int status = 0;
+        bool killed = false, exited = false, eof = false;
+        while (!eof || !exited) {
                 if (cancelled(o) && !killed) {
                         kill(-pid, SIGTERM);
                         killed = true;
                 }
+                if (!exited) {
+                        pid_t w = waitpid(pid, &status, eof ? 0 : WNOHANG);
+                        if (w == pid)
+                                exited = true;
+                        else if (w < 0 && errno != EINTR)
+                                return coi_error_set(err, errno, "%s: wait for %s: %m", step, what);
+                }
+                if (eof)
+                        continue;
+                struct pollfd pfd = { .fd = outfd, .events = POLLIN };
+                int pr = poll(&pfd, 1, exited ? 0 : 250);
+                if (pr < 0 && errno == EINTR)
+                        continue;
+                if (pr <= 0) {
+                        eof = pr < 0 || exited;
+                        continue;
+                }
                 ssize_t n = read(outfd, buf + fill, sizeof(buf) - 1 - fill);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n <= 0)
-                        break;
+                if (n <= 0) {
+                        eof = true;
+                        continue;
+                }
                 fill += (size_t)n;
                 char *start = buf, *nl;
                 while ((nl = memchr(start, '\n', fill - (size_t)(start - buf)))) {
@@ -158,15 +180,8 @@ static int run_step(const struct build_options *o, const char *step, const char 
                 buf[fill] = '\0';
                 o->report(BUILD_EVENT_OUTPUT, buf, o->userdata);
         }
-        int status = 0;
-        while (waitpid(pid, &status, 0) < 0) {
-                if (errno != EINTR)
-                        return coi_error_set(err, errno, "%s: wait for %s: %m", step, what);
-                if (cancelled(o) && !killed) {
-                        kill(-pid, SIGTERM);
-                        killed = true;
-                }
-        }
+        /* whatever the step left running in its process group goes with it */
+        kill(-pid, SIGKILL);
         char msg[512];
         ssize_t m = read(errfd, msg, sizeof(msg) - 1);
         if (m > 0) {

@@ -18,7 +18,8 @@ static int usage(void)
 static int copy_file(int in, int dirfd, const char *base, mode_t mode, uid_t uid, gid_t gid)
 {
         unlinkat(dirfd, base, 0);
-        _cleanup_close_ int out = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
+        _cleanup_close_ int out =
+                openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
         if (out < 0)
                 return -errno;
         char buf[65536];
@@ -63,7 +64,8 @@ int cmd_file(int argc, char **argv)
         struct coi_error err = { 0 };
         _cleanup_(container_store_freep) struct container_store *store = NULL;
         _cleanup_(container_info_freep) struct container_info *info = NULL;
-        if (!name || !rpath || container_store_open(&store, &err) < 0 || container_info_get(store, name, &info, &err) < 0) {
+        if (!name || !rpath || container_store_open(&store, &err) < 0 ||
+            container_info_get(store, name, &info, &err) < 0) {
                 fprintf(stderr, "coi: %s\n", err.msg[0] ? err.msg : "out of memory");
                 return 1;
         }
@@ -95,15 +97,19 @@ int cmd_file(int argc, char **argv)
                                 fprintf(stderr, "coi: %s is a directory (use -r)\n", local);
                                 return 1;
                         }
-                        _cleanup_close_ int parent = session_openat2_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY);
+                        _cleanup_close_ int parent =
+                                session_openat2_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY);
                         if (parent < 0 || (mkdirat(parent, base, st.st_mode & 0777) < 0 && errno != EEXIST)) {
                                 fprintf(stderr, "coi: create %s in %s: %m\n", rpath, name);
                                 return 1;
                         }
-                        _cleanup_close_ int dst = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        r = dst < 0 || fchown(dst, cu, cg) < 0 ? -errno : session_copy_tree(in, dst, cu, cg, 0, &err);
+                        _cleanup_close_ int dst =
+                                openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        r = dst < 0 || fchown(dst, cu, cg) < 0 ? -errno
+                                                               : session_copy_tree(in, dst, cu, cg, 0, &err);
                 } else {
-                        _cleanup_close_ int parent = session_openat2_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY);
+                        _cleanup_close_ int parent =
+                                session_openat2_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY);
                         r = parent < 0 ? -errno : copy_file(in, parent, base, st.st_mode, cu, cg);
                 }
         } else {
@@ -127,7 +133,9 @@ int cmd_file(int argc, char **argv)
                         }
                         if (mkdirat(parent, base, 0755) < 0 && errno != EEXIST)
                                 r = -errno;
-                        _cleanup_close_ int dst = r ? -1 : openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int dst =
+                                r ? -1
+                                  : openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         r = r ?: dst < 0 ? -errno : session_copy_tree(in, dst, getuid(), getgid(), 0, &err);
                 } else if (S_ISREG(st.st_mode)) {
                         r = copy_file(in, parent, base, st.st_mode, getuid(), getgid());

@@ -1,5 +1,6 @@
 /* cmd-run.c — `coi run [flags] [--] CMD [ARGS…]`: one command in a fresh (ephemeral unless --persistent)
  * container as the code user in the workspace; its output streams through, its exit code is coi's. */
+#include <fcntl.h>
 #include <signal.h>
 #include <time.h>
 
@@ -41,9 +42,21 @@ static void json_string(FILE *f, const char *s, size_t n)
 }
 
 static volatile sig_atomic_t got_signal;
+static char cgroup_kill[512]; /* set before the exec */
+
+/* Ctrl-C, a CI job's SIGTERM, a closed terminal: the command runs in the container, outside our process
+ * group's reach; end every process of the container, so the exec returns and the container is removed. */
 static void on_signal(int sig)
 {
         got_signal = sig;
+        int saved = errno;
+        int fd = cgroup_kill[0] ? open(cgroup_kill, O_WRONLY | O_CLOEXEC) : -1;
+        if (fd >= 0) {
+                if (write(fd, "1", 1) < 0) {
+                }
+                close(fd);
+        }
+        errno = saved;
 }
 
 int cmd_run(int argc, char **argv)
@@ -129,7 +142,9 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "coi: out of memory\n");
                 return 1;
         }
-        /* Ctrl-C / a CI job's SIGTERM: the command is in the container; stop it with the container. */
+        _cleanup_free_ char *cg = container_cgroup_path(s->name);
+        if (cg)
+                snprintf(cgroup_kill, sizeof(cgroup_kill), "%s/cgroup.kill", cg);
         struct sigaction sa = { .sa_handler = on_signal };
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
@@ -144,7 +159,7 @@ int cmd_run(int argc, char **argv)
                                              .exact_env = true };
         struct container_exec_result res = { 0 };
         int r = container_exec(s->store, s->name, &xo, &res, &err);
-        int code = r < 0 ? 1 : res.exit_code;
+        int code = got_signal ? 128 + got_signal : r < 0 ? 1 : res.exit_code;
         if (r < 0)
                 fprintf(stderr, "coi: %s\n", err.msg);
         else if (json) {

@@ -91,11 +91,11 @@ int cmd_list(int argc, char **argv)
         for (int i = 1; i < argc; i++) {
                 if (streq(argv[i], "-a") || streq(argv[i], "--all"))
                         all = true;
-                else if (streq(argv[i], "--format=json") || (streq(argv[i], "--format") && i + 1 < argc &&
-                                                              streq(argv[i + 1], "json") && ++i))
+                else if (streq(argv[i], "--format=json") ||
+                         (streq(argv[i], "--format") && i + 1 < argc && streq(argv[i + 1], "json") && ++i))
                         json = true;
-                else if (streq(argv[i], "--format=text") || (streq(argv[i], "--format") && i + 1 < argc &&
-                                                              streq(argv[i + 1], "text") && ++i))
+                else if (streq(argv[i], "--format=text") ||
+                         (streq(argv[i], "--format") && i + 1 < argc && streq(argv[i + 1], "text") && ++i))
                         json = false;
                 else {
                         fprintf(stderr, "coi: unknown flag: %s\nUsage: coi list [-a] [--format text|json]\n",
@@ -173,7 +173,8 @@ int cmd_list(int argc, char **argv)
                         if (!sessions || !sessions[0])
                                 printf("  (none)\n");
                         for (size_t i = 0; sessions && sessions[i]; i++) {
-                                printf("  %s\n    Saved: %s\n", sessions[i]->session_id, sessions[i]->saved_at);
+                                printf("  %s\n    Saved: %s\n", sessions[i]->session_id,
+                                       sessions[i]->saved_at);
                                 if (sessions[i]->workspace && *sessions[i]->workspace)
                                         printf("    Workspace: %s\n", sessions[i]->workspace);
                         }
@@ -204,8 +205,9 @@ int cmd_info(int argc, char **argv)
         printf("Session ID: %s\nContainer: %s\nPersistent: %s\nProfile: %s\nWorkspace: %s\nTool: %s\n"
                "Slot: %d\nCreated: %s\nSaved: %s\n",
                m->session_id, m->container_name ? m->container_name : "", m->persistent ? "true" : "false",
-               m->profile_name ? m->profile_name : "", m->workspace ? m->workspace : "", m->tool ? m->tool : "",
-               m->slot, m->created_at ? m->created_at : "", m->saved_at ? m->saved_at : "");
+               m->profile_name ? m->profile_name : "", m->workspace ? m->workspace : "",
+               m->tool ? m->tool : "", m->slot, m->created_at ? m->created_at : "",
+               m->saved_at ? m->saved_at : "");
         return 0;
 }
 
@@ -278,14 +280,16 @@ static int stop_and_delete(int argc, char **argv, bool kill_mode)
                         printf("No containers to %s\n", verb);
                         return 0;
                 }
-                fprintf(stderr, "Error: no container names provided - use 'coi list' to see active containers\n");
+                fprintf(stderr,
+                        "Error: no container names provided - use 'coi list' to see active containers\n");
                 return 1;
         }
         if (!force) {
                 printf("Found %zu container(s):\n", strv_length(names));
                 for (char **n = names; *n; n++)
                         printf("  - %s\n", *n);
-                if (!confirm("%s %zu container(s)? [y/N]: ", kill_mode ? "Kill" : "Shutdown", strv_length(names))) {
+                if (!confirm("%s %zu container(s)? [y/N]: ", kill_mode ? "Kill" : "Shutdown",
+                             strv_length(names))) {
                         printf("Cancelled.\n");
                         return 0;
                 }
@@ -393,7 +397,9 @@ static int clean_orphans(struct container_store *store, bool dry_run, int *clean
                 int r = container_info_get(store, cand[i], &info, &err);
                 if (r == 0 && !streq(info->status, "stopped"))
                         continue; /* alive */
-                const char *what = r < 0 ? "leftovers of" : info->ephemeral ? "stopped ephemeral" : "leftover mounts of";
+                const char *what = r < 0             ? "leftovers of"
+                                   : info->ephemeral ? "stopped ephemeral"
+                                                     : "leftover mounts of";
                 printf("%s %s %s\n", dry_run ? "Would clean" : "Cleaning", what, cand[i]);
                 if (dry_run)
                         continue;
@@ -426,8 +432,9 @@ int cmd_clean(int argc, char **argv)
                 else if (streq(argv[i], "--dry-run"))
                         dry_run = true;
                 else {
-                        fprintf(stderr, "coi: unknown flag: %s\nUsage: coi clean [-a] [--sessions] [--orphans] "
-                                        "[--dry-run] [-f]\n",
+                        fprintf(stderr,
+                                "coi: unknown flag: %s\nUsage: coi clean [-a] [--sessions] [--orphans] "
+                                "[--dry-run] [-f]\n",
                                 argv[i]);
                         return 2;
                 }

@@ -92,7 +92,8 @@ static int relay_exec(struct container_store *store, const char *name, char *con
                         if (tty && ioctl(0, TIOCGWINSZ, &ws) == 0)
                                 ioctl(master, TIOCSWINSZ, &ws);
                 }
-                struct pollfd p[2] = { { .fd = master, .events = POLLIN }, { .fd = in_open ? 0 : -1, .events = POLLIN } };
+                struct pollfd p[2] = { { .fd = master, .events = POLLIN },
+                                       { .fd = in_open ? 0 : -1, .events = POLLIN } };
                 if (poll(p, 2, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -130,12 +131,17 @@ static int relay_exec(struct container_store *store, const char *name, char *con
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static int exec_quiet(struct container_store *store, const char *name, char *const *argv, uid_t uid, gid_t gid)
+static int exec_quiet(struct container_store *store, const char *name, char *const *argv, uid_t uid,
+                      gid_t gid)
 {
         _cleanup_strv_ char **env = session_code_env("dumb");
-        struct container_exec_options xo = {
-                .args = argv, .env = env, .cwd = "/", .uid = uid, .gid = gid, .capture = true, .exact_env = true
-        };
+        struct container_exec_options xo = { .args = argv,
+                                             .env = env,
+                                             .cwd = "/",
+                                             .uid = uid,
+                                             .gid = gid,
+                                             .capture = true,
+                                             .exact_env = true };
         struct container_exec_result res = { 0 };
         struct coi_error err = { 0 };
         if (container_exec(store, name, &xo, &res, &err) < 0)
@@ -169,8 +175,10 @@ int cmd_shell(int argc, char **argv)
                         continue;
                 else {
                         fprintf(stderr,
-                                "coi: unknown flag: %s\nUsage: coi shell [--tool claude|opencode] [--background] "
-                                "[--debug] [-w PATH] [--slot N] [--image NAME] [--persistent] [--resume[=ID]] "
+                                "coi: unknown flag: %s\nUsage: coi shell [--tool claude|opencode] "
+                                "[--background] "
+                                "[--debug] [-w PATH] [--slot N] [--image NAME] [--persistent] "
+                                "[--resume[=ID]] "
                                 "[--profile NAME]\n",
                                 argv[i]);
                         return 2;
@@ -230,8 +238,8 @@ int cmd_shell(int argc, char **argv)
         }
         if (code == 0 && !tmux_has_session(s->store, s->name, tsess, s->code_uid, s->code_gid)) {
                 _cleanup_strv_ char **tv = NULL;
-                const char *pre[] = { "tmux", "new-session", "-d", "-s", tsess, "-c", s->target, "-x", "200",
-                                      "-y", "50", NULL };
+                const char *pre[] = { "tmux",    "new-session", "-d",  "-s", tsess, "-c",
+                                      s->target, "-x",          "200", "-y", "50",  NULL };
                 for (size_t i = 0; pre[i]; i++)
                         strv_push(&tv, pre[i]);
                 for (char **a = ac->argv; *a; a++)
@@ -246,8 +254,8 @@ int cmd_shell(int argc, char **argv)
                                                      .exact_env = true };
                 struct container_exec_result res = { 0 };
                 if (container_exec(s->store, s->name, &xo, &res, &err) < 0 || res.exit_code != 0) {
-                        fprintf(stderr, "coi: start tmux in %s: %s%s\n", s->name, res.err_out ? res.err_out : "",
-                                res.err_out ? "" : err.msg);
+                        fprintf(stderr, "coi: start tmux in %s: %s%s\n", s->name,
+                                res.err_out ? res.err_out : "", res.err_out ? "" : err.msg);
                         code = 1;
                 }
                 container_exec_result_done(&res);
@@ -271,7 +279,8 @@ int cmd_shell(int argc, char **argv)
                 code = 1;
         }
         if (detached) {
-                fprintf(stderr, "Detached; the container %s keeps running: coi attach %s\n", s->name, s->name);
+                fprintf(stderr, "Detached; the container %s keeps running: coi attach %s\n", s->name,
+                        s->name);
                 return code;
         }
         if (s->persistent)
@@ -301,7 +310,8 @@ int cmd_attach(int argc, char **argv)
                 else if (argv[i][0] != '-' && !name)
                         name = argv[i];
                 else {
-                        fprintf(stderr, "coi: unknown flag: %s\nUsage: coi attach [NAME] [--slot N] [--bash]\n",
+                        fprintf(stderr,
+                                "coi: unknown flag: %s\nUsage: coi attach [NAME] [--slot N] [--bash]\n",
                                 argv[i]);
                         return 2;
                 }
@@ -321,8 +331,10 @@ int cmd_attach(int argc, char **argv)
                 }
                 chosen = workspace_container_name(ws->path, f.slot, NULL);
                 _cleanup_(container_info_freep) struct container_info *info = NULL;
-                if (!chosen || container_info_get(store, chosen, &info, &err) < 0 || !streq(info->status, "running")) {
-                        fprintf(stderr, "Error: container %s not found or not running\n", chosen ? chosen : "");
+                if (!chosen || container_info_get(store, chosen, &info, &err) < 0 ||
+                    !streq(info->status, "running")) {
+                        fprintf(stderr, "Error: container %s not found or not running\n",
+                                chosen ? chosen : "");
                         return 1;
                 }
                 printf("Attaching to %s (slot %d)...\n", chosen, f.slot);
@@ -339,8 +351,8 @@ int cmd_attach(int argc, char **argv)
                 int slot;
                 for (size_t i = 0; list[i]; i++)
                         if (streq(list[i]->status, "running") &&
-                            workspace_parse_container_name(list[i]->name, workspace_container_prefix(NULL), hash,
-                                                           &slot) == 0)
+                            workspace_parse_container_name(list[i]->name, workspace_container_prefix(NULL),
+                                                           hash, &slot) == 0)
                                 strv_push(&running, list[i]->name);
                 container_info_list_free(list);
                 size_t n = strv_length(running);

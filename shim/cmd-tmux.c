@@ -6,9 +6,13 @@
 static int tmux_exec(struct container_store *store, const char *name, char *const *argv, bool print)
 {
         _cleanup_strv_ char **env = session_code_env("dumb");
-        struct container_exec_options xo = {
-                .args = argv, .env = env, .cwd = "/", .uid = 1000, .gid = 1000, .capture = true, .exact_env = true
-        };
+        struct container_exec_options xo = { .args = argv,
+                                             .env = env,
+                                             .cwd = "/",
+                                             .uid = 1000,
+                                             .gid = 1000,
+                                             .capture = true,
+                                             .exact_env = true };
         struct container_exec_result res = { 0 };
         struct coi_error err = { 0 };
         if (container_exec(store, name, &xo, &res, &err) < 0) {

@@ -485,8 +485,8 @@ static void wait_for_systemd_bus(struct container_store *s, const char *name, in
                 nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
 }
 
-static int attach_mounts(const char *rootfs, const struct container_info *m, const struct container_mount *mounts,
-                         size_t n, struct coi_error *err);
+static int attach_mounts(const char *rootfs, const struct container_info *m,
+                         const struct container_mount *mounts, size_t n, struct coi_error *err);
 static int unmount_below(const char *dir, struct coi_error *err);
 
 static int start_locked(struct container_store *s, const struct container_info *m,
@@ -676,7 +676,8 @@ static int single_id_userns_fd(uint32_t uid_in, uint32_t uid_out, uint32_t gid_i
         do
                 n = read(ready_fd, &ok, 1);
         while (n < 0 && errno == EINTR);
-        int r = n == 1 && ok ? 0 : coi_error_set(err, EPERM, "unshare a user namespace for an idmapped mount");
+        int r = n == 1 && ok ? 0
+                             : coi_error_set(err, EPERM, "unshare a user namespace for an idmapped mount");
         char map[64];
         snprintf(map, sizeof(map), "%u %u 1\n", uid_in, uid_out);
         r = r ?: write_proc_file(pid, "uid_map", map, err);
@@ -705,7 +706,8 @@ static int single_id_userns_fd(uint32_t uid_in, uint32_t uid_out, uint32_t gid_i
 static int open_target(int rootfd, const char *target, bool is_dir, const struct container_info *m,
                        int *ret_fd, struct coi_error *err)
 {
-        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
         int fd = (int)syscall(SYS_openat2, rootfd, target, &how, sizeof(how));
         if (fd >= 0) {
                 *ret_fd = fd;
@@ -735,17 +737,19 @@ static int open_target(int rootfd, const char *target, bool is_dir, const struct
                                 return coi_error_set(err, errno, "mount point %s in %s: %m", p, m->name);
                         int q;
                         if (last && !is_dir) {
-                                q = openat(parent, base + 1, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-                                           0644);
+                                q = openat(parent, base + 1,
+                                           O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
                                 if (q >= 0)
                                         close(q), q = 0;
                         } else {
                                 q = mkdirat(parent, base + 1, 0755);
                         }
                         if (q < 0 && errno != EEXIST)
-                                return coi_error_set(err, errno, "create mount point %s in %s: %m", p, m->name);
+                                return coi_error_set(err, errno, "create mount point %s in %s: %m", p,
+                                                     m->name);
                         if (fchownat(parent, base + 1, m->ids.uid, m->ids.gid, AT_SYMLINK_NOFOLLOW) < 0)
-                                return coi_error_set(err, errno, "chown mount point %s in %s: %m", p, m->name);
+                                return coi_error_set(err, errno, "chown mount point %s in %s: %m", p,
+                                                     m->name);
                 } else if (cur < 0) {
                         return coi_error_set(err, errno, "mount point %s in %s: %m", p, m->name);
                 }
@@ -764,7 +768,8 @@ static int attach_one(int rootfd, const struct container_info *m, const struct c
                       struct coi_error *err)
 {
         if (!cm->target || cm->target[0] != '/')
-                return coi_error_set(err, EINVAL, "mount target %s is not absolute", cm->target ? cm->target : "");
+                return coi_error_set(err, EINVAL, "mount target %s is not absolute",
+                                     cm->target ? cm->target : "");
         _cleanup_close_ int tree =
                 open_tree_(AT_FDCWD, cm->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
         if (tree < 0)
@@ -786,8 +791,9 @@ static int attach_one(int rootfd, const struct container_info *m, const struct c
                 attr.userns_fd = (uint64_t)userns;
         }
         if (mount_setattr_(tree, "", AT_EMPTY_PATH, &attr) < 0)
-                return coi_error_set(err, errno, "set up the %s%smount of %s: %m", cm->readonly ? "read-only " : "",
-                                     cm->idmap ? "idmapped " : "", cm->source);
+                return coi_error_set(err, errno, "set up the %s%smount of %s: %m",
+                                     cm->readonly ? "read-only " : "", cm->idmap ? "idmapped " : "",
+                                     cm->source);
         _cleanup_close_ int target = -1;
         int r = open_target(rootfd, cm->target, S_ISDIR(st.st_mode), m, &target, err);
         if (r < 0)
@@ -797,8 +803,8 @@ static int attach_one(int rootfd, const struct container_info *m, const struct c
         return 0;
 }
 
-static int attach_mounts(const char *rootfs, const struct container_info *m, const struct container_mount *mounts,
-                         size_t n, struct coi_error *err)
+static int attach_mounts(const char *rootfs, const struct container_info *m,
+                         const struct container_mount *mounts, size_t n, struct coi_error *err)
 {
         if (!rootfs || n == 0)
                 return 0;
@@ -846,7 +852,13 @@ static int unmount_below(const char *dir, struct coi_error *err)
         return coi_error_set(err, EBUSY, "%s: too many mounts below it", dir);
 }
 
-int container_set_ephemeral(struct container_store *s, const char *name, bool ephemeral, struct coi_error *err)
+char *container_cgroup_path(const char *name)
+{
+        return container_cgroup(name);
+}
+
+int container_set_ephemeral(struct container_store *s, const char *name, bool ephemeral,
+                            struct coi_error *err)
 {
         int r = container_validate_name(name, err);
         _cleanup_close_ int lock = -1;

@@ -110,7 +110,7 @@ struct container_exec_options {
         const char *cwd;  /* NULL = "/" */
         uid_t uid;
         gid_t gid;
-        bool capture; /* collect stdout/stderr instead of passing ours */
+        bool capture;   /* collect stdout/stderr instead of passing ours */
         bool exact_env; /* env is the whole environment (no PATH/HOME/TERM added) */
 };
 struct container_exec_result {
@@ -129,8 +129,12 @@ int container_info_get(struct container_store *s, const char *name, struct conta
 int container_info_json(struct container_info *const *infos, size_t n, bool list, char **ret_json,
                         struct coi_error *err);
 
+/* The container's cgroup2 directory (whether or not it exists), allocated: its cgroup.kill ends every
+ * process of the container at once (async-signal-safe to write from a handler). */
+char *container_cgroup_path(const char *name);
 /* Marks a container persistent (ephemeral = false) or ephemeral in its metadata.json. */
-int container_set_ephemeral(struct container_store *s, const char *name, bool ephemeral, struct coi_error *err);
+int container_set_ephemeral(struct container_store *s, const char *name, bool ephemeral,
+                            struct coi_error *err);
 /* Thaws a frozen (paused) container. */
 int container_unfreeze(struct container_store *s, const char *name, struct coi_error *err);
 

@@ -118,7 +118,8 @@ char *session_host_home(void)
 
 char *session_dir_for_tool(const struct config *cfg, const char *tool)
 {
-        _cleanup_free_ char *copy = strdup(cfg->paths.sessions_dir ? cfg->paths.sessions_dir : "/root/.coi/sessions");
+        _cleanup_free_ char *copy =
+                strdup(cfg->paths.sessions_dir ? cfg->paths.sessions_dir : "/root/.coi/sessions");
         if (!copy)
                 return NULL;
         return sessions_dir_for(dirname(copy), tool);
@@ -173,8 +174,10 @@ int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct 
                                 r = coi_error_set(err, errno, "mkdir %s: %m", de->d_name);
                                 break;
                         }
-                        _cleanup_close_ int s2 = openat(src, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        _cleanup_close_ int d2 = openat(dst, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int s2 =
+                                openat(src, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int d2 =
+                                openat(dst, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (s2 < 0 || d2 < 0) {
                                 r = coi_error_set(err, errno, "open directory %s: %m", de->d_name);
                                 break;
@@ -189,9 +192,9 @@ int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct 
                         if (in < 0)
                                 continue;
                         unlinkat(dst, de->d_name, 0);
-                        _cleanup_close_ int out = openat(dst, de->d_name,
-                                                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                                                         st.st_mode & 0777);
+                        _cleanup_close_ int out =
+                                openat(dst, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                                       st.st_mode & 0777);
                         if (out < 0) {
                                 r = coi_error_set(err, errno, "create %s: %m", de->d_name);
                                 break;
@@ -371,7 +374,8 @@ static int copy_in(struct session *s, const char *resume_dir, struct coi_error *
                 return r;
         if (resume_dir) {
                 _cleanup_free_ char *src = xasprintf("%s/%s", resume_dir, tool_state_dir(s->tool));
-                _cleanup_close_ int sfd = src ? open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+                _cleanup_close_ int sfd =
+                        src ? open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
                 if (sfd >= 0) {
                         _cleanup_close_ int dfd = -1;
                         r = mkdirs_at(home, tool_state_dir(s->tool), cu, cg, &dfd, err);
@@ -384,7 +388,8 @@ static int copy_in(struct session *s, const char *resume_dir, struct coi_error *
         _cleanup_free_ char *host_home = session_host_home();
         struct credential_file *cf = NULL;
         size_t n = 0;
-        r = host_home ? credential_files(s->tool, host_home, &cf, &n, err) : coi_error_set(err, ENOMEM, "home: %m");
+        r = host_home ? credential_files(s->tool, host_home, &cf, &n, err)
+                      : coi_error_set(err, ENOMEM, "home: %m");
         if (r < 0)
                 return r;
         for (size_t i = 0; r == 0 && i < n; i++) {
@@ -410,8 +415,9 @@ static int copy_in(struct session *s, const char *resume_dir, struct coi_error *
                 if (r < 0 || dfd < 0)
                         break;
                 unlinkat(dfd, base, 0);
-                _cleanup_close_ int out = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                                                 cf[i].secret ? 0600 : 0644);
+                _cleanup_close_ int out =
+                        openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                               cf[i].secret ? 0600 : 0644);
                 if (out < 0) {
                         r = coi_error_set(err, errno, "copy %s into the container: %m", cf[i].host);
                         break;
@@ -465,25 +471,6 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                 snprintf(s->id, sizeof(s->id), "%s", id);
         }
 
-        struct slot_request sr = { .workspace = s->ws->path,
-                                   .slot = f->slot,
-                                   .persistent = s->persistent,
-                                   .state = slot_state_cb,
-                                   .userdata = s->store };
-        struct slot_choice sc = { 0 };
-        r = slot_choose(&sr, &sc, err);
-        if (r < 0)
-                return r;
-        s->slot = sc.slot;
-        s->reused = sc.reused;
-        s->name = workspace_container_name(s->ws->path, s->slot, NULL);
-        if (!s->name)
-                return coi_error_set(err, ENOMEM, "container name: %m");
-        if (sc.moved)
-                fprintf(stderr, "Slot %d is busy, using slot %d\n", f->slot, s->slot);
-        else if (f->slot == 0)
-                fprintf(stderr, "Auto-allocated slot %d\n", s->slot);
-
         r = workspace_mount_target(s->ws, s->cfg->paths.preserve_workspace_path, &s->target, err);
         struct protect_options po = {
                 .protected_paths = s->cfg->security.protected_paths,
@@ -529,19 +516,48 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                 mounts[n++].readonly = true;
         }
 
-        if (s->reused) {
-                fprintf(stderr, "Restarting existing persistent container %s...\n", s->name);
-                r = container_start_with(s->store, s->name, mounts, n, o->no_wait, err);
-        } else {
-                const char *image = f->image ? f->image : s->cfg->container.image;
-                fprintf(stderr, "Launching container %s from image %s...\n", s->name, image);
-                struct container_launch_options lo2 = { .image = image,
-                                                        .name = s->name,
-                                                        .ephemeral = !s->persistent,
-                                                        .mounts = mounts,
-                                                        .n_mounts = n,
-                                                        .no_wait = o->no_wait };
-                r = container_launch(s->store, &lo2, err);
+        /* Two sessions of one workspace starting at once may pick the same free slot: the launch's
+         * name claim (mkdir) decides, and the loser chooses again. */
+        for (int attempt = 0;; attempt++) {
+                struct slot_request sr = { .workspace = s->ws->path,
+                                           .slot = f->slot,
+                                           .persistent = s->persistent,
+                                           .state = slot_state_cb,
+                                           .userdata = s->store };
+                struct slot_choice sc = { 0 };
+                r = slot_choose(&sr, &sc, err);
+                if (r < 0)
+                        break;
+                s->slot = sc.slot;
+                s->reused = sc.reused;
+                s->name = workspace_container_name(s->ws->path, s->slot, NULL);
+                if (!s->name)
+                        return coi_error_set(err, ENOMEM, "container name: %m");
+                if (sc.moved)
+                        fprintf(stderr, "Slot %d is busy, using slot %d\n", f->slot, s->slot);
+                else if (f->slot == 0)
+                        fprintf(stderr, "Auto-allocated slot %d\n", s->slot);
+
+                if (s->reused) {
+                        fprintf(stderr, "Restarting existing persistent container %s...\n", s->name);
+                        r = container_start_with(s->store, s->name, mounts, n, o->no_wait, err);
+                } else {
+                        const char *image = f->image ? f->image : s->cfg->container.image;
+                        fprintf(stderr, "Launching container %s from image %s...\n", s->name, image);
+                        struct container_launch_options lo2 = { .image = image,
+                                                                .name = s->name,
+                                                                .ephemeral = !s->persistent,
+                                                                .mounts = mounts,
+                                                                .n_mounts = n,
+                                                                .no_wait = o->no_wait };
+                        r = container_launch(s->store, &lo2, err);
+                }
+                if (r == -EEXIST && !s->reused && attempt < SLOT_MAX) {
+                        free(s->name);
+                        s->name = NULL;
+                        continue;
+                }
+                break;
         }
         if (r < 0) {
                 for (char **p = s->placeholders; p && *p; p++)
@@ -582,8 +598,8 @@ int session_save(struct session *s, struct coi_error *err)
                 return coi_error_set(err, ENOMEM, "rootfs: %m");
         _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
-                return coi_error_set(err, errno, "save session %s: container %s has no mounted root (%s): %m", s->id,
-                                     s->name, rootfs);
+                return coi_error_set(err, errno, "save session %s: container %s has no mounted root (%s): %m",
+                                     s->id, s->name, rootfs);
         _cleanup_free_ char *state = xasprintf("%s/%s", SESSION_CODE_HOME, tool_state_dir(s->tool));
         if (!state)
                 return coi_error_set(err, ENOMEM, "save: %m");
@@ -621,7 +637,16 @@ int session_stop(struct session *s, bool force, struct coi_error *err)
                 struct coi_error e = { 0 };
                 container_delete(s->store, s->name, true, &e);
         }
-        for (char **p = s->placeholders; p && *p; p++)
+        /* Another session of this workspace may have the same placeholders mounted: keep them then. */
+        bool shared = false;
+        for (int slot = 1; slot <= SLOT_MAX && !shared; slot++) {
+                _cleanup_free_ char *other = workspace_container_name(s->ws->path, slot, NULL);
+                enum slot_state st = SLOT_FREE;
+                struct coi_error e = { 0 };
+                if (other && !streq(other, s->name) && slot_state_cb(other, &st, s->store, &e) == 0)
+                        shared = st == SLOT_RUNNING;
+        }
+        for (char **p = s->placeholders; p && *p && !shared; p++)
                 remove_if_empty(*p);
         return r;
 }

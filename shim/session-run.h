@@ -43,10 +43,10 @@ struct session {
         char *name; /* container name */
         int slot;
         bool persistent;
-        bool reused;    /* a stopped persistent container was restarted */
-        bool resumed;   /* state restored from a saved session */
-        char *target;   /* /workspace or the preserved host path */
-        char *tool;     /* claude, opencode */
+        bool reused;  /* a stopped persistent container was restarted */
+        bool resumed; /* state restored from a saved session */
+        char *target; /* /workspace or the preserved host path */
+        char *tool;   /* claude, opencode */
         char *sessions_dir;
         char id[129];
         char **placeholders; /* host paths coi created in the workspace for protected mounts */
@@ -63,7 +63,7 @@ static inline void session_freep(struct session **s)
 }
 
 struct session_start_options {
-        bool no_wait; /* `run`: exec as soon as init runs */
+        bool no_wait;       /* `run`: exec as soon as init runs */
         bool save_metadata; /* write metadata.json at start (shell) */
 };
 

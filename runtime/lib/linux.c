@@ -542,6 +542,10 @@ static int send_seccomp(struct coi_context *ctx, const struct oci_seccomp *confi
                 return coi_error_set(err, E2BIG, "linux.seccomp: the filter has %u instructions, too many",
                                      (unsigned)prog.len);
         r = sync_send(sync_fd, SYNC_SECCOMP, (int32_t)prog.flags, prog.filter, size, NULL, 0);
+        /* The child failed meanwhile (it does not wait for the filter to set its mounts up): its error
+         * is in the socket, and the caller's receive loop reports it. */
+        if (r == -EPIPE || r == -ECONNRESET)
+                return 0;
         if (r < 0)
                 return coi_error_set(err, -r, "send the seccomp filter to the container's init: %m");
         return 0;

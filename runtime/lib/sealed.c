@@ -1,5 +1,6 @@
 /* sealed.c — re-exec the running program from a sealed memfd copy of itself, so nothing inside a
- * container can reach and overwrite the host binary through /proc/<pid>/exe (CVE-2019-5736). */
+ * container can reach and overwrite the host binary through /proc/<pid>/exe (CVE-2019-5736), and
+ * decide from a container's config whether that copy is needed at all. */
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>

@@ -163,6 +163,15 @@ def test_failing_recipe_leaves_nothing(coi, store, recipe):
     assert leftovers(store) == ([], [])
 
 
+def test_recipe_leaving_a_process_behind(coi, store):
+    start = time.monotonic()
+    r = coi("build", extra_env={"COI_TEST_RECIPE_DAEMON": "1"})
+    assert "Built coi-default" in r.stdout
+    assert time.monotonic() - start < 120  # coi does not wait for what holds the output pipe
+    assert subprocess.run(["pgrep", "-f", "sleep 4244"], capture_output=True).returncode == 1
+    assert leftovers(store) == ([], [])
+
+
 def test_failed_force_rebuild_keeps_the_old_image(coi, store, recipe):
     coi("build")
     before = info(coi, "coi-default")

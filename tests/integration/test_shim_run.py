@@ -171,6 +171,21 @@ def test_two_slots_side_by_side(env, workspace):
     assert h1.endswith("-1") and h2.endswith("-2") and h1[:-2] == h2[:-2]
 
 
+def test_sigterm_ends_the_command_and_removes_the_container(env, workspace):
+    e = dict(env, SUDO_UID="1234", SUDO_GID="1234")
+    p = subprocess.Popen([str(COI), "run", "--image", IMAGE, "--slot", "5", "--", "sleep", "300"], cwd=workspace,
+                         env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while "coi-" not in subprocess.run([str(COI), "list"], capture_output=True, text=True, env=e).stdout:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(0.3)
+    p.terminate()
+    p.communicate(timeout=30)
+    assert p.returncode == 128 + 15
+    assert "(none)" in subprocess.run([str(COI), "list"], capture_output=True, text=True, env=e).stdout
+
+
 def test_backend_incus_refused(coi):
     r = coi("run", "--backend", "incus", "--", "true", check=False)
     assert r.returncode == 2
