@@ -225,11 +225,11 @@ static bool confirm(const char *fmt, ...)
         return line[0] == 'y' || line[0] == 'Y';
 }
 
-/* NAMES… or -a (every coi container, running ones only unless include_stopped). */
+/* Appends NAMES… (argv from first on, flags skipped) and with all every coi container to *ret. */
 static int collect_names(int argc, char **argv, int first, bool all, struct container_store *store,
                          char ***ret)
 {
-        _cleanup_strv_ char **names = NULL;
+        _cleanup_strv_ char **names = TAKE_PTR(*ret);
         for (int i = first; i < argc; i++)
                 if (argv[i][0] != '-' && strv_push(&names, argv[i]) < 0)
                         return -ENOMEM;
@@ -251,28 +251,38 @@ static int stop_and_delete(int argc, char **argv, bool kill_mode)
 {
         bool all = false, force = false;
         long timeout = 60;
+        _cleanup_strv_ char **names = NULL;
         for (int i = 1; i < argc; i++) {
+                const char *v = NULL;
                 if (streq(argv[i], "-a") || streq(argv[i], "--all"))
                         all = true;
                 else if (streq(argv[i], "-f") || streq(argv[i], "--force"))
                         force = true;
-                else if (!kill_mode && streq(argv[i], "--timeout") && i + 1 < argc) {
-                        timeout = strtol(argv[i + 1], NULL, 10);
-                        argv[i + 1] = (char *)"-";
-                        i++;
-                } else if (!kill_mode && startswith(argv[i], "--timeout="))
-                        timeout = strtol(argv[i] + 10, NULL, 10);
-                else if (argv[i][0] == '-' && !streq(argv[i], "-")) {
+                else if (!kill_mode && streq(argv[i], "--timeout") && i + 1 < argc)
+                        v = argv[++i];
+                else if (!kill_mode && startswith(argv[i], "--timeout="))
+                        v = argv[i] + 10;
+                else if (argv[i][0] != '-') {
+                        if (strv_push(&names, argv[i]) < 0)
+                                return 1;
+                } else {
                         fprintf(stderr, "coi: unknown flag: %s\n", argv[i]);
                         return 2;
+                }
+                if (v) {
+                        char *end;
+                        timeout = strtol(v, &end, 10);
+                        if (!*v || *end || timeout < 0) {
+                                fprintf(stderr, "coi: invalid --timeout \"%s\"\n", v);
+                                return 2;
+                        }
                 }
         }
         struct coi_error err = { 0 };
         _cleanup_(container_store_freep) struct container_store *store = NULL;
         if (container_store_open(&store, &err) < 0)
                 return fail(&err);
-        _cleanup_strv_ char **names = NULL;
-        if (collect_names(argc, argv, 1, all, store, &names) < 0)
+        if (all && collect_names(0, NULL, 0, true, store, &names) < 0)
                 return 1;
         const char *verb = kill_mode ? "kill" : "shutdown";
         if (!names || !names[0]) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "build.h"
 #include "config.h"
 #include "container.h"
 #include "health.h"
@@ -12,6 +13,7 @@
 #include "session-run.h"
 
 static const struct coi_command commands[] = {
+        { "build", cmd_build, "Build the default image (coi-default) or a profile's image" },
         { "config", cmd_config, "Show the merged configuration and where each value comes from" },
         { "container", cmd_container,
           "Low-level container commands: launch, start, stop, delete, exec, list, info" },

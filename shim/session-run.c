@@ -304,8 +304,10 @@ static int make_placeholder(struct session *s, const struct protected_mount *pm,
         if (!p)
                 return coi_error_set(err, ENOMEM, "%s: %m", pm->host);
         /* Parents: every component after the workspace root. */
+        /* Walk from below the workspace root (or from / for a worktree's git directory elsewhere). */
         size_t rl = strlen(s->ws->real_path);
-        for (char *slash = strchr(p + rl + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        bool inside = strncmp(p, s->ws->real_path, rl) == 0 && p[rl] == '/';
+        for (char *slash = strchr(inside ? p + rl + 1 : p + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
                 *slash = '\0';
                 if (mkdir(p, 0755) == 0) {
                         if (lchown(p, s->ws->uid, s->ws->gid) < 0)

@@ -159,6 +159,7 @@ struct init_child {
         int fifo_fd;
         bool staged;            /* namespaces are joined/unshared here, not by clone3 */
         uint64_t unshare_flags; /* staged: the new namespaces; direct: the network namespace (see below) */
+        bool late_ipc;          /* a new ipc namespace, made once we are root of the new user namespace */
         uint64_t timings[_PHASE_MAX];
 };
 
@@ -209,6 +210,10 @@ static int staged_enter(struct init_child *c, struct sync_msg *go, bool *ret_for
         if (r < 0)
                 return r;
         uint64_t rest = c->unshare_flags & ~(uint64_t)CLONE_NEWUSER;
+        if ((c->unshare_flags & CLONE_NEWUSER) && (rest & CLONE_NEWIPC)) {
+                rest &= ~(uint64_t)CLONE_NEWIPC;
+                c->late_ipc = true;
+        }
         if (rest && unshare((int)rest) < 0)
                 return coi_error_set(err, errno, "unshare namespaces 0x%llx: %m", (unsigned long long)rest);
         if ((rest & CLONE_NEWTIME) && l->has_time_offsets) {
@@ -282,6 +287,10 @@ static int init_run(struct init_child *c, struct coi_error *err)
                 if (r < 0)
                         return r;
         }
+        /* The ipc namespace's mqueue root takes its creator's ids: made now, /dev/mqueue belongs to the
+         * container's root instead of the unmapped host root (nobody:nogroup inside). */
+        if (c->late_ipc && unshare(CLONE_NEWIPC) < 0)
+                return coi_error_set(err, errno, "unshare the ipc namespace: %m");
 
         /* The parent's idmapped trees, indexed by config mount (payload: their indices). */
         _cleanup_free_ int *idmapped = NULL;
@@ -624,7 +633,9 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
         /* Direct path: the network namespace is unshared by the child (init_run), off our critical path;
          * only with a new user namespace, which then owns it just as with clone3. */
         uint64_t late_flags = !staged && new_userns ? (new_flags & CLONE_NEWNET) : 0;
-        p.child = clone3_fork(staged ? 0 : new_flags & ~late_flags, spawn->cgroup_dirfd);
+        bool late_ipc = !staged && new_userns && (new_flags & CLONE_NEWIPC);
+        p.child = clone3_fork(staged ? 0 : new_flags & ~late_flags & ~(late_ipc ? (uint64_t)CLONE_NEWIPC : 0),
+                              spawn->cgroup_dirfd);
         bool enter_cgroup = spawn->cgroup_dirfd < 0 && spawn->cgroup_path;
         if (p.child < 0 && spawn->cgroup_dirfd >= 0) {
                 /* No CLONE_INTO_CGROUP here: the staged path enters the cgroup by writing cgroup.procs,
@@ -643,6 +654,7 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
                         .fifo_fd = TAKE_FD(fifo),
                         .staged = staged,
                         .unshare_flags = staged ? new_flags : late_flags,
+                        .late_ipc = late_ipc,
                 };
                 struct coi_error cerr = { 0 };
                 if (enter_cgroup) {

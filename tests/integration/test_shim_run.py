@@ -186,6 +186,16 @@ def test_sigterm_ends_the_command_and_removes_the_container(env, workspace):
     assert "(none)" in subprocess.run([str(COI), "list"], capture_output=True, text=True, env=e).stdout
 
 
+def test_persistent_container_is_reused_with_its_home(coi):
+    coi("run", "--persistent", "--image", IMAGE, "--", "sh", "-c", "echo kept > ~/p")
+    try:
+        r = coi("run", "--persistent", "--image", IMAGE, "--", "sh", "-c", "cat ~/p; ls /workspace")
+        assert "Restarting existing persistent container" in r.stderr
+        assert r.stdout.split() == ["kept", "README"]
+    finally:
+        coi("kill", "-a", "-f")
+
+
 def test_backend_incus_refused(coi):
     r = coi("run", "--backend", "incus", "--", "true", check=False)
     assert r.returncode == 2
