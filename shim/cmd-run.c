@@ -61,8 +61,7 @@ static void on_signal(int sig)
 
 int cmd_run(int argc, char **argv)
 {
-        struct session_flags f = { 0 };
-        _cleanup_strv_ char **extra_env = NULL;
+        _cleanup_(session_flags_done) struct session_flags f = { 0 };
         bool capture = false, json = false;
         long timeout_s = 120;
         int i = 1;
@@ -84,13 +83,6 @@ int cmd_run(int argc, char **argv)
                         return 0;
                 } else if (streq(a, "--capture")) {
                         capture = true;
-                } else if ((streq(a, "-e") || streq(a, "--env")) && i + 1 < argc) {
-                        if (!strchr(argv[i + 1], '=')) {
-                                fprintf(stderr, "coi: invalid --env \"%s\": K=V\n", argv[i + 1]);
-                                return 2;
-                        }
-                        if (strv_push(&extra_env, argv[++i]) < 0)
-                                return 1;
                 } else if (startswith(a, "--format") && (a[8] == '=' || (a[8] == '\0' && i + 1 < argc))) {
                         const char *v = a[8] == '=' ? a + 9 : argv[++i];
                         if (!streq(v, "pretty") && !streq(v, "json")) {
@@ -135,7 +127,7 @@ int cmd_run(int argc, char **argv)
                 return 1;
         }
         _cleanup_strv_ char **env = session_code_env(capture ? "dumb" : getenv("TERM"));
-        for (char **e = extra_env; env && e && *e; e++)
+        for (char **e = f.env; env && e && *e; e++)
                 if (strv_push(&env, *e) < 0)
                         return 1;
         if (!env) {

@@ -159,7 +159,7 @@ static bool tmux_has_session(struct container_store *store, const char *name, co
 
 int cmd_shell(int argc, char **argv)
 {
-        struct session_flags f = { 0 };
+        _cleanup_(session_flags_done) struct session_flags f = { 0 };
         bool background = false, debug = false;
         for (int i = 1; i < argc; i++) {
                 int r = session_flag(argc, argv, &i, &f);
@@ -296,7 +296,7 @@ int cmd_shell(int argc, char **argv)
 
 int cmd_attach(int argc, char **argv)
 {
-        struct session_flags f = { 0 };
+        _cleanup_(session_flags_done) struct session_flags f = { 0 };
         const char *name = NULL;
         bool bash = false;
         for (int i = 1; i < argc; i++) {

@@ -852,6 +852,11 @@ static int unmount_below(const char *dir, struct coi_error *err)
         return coi_error_set(err, EBUSY, "%s: too many mounts below it", dir);
 }
 
+void container_wait_ready(struct container_store *s, const char *name, int timeout_ms)
+{
+        wait_for_systemd_bus(s, name, timeout_ms);
+}
+
 char *container_cgroup_path(const char *name)
 {
         return container_cgroup(name);

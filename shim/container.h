@@ -129,6 +129,9 @@ int container_info_get(struct container_store *s, const char *name, struct conta
 int container_info_json(struct container_info *const *infos, size_t n, bool list, char **ret_json,
                         struct coi_error *err);
 
+/* Waits (at most timeout_ms) until systemd in the container listens on its private bus: before that it
+ * may not have installed its handler for the clean-shutdown signal yet. */
+void container_wait_ready(struct container_store *s, const char *name, int timeout_ms);
 /* The container's cgroup2 directory (whether or not it exists), allocated: its cgroup.kill ends every
  * process of the container at once (async-signal-safe to write from a handler). */
 char *container_cgroup_path(const char *name);

@@ -69,6 +69,18 @@ int session_flag(int argc, char **argv, int *i, struct session_flags *f)
                 f->slot = (int)n;
                 return 1;
         }
+        if ((r = take_value(argc, argv, i, "--env", "-e", &v)) != 0) {
+                if (r < 0)
+                        return r;
+                if (!strchr(v, '=') || v[0] == '=')
+                        return flag_error("invalid --env \"%s\": KEY=VALUE", v);
+                return strv_push(&f->env, v) < 0 ? flag_error("out of memory") : 1;
+        }
+        if ((r = take_value(argc, argv, i, "--mount", NULL, &v)) != 0) {
+                if (r < 0)
+                        return r;
+                return strv_push(&f->mounts, v) < 0 ? flag_error("out of memory") : 1;
+        }
         if (streq(a, "--persistent")) {
                 f->persistent = true;
                 return 1;
@@ -85,6 +97,13 @@ int session_flag(int argc, char **argv, int *i, struct session_flags *f)
                 return 1;
         }
         return 0;
+}
+
+void session_flags_done(struct session_flags *f)
+{
+        strv_free(f->env);
+        strv_free(f->mounts);
+        f->env = f->mounts = NULL;
 }
 
 int session_check_backend(const struct session_flags *f)
@@ -444,6 +463,10 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                 return coi_error_set(err, ENOMEM, "session: %m");
         struct config_load_options lo = { .profile = f->profile };
         int r = config_load(&lo, &s->cfg, err);
+        for (char **e = f->env; r == 0 && e && *e; e++)
+                r = config_set_from_flag(s->cfg, "defaults.environment", *e, "--env", err);
+        for (char **m = f->mounts; r == 0 && m && *m; m++)
+                r = config_set_from_flag(s->cfg, "mounts.default", *m, "--mount", err);
         r = r ?: workspace_resolve(f->workspace, NULL, &s->ws, err);
         r = r ?: container_store_open(&s->store, err);
         if (r < 0)
@@ -489,7 +512,8 @@ int session_start(const struct session_flags *f, const struct session_start_opti
         /* Mounts: the workspace, a linked worktree's git directory, then each protected path read-only
          * on top (all idmapped: the host owner is the container's code user). */
         size_t n = 0;
-        _cleanup_free_ struct container_mount *mounts = calloc(s->prot->n + 2, sizeof(*mounts));
+        _cleanup_free_ struct container_mount *mounts =
+                calloc(s->prot->n + 2 + s->cfg->mounts.n_default, sizeof(*mounts));
         if (!mounts)
                 return coi_error_set(err, ENOMEM, "mounts: %m");
         struct container_mount base = { .idmap = true,
@@ -500,6 +524,20 @@ int session_start(const struct session_flags *f, const struct session_start_opti
         mounts[n] = base;
         mounts[n].source = s->ws->real_path;
         mounts[n++].target = s->target;
+        /* [[mounts.default]] and --mount: idmapped like the workspace; a missing host directory is
+         * created (as code-on-incus does), owned by the workspace owner. */
+        for (size_t i = 0; i < s->cfg->mounts.n_default; i++) {
+                const struct config_mount *cm = &s->cfg->mounts.default_[i];
+                if (!cm->host || cm->host[0] != '/' || !cm->container || cm->container[0] != '/')
+                        return coi_error_set(err, EINVAL, "mount %s:%s: both paths must be absolute",
+                                             cm->host ? cm->host : "", cm->container ? cm->container : "");
+                if (mkdir(cm->host, 0755) == 0 && chown(cm->host, s->ws->uid, s->ws->gid) < 0)
+                        return coi_error_set(err, errno, "chown %s: %m", cm->host);
+                mounts[n] = base;
+                mounts[n].source = cm->host;
+                mounts[n].target = cm->container;
+                mounts[n++].readonly = cm->readonly;
+        }
         if (s->prot->git_common_dir) {
                 mounts[n] = base;
                 mounts[n].source = mounts[n].target = s->prot->git_common_dir;
@@ -633,6 +671,9 @@ int session_save(struct session *s, struct coi_error *err)
 int session_stop(struct session *s, bool force, struct coi_error *err)
 {
         struct container_stop_result res = { 0 };
+        /* `run` execs before systemd is up; a clean shutdown needs its signal handler in place. */
+        if (!force)
+                container_wait_ready(s->store, s->name, CONTAINER_BUS_TIMEOUT_MS);
         int r = container_stop(s->store, s->name, CONTAINER_STOP_TIMEOUT, force, &res, err);
         if (r == 0 && !s->persistent) {
                 /* An ephemeral container is gone after its stop; make sure of it. */

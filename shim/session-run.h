@@ -26,7 +26,10 @@ struct session_flags {
         const char *profile;   /* --profile NAME */
         const char *backend;   /* --backend native|incus */
         const char *tool;      /* --tool claude|opencode (shell) */
+        char **env;            /* -e/--env K=V (repeatable): [defaults] environment; owned, strv */
+        char **mounts;         /* --mount HOST:CONTAINER[:ro] (repeatable): [[mounts.default]]; owned */
 };
+void session_flags_done(struct session_flags *f);
 
 /* If argv[*i] is a global flag, consumes it (and its value) and returns 1; 0 if it is not one; -1 after
  * printing a usage error. */

@@ -196,6 +196,17 @@ def test_persistent_container_is_reused_with_its_home(coi):
         coi("kill", "-a", "-f")
 
 
+def test_env_and_extra_mounts(coi, tmp_path):
+    extra = tmp_path / "extra"
+    r = coi("run", "-e", "FOO=bar", "--mount", f"{extra}:/data", "--image", IMAGE, "--",
+            "sh", "-c", "echo $FOO; echo hi > /data/made")
+    assert r.stdout.strip() == "bar"
+    assert (extra / "made").stat().st_uid == 1234  # created on the host, idmapped like the workspace
+    r = coi("run", "--mount", f"{extra}:/data:ro", "--image", IMAGE, "--", "sh", "-c", "echo x > /data/no",
+            check=False)
+    assert r.returncode != 0 and "Read-only file system" in r.stderr
+
+
 def test_backend_incus_refused(coi):
     r = coi("run", "--backend", "incus", "--", "true", check=False)
     assert r.returncode == 2

@@ -230,29 +230,35 @@ static void check_memory_before_update(void)
         _cleanup_close_ int fd = setup_cgroup("memory-check", &unlimited, &path);
         if (fd < 0)
                 return;
-        int p[2];
-        if (pipe(p) < 0)
+        /* Two pipes: "go" to the child once it is in the group, "done" back once its 16 MiB are touched
+         * (with one pipe the parent could read its own "go" back before the child did). */
+        int go[2], done[2];
+        if (pipe(go) < 0)
+                return;
+        if (pipe(done) < 0)
                 return;
         pid_t pid = fork();
         if (pid == 0) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 char c;
-                if (read(p[0], &c, 1) != 1) /* wait until moved */
+                if (read(go[0], &c, 1) != 1) /* wait until moved */
                         _exit(1);
                 char *m = mmap(NULL, 16 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
                 if (m != MAP_FAILED)
                         memset(m, 1, 16 << 20);
-                (void)!write(p[1], "k", 1);
+                (void)!write(done[1], "k", 1);
                 for (;;)
                         pause();
         }
         struct coi_error err = { 0 };
         struct coi_context ctx = { 0 };
         char c = 0;
-        bool ready = cgroup_enter(fd, path, pid, &err) == 0 && write(p[1], "g", 1) == 1;
-        close(p[1]);
-        ready = ready && read(p[0], &c, 1) == 1;
-        close(p[0]);
+        close(go[0]);
+        close(done[1]);
+        bool ready = cgroup_enter(fd, path, pid, &err) == 0 && write(go[1], "g", 1) == 1;
+        close(go[1]);
+        ready = ready && read(done[0], &c, 1) == 1;
+        close(done[0]);
         struct oci_resources res = { .has_memory_limit = true,
                                      .memory_limit = 4 << 20,
                                      .has_memory_check_before_update = true,
