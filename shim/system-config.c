@@ -6,54 +6,9 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "capabilities.h"
 #include "system-config.h"
 #include "util.h"
-
-/* All capabilities the kernel and libcap know (0 … CAP_CHECKPOINT_RESTORE). Everything is confined to the
- * container's user namespace, so a capability only reaches what that namespace owns. */
-static const char *const all_caps[] = {
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_DAC_READ_SEARCH",
-        "CAP_FOWNER",
-        "CAP_FSETID",
-        "CAP_KILL",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETPCAP",
-        "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_NET_BROADCAST",
-        "CAP_NET_ADMIN",
-        "CAP_NET_RAW",
-        "CAP_IPC_LOCK",
-        "CAP_IPC_OWNER",
-        "CAP_SYS_MODULE",
-        "CAP_SYS_RAWIO",
-        "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE",
-        "CAP_SYS_PACCT",
-        "CAP_SYS_ADMIN",
-        "CAP_SYS_BOOT",
-        "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE",
-        "CAP_SYS_TIME",
-        "CAP_SYS_TTY_CONFIG",
-        "CAP_MKNOD",
-        "CAP_LEASE",
-        "CAP_AUDIT_WRITE",
-        "CAP_AUDIT_CONTROL",
-        "CAP_SETFCAP",
-        "CAP_MAC_OVERRIDE",
-        "CAP_MAC_ADMIN",
-        "CAP_SYSLOG",
-        "CAP_WAKE_ALARM",
-        "CAP_BLOCK_SUSPEND",
-        "CAP_AUDIT_READ",
-        "CAP_PERFMON",
-        "CAP_BPF",
-        "CAP_CHECKPOINT_RESTORE",
-};
 
 /* As runc and LXC hide them: host-wide information or knobs a container has no business with. */
 static const char *const masked_paths[] = {
@@ -198,9 +153,16 @@ static bool gen_process(yajl_gen g)
                   s(g, "args") && str_array(g, args, ELEMENTSOF(args)) && s(g, "env") &&
                   str_array(g, env, ELEMENTSOF(env)) && s(g, "cwd") && s(g, "/") && s(g, "capabilities") &&
                   map_open(g);
+        /* Every capability libcap knows: everything is confined to the container's user namespace,
+         * so a capability only reaches what that namespace owns. */
+        char caps[CAPABILITY_MAX][CAPABILITY_NAME_MAX];
+        const char *all_caps[CAPABILITY_MAX];
+        size_t n_caps = capability_all(caps, CAPABILITY_MAX);
+        for (size_t i = 0; i < n_caps; i++)
+                all_caps[i] = caps[i];
         static const char *const sets[] = { "bounding", "effective", "permitted" };
         for (size_t i = 0; ok && i < ELEMENTSOF(sets); i++)
-                ok = s(g, sets[i]) && str_array(g, all_caps, ELEMENTSOF(all_caps));
+                ok = s(g, sets[i]) && str_array(g, all_caps, n_caps);
         /* systemd runs setuid programs (su, newuidmap …): no_new_privs stays off. */
         return ok && map_close(g) && s(g, "noNewPrivileges") && boolean(g, false) && map_close(g);
 }

@@ -13,7 +13,6 @@
 #include "util.h"
 
 static void cap_freep(void *p);
-static const char *cap_display_name(int cap, char buf[static 40]);
 static int drop_bounding_set(uint64_t keep, int last_cap, struct coi_error *err);
 static int set_process_sets(const struct oci_capabilities *caps, uint64_t known, struct coi_error *err);
 static int raise_ambient_set(uint64_t ambient, int last_cap, struct coi_error *err);
@@ -119,17 +118,16 @@ static void cap_freep(void *p)
                 cap_free(*(void **)p);
 }
 
-/* "CAP_CHOWN" for error messages (libcap spells names in lower case, unknown ones as numbers). */
-static const char *cap_display_name(int cap, char buf[static 40])
+const char *capability_name(int cap, char buf[static CAPABILITY_NAME_MAX])
 {
         _cleanup_(cap_freep) char *name = cap_to_name(cap);
         size_t i;
 
         if (!name || !startswith(name, "cap_")) {
-                snprintf(buf, 40, "capability %d", cap);
+                snprintf(buf, CAPABILITY_NAME_MAX, "capability %d", cap);
                 return buf;
         }
-        for (i = 0; name[i] && i < 39; i++)
+        for (i = 0; name[i] && i < CAPABILITY_NAME_MAX - 1; i++)
                 buf[i] = (char)toupper((unsigned char)name[i]);
         buf[i] = '\0';
         return buf;
@@ -152,9 +150,9 @@ static int drop_bounding_set(uint64_t keep, int last_cap, struct coi_error *err)
                                 return coi_error_set(err, EPERM,
                                                      "drop %s from the bounding set: needs "
                                                      "CAP_SETPCAP: %m",
-                                                     cap_display_name(cap, name));
+                                                     capability_name(cap, name));
                         return coi_error_set(err, errno, "drop %s from the bounding set: %m",
-                                             cap_display_name(cap, name));
+                                             capability_name(cap, name));
                 }
         }
         return 0;
@@ -203,19 +201,19 @@ static int set_process_sets(const struct oci_capabilities *caps, uint64_t known,
         bad = sets[0].mask & ~sets[1].mask;
         if (bad)
                 return coi_error_set(err, EINVAL, "set effective %s: it is not in the permitted set",
-                                     cap_display_name(first_bit(bad), name));
+                                     capability_name(first_bit(bad), name));
         bad = sets[1].mask & ~have_prm;
         if (bad)
                 return coi_error_set(err, EPERM, "set permitted %s: the runtime itself does not hold it",
-                                     cap_display_name(first_bit(bad), name));
+                                     capability_name(first_bit(bad), name));
         bad = sets[2].mask & ~have_inh & ~bounding;
         if (bad)
                 return coi_error_set(err, EPERM, "set inheritable %s: it is not in the bounding set",
-                                     cap_display_name(first_bit(bad), name));
+                                     capability_name(first_bit(bad), name));
         bad = sets[2].mask & ~have_inh & ~have_prm;
         if (bad)
                 return coi_error_set(err, EPERM, "set inheritable %s: the runtime itself does not hold it",
-                                     cap_display_name(first_bit(bad), name));
+                                     capability_name(first_bit(bad), name));
 
         for (size_t i = 0; i < ELEMENTSOF(sets); i++)
                 for (int cap = 0; cap < 64; cap++) {
@@ -223,7 +221,7 @@ static int set_process_sets(const struct oci_capabilities *caps, uint64_t known,
                         if ((sets[i].mask & CAP_BIT(cap)) &&
                             cap_set_flag(wanted, sets[i].flag, 1, &v, CAP_SET) < 0)
                                 return coi_error_set(err, errno, "prepare %s: %m",
-                                                     cap_display_name(cap, name));
+                                                     capability_name(cap, name));
                 }
         if (cap_set_proc(wanted) < 0)
                 return coi_error_set(err, errno,
@@ -252,9 +250,17 @@ static int raise_ambient_set(uint64_t ambient, int last_cap, struct coi_error *e
                                 return coi_error_set(err, EPERM,
                                                      "raise ambient %s: it must be in both the "
                                                      "permitted and the inheritable set: %m",
-                                                     cap_display_name(cap, name));
-                        return coi_error_set(err, errno, "raise ambient %s: %m", cap_display_name(cap, name));
+                                                     capability_name(cap, name));
+                        return coi_error_set(err, errno, "raise ambient %s: %m", capability_name(cap, name));
                 }
         }
         return 0;
+}
+
+size_t capability_all(char names[][CAPABILITY_NAME_MAX], size_t max)
+{
+        size_t n = 0;
+        for (int cap = 0; cap <= CAP_LAST_CAP && n < max; cap++)
+                capability_name(cap, names[n++]);
+        return n;
 }

@@ -9,6 +9,14 @@
 #include "coi-runtime.h"
 #include "oci-config.h"
 
+#define CAPABILITY_NAME_MAX 40
+#define CAPABILITY_MAX      64
+
+/* 21 → "CAP_SYS_ADMIN" (libcap's table, upper case) into buf; "capability N" for one it doesn't know. */
+const char *capability_name(int cap, char buf[static CAPABILITY_NAME_MAX]);
+/* The names of every capability libcap knows (0 … CAP_LAST_CAP), at most max; returns the count. */
+size_t capability_all(char names[][CAPABILITY_NAME_MAX], size_t max);
+
 /* "CAP_SYS_ADMIN" → 21. Returns -EINVAL for an unknown name. */
 int capability_from_name(const char *name, int *ret_cap);
 /* Highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap). */

@@ -6,7 +6,7 @@
 #include "capabilities.h"
 #include "container.h"
 #include "linux.h"
-#include "seccomp.h"
+#include "seccomp-bpf.h"
 #include "util.h"
 
 /* env: the container's, with each "K=V" of extra replacing K or added. */

@@ -3,12 +3,11 @@
 #include <linux/seccomp.h>
 #include <sys/syscall.h>
 #include <yajl/yajl_gen.h>
-/* libseccomp's <seccomp.h>, not ours (runtime/lib is on the include path; see seccomp.c). */
-#include <../include/seccomp.h>
+#include <seccomp.h>
 
 #include "capabilities.h"
 #include "oci-config.h"
-#include "seccomp.h"
+#include "seccomp-bpf.h"
 #include "util.h"
 
 /* A yajl generator that remembers whether any call failed, so the builders read straight down. */
@@ -98,50 +97,6 @@ static int gen_finish(struct gen *g, const char *what, char **ret_json, struct c
 }
 
 /* ---- features ----------------------------------------------------------------------------------------- */
-
-static const char *const capability_names[] = {
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_DAC_READ_SEARCH",
-        "CAP_FOWNER",
-        "CAP_FSETID",
-        "CAP_KILL",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETPCAP",
-        "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_NET_BROADCAST",
-        "CAP_NET_ADMIN",
-        "CAP_NET_RAW",
-        "CAP_IPC_LOCK",
-        "CAP_IPC_OWNER",
-        "CAP_SYS_MODULE",
-        "CAP_SYS_RAWIO",
-        "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE",
-        "CAP_SYS_PACCT",
-        "CAP_SYS_ADMIN",
-        "CAP_SYS_BOOT",
-        "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE",
-        "CAP_SYS_TIME",
-        "CAP_SYS_TTY_CONFIG",
-        "CAP_MKNOD",
-        "CAP_LEASE",
-        "CAP_AUDIT_WRITE",
-        "CAP_AUDIT_CONTROL",
-        "CAP_SETFCAP",
-        "CAP_MAC_OVERRIDE",
-        "CAP_MAC_ADMIN",
-        "CAP_SYSLOG",
-        "CAP_WAKE_ALARM",
-        "CAP_BLOCK_SUSPEND",
-        "CAP_AUDIT_READ",
-        "CAP_PERFMON",
-        "CAP_BPF",
-        "CAP_CHECKPOINT_RESTORE",
-};
 
 /* SCMP_ACT_NOTIFY is left out: it needs a listener (linux.seccomp.listenerPath), which is refused. */
 static const char *const seccomp_actions[] = {
@@ -246,7 +201,12 @@ int coi_features_json(char **ret_json, struct coi_error *err)
         for (int t = 0; t < _OCI_NS_MAX; t++)
                 put_str(&g, oci_namespace_name(t));
         close_array(&g);
-        put_known(&g, "capabilities", capability_names, ELEMENTSOF(capability_names), is_capability);
+        char caps[CAPABILITY_MAX][CAPABILITY_NAME_MAX];
+        const char *cap_names[CAPABILITY_MAX];
+        size_t n_caps = capability_all(caps, CAPABILITY_MAX);
+        for (size_t i = 0; i < n_caps; i++)
+                cap_names[i] = caps[i];
+        put_known(&g, "capabilities", cap_names, n_caps, is_capability);
         open_map(&g, "cgroup");
         put_bool(&g, "v1", false);
         put_bool(&g, "v2", true);

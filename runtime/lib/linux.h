@@ -8,7 +8,7 @@
 
 #include "coi-runtime.h"
 #include "oci-config.h"
-#include "seccomp.h"
+#include "seccomp-bpf.h"
 
 struct linux_spawn {
         const struct oci_config *config;

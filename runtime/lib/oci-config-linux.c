@@ -5,7 +5,7 @@
 
 #include "mount-options.h"
 #include "oci-config-internal.h"
-#include "seccomp.h"
+#include "seccomp-bpf.h"
 
 /* ---- id mappings (also used by mounts) ------------------------------------------------------------------ */
 

@@ -7,7 +7,7 @@
 
 #include "coi-runtime.h"
 #include "oci-config.h"
-#include "seccomp.h"
+#include "seccomp-bpf.h"
 
 /* Points of the init's setup, timed for --timings. */
 enum phase {

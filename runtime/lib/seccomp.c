@@ -10,11 +10,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-/* libseccomp's header has the same name as ours, and runtime/lib is on the include path, so
- * <seccomp.h> would find ours. "../include/" from any system include directory is that directory. */
-#include <../include/seccomp.h>
+#include <seccomp.h>
 
-#include "seccomp.h"
+#include "seccomp-bpf.h"
 #include "util.h"
 
 #define SECCOMP_ARGS_MAX  6

@@ -17,7 +17,7 @@
 
 #include "hooks.h"
 #include "linux.h"
-#include "seccomp.h"
+#include "seccomp-bpf.h"
 #include "mounts.h"
 #include "util.h"
 

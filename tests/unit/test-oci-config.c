@@ -11,7 +11,7 @@
 #include <yajl/yajl_tree.h> /* only to read the features document back */
 
 #include "oci-config.h"
-#include "seccomp.h"
+#include "seccomp-bpf.h"
 #include "util.h"
 
 #define ORIGIN "/b/config.json"

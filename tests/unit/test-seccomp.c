@@ -21,11 +21,10 @@
 #include <sys/wait.h>
 #include <termios.h>
 
-/* libseccomp's header has our header's name: see runtime/lib/seccomp.c. */
-#include <../include/seccomp.h>
+#include <seccomp.h>
 
 #include "oci-config.h"
-#include "seccomp.h"
+#include "seccomp-bpf.h"
 #include "util.h"
 
 /* In a child: report the failed check on stderr and exit with its line number. */

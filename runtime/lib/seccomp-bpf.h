@@ -1,4 +1,4 @@
-/* seccomp.h — OCI seccomp (linux.seccomp) compiled with libseccomp into a BPF program in the parent,
+/* seccomp-bpf.h — OCI seccomp (linux.seccomp) compiled with libseccomp into a BPF program in the parent,
  * installed in the child with one seccomp(2) call right before execve. */
 #pragma once
 
