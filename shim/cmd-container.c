@@ -8,7 +8,9 @@
 
 static const char usage_text[] =
         "Usage: coi container COMMAND …\n"
-        "  launch IMAGE NAME [--persistent|--ephemeral]   create and start a system container\n"
+        "  launch IMAGE NAME [--persistent|--ephemeral] [--no-wait]\n"
+        "                                                 create and start a system container (--no-wait:\n"
+        "                                                 return once init runs, not once systemd listens)\n"
         "  start NAME                                     start a stopped (persistent) container\n"
         "  stop NAME [--timeout N] [--force]              shut systemd down cleanly (then kill after N s)\n"
         "  delete NAME [--force]                          remove a stopped container (--force: running too)\n"
@@ -77,12 +79,14 @@ static int do_launch(int argc, char **argv)
 {
         const char *pos[2] = { NULL, NULL };
         int npos = 0;
-        bool ephemeral = false, persistent = false;
+        bool ephemeral = false, persistent = false, no_wait = false;
         for (int i = 1; i < argc; i++) {
                 if (streq(argv[i], "--ephemeral"))
                         ephemeral = true;
                 else if (streq(argv[i], "--persistent"))
                         persistent = true;
+                else if (streq(argv[i], "--no-wait"))
+                        no_wait = true;
                 else if (argv[i][0] == '-')
                         return usage("launch: unknown flag %s", argv[i]);
                 else if (npos < 2)
@@ -99,7 +103,9 @@ static int do_launch(int argc, char **argv)
         if (r)
                 return r;
         struct coi_error err = { 0 };
-        struct container_launch_options o = { .image = pos[0], .name = pos[1], .ephemeral = ephemeral };
+        struct container_launch_options o = {
+                .image = pos[0], .name = pos[1], .ephemeral = ephemeral, .no_wait = no_wait
+        };
         if (container_launch(s, &o, &err) < 0)
                 return fail(&err);
         return 0;
