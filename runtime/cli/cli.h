@@ -53,6 +53,13 @@ uint64_t cli_now_ns(void);
 /* getopt_long state is global: every verb restarts it. */
 void cli_getopt_reset(void);
 
+/* tty.c: a foreground process.terminal without --console-socket. */
+int cli_tty_socketpair(int *ret_local, int *ret_remote);
+/* The pty master the container sent over local, or -1 if none came (process.terminal is false). */
+int cli_tty_receive_master(int local);
+/* Relays master <-> stdin/stdout (raw mode on a terminal, SIGWINCH resizes) until the pty hangs up. */
+void cli_tty_relay(int master);
+
 int cmd_create(struct cli *cli, int argc, char **argv);
 int cmd_start(struct cli *cli, int argc, char **argv);
 int cmd_run(struct cli *cli, int argc, char **argv);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
+
 #include "cli.h"
 #include "util.h"
 
@@ -125,11 +127,28 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
         int pid = 0;
         if (foreground)
                 cli_forward_signals(0);
-        if (coi_container_exec(&cli->ctx, id, &opts, &pid, &err) < 0)
+        /* -t without --console-socket in the foreground: the pty comes back to us (as with runc). */
+        int tty_local = -1, tty_remote = -1;
+        if (foreground && !opts.console_socket && cli_tty_socketpair(&tty_local, &tty_remote) == 0)
+                opts.console_socket_fd = tty_remote;
+        int rr = coi_container_exec(&cli->ctx, id, &opts, &pid, &err);
+        if (tty_remote >= 0)
+                close(tty_remote);
+        if (rr < 0) {
+                if (tty_local >= 0)
+                        close(tty_local);
                 return cli_fail(cli, &err);
+        }
         if (!foreground)
                 return 0;
         cli_forward_signals(pid);
+        int master = tty_local >= 0 ? cli_tty_receive_master(tty_local) : -1;
+        if (tty_local >= 0)
+                close(tty_local);
+        if (master >= 0) {
+                cli_tty_relay(master);
+                close(master);
+        }
         int status = 0;
         while (waitpid(pid, &status, 0) < 0) {
                 if (errno != EINTR)

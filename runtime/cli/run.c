@@ -1,6 +1,7 @@
 /* run.c — `coi-runtime run [-d] [create flags] ID`: create + start; in the foreground it forwards
  * signals to the init, waits, deletes the container and exits with its code (128 + signal if killed). */
 #include <errno.h>
+#include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -21,9 +22,17 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 
         if (!f.detach)
                 cli_forward_signals(0);
+        /* Foreground without --console-socket: if process.terminal asks for a pty, it comes back to us
+         * (as with runc) and we relay it; the library only uses the socket then. */
+        int tty_local = -1, tty_remote = -1;
+        if (!f.detach && !f.opts.console_socket && cli_tty_socketpair(&tty_local, &tty_remote) == 0)
+                f.opts.console_socket_fd = tty_remote;
         uint64_t t = cli_now_ns();
         pid_t pid = 0;
-        if (coi_container_run(&cli->ctx, id, &f.opts, &pid, &err) < 0)
+        int rr = coi_container_run(&cli->ctx, id, &f.opts, &pid, &err);
+        if (tty_remote >= 0)
+                close(tty_remote);
+        if (rr < 0)
                 return cli_fail(cli, &err);
         cli_timing(cli, "create+start", t);
         if (f.detach)
@@ -31,6 +40,13 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 
         /* The init is our child (or, through the subreaper, our adopted one): wait for it directly. */
         cli_forward_signals(pid);
+        int master = tty_local >= 0 ? cli_tty_receive_master(tty_local) : -1;
+        if (tty_local >= 0)
+                close(tty_local);
+        if (master >= 0) {
+                cli_tty_relay(master);
+                close(master);
+        }
         int status = 0;
         int r = 0;
         t = cli_now_ns();

@@ -62,6 +62,8 @@ struct coi_create_options {
         const char *config_json;    /* in-memory config, used instead of bundle/config.json */
         const char *pid_file;       /* written atomically with the container's init pid */
         const char *console_socket; /* AF_UNIX socket that receives the pty master (SCM_RIGHTS) */
+        int console_socket_fd;      /* > 0: an already connected AF_UNIX socket (one end of a socketpair)
+                                     * that receives the pty master instead; the caller keeps it */
         int preserve_fds;           /* fds 3 … 3+n-1 are passed on to the container */
         bool no_pivot;              /* MS_MOVE + chroot instead of pivot_root (ramfs roots) */
         bool no_new_keyring;
@@ -128,6 +130,7 @@ struct coi_exec_options {
         char *const *caps; /* added to all capability sets */
         bool tty;
         const char *console_socket;
+        int console_socket_fd; /* > 0: a connected socket for the pty master, as in coi_create_options */
         const char *pid_file;
         bool detach;
         int preserve_fds;

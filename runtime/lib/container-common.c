@@ -139,8 +139,15 @@ int wait_exit(pid_t pid, int timeout_ms, int *ret_status)
         return 0;
 }
 
-int connect_console_socket(const char *path, int *ret_fd, struct coi_error *err)
+int connect_console_socket(const char *path, int fd_given, int *ret_fd, struct coi_error *err)
 {
+        if (fd_given > 0) {
+                int fd = fcntl(fd_given, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return coi_error_set(err, errno, "console socket fd %d: %m", fd_given);
+                *ret_fd = fd;
+                return 0;
+        }
         struct sockaddr_un addr = { .sun_family = AF_UNIX };
         if (strlen(path) >= sizeof(addr.sun_path))
                 return coi_error_set(err, ENAMETOOLONG, "console socket %s: path too long", path);

@@ -130,7 +130,7 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
                         return r;
                 proc = &built;
         }
-        if (proc->terminal && !opts->console_socket)
+        if (proc->terminal && !opts->console_socket && opts->console_socket_fd <= 0)
                 return coi_error_set(err, EINVAL,
                                      "exec: a terminal was asked for but no --console-socket given");
 
@@ -142,7 +142,7 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
         }
         _cleanup_close_ int console_fd = -1;
         if (proc->terminal) {
-                r = connect_console_socket(opts->console_socket, &console_fd, err);
+                r = connect_console_socket(opts->console_socket, opts->console_socket_fd, &console_fd, err);
                 if (r < 0)
                         return r;
         }

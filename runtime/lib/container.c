@@ -254,7 +254,7 @@ static int do_create(struct create_job *j, struct coi_error *err)
         if (!j->config->has_process || !proc->args || !proc->args[0])
                 return coi_error_set(err, EINVAL, "%s/config.json: process.args is empty: nothing to run",
                                      j->rec.pub.bundle);
-        if (proc->terminal && !j->opts->console_socket)
+        if (proc->terminal && !j->opts->console_socket && j->opts->console_socket_fd <= 0)
                 return coi_error_set(err, EINVAL,
                                      "process.terminal is true but no --console-socket was given to pass "
                                      "the pty to");
@@ -300,7 +300,8 @@ static int do_create(struct create_job *j, struct coi_error *err)
         timer_phase(&j->timer, "cgroup");
 
         if (proc->terminal) {
-                r = connect_console_socket(j->opts->console_socket, &j->console_fd, err);
+                r = connect_console_socket(j->opts->console_socket, j->opts->console_socket_fd,
+                                           &j->console_fd, err);
                 if (r < 0)
                         return r;
         }

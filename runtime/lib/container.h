@@ -49,7 +49,8 @@ int run_hooks(struct coi_context *ctx, const struct oci_config *config, enum oci
               const struct state_record *rec, enum coi_status status, struct coi_error *err);
 /* Waits (bounded; -1: forever) until pid has exited, via its pidfd; reaps it if it is our child. */
 int wait_exit(pid_t pid, int timeout_ms, int *ret_status);
-int connect_console_socket(const char *path, int *ret_fd, struct coi_error *err);
+/* The console socket: fd_given (> 0, duplicated) or a connection to path. */
+int connect_console_socket(const char *path, int fd_given, int *ret_fd, struct coi_error *err);
 int write_pid_file(const char *path, pid_t pid, struct coi_error *err);
 /* --cgroup-best-effort, or the run.coi.cgroup.best-effort annotation. */
 bool best_effort(const struct coi_context *ctx, const struct oci_config *config);

@@ -167,8 +167,8 @@ def test_two_slots_side_by_side(env, workspace):
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     (m1, h1), (m2, h2) = (o[0].split() for o in outs)
-    assert (m1, m2) == ("1", "2")  # separate homes
-    assert h1.endswith("-1") and h2.endswith("-2") and h1[:-2] == h2[:-2]
+    assert (m1, m2) == ("1", "2"), outs  # separate homes
+    assert h1.endswith("-1") and h2.endswith("-2") and h1[:-2] == h2[:-2], outs
 
 
 def test_sigterm_ends_the_command_and_removes_the_container(env, workspace):
