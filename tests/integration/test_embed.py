@@ -4,7 +4,6 @@ built with `pkg-config --cflags --libs coi-runtime` only, running a container th
 import os
 import pathlib
 import shutil
-import subprocess
 import uuid
 
 import pytest
