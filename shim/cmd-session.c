@@ -411,8 +411,10 @@ static int clean_orphans(struct container_store *store, bool dry_run, int *clean
                                    : info->ephemeral ? "stopped ephemeral"
                                                      : "leftover mounts of";
                 printf("%s %s %s\n", dry_run ? "Would clean" : "Cleaning", what, cand[i]);
-                if (dry_run)
+                if (dry_run) {
+                        (*cleaned)++;
                         continue;
+                }
                 if (r < 0)
                         r = container_clean_orphan(store, cand[i], &err);
                 else if (info->ephemeral)
@@ -512,7 +514,9 @@ int cmd_clean(int argc, char **argv)
                 printf("\nChecking for orphaned resources...\n");
                 clean_orphans(store, dry_run, &cleaned);
         }
-        if (cleaned)
+        if (cleaned && dry_run)
+                printf("\nWould clean %d item(s) (dry run)\n", cleaned);
+        else if (cleaned)
                 printf("\n✓ Cleaned %d item(s)\n", cleaned);
         else
                 printf("\nNothing to clean.\n");
