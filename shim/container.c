@@ -19,6 +19,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "container.h"
+#include "userns.h"
 #include "image.h"
 #include "rootfs.h"
 #include "system-config.h"
@@ -626,78 +627,13 @@ static int move_mount_(int from_dirfd, const char *from, int to_dirfd, const cha
         return (int)syscall(SYS_move_mount, from_dirfd, from, to_dirfd, to, flags);
 }
 
-static int write_proc_file(pid_t pid, const char *file, const char *text, struct coi_error *err)
-{
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return coi_error_set(err, errno, "open %s: %m", path);
-        if (write(fd, text, strlen(text)) < 0)
-                return coi_error_set(err, errno, "write \"%s\" to %s: %m", text, path);
-        return 0;
-}
-
 /* A user namespace mapping exactly one uid and one gid, "FROM TO 1", for an idmapped mount: a file owned
  * by host id FROM appears as TO (here the container's shifted id), and TO's writes land as FROM. */
 static int single_id_userns_fd(uint32_t uid_in, uint32_t uid_out, uint32_t gid_in, uint32_t gid_out,
                                int *ret_fd, struct coi_error *err)
 {
-        int ready[2], done[2];
-        if (pipe2(ready, O_CLOEXEC) < 0)
-                return coi_error_set(err, errno, "pipe: %m");
-        if (pipe2(done, O_CLOEXEC) < 0) {
-                int r = coi_error_set(err, errno, "pipe: %m");
-                close(ready[0]), close(ready[1]);
-                return r;
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = coi_error_set(err, errno, "fork the user namespace holder: %m");
-                close(ready[0]), close(ready[1]), close(done[0]), close(done[1]);
-                return r;
-        }
-        if (pid == 0) {
-                close(ready[0]);
-                close(done[1]);
-                char ok = unshare(CLONE_NEWUSER) == 0 ? 1 : 0;
-                if (write(ready[1], &ok, 1) != 1 || !ok)
-                        _exit(1);
-                char c;
-                while (read(done[0], &c, 1) < 0 && errno == EINTR)
-                        ;
-                _exit(0);
-        }
-        close(ready[1]);
-        close(done[0]);
-        _cleanup_close_ int ready_fd = ready[0], done_fd = done[1];
-        char ok = 0;
-        ssize_t n;
-        do
-                n = read(ready_fd, &ok, 1);
-        while (n < 0 && errno == EINTR);
-        int r = n == 1 && ok ? 0
-                             : coi_error_set(err, EPERM, "unshare a user namespace for an idmapped mount");
-        char map[64];
-        snprintf(map, sizeof(map), "%u %u 1\n", uid_in, uid_out);
-        r = r ?: write_proc_file(pid, "uid_map", map, err);
-        snprintf(map, sizeof(map), "%u %u 1\n", gid_in, gid_out);
-        r = r ?: write_proc_file(pid, "gid_map", map, err);
-        int fd = -1;
-        if (r == 0) {
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        r = coi_error_set(err, errno, "open %s: %m", path);
-        }
-        closep(&done_fd);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        if (r < 0)
-                return r;
-        *ret_fd = fd;
-        return 0;
+        struct oci_id_mapping uid = { uid_in, uid_out, 1 }, gid = { gid_in, gid_out, 1 };
+        return userns_fd_with_mappings(&uid, 1, &gid, 1, ret_fd, err);
 }
 
 /* The mount point of target under rootfs, resolved as the container will see it (symlinks stay inside).

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "rootfs.h"
+#include "userns.h"
 #include "util.h"
 
 static int open_tree_(int dirfd, const char *path, unsigned flags)
@@ -28,79 +29,11 @@ static int move_mount_(int from_dirfd, const char *from, int to_dirfd, const cha
         return (int)syscall(SYS_move_mount, from_dirfd, from, to_dirfd, to, flags);
 }
 
-static int write_map(pid_t pid, const char *file, uint32_t host, struct coi_error *err)
-{
-        char path[64], map[64];
-        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-        snprintf(map, sizeof(map), "0 %u %u\n", host, IDMAP_RANGE_SIZE);
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return coi_error_set(err, errno, "open %s: %m", path);
-        if (write(fd, map, strlen(map)) < 0)
-                return coi_error_set(err, errno, "write \"0 %u %u\" to %s: %m", host, IDMAP_RANGE_SIZE, path);
-        return 0;
-}
-
 int rootfs_userns_fd(const struct idmap_allocation *a, int *ret_fd, struct coi_error *err)
 {
-        int ready[2], done[2];
-        if (pipe2(ready, O_CLOEXEC) < 0)
-                return coi_error_set(err, errno, "pipe: %m");
-        if (pipe2(done, O_CLOEXEC) < 0) {
-                int r = coi_error_set(err, errno, "pipe: %m");
-                close(ready[0]);
-                close(ready[1]);
-                return r;
-        }
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = coi_error_set(err, errno, "fork the user namespace holder: %m");
-                close(ready[0]), close(ready[1]), close(done[0]), close(done[1]);
-                return r;
-        }
-        if (pid == 0) {
-                /* The child only owns a namespace for the parent to map and open; it never execs. */
-                close(ready[0]);
-                close(done[1]);
-                char ok = unshare(CLONE_NEWUSER) == 0 ? 1 : 0;
-                if (write(ready[1], &ok, 1) != 1 || !ok)
-                        _exit(1);
-                char c;
-                while (read(done[0], &c, 1) < 0 && errno == EINTR)
-                        ;
-                _exit(0);
-        }
-        close(ready[1]);
-        close(done[0]);
-        _cleanup_close_ int ready_fd = ready[0], done_fd = done[1];
-        char ok = 0;
-        ssize_t n;
-        do
-                n = read(ready_fd, &ok, 1);
-        while (n < 0 && errno == EINTR);
-        int r = 0;
-        if (n != 1 || !ok)
-                r = coi_error_set(err, EPERM, "unshare a user namespace for the idmapped rootfs: failed");
-        /* We hold CAP_SETGID over the child's namespace, so gid_map needs no setgroups "deny". */
-        if (r == 0)
-                r = write_map(pid, "uid_map", a->uid, err);
-        if (r == 0)
-                r = write_map(pid, "gid_map", a->gid, err);
-        int fd = -1;
-        if (r == 0) {
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        r = coi_error_set(err, errno, "open %s: %m", path);
-        }
-        closep(&done_fd); /* lets the child exit */
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        if (r < 0)
-                return r;
-        *ret_fd = fd;
-        return 0;
+        struct oci_id_mapping uid = { 0, a->uid, IDMAP_RANGE_SIZE }, gid = { 0, a->gid, IDMAP_RANGE_SIZE };
+        int r = userns_fd_with_mappings(&uid, 1, &gid, 1, ret_fd, err);
+        return r < 0 ? coi_error_prefix(err, "the idmapped rootfs: ") : 0;
 }
 
 bool rootfs_is_mounted(const char *path)

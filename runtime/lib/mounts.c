@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "mounts.h"
+#include "userns.h"
 #include "util.h"
 
 #define RESOLVE_CONTAINED (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
@@ -694,61 +695,15 @@ bool mounts_is_idmapped(const struct oci_mount *m)
         return m->idmap || m->ridmap || m->n_uid_mappings || m->n_gid_mappings;
 }
 
-static int write_mappings(pid_t pid, const char *file, const struct oci_id_mapping *maps, size_t n,
-                          struct coi_error *err)
-{
-        char buf[4096];
-        size_t off = 0;
-        for (size_t i = 0; i < n && off < sizeof(buf); i++)
-                off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%u %u %u\n", maps[i].container_id,
-                                        maps[i].host_id, maps[i].size);
-        if (off >= sizeof(buf))
-                return coi_error_set(err, E2BIG, "%s: too many mappings", file);
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, buf, off) < 0)
-                return coi_error_set(err, errno, "write %s: %m", path);
-        return 0;
-}
-
-/* A user namespace holding only the mount's own mappings, kept by its fd: the process that made it
- * sleeps until we have the fd and is then killed. */
+/* A user namespace holding only the mount's own mappings (uid ones for gid when only one kind is given). */
 static int userns_for_mappings(const struct oci_mount *m, int *ret_fd, struct coi_error *err)
 {
         const struct oci_id_mapping *u = m->n_uid_mappings ? m->uid_mappings : m->gid_mappings;
         size_t nu = m->n_uid_mappings ? m->n_uid_mappings : m->n_gid_mappings;
         const struct oci_id_mapping *g = m->n_gid_mappings ? m->gid_mappings : m->uid_mappings;
         size_t ng = m->n_gid_mappings ? m->n_gid_mappings : m->n_uid_mappings;
-        struct {
-                uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-        } args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
-        pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-        if (pid < 0)
-                return coi_error_set(err, errno, "mount %s: create a user namespace for its mappings: %m",
-                                     m->destination);
-        if (pid == 0) {
-                for (;;)
-                        pause();
-        }
-        int r = write_mappings(pid, "uid_map", u, nu, err);
-        if (r == 0)
-                r = write_mappings(pid, "gid_map", g, ng, err);
-        int fd = -1;
-        if (r == 0) {
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-                fd = open(path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0)
-                        r = coi_error_set(err, errno, "open %s: %m", path);
-        }
-        kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        if (r < 0)
-                return r;
-        *ret_fd = fd;
-        return 0;
+        int r = userns_fd_with_mappings(u, nu, g, ng, ret_fd, err);
+        return r < 0 ? coi_error_prefix(err, "mount %s: ", m->destination) : 0;
 }
 
 int mounts_open_idmapped(const struct oci_mount *m, const char *bundle, int userns_fd, int *ret_fd,
