@@ -18,6 +18,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "cgroup.h"
 #include "container.h"
 #include "userns.h"
 #include "image.h"
@@ -343,31 +344,24 @@ int container_info_json(struct container_info *const *infos, size_t n, bool list
 /* The cgroup2 mount the runtime uses: /sys/fs/cgroup on a pure v2 host, else its unified mount. */
 static const char *cgroup2_root(void)
 {
-        struct statfs sf;
-        if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+        static struct cgroup_hierarchy h;
+        struct coi_error e;
+        if (!h.mount_point[0] && cgroup_hierarchy_detect(&h, &e) < 0)
                 return "/sys/fs/cgroup";
-        return "/sys/fs/cgroup/unified";
+        return h.mount_point;
 }
 
-/* rmdir of a cgroup and every group under it, children first (systemd leaves init.scope behind). */
+/* Removes a container's cgroup (and what systemd left under it), then the coi parent once empty. */
 static int cgroup_remove_tree(const char *path, struct coi_error *err)
 {
-        DIR *d = opendir(path);
-        if (!d)
-                return errno == ENOENT ? 0 : coi_error_set(err, errno, "open cgroup %s: %m", path);
-        int r = 0;
-        struct dirent *de;
-        while (r == 0 && (de = readdir(d))) {
-                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                _cleanup_free_ char *sub = xasprintf("%s/%s", path, de->d_name);
-                r = sub ? cgroup_remove_tree(sub, err) : coi_error_set(err, ENOMEM, "cgroup %s: %m", path);
+        if (access(path, F_OK) == 0) {
+                int r = cgroup_destroy(path, err);
+                if (r < 0)
+                        return r;
         }
-        closedir(d);
-        if (r < 0)
-                return r;
-        if (rmdir(path) < 0 && errno != ENOENT)
-                return coi_error_set(err, errno, "remove cgroup %s: %m", path);
+        _cleanup_free_ char *parent = xasprintf("%s%s", cgroup2_root(), SYSTEM_CGROUP_PARENT);
+        if (parent)
+                (void)rmdir(parent); /* EBUSY while another container has its group there */
         return 0;
 }
 
