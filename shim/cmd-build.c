@@ -32,7 +32,7 @@ static void usage(FILE *out)
               "  -f, --force      rebuild an image that exists and replace it when the build is done\n"
               "  --profile NAME   build the profile's image\n"
               "  --recipe DIR     the recipe directory (default: $COI_BUILD_RECIPE_DIR, else images/default\n"
-              "                   next to coi, else /usr/local/share/coi or /usr/share/coi)\n"
+              "                   next to coi, else the installed " COI_DATADIR "/images/default)\n"
               "  -v, --verbose    show every line of the build's output\n"
               "\n"
               "The store is $COI_IMAGES_DIR, or " IMAGE_STORE_DEFAULT ".\n",
@@ -142,7 +142,7 @@ static char *find_recipe(const char *flag)
                                 return realpath(dir, NULL);
                 }
         }
-        const char *fixed[] = { "/usr/local/share/coi/images/default", "/usr/share/coi/images/default" };
+        const char *fixed[] = { COI_DATADIR "/images/default", "/usr/share/coi/images/default" };
         for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
                 if (is_recipe(fixed[i]))
                         return strdup(fixed[i]);

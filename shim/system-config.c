@@ -270,7 +270,7 @@ int system_config_find_seccomp(char **ret_path, struct coi_error *err)
                 return *ret_path ? 0 : coi_error_set(err, ENOMEM, "seccomp profile: %m");
         }
         static const char *const fixed[] = { "/etc/coi/seccomp/default.json",
-                                             "/usr/share/coi/seccomp-profiles/default.json" };
+                                             COI_DATADIR "/seccomp-profiles/default.json" };
         for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
                 if (access(fixed[i], R_OK) == 0) {
                         *ret_path = strdup(fixed[i]);
@@ -290,5 +290,6 @@ int system_config_find_seccomp(char **ret_path, struct coi_error *err)
         }
         return coi_error_set(err, ENOENT,
                              "no seccomp profile found: set $COI_SECCOMP_PROFILE or install "
-                             "/etc/coi/seccomp/default.json or /usr/share/coi/seccomp-profiles/default.json");
+                             "/etc/coi/seccomp/default.json or " COI_DATADIR
+                             "/seccomp-profiles/default.json");
 }
