@@ -555,37 +555,27 @@ static int start_locked(struct container_store *s, const struct container_info *
         return 0;
 }
 
-int container_start(struct container_store *s, const char *name, struct coi_error *err)
+/* The usual opening of a verb on one container: a valid name, its lock held, its metadata read. */
+static int lock_and_read(struct container_store *s, const char *name, int *ret_lock,
+                         struct container_info **ret_m, struct coi_error *err)
 {
         int r = container_validate_name(name, err);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int lock = -1;
-        r = container_lock(s, name, &lock, err);
-        if (r < 0)
-                return r;
-        _cleanup_(container_info_freep) struct container_info *m = NULL;
-        r = metadata_read(s, name, &m, err);
-        if (r < 0)
-                return r;
-        return start_locked(s, m, NULL, 0, false, err);
+        r = r ?: container_lock(s, name, ret_lock, err);
+        return r ?: metadata_read(s, name, ret_m, err);
+}
+
+int container_start(struct container_store *s, const char *name, struct coi_error *err)
+{
+        return container_start_with(s, name, NULL, 0, false, err);
 }
 
 int container_start_with(struct container_store *s, const char *name, const struct container_mount *mounts,
                          size_t n_mounts, bool no_wait, struct coi_error *err)
 {
-        int r = container_validate_name(name, err);
-        if (r < 0)
-                return r;
         _cleanup_close_ int lock = -1;
-        r = container_lock(s, name, &lock, err);
-        if (r < 0)
-                return r;
         _cleanup_(container_info_freep) struct container_info *m = NULL;
-        r = metadata_read(s, name, &m, err);
-        if (r < 0)
-                return r;
-        return start_locked(s, m, mounts, n_mounts, no_wait, err);
+        int r = lock_and_read(s, name, &lock, &m, err);
+        return r < 0 ? r : start_locked(s, m, mounts, n_mounts, no_wait, err);
 }
 
 char *container_rootfs_path(struct container_store *s, const char *name)
@@ -795,11 +785,9 @@ char *container_cgroup_path(const char *name)
 int container_set_ephemeral(struct container_store *s, const char *name, bool ephemeral,
                             struct coi_error *err)
 {
-        int r = container_validate_name(name, err);
         _cleanup_close_ int lock = -1;
-        r = r ?: container_lock(s, name, &lock, err);
         _cleanup_(container_info_freep) struct container_info *m = NULL;
-        r = r ?: metadata_read(s, name, &m, err);
+        int r = lock_and_read(s, name, &lock, &m, err);
         if (r < 0)
                 return r;
         m->ephemeral = ephemeral;
@@ -961,18 +949,10 @@ static int stop_locked(struct container_store *s, const struct container_info *m
 int container_stop(struct container_store *s, const char *name, int timeout_s, bool force,
                    struct container_stop_result *ret, struct coi_error *err)
 {
-        int r = container_validate_name(name, err);
-        if (r < 0)
-                return r;
         _cleanup_close_ int lock = -1;
-        r = container_lock(s, name, &lock, err);
-        if (r < 0)
-                return r;
         _cleanup_(container_info_freep) struct container_info *m = NULL;
-        r = metadata_read(s, name, &m, err);
-        if (r < 0)
-                return r;
-        return stop_locked(s, m, timeout_s, force, ret, err);
+        int r = lock_and_read(s, name, &lock, &m, err);
+        return r < 0 ? r : stop_locked(s, m, timeout_s, force, ret, err);
 }
 
 int container_delete(struct container_store *s, const char *name, bool force, struct coi_error *err)

@@ -1,7 +1,10 @@
 """Shared pytest fixtures: where the built binaries are, and helpers to run them as a user would."""
 import os
 import pathlib
+import pty
+import select
 import subprocess
+import time
 import sys
 import uuid
 
@@ -40,6 +43,30 @@ def run(cmd, check=True, timeout=60, **kw):
     if check and r.returncode != 0:
         pytest.fail(f"{' '.join(map(str, cmd))} exited {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}")
     return r
+
+
+def run_in_pty(argv, stdin_text=b"", timeout=30):
+    """Runs argv on a fresh pty (a user's terminal): returns (output text, exit code)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(str(argv[0]), [str(a) for a in argv])
+    if stdin_text:
+        os.write(fd, stdin_text)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ nftables). Where runc is installed, the same container is also run under runc an
 sees is compared, so any difference from runc is deliberate.
 """
 import os
-import pty
-import select
 import shutil
 import time
 
 import pytest
 
-from conftest import run
+from conftest import run, run_in_pty
 from peers import View, busybox_tar, remove_cgroup_tree
 
 pytestmark = pytest.mark.skipif(shutil.which("podman") is None, reason="podman is not installed")
@@ -66,27 +64,11 @@ def test_run_returns_exit_code(podman):
 
 def test_run_interactive_tty(podman):
     """run -it goes through --console-socket: the process gets a real terminal."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvp("nsenter", podman.cmd("run", "--rm", "-it", *RUN_FLAGS, "localhost/coi-test-bb", "sh", "-c",
-                                        "[ -t 0 ] && echo tty-yes; readlink /proc/self/fd/0"))
-    out = b""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.5)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    _, status = os.waitpid(pid, 0)
-    text = out.decode(errors="replace")
+    text, code = run_in_pty(podman.cmd("run", "--rm", "-it", *RUN_FLAGS, "localhost/coi-test-bb", "sh", "-c",
+                                       "[ -t 0 ] && echo tty-yes; readlink /proc/self/fd/0"))
     assert "tty-yes" in text
     assert "/dev/pts/" in text
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert code == 0
 
 
 def test_detached_exec_stop_ps_rm(podman):

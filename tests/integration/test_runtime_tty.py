@@ -1,36 +1,7 @@
 """`coi-runtime run` / `exec -t` in the foreground with a terminal and no --console-socket, as a person
 at a terminal uses runc: the runtime allocates the pty itself and relays it to the user's terminal."""
-import os
-import select
-import time
-
-import pty
-
 from bundle import wait_for
-
-
-def run_in_pty(argv, stdin_text=b"", timeout=30):
-    """Runs argv on a fresh pty (our "user terminal"); returns (output, exit code)."""
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(argv[0], argv)
-    if stdin_text:
-        os.write(fd, stdin_text)
-    out = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
+from conftest import run_in_pty
 
 
 def test_run_with_terminal_relays_the_pty(rt, bundle, ids):
