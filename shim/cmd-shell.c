@@ -84,6 +84,7 @@ static int relay_exec(struct container_store *store, const char *name, char *con
         }
         struct sigaction sa = { .sa_handler = on_winch };
         sigaction(SIGWINCH, &sa, NULL);
+        bool lost = false;
         bool in_open = true;
         char buf[16384];
         while (!got_signal) {
@@ -103,14 +104,18 @@ static int relay_exec(struct container_store *store, const char *name, char *con
                         ssize_t n = read(master, buf, sizeof(buf));
                         if (n <= 0)
                                 break; /* the process closed the pty: it ended */
-                        if (write_all(1, buf, (size_t)n) < 0)
-                                break; /* our terminal is gone */
+                        if (write_all(1, buf, (size_t)n) < 0) {
+                                lost = true; /* our terminal is gone */
+                                break;
+                        }
                 }
                 if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
                         ssize_t n = read(0, buf, sizeof(buf));
                         if (n <= 0) {
-                                if (tty)
-                                        break; /* lost terminal */
+                                if (tty) {
+                                        lost = true; /* lost terminal */
+                                        break;
+                                }
                                 in_open = false;
                                 continue;
                         }
@@ -121,7 +126,8 @@ static int relay_exec(struct container_store *store, const char *name, char *con
                 tcsetattr(0, TCSANOW, &saved);
         close(master);
         int status = 0;
-        if (got_signal) {
+        /* A lost terminal is an interruption, never a detach, even when its SIGHUP has not come yet. */
+        if (got_signal || lost) {
                 kill(pid, SIGKILL);
                 waitpid(pid, &status, 0);
                 return -1;
