@@ -151,14 +151,20 @@ static int parse_name_flags(int argc, char **argv, bool allow_force, bool allow_
         return 0;
 }
 
+/* The opening of every verb on one container: its flags and NAME, then the store. */
+static int parse_name_and_open(int argc, char **argv, bool allow_force, bool allow_timeout, bool allow_format,
+                               struct name_flags *f, struct container_store **ret_store)
+{
+        int r = parse_name_flags(argc, argv, allow_force, allow_timeout, allow_format, f);
+        return r ? r : open_store(ret_store);
+}
+
 static int do_start(int argc, char **argv)
 {
         struct name_flags f = { 0 };
-        int r = parse_name_flags(argc, argv, false, false, false, &f);
-        if (r)
-                return r;
         _cleanup_(container_store_freep) struct container_store *s = NULL;
-        if ((r = open_store(&s)))
+        int r = parse_name_and_open(argc, argv, false, false, false, &f, &s);
+        if (r)
                 return r;
         struct coi_error err = { 0 };
         return container_start(s, f.name, &err) < 0 ? fail(&err) : 0;
@@ -167,11 +173,9 @@ static int do_start(int argc, char **argv)
 static int do_stop(int argc, char **argv)
 {
         struct name_flags f = { 0 };
-        int r = parse_name_flags(argc, argv, true, true, false, &f);
-        if (r)
-                return r;
         _cleanup_(container_store_freep) struct container_store *s = NULL;
-        if ((r = open_store(&s)))
+        int r = parse_name_and_open(argc, argv, true, true, false, &f, &s);
+        if (r)
                 return r;
         struct coi_error err = { 0 };
         struct container_stop_result res = { 0 };
@@ -186,11 +190,9 @@ static int do_stop(int argc, char **argv)
 static int do_delete(int argc, char **argv)
 {
         struct name_flags f = { 0 };
-        int r = parse_name_flags(argc, argv, true, false, false, &f);
-        if (r)
-                return r;
         _cleanup_(container_store_freep) struct container_store *s = NULL;
-        if ((r = open_store(&s)))
+        int r = parse_name_and_open(argc, argv, true, false, false, &f, &s);
+        if (r)
                 return r;
         struct coi_error err = { 0 };
         return container_delete(s, f.name, f.force, &err) < 0 ? fail(&err) : 0;
@@ -355,11 +357,9 @@ static int do_list(int argc, char **argv)
 static int do_info(int argc, char **argv)
 {
         struct name_flags f = { .format = "text" };
-        int r = parse_name_flags(argc, argv, false, false, true, &f);
-        if (r)
-                return r;
         _cleanup_(container_store_freep) struct container_store *s = NULL;
-        if ((r = open_store(&s)))
+        int r = parse_name_and_open(argc, argv, false, false, true, &f, &s);
+        if (r)
                 return r;
         struct coi_error err = { 0 };
         _cleanup_(container_info_freep) struct container_info *m = NULL;

@@ -15,41 +15,13 @@
 
 #include "net-link.h"
 
-static void nl_sock_freep(struct nl_sock **sk)
-{
-        if (*sk)
-                nl_socket_free(*sk);
-}
-static void rtnl_link_putp(struct rtnl_link **l)
-{
-        if (*l)
-                rtnl_link_put(*l);
-}
-static void rtnl_addr_putp(struct rtnl_addr **a)
-{
-        if (*a)
-                rtnl_addr_put(*a);
-}
-static void rtnl_route_putp(struct rtnl_route **r)
-{
-        if (*r)
-                rtnl_route_put(*r);
-}
-static void nl_addr_putp(struct nl_addr **a)
-{
-        if (*a)
-                nl_addr_put(*a);
-}
-static void nl_cache_freep(struct nl_cache **c)
-{
-        if (*c)
-                nl_cache_free(*c);
-}
-static void nlmsg_freep(struct nl_msg **m)
-{
-        if (*m)
-                nlmsg_free(*m);
-}
+DEFINE_POINTER_CLEANUP(struct nl_sock, nl_socket_free, nl_sock_freep)
+DEFINE_POINTER_CLEANUP(struct rtnl_link, rtnl_link_put, rtnl_link_putp)
+DEFINE_POINTER_CLEANUP(struct rtnl_addr, rtnl_addr_put, rtnl_addr_putp)
+DEFINE_POINTER_CLEANUP(struct rtnl_route, rtnl_route_put, rtnl_route_putp)
+DEFINE_POINTER_CLEANUP(struct nl_addr, nl_addr_put, nl_addr_putp)
+DEFINE_POINTER_CLEANUP(struct nl_cache, nl_cache_free, nl_cache_freep)
+DEFINE_POINTER_CLEANUP(struct nl_msg, nlmsg_free, nlmsg_freep)
 #define _cleanup_nlsock_  _cleanup_(nl_sock_freep)
 #define _cleanup_link_    _cleanup_(rtnl_link_putp)
 #define _cleanup_addr_    _cleanup_(rtnl_addr_putp)

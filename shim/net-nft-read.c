@@ -15,29 +15,7 @@
 #include <libnftnl/table.h>
 
 #include "net-nft.h"
-
-static void mnl_closep(struct mnl_socket **nl)
-{
-        if (*nl)
-                mnl_socket_close(*nl);
-}
-#define _cleanup_mnl_ _cleanup_(mnl_closep)
-
-static void nft_set_freep(struct nftnl_set **s)
-{
-        if (*s)
-                nftnl_set_free(*s);
-}
-static void nft_table_freep(struct nftnl_table **t)
-{
-        if (*t)
-                nftnl_table_free(*t);
-}
-static void nft_chain_freep(struct nftnl_chain **c)
-{
-        if (*c)
-                nftnl_chain_free(*c);
-}
+#include "net-nft-internal.h"
 
 /* A request answered by data messages (a dump or a get), each handed to cb. */
 static int nft_query(uint16_t type, uint16_t flags, void (*payload)(struct nlmsghdr *, void *), void *obj,

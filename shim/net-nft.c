@@ -18,6 +18,7 @@
 #include <libnftnl/table.h>
 
 #include "net-nft.h"
+#include "net-nft-internal.h"
 
 #define TYPE_IPADDR 7 /* nft's datatype id for ipv4_addr: only used when nft lists the set */
 #define BATCH_LIMIT (64 * 1024)
@@ -112,19 +113,6 @@ int net_nft_socket_open(struct mnl_socket **ret, struct coi_error *err)
         }
         *ret = nl;
         return 0;
-}
-
-static void mnl_closep(struct mnl_socket **nl)
-{
-        if (*nl)
-                mnl_socket_close(*nl);
-}
-#define _cleanup_mnl_ _cleanup_(mnl_closep)
-
-static void nft_set_freep(struct nftnl_set **s)
-{
-        if (*s)
-                nftnl_set_free(*s);
 }
 
 /* Sends the batch and collects every answer. nfnetlink handles a batch synchronously inside sendmsg(),

@@ -23,6 +23,14 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
+/* A cleanup function for a library's pointer type, as systemd does: name(&p) calls func(p) unless NULL. */
+#define DEFINE_POINTER_CLEANUP(type, func, name)                                                             \
+        static inline void name(type **p)                                                                    \
+        {                                                                                                    \
+                if (*p)                                                                                      \
+                        func(*p);                                                                            \
+        }
+
 static inline void freep(void *p)
 {
         free(*(void **)p);
