@@ -84,11 +84,11 @@ static const struct {
         { "*", "--compression", "none gzip xz zstd" }, { "*", "--mode", "restricted allowlist open" },
 };
 
-static const char *const commands[] = { "attach",    "build",  "clean",  "completion", "config",
-                                        "container", "file",   "health", "help",       "image",
-                                        "info",      "kill",   "list",   "network",    "persist",
-                                        "profile",   "run",    "shell",  "shutdown",   "tmux",
-                                        "unfreeze",  "version" };
+static const char *const commands[] = { "attach",    "build",    "clean",  "completion", "config",
+                                        "container", "file",     "health", "help",       "image",
+                                        "info",      "kill",     "list",   "network",    "persist",
+                                        "profile",   "run",      "shell",  "shutdown",   "snapshot",
+                                        "tmux",      "unfreeze", "version" };
 static const char *const shells[] = { "bash" };
 
 static void usage(FILE *out)

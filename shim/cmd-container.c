@@ -9,6 +9,7 @@
 static const char usage_text[] =
         "Usage: coi container COMMAND …\n"
         "  launch IMAGE NAME [--persistent|--ephemeral] [--no-wait]\n"
+        "         [--network restricted|allowlist|open [--allow NAME|CIDR]...]   (default: no network)\n"
         "                                                 create and start a system container (--no-wait:\n"
         "                                                 return once init runs, not once systemd listens)\n"
         "  start NAME                                     start a stopped (persistent) container\n"
@@ -79,9 +80,21 @@ static int do_launch(int argc, char **argv)
 {
         const char *pos[2] = { NULL, NULL };
         int npos = 0;
-        bool ephemeral = false, persistent = false, no_wait = false;
+        bool ephemeral = false, persistent = false, no_wait = false, has_net = false;
+        struct container_network net = { 0 };
+        _cleanup_strv_ char **allowed = NULL;
         for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--ephemeral"))
+                if ((streq(argv[i], "--network") || streq(argv[i], "--allow")) && i + 1 >= argc)
+                        return usage("launch: %s needs a value", argv[i]);
+                if (streq(argv[i], "--network")) {
+                        if (net_mode_from_string(argv[++i], &net.policy.mode) < 0)
+                                return usage("launch: invalid --network \"%s\": restricted, allowlist or open",
+                                             argv[i]);
+                        has_net = true;
+                } else if (streq(argv[i], "--allow")) {
+                        if (strv_push(&allowed, argv[++i]) < 0)
+                                return usage("launch: out of memory");
+                } else if (streq(argv[i], "--ephemeral"))
                         ephemeral = true;
                 else if (streq(argv[i], "--persistent"))
                         persistent = true;
@@ -98,13 +111,17 @@ static int do_launch(int argc, char **argv)
                 return usage("launch: needs IMAGE and NAME");
         if (ephemeral && persistent)
                 return usage("launch: --ephemeral and --persistent exclude each other");
+        if (allowed && !has_net)
+                return usage("launch: --allow needs --network");
+        net.allowed = allowed;
         _cleanup_(container_store_freep) struct container_store *s = NULL;
         int r = open_store(&s);
         if (r)
                 return r;
         struct coi_error err = { 0 };
         struct container_launch_options o = {
-                .image = pos[0], .name = pos[1], .ephemeral = ephemeral, .no_wait = no_wait
+                .image = pos[0], .name = pos[1], .ephemeral = ephemeral, .no_wait = no_wait,
+                .network = has_net ? &net : NULL
         };
         if (container_launch(s, &o, &err) < 0)
                 return fail(&err);
@@ -167,7 +184,8 @@ static int do_start(int argc, char **argv)
         if (r)
                 return r;
         struct coi_error err = { 0 };
-        return container_start(s, f.name, &err) < 0 ? fail(&err) : 0;
+        /* With the workspace and protected-path mounts its session launched it with, if recorded. */
+        return container_start_recorded(s, f.name, &err) < 0 ? fail(&err) : 0;
 }
 
 static int do_stop(int argc, char **argv)

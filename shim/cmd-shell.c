@@ -11,6 +11,11 @@
 #include "session-run.h"
 #include "util.h"
 
+/* The agent's pane: $@ is the agent's command line; its exit leaves a shell in the pane. */
+#define AGENT_EXIT_SHELL                                                                                   \
+        "trap : INT; \"$@\"; code=$?; printf '\\n[coi] %s exited with status %d. This shell keeps the "   \
+        "session: exit ends it, Ctrl+b d detaches.\\n' \"$1\" \"$code\"; exec bash"
+
 static volatile sig_atomic_t got_signal, got_winch;
 
 static void on_signal(int sig)
@@ -167,13 +172,20 @@ int cmd_shell(int argc, char **argv)
 {
         _cleanup_(session_flags_done) struct session_flags f = { 0 };
         bool background = false, debug = false;
+        const char *model = NULL;
         for (int i = 1; i < argc; i++) {
                 int r = session_flag(argc, argv, &i, &f);
                 if (r < 0)
                         return 2;
                 if (r > 0)
                         continue;
-                if (streq(argv[i], "--background"))
+                if (streq(argv[i], "--model") || startswith(argv[i], "--model=")) {
+                        model = argv[i][7] == '=' ? argv[i] + 8 : i + 1 < argc ? argv[++i] : NULL;
+                        if (!model || !*model) {
+                                fprintf(stderr, "coi: flag needs an argument: --model\n");
+                                return 2;
+                        }
+                } else if (streq(argv[i], "--background"))
                         background = true;
                 else if (streq(argv[i], "--debug"))
                         debug = true;
@@ -185,7 +197,7 @@ int cmd_shell(int argc, char **argv)
                                 "[--background] "
                                 "[--debug] [-w PATH] [--slot N] [--image NAME] [--persistent] "
                                 "[--resume[=ID]] "
-                                "[--profile NAME]\n",
+                                "[--profile NAME] [--model NAME]\n",
                                 argv[i]);
                         return 2;
                 }
@@ -221,7 +233,13 @@ int cmd_shell(int argc, char **argv)
         }
         _cleanup_free_ char *tz = NULL;
         agent_timezone(s->cfg->timezone.mode, s->cfg->timezone.name, NULL, NULL, &tz, &err);
+        /* --model, or [defaults] model when the user set it (a file, a profile, the environment): the
+         * built-in default is not passed, the tool keeps its own (code-on-incus never passes one). */
+        const char *origin = config_origin(s->cfg, "defaults.model");
+        if (!model && origin && !streq(origin, "default"))
+                model = s->cfg->defaults.model;
         struct agent_launch al = { .tool = s->tool,
+                                   .model = model,
                                    .binary = s->cfg->tool.binary,
                                    .permission_mode = s->cfg->tool.permission_mode,
                                    .session_id = s->id,
@@ -248,6 +266,15 @@ int cmd_shell(int argc, char **argv)
                                       s->target, "-x",          "200", "-y", "50",  NULL };
                 for (size_t i = 0; pre[i]; i++)
                         strv_push(&tv, pre[i]);
+                /* As code-on-incus: when the agent exits (an error, no network, /exit) its pane becomes a
+                 * shell, so the user can read what it said; exiting that shell ends the session. Ctrl+C
+                 * reaches the agent and never ends the wrapper. */
+                if (!debug) {
+                        strv_push(&tv, "bash");
+                        strv_push(&tv, "-c");
+                        strv_push(&tv, AGENT_EXIT_SHELL);
+                        strv_push(&tv, "coi-agent");
+                }
                 for (char **a = ac->argv; *a; a++)
                         strv_push(&tv, *a);
                 strv_push(&ac->envp, SESSION_TMUX_TMPDIR);

@@ -10,3 +10,4 @@ struct coi_command {
 
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);

@@ -19,7 +19,9 @@
 #include <yajl/yajl_tree.h>
 
 #include "cgroup.h"
+#include "container-net.h"
 #include "container.h"
+#include "json-util.h"
 #include "userns.h"
 #include "image.h"
 #include "rootfs.h"
@@ -32,18 +34,6 @@ struct container_store {
         int cdirfd; /* containers/ */
         struct coi_context ctx;
 };
-
-static void yajl_tree_freep(yajl_val *v)
-{
-        if (*v)
-                yajl_tree_free(*v);
-}
-
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
-}
 
 static int pidfd_open_(pid_t pid)
 {
@@ -375,9 +365,25 @@ static char *container_cgroup(const char *name)
 /* Creates and starts the runtime container in a child that first calls setsid(), so the container's
  * init is in no terminal's session, and whose stdio (inherited by init) is console.log and /dev/null.
  * The init is a child of that child (CLONE_PARENT) and is reparented when it exits. */
-static int runtime_create_and_start(struct container_store *s, const char *name, const char *cdir,
+/* The container's network goes in between create and start: init exists (its namespaces too) but
+ * has not run yet. */
+static int attach_network(struct container_store *s, const struct container_info *m, const char *rootfs,
+                          const struct container_network *net, struct coi_error *err)
+{
+        struct coi_state st = { 0 };
+        int r = coi_container_state(&s->ctx, m->name, &st, err);
+        if (r < 0)
+                return r;
+        pid_t pid = st.pid;
+        coi_state_free(&st);
+        return container_network_attach(m->name, pid, rootfs, &m->ids, net, err);
+}
+
+static int runtime_create_and_start(struct container_store *s, const struct container_info *m,
+                                    const char *rootfs, const struct container_network *net,
                                     const char *config_json, struct coi_error *err)
 {
+        const char *name = m->name, *cdir = m->dir;
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return coi_error_set(err, errno, "pipe: %m");
@@ -405,6 +411,13 @@ static int runtime_create_and_start(struct container_store *s, const char *name,
                 struct coi_create_options o = { .bundle = cdir, .config_json = config_json };
                 if (r == 0)
                         r = coi_container_create(&s->ctx, name, &o, &e);
+                if (r == 0 && net) {
+                        r = attach_network(s, m, rootfs, net, &e);
+                        if (r < 0) {
+                                struct coi_error e2 = { 0 };
+                                coi_container_delete(&s->ctx, name, true, &e2);
+                        }
+                }
                 if (r == 0) {
                         r = coi_container_start(&s->ctx, name, &e);
                         if (r < 0) {
@@ -527,6 +540,11 @@ static int start_locked(struct container_store *s, const struct container_info *
         r = system_config_find_seccomp(&seccomp, err);
         if (r < 0)
                 return r;
+        _cleanup_(container_network_record_done) struct container_network_record net = { 0 };
+        bool has_net = false;
+        r = container_network_load(s->cdirfd, name, &net, &has_net, err);
+        if (r < 0)
+                return r;
 
         r = rootfs_mount(m->dir, image_fd, &m->ids, err);
         if (r < 0)
@@ -542,7 +560,7 @@ static int start_locked(struct container_store *s, const struct container_info *
         r = r ?: rootfs_write_hostname(m->dir, &m->ids, name, err);
         r = r ?: attach_mounts(rootfs, m, mounts, n_mounts, err);
         r = r ?: system_config_json(&c, &json, err);
-        r = r ?: runtime_create_and_start(s, name, m->dir, json, err);
+        r = r ?: runtime_create_and_start(s, m, rootfs, has_net ? &net.net : NULL, json, err);
         if (r < 0) {
                 struct coi_error e2 = { 0 };
                 if (rootfs)
@@ -794,6 +812,15 @@ int container_set_ephemeral(struct container_store *s, const char *name, bool ep
         return metadata_write(s, m, err);
 }
 
+int container_set_network(struct container_store *s, const char *name, const struct container_network *net,
+                          struct coi_error *err)
+{
+        _cleanup_close_ int lock = -1;
+        int r = container_validate_name(name, err);
+        r = r ?: container_lock(s, name, &lock, err);
+        return r ?: container_network_save(s->cdirfd, name, net, err);
+}
+
 int container_unfreeze(struct container_store *s, const char *name, struct coi_error *err)
 {
         int r = container_validate_name(name, err);
@@ -851,7 +878,8 @@ int container_clean_orphan(struct container_store *s, const char *name, struct c
         r = coi_container_delete(&s->ctx, name, true, &e);
         if (r < 0 && r != -ENOENT)
                 return coi_error_set(err, -r, "%s", e.msg);
-        r = unmount_below(rootfs, err);
+        r = container_network_detach(name, err);
+        r = r ?: unmount_below(rootfs, err);
         r = r ?: rootfs_unmount(dir, err);
         r = r ?: cgroup_remove_tree(cg, err);
         r = r ?: rootfs_remove_tree_at(s->cdirfd, name, dir, err);
@@ -884,6 +912,9 @@ static int teardown(struct container_store *s, const struct container_info *m, b
 {
         int r = coi_container_delete(&s->ctx, m->name, true, err);
         if (r < 0 && r != -ENOENT)
+                return r;
+        r = container_network_detach(m->name, err);
+        if (r < 0)
                 return r;
         _cleanup_free_ char *rootfs = xasprintf("%s/%s", m->dir, ROOTFS_MOUNT);
         r = rootfs ? unmount_below(rootfs, err) : coi_error_set(err, ENOMEM, "rootfs of %s: %m", m->name);
@@ -975,6 +1006,7 @@ int container_delete(struct container_store *s, const char *name, bool force, st
                 coi_container_delete(&s->ctx, name, true, &e);
                 _cleanup_free_ char *cg = container_cgroup(name);
                 r = cg ? 0 : coi_error_set(err, ENOMEM, "cgroup of %s: %m", name);
+                r = r ?: container_network_detach(name, err);
                 r = r ?: rootfs_unmount(dir, err);
                 r = r ?: cgroup_remove_tree(cg, err);
                 r = r ?: rootfs_remove_tree_at(s->cdirfd, name, dir, err);
@@ -1041,6 +1073,7 @@ int container_launch(struct container_store *s, const struct container_launch_op
                 r = coi_error_set(err, ENOMEM, "container %s: %m", name);
         r = r ?: idmap_allocate(s->dirfd, name, &m.ids, err);
         r = r ?: metadata_write(s, &m, err);
+        r = r ?: container_network_save(s->cdirfd, name, opts->network, err);
         r = r ?: start_locked(s, &m, opts->mounts, opts->n_mounts, opts->no_wait, err);
         if (r < 0 && dir) {
                 /* Nothing of a failed launch stays: mounts, cgroup, directory, ids. */
@@ -1241,4 +1274,187 @@ int container_exec(struct container_store *s, const char *name, const struct con
                 return r;
         ret->exit_code = exit_code(status);
         return 0;
+}
+
+/* ---- for snapshots (shim/snapshot.c) ------------------------------------------------------------- */
+
+int container_freeze(struct container_store *s, const char *name, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        return r ?: coi_container_pause(&s->ctx, name, err);
+}
+
+int container_create_stopped(struct container_store *s, const char *image, const char *name,
+                             container_populate_fn populate, void *userdata, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        /* mkdir is the claim on the name; until metadata.json exists, start refuses it. */
+        if (mkdirat(s->cdirfd, name, 0711) < 0) {
+                if (errno == EEXIST)
+                        return coi_error_set(err, EEXIST, "container %s already exists", name);
+                return coi_error_set(err, errno, "create container %s: %m", name);
+        }
+        _cleanup_close_ int lock = -1;
+        r = container_lock(s, name, &lock, err);
+        if (r < 0)
+                return r;
+        char created[32];
+        rfc3339_now(created, sizeof(created));
+        _cleanup_free_ char *dir = container_dir(s, name);
+        struct container_info m = {
+                .name = (char *)name, .image = (char *)image, .created = created, .status = "stopped", .dir = dir
+        };
+        if (!dir)
+                return coi_error_set(err, ENOMEM, "container %s: %m", name);
+        r = idmap_allocate(s->dirfd, name, &m.ids, err);
+        r = r ?: populate(dir, &m.ids, userdata, err);
+        r = r ?: metadata_write(s, &m, err);
+        if (r < 0) {
+                struct coi_error e = { 0 };
+                if (teardown(s, &m, true, &e) < 0)
+                        coi_error_prefix(err, "(cleanup failed too: %s) ", e.msg);
+        }
+        return r;
+}
+
+/* ---- mounts recorded at launch, for a later plain start ---------------------------------------- */
+
+#define CONTAINER_MOUNTS_FILE "mounts.json"
+
+static bool gen_mount(yajl_gen g, const struct container_mount *m, const char *create)
+{
+        return yajl_gen_map_open(g) == yajl_gen_status_ok && gs(g, "source") && gs(g, m->source) &&
+               gs(g, "target") && gs(g, m->target) && gs(g, "readonly") &&
+               yajl_gen_bool(g, m->readonly) == yajl_gen_status_ok && gs(g, "idmap") &&
+               yajl_gen_bool(g, m->idmap) == yajl_gen_status_ok && gs(g, "host_uid") &&
+               yajl_gen_integer(g, m->host_uid) == yajl_gen_status_ok && gs(g, "host_gid") &&
+               yajl_gen_integer(g, m->host_gid) == yajl_gen_status_ok && gs(g, "container_uid") &&
+               yajl_gen_integer(g, m->container_uid) == yajl_gen_status_ok && gs(g, "container_gid") &&
+               yajl_gen_integer(g, m->container_gid) == yajl_gen_status_ok && gs(g, "create") &&
+               gs(g, create ? create : "") && yajl_gen_map_close(g) == yajl_gen_status_ok;
+}
+
+int container_record_mounts(struct container_store *s, const char *name, const struct container_mount *mounts,
+                            const char *const *create, size_t n, struct coi_error *err)
+{
+        _cleanup_close_ int lock = -1;
+        int r = container_validate_name(name, err);
+        r = r ?: container_lock(s, name, &lock, err);
+        if (r < 0)
+                return r;
+        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
+        bool ok = g && yajl_gen_config(g, yajl_gen_beautify, 1) && yajl_gen_array_open(g) == yajl_gen_status_ok;
+        for (size_t i = 0; ok && i < n; i++) {
+                /* As the start will check it: every symlink on the way resolved. */
+                _cleanup_free_ char *real = realpath(mounts[i].source, NULL);
+                struct container_mount m = mounts[i];
+                if (real)
+                        m.source = real;
+                ok = gen_mount(g, &m, create ? create[i] : NULL);
+        }
+        const unsigned char *buf;
+        size_t len;
+        if (!ok || yajl_gen_array_close(g) != yajl_gen_status_ok ||
+            yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+                return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
+        _cleanup_free_ char *path = xasprintf("%s/%s", name, CONTAINER_MOUNTS_FILE);
+        if (!path)
+                return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
+        return write_file_atomic_at(s->cdirfd, path, buf, len, 0600, err);
+}
+
+/* A recorded source must still be the path it was (launch resolved every symlink): the workspace may
+ * have been changed since, by the sandbox too. A missing placeholder (create "dir" or "file") is made
+ * again below its deepest existing ancestor, which must be unchanged as well. */
+static int check_or_create_source(const char *source, const char *create, uid_t uid, gid_t gid,
+                                  struct coi_error *err)
+{
+        _cleanup_free_ char *p = strdup(source);
+        if (!p)
+                return coi_error_set(err, ENOMEM, "%s: %m", source);
+        size_t len = strlen(p);
+        struct stat st;
+        while (lstat(p, &st) < 0) {
+                char *slash = strrchr(p, '/');
+                if (errno != ENOENT || !create || !*create || !slash || slash == p)
+                        return coi_error_set(err, errno, "mount source %s: %m", source);
+                *slash = '\0';
+        }
+        _cleanup_free_ char *real = realpath(p, NULL);
+        if (!real || !streq(real, p))
+                return coi_error_set(err, EXDEV,
+                                     "mount source %s changed since the launch (%s is not %s): start the "
+                                     "session with coi shell --resume instead",
+                                     source, p, real ? real : "resolvable");
+        while (strlen(p) < len) {
+                p[strlen(p)] = '/'; /* the next level */
+                bool leaf = strlen(p) == len;
+                int fd = -1;
+                if (leaf && streq(create, "file"))
+                        fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                else if (mkdir(p, 0755) == 0)
+                        fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || fchown(fd, uid, gid) < 0) {
+                        int r = coi_error_set(err, errno, "create placeholder %s: %m", p);
+                        if (fd >= 0)
+                                close(fd);
+                        return r;
+                }
+                close(fd);
+        }
+        return 0;
+}
+
+int container_start_recorded(struct container_store *s, const char *name, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *path = xasprintf("%s/%s", name, CONTAINER_MOUNTS_FILE);
+        _cleanup_free_ char *data = NULL;
+        if (!path)
+                return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
+        r = read_file_at(s->cdirfd, path, 1 << 20, &data, NULL, err);
+        if (r == -ENOENT)
+                return container_start(s, name, err);
+        if (r < 0)
+                return r;
+        char ebuf[256] = "";
+        _cleanup_(yajl_tree_freep) yajl_val root = yajl_tree_parse(data, ebuf, sizeof(ebuf));
+        if (!root || !YAJL_IS_ARRAY(root))
+                return coi_error_set(err, EINVAL, "%s/containers/%s: %s", s->path, path,
+                                     *ebuf ? ebuf : "not an array");
+        size_t n = root->u.array.len;
+        _cleanup_free_ struct container_mount *mounts = calloc(n ? n : 1, sizeof(*mounts));
+        if (!mounts)
+                return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
+        for (size_t i = 0; i < n; i++) {
+                yajl_val o = root->u.array.values[i];
+                const char *ro_path[] = { "readonly", NULL }, *id_path[] = { "idmap", NULL };
+                yajl_val ro = yajl_tree_get(o, ro_path, yajl_t_any), id = yajl_tree_get(o, id_path, yajl_t_any);
+                long long ids[4] = { json_int(o, "host_uid", -1), json_int(o, "host_gid", -1),
+                                     json_int(o, "container_uid", -1), json_int(o, "container_gid", -1) };
+                struct container_mount *m = &mounts[i];
+                m->source = json_str(o, "source");
+                m->target = json_str(o, "target");
+                if (!m->source || m->source[0] != '/' || !m->target || m->target[0] != '/')
+                        return coi_error_set(err, EINVAL, "%s/containers/%s: entry %zu has no absolute "
+                                             "source and target", s->path, path, i);
+                for (size_t k = 0; k < 4; k++)
+                        if (ids[k] < 0 || ids[k] > UINT32_MAX)
+                                return coi_error_set(err, EINVAL, "%s/containers/%s: entry %zu: bad ids",
+                                                     s->path, path, i);
+                m->readonly = ro && YAJL_IS_TRUE(ro);
+                m->idmap = id && YAJL_IS_TRUE(id);
+                m->host_uid = (uid_t)ids[0];
+                m->host_gid = (gid_t)ids[1];
+                m->container_uid = (uid_t)ids[2];
+                m->container_gid = (gid_t)ids[3];
+                r = check_or_create_source(m->source, json_str(o, "create"), m->host_uid, m->host_gid, err);
+                if (r < 0)
+                        return coi_error_prefix(err, "container %s: ", name);
+        }
+        return container_start_with(s, name, mounts, n, false, err);
 }

@@ -7,6 +7,7 @@
 
 #include "coi-runtime.h"
 #include "idmap-alloc.h"
+#include "net-nft.h"
 
 #define CONTAINER_DATA_DEFAULT "/var/lib/coi"
 #define CONTAINER_RUNTIME_ROOT "/run/coi/runtime"
@@ -64,16 +65,26 @@ struct container_mount {
         gid_t host_gid, container_gid;
 };
 
+/* A container's network (shim/net.h): a veth on coi's bridge, the policy's nftables rules, the DNS
+ * forwarder in /etc/resolv.conf. Attached between the runtime's create and start, so init starts with
+ * eth0 up; recorded with the container (a plain `container start` re-attaches it); removed at stop. */
+struct container_network {
+        struct net_policy policy;
+        char *const *allowed; /* allowlist: name patterns ("*.example.com") and IPv4 addresses/CIDRs */
+};
+
 struct container_launch_options {
         const char *image; /* name or alias in the image store ($COI_IMAGES_DIR) */
         const char *name;
         bool ephemeral; /* deleted entirely when it stops */
-        /* Optional, in order (a later target may lie inside an earlier one). Not recorded: a later
-         * `container start` gets only the mounts it is given (container_start_with). */
+        /* Optional, in order (a later target may lie inside an earlier one). Not recorded here: the
+         * session records them (container_record_mounts) for a later `coi container start`. */
         const struct container_mount *mounts;
         size_t n_mounts;
         /* Return as soon as the runtime started init, without waiting for systemd's bus. */
         bool no_wait;
+        /* NULL: no network (only lo). */
+        const struct container_network *network;
 };
 
 /* Claims the name, allocates ids, records metadata.json, then starts; any failure undoes it all. */
@@ -135,6 +146,9 @@ void container_wait_ready(struct container_store *s, const char *name, int timeo
 /* The container's cgroup2 directory (whether or not it exists), allocated: its cgroup.kill ends every
  * process of the container at once (async-signal-safe to write from a handler). */
 char *container_cgroup_path(const char *name);
+/* Records the network the container gets at its next start (NULL: none). */
+int container_set_network(struct container_store *s, const char *name, const struct container_network *net,
+                          struct coi_error *err);
 /* Marks a container persistent (ephemeral = false) or ephemeral in its metadata.json. */
 int container_set_ephemeral(struct container_store *s, const char *name, bool ephemeral,
                             struct coi_error *err);
@@ -150,3 +164,23 @@ int container_orphan_candidates(struct container_store *s, char ***ret, struct c
 
 /* `coi container …` (cmd-container.c). */
 int cmd_container(int argc, char **argv);
+
+/* ---- for snapshots (shim/snapshot.c) ---- */
+/* Freezes a running container (cgroup.freeze); container_unfreeze thaws it. */
+int container_freeze(struct container_store *s, const char *name, struct coi_error *err);
+/* Fills a new container's directory before its metadata exists (dir = containers/NAME, ids its block). */
+typedef int (*container_populate_fn)(const char *dir, const struct idmap_allocation *ids, void *userdata,
+                                     struct coi_error *err);
+/* A new persistent, stopped container of image: claims name, allocates ids, calls populate (under the
+ * new container's lock), then writes metadata.json; any failure undoes it all. */
+int container_create_stopped(struct container_store *s, const char *image, const char *name,
+                             container_populate_fn populate, void *userdata, struct coi_error *err);
+
+/* ---- mounts recorded at launch, for a later plain start ---- */
+/* Records mounts (as given to container_launch) in containers/NAME/mounts.json. create (optional, one
+ * per mount): NULL, "dir" or "file": a placeholder source to make again when it has gone missing. */
+int container_record_mounts(struct container_store *s, const char *name, const struct container_mount *mounts,
+                            const char *const *create, size_t n, struct coi_error *err);
+/* container_start with the recorded mounts (a plain start without a record). Refuses a source that is
+ * no longer the same path (a symlink appeared on its way since the launch). */
+int container_start_recorded(struct container_store *s, const char *name, struct coi_error *err);

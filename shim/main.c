@@ -17,6 +17,7 @@ static const struct coi_command commands[] = {
         { "config", cmd_config, "Show the merged configuration and where each value comes from" },
         { "container", cmd_container,
           "Low-level container commands: launch, start, stop, delete, exec, list, info" },
+        { "snapshot", cmd_snapshot, "Create, list, restore, delete and inspect container snapshots" },
         { "image", cmd_image, "Import, export, list, inspect, alias and delete images" },
         { "network", cmd_network, "Network policy of running containers: allow, deny, show, log" },
         { "profile", cmd_profile, "List, show, create, edit and delete profiles" },

@@ -465,17 +465,25 @@ int net_dns_run(const struct net_dns_config *cfg, struct coi_error *err)
                             .log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) };
         report_ready(cfg->ready_fd, "ok");
 
+        uint64_t alone_since = 0; /* when no container record was first seen, 0 while there are some */
         for (;;) {
                 struct pollfd p[2] = { { .fd = udp, .events = POLLIN }, { .fd = tcp, .events = POLLIN } };
-                int n = poll(p, 2, 1000);
+                int n = poll(p, 2, alone_since ? 250 : 1000);
                 if (n < 0 && errno != EINTR)
                         break;
                 if (n <= 0) {
-                        /* idle: leave once no container is left to serve */
+                        /* idle: leave once no container was left to serve for linger_ms */
                         _cleanup_strv_ char **names = NULL;
                         struct coi_error e = { 0 };
-                        if (net_record_list(cfg->state_dir, &names, &e) < 0 || !names[0])
-                                break;
+                        if (net_record_list(cfg->state_dir, &names, &e) < 0 || !names[0]) {
+                                uint64_t now = now_ns();
+                                if (!alone_since)
+                                        alone_since = now;
+                                if (now - alone_since >= (uint64_t)cfg->linger_ms * 1000000u)
+                                        break;
+                        } else {
+                                alone_since = 0;
+                        }
                         continue;
                 }
                 if (p[0].revents & POLLIN) {

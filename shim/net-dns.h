@@ -17,11 +17,13 @@ struct net_dns_config {
         uint32_t listen_addr;    /* host order: the bridge address */
         uint16_t port;           /* 53 */
         const char *resolv_conf; /* upstream servers: its `nameserver` IPv4 lines */
-        int ready_fd;            /* written "ok" once listening, or the error message; then closed */
+        int ready_fd;  /* written "ok" once listening, or the error message; then closed (-1: none) */
+        int linger_ms; /* return once no container record was left for this long */
 };
 
-/* Serves until no container record is left in state_dir (checked every second) or SIGTERM. Runs in a
- * process of its own (net.c starts it); never returns success while containers exist. */
+/* Serves until no container record was left in state_dir for linger_ms (checked at least every second),
+ * then closes its sockets and returns 0; or until SIGTERM. Runs in a process of its own (net.c starts it,
+ * and removes the host pieces when it returns, unless a container came meanwhile: then it calls again). */
 int net_dns_run(const struct net_dns_config *cfg, struct coi_error *err);
 
 /* Pure helpers, exposed for the unit tests. */

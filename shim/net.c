@@ -248,6 +248,26 @@ static void dns_stop(const struct net_options *o)
                 unlink(path);
 }
 
+/* The forwarder's last act, under the lock: 0 after removing the table, the bridge and its own pid file
+ * when no container record is left; 1 when a container came (keep serving). */
+static int host_release_by_forwarder(const struct net_options *o)
+{
+        struct coi_error e = { 0 };
+        _cleanup_close_ int lock = lock_state(o, &e);
+        _cleanup_strv_ char **names = NULL;
+        if (lock < 0 || net_record_list(o->state_dir, &names, &e) < 0)
+                return 0; /* the state is gone: nothing to serve */
+        if (names[0])
+                return 1;
+        _cleanup_free_ char *pidfile = xasprintf("%s/dns.pid", o->state_dir);
+        if (pidfile)
+                unlink(pidfile);
+        net_nft_host_remove(&e);
+        if (net_bridge_count_ports(o->bridge, NULL) <= 0)
+                net_link_delete(o->bridge, &e);
+        return 0;
+}
+
 static int dns_start(const struct net_options *o, uint32_t listen_addr, struct coi_error *err)
 {
         if (dns_pid(o) > 0)
@@ -285,9 +305,18 @@ static int dns_start(const struct net_options *o, uint32_t listen_addr, struct c
                                               .listen_addr = listen_addr,
                                               .port = 53,
                                               .resolv_conf = o->resolv_conf,
-                                              .ready_fd = 3 };
-                struct coi_error e = { 0 };
-                _exit(net_dns_run(&cfg, &e) < 0 ? 1 : 0);
+                                              .ready_fd = 3,
+                                              .linger_ms = NET_LINGER_MS };
+                for (;;) {
+                        struct coi_error e = { 0 };
+                        if (net_dns_run(&cfg, &e) < 0)
+                                _exit(1);
+                        cfg.ready_fd = -1;
+                        /* idle and no container for a while: take the host pieces down, unless a container
+                         * came meanwhile (then serve it: setup found this forwarder alive) */
+                        if (host_release_by_forwarder(o) == 0)
+                                _exit(0);
+                }
         }
         close(pipefd[1]);
         waitpid(child, NULL, 0);
@@ -382,7 +411,9 @@ static int teardown_locked(const struct net_options *o, const char *name, struct
                 return coi_error_set(err, ENOMEM, "record of %s", name);
         if (unlink(path) < 0 && errno != ENOENT)
                 return coi_error_set(err, errno, "remove %s: %m", path);
-        return host_cleanup_if_unused(o, err);
+        /* The forwarder takes the host pieces down once no container came back for NET_LINGER_MS (so
+         * a run of `coi run`s shares them); without a forwarder to do it, it is done here. */
+        return dns_pid(o) > 0 ? 0 : host_cleanup_if_unused(o, err);
 }
 
 static int setup_locked(const struct net_options *o, const struct net_container_config *c, int netns_fd,

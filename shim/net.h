@@ -24,8 +24,9 @@
  *
  * Every function is idempotent where that makes sense and safe to run from several processes at once
  * (an flock on STATE_DIR/lock). A container whose network namespace died without teardown (kill -9) is an
- * orphan: net_orphans_remove() removes what it left. When the last container goes, the bridge, the table and
- * the DNS forwarder go too, so a host with no container has nothing of coi in its network configuration.
+ * orphan: net_orphans_remove() removes what it left. NET_LINGER_MS after the last container went, the
+ * forwarder takes the bridge and the table down and exits, so a host with no container has nothing of coi
+ * in its network configuration; net_orphans_remove() does that at once.
  */
 
 #define NET_STATE_DIR "/run/coi/net"
@@ -33,6 +34,9 @@
 #define NET_POOL      "10.88.0.0/16"
 #define NET_LOG_GROUP 7
 #define NET_NAME_MAX  48
+/* How long the bridge, the table and the forwarder outlive the last container (a run of short `coi run`s
+ * shares them instead of paying their set-up and removal each time). */
+#define NET_LINGER_MS 2000
 
 struct net_options {
         const char *state_dir;   /* NET_STATE_DIR */

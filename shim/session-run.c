@@ -59,6 +59,12 @@ int session_flag(int argc, char **argv, int *i, struct session_flags *f)
                 return r;
         if ((r = take_value(argc, argv, i, "--tool", NULL, &f->tool)) != 0)
                 return r;
+        if ((r = take_value(argc, argv, i, "--network", NULL, &f->network)) != 0) {
+                enum net_mode m;
+                if (r > 0 && net_mode_from_string(f->network, &m) < 0)
+                        return flag_error("invalid --network \"%s\": restricted, allowlist or open", f->network);
+                return r;
+        }
         if ((r = take_value(argc, argv, i, "--slot", NULL, &v)) != 0) {
                 if (r < 0)
                         return r;
@@ -269,12 +275,35 @@ static const char *tool_state_dir(const char *tool)
 
 /* ---- network ------------------------------------------------------------------------------------- */
 
-/* THE call site for networking (issue 7, shim/net.h): the container starts with an empty network
- * namespace (only lo). The lead replaces this stub with the real attach; it must return 0 or -errno. */
-static int network_attach(struct session *s, struct coi_error *err)
+/* The container's network from [network] (and --network), said on stderr as code-on-incus says it. */
+static int network_options(const struct session_flags *f, const struct config *cfg, struct container_network *ret,
+                           struct coi_error *err)
 {
-        (void)s;
-        (void)err;
+        const char *mode = f->network ? f->network : cfg->network.mode;
+        struct net_policy p = { .allow_local_network_access = cfg->network.allow_local_network_access };
+        if (net_mode_from_string(mode ? mode : "restricted", &p.mode) < 0)
+                return coi_error_set(err, EINVAL, "unknown network mode: %s", mode);
+        /* open means no restrictions (code-on-incus): the block_* switches count there only when the user
+         * set them, not as their defaults (true, for restricted mode's sake). */
+        const char *o_meta = config_origin(cfg, "network.block_metadata_endpoint");
+        const char *o_priv = config_origin(cfg, "network.block_private_networks");
+        p.block_metadata_endpoint = cfg->network.block_metadata_endpoint && o_meta && !streq(o_meta, "default");
+        p.block_private_networks = cfg->network.block_private_networks && o_priv && !streq(o_priv, "default");
+        *ret = (struct container_network){ .policy = p };
+        switch (p.mode) {
+        case NET_MODE_OPEN:
+                fprintf(stderr, "Network mode: open (no restrictions)\n");
+                break;
+        case NET_MODE_RESTRICTED:
+                fprintf(stderr, "Network mode: restricted (blocking local/internal networks)\n");
+                break;
+        case NET_MODE_ALLOWLIST:
+                if (strv_length(cfg->network.allowed_domains) == 0)
+                        return coi_error_set(err, EINVAL, "allowlist mode requires at least one allowed domain");
+                fprintf(stderr, "Network mode: allowlist (domain-based filtering)\n");
+                ret->allowed = cfg->network.allowed_domains;
+                break;
+        }
         return 0;
 }
 
@@ -455,6 +484,28 @@ static int copy_in(struct session *s, const char *resume_dir, struct coi_error *
         return r;
 }
 
+/* A resumed persistent session whose container of this workspace still runs continues there (as `coi
+ * attach` would): nothing is launched or copied in. 1 if so, 0 if the container does not run. */
+static int continue_running(struct session *s, const struct session_meta *meta, struct coi_error *err)
+{
+        if (!meta->persistent || !meta->container_name)
+                return 0;
+        _cleanup_free_ char *expected = workspace_container_name(s->ws->path, meta->slot, NULL);
+        _cleanup_(container_info_freep) struct container_info *info = NULL;
+        struct coi_error e = { 0 };
+        if (!expected || !streq(expected, meta->container_name) ||
+            container_info_get(s->store, meta->container_name, &info, &e) < 0 || !streq(info->status, "running"))
+                return 0;
+        s->name = strdup(meta->container_name);
+        if (!s->name)
+                return coi_error_set(err, ENOMEM, "session: %m");
+        s->slot = meta->slot;
+        s->reused = s->resumed = s->running = true;
+        fprintf(stderr, "Session %s is still running in container %s: attaching\n", s->id, s->name);
+        int r = container_ids(s->store, s->name, &s->ids, err);
+        return r < 0 ? r : 1;
+}
+
 int session_start(const struct session_flags *f, const struct session_start_options *o, struct session **ret,
                   struct coi_error *err)
 {
@@ -508,13 +559,21 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                 return r;
         for (char **w = s->prot->warnings; w && *w; w++)
                 fprintf(stderr, "Warning: %s\n", *w);
+        r = meta ? continue_running(s, meta, err) : 0;
+        if (r != 0) {
+                if (r > 0)
+                        *ret = TAKE_PTR(s);
+                return r < 0 ? r : 0;
+        }
 
         /* Mounts: the workspace, a linked worktree's git directory, then each protected path read-only
          * on top (all idmapped: the host owner is the container's code user). */
         size_t n = 0;
         _cleanup_free_ struct container_mount *mounts =
                 calloc(s->prot->n + 2 + s->cfg->mounts.n_default, sizeof(*mounts));
-        if (!mounts)
+        /* Per mount: a placeholder kind, recorded for a later plain `coi container start`. */
+        _cleanup_free_ const char **create = calloc(s->prot->n + 2 + s->cfg->mounts.n_default, sizeof(char *));
+        if (!mounts || !create)
                 return coi_error_set(err, ENOMEM, "mounts: %m");
         struct container_mount base = { .idmap = true,
                                         .host_uid = s->ws->uid,
@@ -550,11 +609,17 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                         if (r < 0)
                                 return r;
                 }
+                create[n] = !pm->must_create ? NULL : pm->kind == PROTECT_DIR ? "dir" : "file";
                 mounts[n] = base;
                 mounts[n].source = pm->host;
                 mounts[n].target = pm->container;
                 mounts[n++].readonly = true;
         }
+
+        struct container_network net;
+        r = network_options(f, s->cfg, &net, err);
+        if (r < 0)
+                return r;
 
         /* Two sessions of one workspace starting at once may pick the same free slot: the launch's
          * name claim (mkdir) decides, and the loser chooses again. */
@@ -580,7 +645,8 @@ int session_start(const struct session_flags *f, const struct session_start_opti
 
                 if (s->reused) {
                         fprintf(stderr, "Restarting existing persistent container %s...\n", s->name);
-                        r = container_start_with(s->store, s->name, mounts, n, o->no_wait, err);
+                        r = container_set_network(s->store, s->name, &net, err);
+                        r = r ?: container_start_with(s->store, s->name, mounts, n, o->no_wait, err);
                 } else {
                         const char *image = f->image ? f->image : s->cfg->container.image;
                         fprintf(stderr, "Launching container %s from image %s...\n", s->name, image);
@@ -589,7 +655,8 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                                                                 .ephemeral = !s->persistent,
                                                                 .mounts = mounts,
                                                                 .n_mounts = n,
-                                                                .no_wait = o->no_wait };
+                                                                .no_wait = o->no_wait,
+                                                                .network = &net };
                         r = container_launch(s->store, &lo2, err);
                 }
                 if (r == -EEXIST && !s->reused && attempt < SLOT_MAX) {
@@ -604,8 +671,8 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                         remove_if_empty(*p);
                 return r;
         }
-        r = container_ids(s->store, s->name, &s->ids, err);
-        r = r ?: network_attach(s, err);
+        r = container_record_mounts(s->store, s->name, mounts, create, n, err);
+        r = r ?: container_ids(s->store, s->name, &s->ids, err);
         if (r == 0) {
                 _cleanup_free_ char *resume_dir = meta ? xasprintf("%s/%s", s->sessions_dir, s->id) : NULL;
                 r = copy_in(s, resume_dir, err);

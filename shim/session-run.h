@@ -26,6 +26,7 @@ struct session_flags {
         const char *profile;   /* --profile NAME */
         const char *backend;   /* --backend native|incus */
         const char *tool;      /* --tool claude|opencode (shell) */
+        const char *network;   /* --network restricted|allowlist|open, NULL = config */
         char **env;            /* -e/--env K=V (repeatable): [defaults] environment; owned, strv */
         char **mounts;         /* --mount HOST:CONTAINER[:ro] (repeatable): [[mounts.default]]; owned */
 };
@@ -48,6 +49,7 @@ struct session {
         bool persistent;
         bool reused;  /* a stopped persistent container was restarted */
         bool resumed; /* state restored from a saved session */
+        bool running; /* resumed into its persistent container that still ran: nothing was launched */
         char *target; /* /workspace or the preserved host path */
         char *tool;   /* claude, opencode */
         char *sessions_dir;

@@ -18,6 +18,57 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 from bundle import CGROUP2, Runtime, make_bundle, remove_cgroup  # noqa: E402
 
 
+# Every test runs in a network namespace of its own (made here, before any test or fixture): whatever
+# coi, a peer runtime or a test does to "the host's" network (bridge, NAT, nftables, the DNS forwarder)
+# happens there and goes with it; nothing can reach a real address. Only the builds of test images,
+# which need Debian's and npm's registries, go back to the original namespace, through host_network().
+# coi's network state follows the namespace: a directory of this run, not /run/coi/net.
+_HOST_NETNS_FD = None
+CLONE_NEWNET = 0x40000000
+
+
+def pytest_configure(config):
+    global _HOST_NETNS_FD
+    if os.geteuid() != 0 or _HOST_NETNS_FD is not None:
+        return
+    import ctypes
+    import tempfile
+    fd = os.open("/proc/self/ns/net", os.O_RDONLY)
+    if ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWNET) != 0:
+        os.close(fd)
+        raise pytest.UsageError(f"unshare(CLONE_NEWNET): {os.strerror(ctypes.get_errno())}")
+    _HOST_NETNS_FD = fd
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    state = tempfile.mkdtemp(prefix="coi-test-net-", dir="/run" if os.path.isdir("/run") else None)
+    resolv = os.path.join(state, "upstream-resolv.conf")
+    with open(resolv, "w") as f:
+        f.write("nameserver 192.0.2.53\n")  # TEST-NET-1: unroutable here, never answered
+    os.environ["COI_NET_STATE_DIR"] = os.path.join(state, "state")
+    os.environ["COI_NET_RESOLV_CONF"] = resolv
+    config._coi_net_state = state
+
+
+def pytest_unconfigure(config):
+    state = getattr(config, "_coi_net_state", None)
+    if not state:
+        return
+    import shutil
+    import signal
+    pidfile = os.path.join(state, "state", "dns.pid")
+    try:
+        os.kill(int(open(pidfile).read()), signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def host_network(cmd):
+    """cmd, run in the machine's own network namespace (for builds that fetch packages)."""
+    if _HOST_NETNS_FD is None:
+        return [str(c) for c in cmd]
+    return ["nsenter", f"--net=/proc/{os.getpid()}/fd/{_HOST_NETNS_FD}", "--", *[str(c) for c in cmd]]
+
+
 def _binary(rel):
     path = BUILD / rel
     if not path.exists():

@@ -13,8 +13,9 @@
 #include "util.h"
 
 static void cap_freep(void *p);
-static int drop_bounding_set(uint64_t keep, int last_cap, struct coi_error *err);
-static int set_process_sets(const struct oci_capabilities *caps, uint64_t known, struct coi_error *err);
+static int drop_bounding_set(uint64_t keep, int last_cap, uint64_t *ret_bounding, struct coi_error *err);
+static int set_process_sets(const struct oci_capabilities *caps, uint64_t known, uint64_t bounding,
+                            struct coi_error *err);
 static int raise_ambient_set(uint64_t ambient, int last_cap, struct coi_error *err);
 
 #define CAP_BIT(c) (UINT64_C(1) << (c))
@@ -67,12 +68,13 @@ int capabilities_apply(const struct oci_capabilities *caps, uid_t uid, gid_t gid
         /* Bits above the kernel's last capability name nothing it could grant; they are ignored. */
         uint64_t known = last_cap >= 63 ? UINT64_MAX : CAP_BIT(last_cap + 1) - 1;
         bool with_caps = caps && caps->present;
+        uint64_t bounding = 0;
         int r;
 
         /* The bounding set first, while we still hold CAP_SETPCAP: PR_CAPBSET_DROP needs it in the
          * effective set, and the uid switch below clears the effective set. */
         if (with_caps) {
-                r = drop_bounding_set(caps->bounding & known, last_cap, err);
+                r = drop_bounding_set(caps->bounding & known, last_cap, &bounding, err);
                 if (r < 0)
                         return r;
                 /* Without KEEPCAPS, setresuid() from uid 0 to a non-zero uid empties the permitted set,
@@ -103,7 +105,7 @@ int capabilities_apply(const struct oci_capabilities *caps, uid_t uid, gid_t gid
                 return 0;
         /* Permitted can only shrink and effective must lie within it; after setresuid to a non-zero
          * uid the effective set is empty, so it is set again here from the config. */
-        r = set_process_sets(caps, known, err);
+        r = set_process_sets(caps, known, bounding, err);
         if (r < 0)
                 return r;
         /* Ambient last: the kernel accepts a capability there only if it is already in both the
@@ -133,28 +135,37 @@ const char *capability_name(int cap, char buf[static CAPABILITY_NAME_MAX])
         return buf;
 }
 
-static int drop_bounding_set(uint64_t keep, int last_cap, struct coi_error *err)
+/* One prctl per capability on the usual path (we hold CAP_SETPCAP); it is on every container start.
+ * *ret_bounding: the bounding set left, among the capabilities kept. */
+static int drop_bounding_set(uint64_t keep, int last_cap, uint64_t *ret_bounding, struct coi_error *err)
 {
         char name[40];
+        uint64_t bounding = 0;
 
         for (int cap = 0; cap <= last_cap; cap++) {
-                if (keep & CAP_BIT(cap))
+                if (keep & CAP_BIT(cap)) {
+                        if (prctl(PR_CAPBSET_READ, (unsigned long)cap, 0, 0, 0) == 1)
+                                bounding |= CAP_BIT(cap);
                         continue;
-                int in_bound = cap_get_bound(cap);
-                if (in_bound == 0)
-                        continue; /* already gone: no CAP_SETPCAP needed for it */
-                if (in_bound < 0 && errno == EINVAL)
-                        continue; /* the kernel does not know it */
-                if (cap_drop_bound(cap) < 0) {
-                        if (errno == EPERM)
+                }
+                if (prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0) {
+                        if (errno == EINVAL)
+                                continue; /* the kernel does not know it */
+                        if (errno == EPERM) {
+                                /* Without CAP_SETPCAP every drop fails, also of what is gone already. */
+                                if (prctl(PR_CAPBSET_READ, (unsigned long)cap, 0, 0, 0) == 0)
+                                        continue;
+                                errno = EPERM;
                                 return coi_error_set(err, EPERM,
                                                      "drop %s from the bounding set: needs "
                                                      "CAP_SETPCAP: %m",
                                                      capability_name(cap, name));
+                        }
                         return coi_error_set(err, errno, "drop %s from the bounding set: %m",
                                              capability_name(cap, name));
                 }
         }
+        *ret_bounding = bounding;
         return 0;
 }
 
@@ -174,7 +185,8 @@ static int first_bit(uint64_t mask)
         return mask ? __builtin_ctzll(mask) : -1;
 }
 
-static int set_process_sets(const struct oci_capabilities *caps, uint64_t known, struct coi_error *err)
+static int set_process_sets(const struct oci_capabilities *caps, uint64_t known, uint64_t bounding,
+                            struct coi_error *err)
 {
         _cleanup_(cap_freep) cap_t current = cap_get_proc();
         _cleanup_(cap_freep) cap_t wanted = cap_init();
@@ -186,16 +198,13 @@ static int set_process_sets(const struct oci_capabilities *caps, uint64_t known,
                 { CAP_PERMITTED, caps->permitted & known },
                 { CAP_INHERITABLE, caps->inheritable & known },
         };
-        uint64_t have_prm, have_inh, bounding = 0, bad;
+        uint64_t have_prm, have_inh, bad;
         char name[40];
 
         if (!current || !wanted)
                 return coi_error_set(err, errno ? errno : ENOMEM, "read the capability sets: %m");
         have_prm = cap_get_mask(current, CAP_PERMITTED, known);
         have_inh = cap_get_mask(current, CAP_INHERITABLE, known);
-        for (int cap = 0; cap < 64; cap++)
-                if ((known & CAP_BIT(cap)) && cap_get_bound(cap) == 1)
-                        bounding |= CAP_BIT(cap);
 
         /* Find the capability capset() would refuse, so the error can name it. */
         bad = sets[0].mask & ~sets[1].mask;

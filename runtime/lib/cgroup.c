@@ -213,7 +213,10 @@ int cgroup_delegate(int dirfd, const char *path, uid_t uid, gid_t gid, struct co
         if (read_file_at(AT_FDCWD, "/sys/kernel/cgroup/delegate", 4096, &extra, NULL, NULL) == 0) {
                 char *save = NULL;
                 for (char *f = strtok_r(extra, " \n", &save); f; f = strtok_r(NULL, " \n", &save)) {
-                        if (strchr(f, '/'))
+                        bool done = false;
+                        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                                done = done || streq(f, files[i]);
+                        if (done || strchr(f, '/'))
                                 continue;
                         if (fchownat(dirfd, f, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT)
                                 return coi_error_set(err, errno, "chown %s/%s to %d:%d: %m", path, f,
@@ -339,6 +342,10 @@ int cgroup_destroy(const char *path, struct coi_error *err)
         _cleanup_close_ int dirfd = open_cgroup_dir(path, err);
         if (dirfd < 0)
                 return dirfd == -ENOENT ? 0 : dirfd;
+        /* The usual case, a group whose processes are gone and which has no children: one rmdir (the
+         * kernel refuses it with EBUSY otherwise, and we take the long way). */
+        if (unlinkat(AT_FDCWD, path, AT_REMOVEDIR) == 0 || errno == ENOENT)
+                return 0;
 
         _cleanup_close_ int events = openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
         if (events < 0)

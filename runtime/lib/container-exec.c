@@ -149,6 +149,8 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
         timer_phase(&t, "prepare");
         struct linux_exec ex = {
                 .init_pid = h.rec.pub.pid,
+                .id = h.rec.pub.id,
+                .no_new_keyring = h.rec.no_new_keyring,
                 .config = config,
                 .process = proc,
                 .cgroup_path = h.rec.pub.cgroup_path[0] ? h.rec.pub.cgroup_path : NULL,

@@ -281,6 +281,7 @@ static int do_create(struct create_job *j, struct coi_error *err)
         if (j->config->annotations && !(j->rec.pub.annotations = strv_copy(j->config->annotations)))
                 return coi_error_set(err, ENOMEM, "annotations of %s: %m", j->id);
         j->rec.poststop_hooks = (int)j->config->n_hooks[OCI_HOOK_POSTSTOP];
+        j->rec.no_new_keyring = j->opts->no_new_keyring;
         if (!j->direct) {
                 r = state_write_new_file(j->dirfd, CONFIG_FILE, j->config_json, j->config_len, 0600, err);
                 if (r < 0)
@@ -317,6 +318,7 @@ static int do_create(struct create_job *j, struct coi_error *err)
                 .console_socket_fd = j->console_fd,
                 .preserve_fds = j->opts->preserve_fds,
                 .no_pivot = j->opts->no_pivot,
+                .no_new_keyring = j->opts->no_new_keyring,
                 .wait_for_start = !j->direct,
                 .seccomp_config = j->config->linux_.seccomp, /* compiled by the spawner after clone */
                 .on_create_runtime = on_create_runtime,

@@ -1,5 +1,6 @@
 /* linux.c — starting the container's init and exec'd processes: clone into namespaces, id maps, the
  * parent's side of the sync protocol (sync.c), hooks at their points; the last steps are process.c. */
+#include <linux/keyctl.h>
 #include <linux/mount.h>
 #include <sched.h>
 #include <signal.h>
@@ -150,7 +151,35 @@ static int write_id_maps(pid_t pid, const struct oci_linux *l, bool *ret_setgrou
         return write_proc_file(pid, "gid_map", buf, err);
 }
 
+/* A new session keyring, named after the container, joined by the init and by exec'd processes (as runc
+ * does, unless --no-new-keyring). Otherwise they keep the caller's session keyring: the keys a user or
+ * service on the host put there (credentials, tokens) would be possessed, thus readable, inside the
+ * container. Made with the container's credentials, so its owner is the container's root. A kernel
+ * without keys (ENOSYS) has nothing to leak. */
+static int join_session_keyring(const char *id, struct coi_error *err)
+{
+        char name[64 + 1024];
+        snprintf(name, sizeof(name), "_ses.%s", id && *id ? id : "coi");
+        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name) < 0 && errno != ENOSYS) {
+                if (errno == EDQUOT)
+                        return coi_error_set(err, EDQUOT,
+                                             "create the session keyring %s: the owner's key quota is used "
+                                             "up (kernel.keys.maxkeys/maxbytes; or --no-new-keyring): %m",
+                                             name);
+                return coi_error_set(err, errno, "create the session keyring %s: %m", name);
+        }
+        return 0;
+}
+
 /* ---- the container's init (child side) ----------------------------------------------------------- */
+
+/* The direct path's network namespace, made by a helper that shares our memory and fd table while we
+ * set the mounts up (see netns_maker_start). */
+struct netns_maker {
+        pid_t pid;  /* the helper, until reaped */
+        int fd;     /* the new namespace, in our (shared) fd table, or -1 */
+        bool joined;
+};
 
 struct init_child {
         struct coi_context *ctx;
@@ -160,8 +189,60 @@ struct init_child {
         bool staged;            /* namespaces are joined/unshared here, not by clone3 */
         uint64_t unshare_flags; /* staged: the new namespaces; direct: the network namespace (see below) */
         bool late_ipc;          /* a new ipc namespace, made once we are root of the new user namespace */
+        struct netns_maker netns;
         uint64_t timings[_PHASE_MAX];
 };
+
+/* Making a network namespace is the slowest step of the init (loopback device, sysctl tables, ~0.6 ms),
+ * and nothing before the sysfs mount depends on it. A helper process cloned with our memory and fd table
+ * (CLONE_VM | CLONE_FILES: no page tables to copy) unshares it while we wait for our id maps and mount;
+ * we join it where it is first needed. The helper is already in our new user namespace with all
+ * capabilities there, so that namespace owns the netns exactly as if clone3 had made it. It touches only
+ * the netns_maker; if it fails, netns_maker_join makes the namespace itself, to report the real error. */
+static char netns_maker_stack[16384] __attribute__((aligned(16)));
+
+static int netns_maker_main(void *arg)
+{
+        struct netns_maker *m = arg;
+        if (unshare(CLONE_NEWNET) < 0)
+                return 1;
+        /* Still the host's /proc (no pivot yet): /proc/self is this helper. */
+        m->fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        return m->fd < 0;
+}
+
+static void netns_maker_start(struct netns_maker *m)
+{
+        m->fd = -1;
+        m->joined = false;
+        m->pid = clone(netns_maker_main, netns_maker_stack + sizeof(netns_maker_stack),
+                       CLONE_VM | CLONE_FILES | SIGCHLD, m);
+}
+
+/* Idempotent; called before the first sysfs mount (sysfs shows the mounter's netns) and after the mounts. */
+static int netns_maker_join(void *userdata, struct coi_error *err)
+{
+        struct netns_maker *m = userdata;
+        if (m->joined)
+                return 0;
+        m->joined = true;
+        if (m->pid > 0) {
+                while (waitpid(m->pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                m->pid = 0;
+        }
+        if (m->fd >= 0) {
+                int r = setns(m->fd, CLONE_NEWNET);
+                int saved = errno;
+                closep(&m->fd);
+                if (r < 0)
+                        return coi_error_set(err, saved, "join the new network namespace: %m");
+                return 0;
+        }
+        if (unshare(CLONE_NEWNET) < 0)
+                return coi_error_set(err, errno, "unshare the network namespace: %m");
+        return 0;
+}
 
 static int open_joined_namespaces(const struct oci_linux *l, int fds[_OCI_NS_MAX], struct coi_error *err)
 {
@@ -268,12 +349,13 @@ static int init_run(struct init_child *c, struct coi_error *err)
                         }
                 }
         } else {
-                /* The network namespace is the slowest to make (devices, sysctl tables: most of the
-                 * clone): we make it here instead of clone3, so that the parent writes our id maps and
-                 * compiles the seccomp filter meanwhile. We are in the new user namespace already (with
-                 * all capabilities there, mapped or not), so it owns the netns as if clone3 had made it. */
-                if (c->unshare_flags && unshare((int)c->unshare_flags) < 0)
-                        return coi_error_set(err, errno, "unshare the network namespace: %m");
+                /* The network namespace: made by a helper while we go on (netns_maker_start), not by
+                 * clone3, so that it overlaps the parent's id-map writes and filter compilation and our
+                 * own mounts. */
+                if (c->unshare_flags & CLONE_NEWNET)
+                        netns_maker_start(&c->netns);
+                else
+                        c->netns.joined = true;
                 r = sync_expect(c->sync_fd, SYNC_GO, "the runtime", &go, err);
                 if (r < 0)
                         return r;
@@ -291,6 +373,11 @@ static int init_run(struct init_child *c, struct coi_error *err)
          * container's root instead of the unmapped host root (nobody:nogroup inside). */
         if (c->late_ipc && unshare(CLONE_NEWIPC) < 0)
                 return coi_error_set(err, errno, "unshare the ipc namespace: %m");
+        if (!s->no_new_keyring) {
+                r = join_session_keyring(s->id, err);
+                if (r < 0)
+                        return r;
+        }
 
         /* The parent's idmapped trees, indexed by config mount (payload: their indices). */
         _cleanup_free_ int *idmapped = NULL;
@@ -330,8 +417,12 @@ static int init_run(struct init_child *c, struct coi_error *err)
                 .cgroup_path = s->cgroup_path,
                 .idmapped_fds = idmapped,
                 .in_userns = l->namespaces[OCI_NS_USER].present,
+                .before_sysfs = c->staged ? NULL : netns_maker_join,
+                .userdata = &c->netns,
         };
         r = mounts_prepare_rootfs(&ms, err);
+        if (r == 0 && !c->staged)
+                r = netns_maker_join(&c->netns, err);
         if (r < 0)
                 return r;
         sync_msg_done(&go); /* closes the idmapped trees: attached now */
@@ -800,6 +891,11 @@ static int exec_run(struct exec_child *c, struct coi_error *err)
         closep(&c->pidfd);
         if (c->ns_flags & CLONE_NEWUSER) {
                 r = become_userns_root(err);
+                if (r < 0)
+                        return r;
+        }
+        if (!e->no_new_keyring) {
+                r = join_session_keyring(e->id, err);
                 if (r < 0)
                         return r;
         }

@@ -21,6 +21,7 @@ struct linux_spawn {
         int console_socket_fd; /* -1 unless process.terminal */
         int preserve_fds;
         bool no_pivot;
+        bool no_new_keyring; /* keep the caller's session keyring instead of a new one named after id */
         bool wait_for_start; /* create: the init blocks on exec.fifo until `start` opens it */
         const struct seccomp_program *seccomp; /* NULL = none; built by the caller */
         /* Or: the config, compiled in the parent after clone while the child mounts (seccomp NULL). */
@@ -40,6 +41,8 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
 
 struct linux_exec {
         pid_t init_pid;                    /* join this process's namespaces */
+        const char *id;                    /* the container's id: names its session keyring */
+        bool no_new_keyring;               /* the container was created with --no-new-keyring */
         const struct oci_config *config;   /* the container's config (for namespaces, seccomp, rootfs) */
         const struct oci_process *process; /* what to run */
         const char *cgroup_path;           /* join this cgroup, may be NULL */

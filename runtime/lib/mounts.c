@@ -318,6 +318,11 @@ static int mount_one(int rootfd, const struct mounts_setup *s, const struct oci_
                 /* cgroup v1 is never mounted: a container sees the cgroup2 tree (its namespace root). */
                 const char *type = streq(m->type, "cgroup") ? "cgroup2" : m->type;
                 struct mount_attr a = mount_attr_of(m->flags, 0);
+                if (s->before_sysfs && streq(type, "sysfs")) {
+                        r = s->before_sysfs(s->userdata, err);
+                        if (r < 0)
+                                return r;
+                }
                 r = open_fs_tree(type, m->source, m->data, a.attr_set, &tree, err);
                 /* sysfs needs a network namespace we own; without one, bind the host's (runc does too). */
                 if (r == -EPERM && streq(type, "sysfs")) {
@@ -418,6 +423,27 @@ static int make_device(int rootfd, const char *path, char type, unsigned major, 
         return 0;
 }
 
+/* A default device in the tmpfs /dev we just mounted (in a user namespace): created and bound through
+ * one fd of /dev instead of resolving the path again for each step. The new file is made with
+ * O_EXCL | O_NOFOLLOW and the mount goes onto that very file (its fd). Returns -EEXIST, with err
+ * untouched, when the name exists already (a config mount put something there): the caller then takes
+ * the general path. */
+static int bind_default_device(int devfd, const char *path, struct coi_error *err)
+{
+        const char *name = path + strlen("/dev/");
+        _cleanup_close_ int target = openat(devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (target < 0) {
+                if (errno == EEXIST)
+                        return -EEXIST;
+                return coi_error_set(err, errno, "create %s in the rootfs: %m", path);
+        }
+        _cleanup_close_ int tree = -1;
+        int r = open_bind_tree(path, false, &tree, err);
+        if (r < 0)
+                return r;
+        return attach(tree, target, path, path, err);
+}
+
 static bool is_default_device(const char *path)
 {
         for (size_t i = 0; i < ELEMENTSOF(default_devices); i++)
@@ -440,16 +466,19 @@ static int setup_dev(int rootfd, const struct mounts_setup *s, struct coi_error 
         int r;
         bool dev_tmpfs = dev_is_tmpfs(s->config);
         if (dev_tmpfs) {
-                for (size_t i = 0; i < ELEMENTSOF(default_devices); i++) {
-                        r = make_device(rootfd, default_devices[i].path, 'c', default_devices[i].major,
-                                        default_devices[i].minor, 0666, false, 0, 0, s->in_userns, err);
-                        if (r < 0)
-                                return r;
-                }
                 _cleanup_close_ int dev = -1;
                 r = mounts_resolve_in_root(rootfd, "/dev", MOUNTS_CREATE_DIR, &dev, err);
                 if (r < 0)
                         return r;
+                for (size_t i = 0; i < ELEMENTSOF(default_devices); i++) {
+                        r = s->in_userns ? bind_default_device(dev, default_devices[i].path, err) : -EEXIST;
+                        if (r == -EEXIST)
+                                r = make_device(rootfd, default_devices[i].path, 'c', default_devices[i].major,
+                                                default_devices[i].minor, 0666, false, 0, 0, s->in_userns,
+                                                err);
+                        if (r < 0)
+                                return r;
+                }
                 for (size_t i = 0; i < ELEMENTSOF(dev_symlinks); i++) {
                         /* /proc/kcore exists only with CONFIG_PROC_KCORE: no dangling /dev/core. */
                         if (streq(dev_symlinks[i].name, "core") && access("/proc/kcore", F_OK) < 0)

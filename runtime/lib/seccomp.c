@@ -138,6 +138,23 @@ bool seccomp_flag_is_known(const char *name)
         return lookup(flag_table, ELEMENTSOF(flag_table), name) != NULL;
 }
 
+/* Whether a process on this kernel can make system calls of arch (the arch the kernel reports in
+ * seccomp_data is that of the entry path used). Profiles list the architectures of every host they
+ * may run on (Docker's: x86 and arm families together); each one added costs compile time, program
+ * length and JIT time at every container start, and a section for an arch the kernel never reports is
+ * dead code. Hosts not listed here keep every architecture. */
+static bool arch_reachable(uint32_t arch)
+{
+        switch (seccomp_arch_native()) {
+        case SCMP_ARCH_X86_64:
+                return arch == SCMP_ARCH_X86_64 || arch == SCMP_ARCH_X86 || arch == SCMP_ARCH_X32;
+        case SCMP_ARCH_AARCH64:
+                return arch == SCMP_ARCH_AARCH64 || arch == SCMP_ARCH_ARM;
+        default:
+                return true;
+        }
+}
+
 int seccomp_program_build(struct coi_context *ctx, const struct oci_seccomp *config,
                           struct seccomp_program *ret, struct coi_error *err)
 {
@@ -181,6 +198,11 @@ int seccomp_program_build(struct coi_context *ctx, const struct oci_seccomp *con
                 return coi_error_set(err, -r, "seccomp: clear the no_new_privs attribute: %s", strerror(-r));
 
         for (size_t i = 0; i < config->n_architectures; i++) {
+                if (!arch_reachable(config->architectures[i])) {
+                        log_debug(ctx, "seccomp: architecture 0x%x left out: no process on this kernel "
+                                  "can make its system calls", config->architectures[i]);
+                        continue;
+                }
                 r = seccomp_arch_add(filter, config->architectures[i]);
                 if (r < 0 && r != -EEXIST) /* the native arch is always in the filter already */
                         return coi_error_set(err, -r, "linux.seccomp.architectures[%zu] 0x%x: %s", i,

@@ -213,6 +213,8 @@ int state_write(int dirfd, const struct state_record *rec, struct coi_error *err
         put_int(&g, "created", (long long)rec->pub.created_ns);
         put_int(&g, "startTime", (long long)rec->start_time);
         put_int(&g, "poststopHooks", rec->poststop_hooks);
+        if (rec->no_new_keyring)
+                put_int(&g, "noNewKeyring", 1);
         if (rec->pub.owner[0])
                 put_kv(&g, "owner", rec->pub.owner);
         put_int(&g, "ownerUid", rec->owner_uid);
@@ -319,6 +321,7 @@ int state_read(int dirfd, const char *id, struct state_record *ret_rec, struct c
         const char *ppath[] = { "poststopHooks", NULL };
         yajl_val pv = yajl_tree_get(root, ppath, yajl_t_number);
         rec.poststop_hooks = pv && YAJL_IS_INTEGER(pv) ? (int)YAJL_GET_INTEGER(pv) : -1;
+        rec.no_new_keyring = json_int(root, "noNewKeyring") != 0;
 
         const char *apath[] = { "annotations", NULL };
         yajl_val ann = yajl_tree_get(root, apath, yajl_t_object);

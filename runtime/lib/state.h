@@ -19,6 +19,7 @@ struct state_record {
         char oci_version[32]; /* ociVersion of the config */
         bool cgroup_created;  /* we made pub.cgroup_path and remove it on delete */
         int poststop_hooks;   /* how many the config has; -1 = unknown (delete then reads the config) */
+        bool no_new_keyring;  /* created with --no-new-keyring: exec'd processes keep the caller's too */
         int64_t owner_uid;    /* the creator's euid (-1: unknown); pub.owner is its name, looked up
                                * only when shown (state_resolve_owner): a passwd lookup costs ~0.1 ms */
 };

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, ROOT
+from conftest import BUILD, ROOT, host_network
 
 COI = BUILD / "shim" / "coi"
 RECIPE = ROOT / "tests" / "integration" / "build-recipe"
@@ -37,7 +37,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def base_tar():
     """images/systemd-minimal's rootfs tar (built once, ~1 min, then cached)."""
-    r = subprocess.run([str(SYSTEMD_MINIMAL)], capture_output=True, text=True, timeout=900)
+    r = subprocess.run(host_network([SYSTEMD_MINIMAL]), capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     return r.stdout.strip()
 

@@ -4,12 +4,15 @@ list/ps, failures that must leave nothing behind, config errors, features, cgrou
 Every test has its own --root under /tmp and unique container ids; fixtures delete -f what is left,
 remove the state root and the containers' cgroups under /sys/fs/cgroup/unified even when a test fails.
 """
+import ctypes
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -440,6 +443,197 @@ def test_errors_go_to_the_json_log(rt, bundle, ids, tmp_path):
     assert lines[-1]["level"] == "error"
     assert f"container {cid} does not exist" in lines[-1]["msg"]
     assert lines[-1]["time"].endswith("Z")
+
+
+# ---- session keyring, personality ------------------------------------------------------------------
+
+KEYRING_PROBE = r"""
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/keyctl.h>
+int main(void)
+{
+        char buf[512];
+        long n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, KEY_SPEC_SESSION_KEYRING, buf, sizeof(buf));
+        if (n < 0) {
+                perror("keyctl describe");
+                return 1;
+        }
+        printf("%s\n", buf);
+        return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def keyring_probe(tmp_path_factory):
+    """A static program that prints the description of its session keyring (type;uid;gid;perm;name)."""
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler to build the keyring probe")
+    d = tmp_path_factory.mktemp("keyring-probe")
+    (d / "probe.c").write_text(KEYRING_PROBE)
+    r = subprocess.run(["cc", "-static", "-O2", "-o", d / "keyring-probe", d / "probe.c"], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot build a static keyring probe: {r.stderr[-300:]}")
+    return d / "keyring-probe"
+
+
+def in_session_keyring(name):
+    """preexec_fn: the runtime starts in a session keyring of its own, like a user's login session."""
+    def join():
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.syscall(250, 1, name.encode()) < 0:  # keyctl(KEYCTL_JOIN_SESSION_KEYRING, name)
+            raise OSError(ctypes.get_errno(), "keyctl join")
+    return join
+
+
+def keyring_bundle(bundle, probe, args=("/probe",)):
+    b = bundle({"process": {"args": list(args)}, "linux": {"seccomp": None}})
+    shutil.copy(probe, b / "rootfs" / "probe")
+    return b
+
+
+def test_container_gets_a_session_keyring_of_its_own(rt, bundle, ids, keyring_probe):
+    host = f"coi-test-host-{uuid.uuid4().hex[:8]}"
+    cid = ids()
+    r = rt("run", "-b", keyring_bundle(bundle, keyring_probe), cid, preexec_fn=in_session_keyring(host))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().startswith("keyring;"), r.stdout
+    assert r.stdout.strip().endswith(f";_ses.{cid}"), r.stdout
+    assert host not in r.stdout
+
+
+def test_exec_gets_a_new_session_keyring_too(rt, bundle, ids, keyring_probe):
+    host = f"coi-test-host-{uuid.uuid4().hex[:8]}"
+    cid = ids()
+    b = keyring_bundle(bundle, keyring_probe, args=("sleep", "300"))
+    rt("run", "-d", "-b", b, cid, check=True, preexec_fn=in_session_keyring(host))
+    try:
+        r = rt("exec", cid, "/probe", preexec_fn=in_session_keyring(host))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip().endswith(f";_ses.{cid}"), r.stdout
+    finally:
+        rt("delete", "-f", cid)
+
+
+def test_no_new_keyring_keeps_the_callers_session_keyring(rt, bundle, ids, keyring_probe):
+    host = f"coi-test-host-{uuid.uuid4().hex[:8]}"
+    cid = ids()
+    b = keyring_bundle(bundle, keyring_probe, args=("sleep", "300"))
+    rt("run", "-d", "--no-new-keyring", "-b", b, cid, check=True, preexec_fn=in_session_keyring(host))
+    try:
+        r = rt("exec", cid, "/probe", preexec_fn=in_session_keyring(host))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip().endswith(f";{host}"), r.stdout
+    finally:
+        rt("delete", "-f", cid)
+    cid = ids()
+    r = rt("run", "--no-new-keyring", "-b", keyring_bundle(bundle, keyring_probe), cid,
+           preexec_fn=in_session_keyring(host))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith(f";{host}"), r.stdout
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="LINUX32 shows as i686 on x86_64 only")
+@pytest.mark.parametrize("domain, machine", [("LINUX32", "i686"), ("LINUX", "x86_64")])
+def test_personality_domain_is_applied(rt, bundle, ids, domain, machine):
+    b = bundle({"process": {"args": ["uname", "-m"]}, "linux": {"personality": {"domain": domain}}})
+    r = rt("run", "-b", b, ids())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"{machine}\n"
+
+
+def test_unknown_personality_domain_is_refused_by_name(rt, bundle, ids):
+    b = bundle({"process": {"args": ["true"]}, "linux": {"personality": {"domain": "BSD"}}})
+    r = rt("run", "-b", b, ids())
+    assert r.returncode == 1
+    assert "personality" in r.stderr and "BSD" in r.stderr, r.stderr
+
+
+# ---- an unprivileged caller: several id ranges through newuidmap/newgidmap -------------------------
+
+NOBODY = 65534
+SUBID_START = 2000000000  # far from root's range in /etc/subuid
+
+
+def edit_subid_files(line, add):
+    for path in ("/etc/subuid", "/etc/subgid"):
+        p = pathlib.Path(path)
+        lines = p.read_text().splitlines() if p.exists() else []
+        lines = [x for x in lines if x != line] + ([line] if add else [])
+        p.write_text("".join(x + "\n" for x in lines))
+
+
+@pytest.fixture
+def unprivileged(tmp_path, ids):
+    """nobody with a range in /etc/subuid and /etc/subgid (removed afterwards), a state root it owns and a
+    cgroup delegated to it (an unprivileged caller can't create one at the top of the hierarchy)."""
+    if os.geteuid() != 0 or not shutil.which("newuidmap") or not shutil.which("setpriv"):
+        pytest.skip("needs root to set up, newuidmap and setpriv")
+    line = f"nobody:{SUBID_START}:65536"
+    edit_subid_files(line, add=True)
+    cg = CGROUP2 / ids("rootless")
+    cg.mkdir()
+    for f in (cg, cg / "cgroup.procs", cg / "cgroup.threads", cg / "cgroup.subtree_control"):
+        os.chown(f, NOBODY, NOBODY)
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chown(state, NOBODY, NOBODY)
+    os.chmod(tmp_path, 0o755)
+    for d in tmp_path.parents:  # the bundle must be reachable by nobody
+        if str(d) == "/tmp":
+            break
+        os.chmod(d, os.stat(d).st_mode | 0o711)
+    try:
+        yield cg, state
+    finally:
+        edit_subid_files(line, add=False)
+
+
+def run_as_nobody(runtime_bin, cg, state, *args):
+    """coi-runtime as nobody, started in the delegated cgroup (moving a process needs write access to
+    cgroup.procs of the common ancestor: that is the delegated group only if we start inside it)."""
+    cmd = ["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh",
+           "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+           str(runtime_bin), "--root", str(state), *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def rootless_bundle(bundle, cg, host_ranges):
+    maps = [{"containerID": 0, "hostID": NOBODY, "size": 1}] + \
+           [{"containerID": c, "hostID": h, "size": n} for c, h, n in host_ranges]
+    return bundle({"process": {"args": ["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u"]},
+                   "linux": {"namespaces": [{"type": t} for t in ("user", "pid", "network", "ipc", "uts",
+                                                                  "mount", "cgroup")],
+                             "uidMappings": maps, "gidMappings": maps,
+                             "cgroupsPath": f"/{cg.name}/c"}})
+
+
+def test_unprivileged_caller_gets_several_ranges_through_newuidmap(runtime_bin, bundle, unprivileged):
+    cg, state = unprivileged
+    b = rootless_bundle(bundle, cg, [(1, SUBID_START, 999), (1000, SUBID_START + 5000, 60000)])
+    r = run_as_nobody(runtime_bin, cg, state, "run", "-b", b, "rl1")
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines()]
+    expected = [["0", str(NOBODY), "1"], ["1", str(SUBID_START), "999"],
+                ["1000", str(SUBID_START + 5000), "60000"]]
+    assert rows[0:3] == expected, r.stdout  # uid_map
+    assert rows[3:6] == expected, r.stdout  # gid_map
+    assert rows[6] == ["0"]
+    assert not (state / "rl1").exists()
+    assert not (cg / "c").exists()
+
+
+def test_unprivileged_caller_outside_its_subuid_range_is_refused(runtime_bin, bundle, unprivileged):
+    cg, state = unprivileged
+    b = rootless_bundle(bundle, cg, [(1, SUBID_START + 65536, 1000)])  # just past nobody's range
+    r = run_as_nobody(runtime_bin, cg, state, "run", "-b", b, "rl2")
+    assert r.returncode == 1
+    assert "newuidmap" in r.stderr and "/etc/subuid" in r.stderr, r.stderr
+    assert not (state / "rl2").exists()
+    assert not (cg / "c").exists()
 
 
 def test_features_is_valid_json(rt):

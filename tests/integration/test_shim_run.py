@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, ROOT
+from conftest import BUILD, ROOT, host_network
 
 COI = BUILD / "shim" / "coi"
 IMAGE = "coi-test"
@@ -42,7 +42,7 @@ def build_test_image_tar():
     cmd = ["mmdebstrap", "--quiet", "--format=tar", "--variant=minbase", f"--include={PACKAGES}"]
     cmd += [f"--customize-hook={hk}" for hk in HOOKS]
     cmd += ["bookworm", str(tmp)]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    r = subprocess.run(host_network(cmd), capture_output=True, text=True, timeout=1200)
     if r.returncode != 0:
         tmp.unlink(missing_ok=True)
         pytest.skip(f"mmdebstrap of the test image failed: {r.stderr[-500:]}")

@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from conftest import BUILD, ROOT
+from conftest import BUILD, ROOT, host_network
 
 COI = BUILD / "shim" / "coi"
 CGROUP_PARENT = pathlib.Path("/sys/fs/cgroup/unified/coi")
@@ -41,7 +41,7 @@ pytestmark = [
 @pytest.fixture(scope="session")
 def image_store(tmp_path_factory):
     """A store holding the systemd-minimal image, imported once for the whole session."""
-    r = subprocess.run([str(ROOT / "images" / "systemd-minimal" / "build")], capture_output=True, text=True,
+    r = subprocess.run(host_network([ROOT / "images" / "systemd-minimal" / "build"]), capture_output=True, text=True,
                        timeout=900)
     if r.returncode != 0:
         pytest.skip(f"images/systemd-minimal/build failed: {r.stderr[-500:]}")

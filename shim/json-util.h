@@ -1,0 +1,34 @@
+/* json-util.h — what every yajl user in the shim needs: cleanups for trees and generators, and the
+ * one-liners that read a member or write a string. */
+#pragma once
+
+#include <stdbool.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+static inline void yajl_tree_freep(yajl_val *v)
+{
+        if (*v)
+                yajl_tree_free(*v);
+}
+
+static inline void yajl_gen_freep(yajl_gen *g)
+{
+        if (*g)
+                yajl_gen_free(*g);
+}
+
+/* Writes str ("" for NULL) as a JSON string. */
+static inline bool json_gen_str(yajl_gen g, const char *str)
+{
+        return yajl_gen_string(g, (const unsigned char *)(str ? str : ""), strlen(str ? str : "")) ==
+               yajl_gen_status_ok;
+}
+
+/* root[key] when it has the given type, else NULL. */
+static inline yajl_val json_member(yajl_val root, const char *key, yajl_type type)
+{
+        const char *path[] = { key, NULL };
+        return yajl_tree_get(root, path, type);
+}
