@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <yajl/yajl_gen.h>
 
+#include "cmd-util.h"
 #include "container.h"
 #include "util.h"
 
@@ -19,20 +20,7 @@ static const char usage_text[] =
         "  list [--format text|json]\n"
         "  info NAME [--format text|json]\n";
 
-static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage(const char *fmt, ...)
-{
-        if (fmt) {
-                va_list ap;
-                va_start(ap, fmt);
-                fprintf(stderr, "coi container: ");
-                vfprintf(stderr, fmt, ap);
-                fputc('\n', stderr);
-                va_end(ap);
-        }
-        fputs(usage_text, stderr);
-        return 2;
-}
+#define usage(...) cmd_usage("container", usage_text, __VA_ARGS__)
 
 static int fail(const struct coi_error *err)
 {

@@ -3,11 +3,12 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "cmd-util.h"
 #include "commands.h"
+#include "slots.h"
 #include "snapshot.h"
 #include "util.h"
 #include "workspace.h"
-#include "slots.h"
 
 static const char usage_text[] =
         "Usage: coi snapshot COMMAND [flags]\n"
@@ -21,26 +22,13 @@ static const char usage_text[] =
         "The container: -c/--container, else $COI_CONTAINER, else the one container of the workspace\n"
         "(-w/--workspace DIR, default the current directory).\n";
 
+#define usage(...) cmd_usage("snapshot", usage_text, __VA_ARGS__)
+
 struct snap_flags {
         const char *container, *workspace, *format, *as;
         const char *name;
         bool stateful, force, all;
 };
-
-static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage(const char *fmt, ...)
-{
-        if (fmt) {
-                va_list ap;
-                va_start(ap, fmt);
-                fprintf(stderr, "coi snapshot: ");
-                vfprintf(stderr, fmt, ap);
-                fputc('\n', stderr);
-                va_end(ap);
-        }
-        fputs(usage_text, stderr);
-        return 2;
-}
 
 static int fail(const struct coi_error *err)
 {
@@ -63,11 +51,12 @@ static const char *flag_value(int argc, char **argv, int *i, const char *lng, co
         }
         return argv[++*i];
 }
-
-/* Flags the verb accepts, by letter: c container, s stateful, f force, a all, F format, A as. */
-static int parse(int argc, char **argv, const char *accepted, int max_pos, struct snap_flags *f)
+/* Flags the verb accepts, by letter: c container, s stateful, f force, a all, F format, A as; and its
+ * snapshot NAME: n optional, N required. */
+static int parse(int argc, char **argv, const char *accepted, struct snap_flags *f)
 {
         const char *verb = argv[0];
+        int max_pos = strchr(accepted, 'n') || strchr(accepted, 'N') ? 1 : 0;
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
                 bool missing = false;
@@ -103,6 +92,8 @@ static int parse(int argc, char **argv, const char *accepted, int max_pos, struc
                 else
                         return usage("%s: accepts at most %d arg(s), received more (%s)", verb, max_pos, a);
         }
+        if (strchr(accepted, 'N') && !f->name)
+                return usage("%s: accepts 1 arg(s), received 0 (the snapshot's name is required)", verb);
         return 0;
 }
 
@@ -200,52 +191,80 @@ static void print_table(struct snapshot_info *const *list, const char *indent)
                        list[k]->stateful ? "yes" : "no");
         }
 }
-
-static bool confirm(const char *prompt)
+static size_t count(struct snapshot_info *const *list)
 {
-        fprintf(stderr, "%s [y/N]: ", prompt);
-        fflush(stderr);
-        char line[64];
-        if (!fgets(line, sizeof(line), stdin))
-                return false;
-        return streq(line, "y\n") || streq(line, "Y\n") || streq(line, "yes\n") || streq(line, "YES\n") ||
-               streq(line, "y") || streq(line, "yes");
+        size_t n = 0;
+        while (list[n])
+                n++;
+        return n;
 }
 
-static int open_and_resolve(const struct snap_flags *f, struct container_store **ret_s, char **ret_name)
+/* Asks "Continue? [y/N]" on stderr; says "Aborted" unless the answer is yes. */
+static bool confirm(void)
+{
+        fprintf(stderr, "Continue? [y/N]: ");
+        fflush(stderr);
+        char line[64];
+        bool yes = fgets(line, sizeof(line), stdin) &&
+                   (streq(line, "y\n") || streq(line, "Y\n") || streq(line, "yes\n") ||
+                    streq(line, "YES\n") || streq(line, "y") || streq(line, "yes"));
+        if (!yes)
+                fprintf(stderr, "Aborted\n");
+        return yes;
+}
+
+/* Prints the JSON a snapshot_*_json call made (r, its result) and frees it: the verb's exit code. */
+static int print_json(int r, char **json, const struct coi_error *err)
+{
+        _cleanup_free_ char *out = TAKE_PTR(*json);
+        if (r < 0)
+                return fail(err);
+        printf("%s\n", out);
+        return 0;
+}
+
+/* The store and the container a verb works on. */
+struct target {
+        struct container_store *s;
+        char *container;
+};
+
+static void target_done(struct target *t)
+{
+        container_store_free(t->s);
+        free(t->container);
+}
+
+/* 0, or the exit code once the error is printed. */
+static int target_open(const struct snap_flags *f, struct target *t)
 {
         struct coi_error err = { 0 };
-        if (container_store_open(ret_s, &err) < 0 || resolve_container(*ret_s, f, ret_name, &err) < 0)
+        if (container_store_open(&t->s, &err) < 0 || resolve_container(t->s, f, &t->container, &err) < 0)
                 return fail(&err);
         return 0;
 }
 
-static int do_create(int argc, char **argv)
+static int do_create(const struct snap_flags *f)
 {
-        struct snap_flags f = { 0 };
-        int r = parse(argc, argv, "cs", 1, &f);
-        if (r)
-                return r;
         struct coi_error err = { 0 };
-        if (f.stateful) {
+        if (f->stateful) {
                 fprintf(stderr, "Error: stateful snapshots (process memory) are not supported by coi: "
                                 "drop --stateful for a filesystem snapshot\n");
                 return 1;
         }
         char defname[32];
-        if (!f.name)
+        if (!f->name)
                 snapshot_default_name(defname);
-        const char *name = f.name ? f.name : defname;
+        const char *name = f->name ? f->name : defname;
         if (snapshot_validate_name(name, &err) < 0)
                 return fail(&err);
-        _cleanup_(container_store_freep) struct container_store *s = NULL;
-        _cleanup_free_ char *container = NULL;
-        r = open_and_resolve(&f, &s, &container);
+        _cleanup_(target_done) struct target t = { 0 };
+        int r = target_open(f, &t);
         if (r)
                 return r;
-        if (snapshot_create(s, container, name, NULL, &err) < 0)
+        if (snapshot_create(t.s, t.container, name, NULL, &err) < 0)
                 return fail(&err);
-        fprintf(stderr, "Created snapshot '%s' for container '%s'\n", name, container);
+        fprintf(stderr, "Created snapshot '%s' for container '%s'\n", name, t.container);
         return 0;
 }
 
@@ -277,11 +296,8 @@ static int list_all(struct container_store *s, bool json)
         }
         int code = 0;
         if (json) {
-                _cleanup_free_ char *out = NULL;
-                if (snapshot_all_json(names, lists, &out, &err) < 0)
-                        code = fail(&err);
-                else
-                        printf("%s\n", out);
+                char *out = NULL;
+                code = print_json(snapshot_all_json(names, lists, &out, &err), &out, &err);
         } else {
                 for (size_t k = 0; k < n; k++) {
                         if (!lists[k]) {
@@ -301,39 +317,29 @@ static int list_all(struct container_store *s, bool json)
         return code;
 }
 
-static int do_list(int argc, char **argv)
+static int do_list(const struct snap_flags *f)
 {
-        struct snap_flags f = { 0 };
-        int r = parse(argc, argv, "caF", 0, &f);
-        if (r)
-                return r;
-        bool json = f.format && streq(f.format, "json");
+        bool json = f->format && streq(f->format, "json");
         struct coi_error err = { 0 };
-        _cleanup_(container_store_freep) struct container_store *s = NULL;
-        if (f.all) {
-                if (container_store_open(&s, &err) < 0)
+        _cleanup_(target_done) struct target t = { 0 };
+        if (f->all) {
+                if (container_store_open(&t.s, &err) < 0)
                         return fail(&err);
-                return list_all(s, json);
+                return list_all(t.s, json);
         }
-        _cleanup_free_ char *container = NULL;
-        r = open_and_resolve(&f, &s, &container);
+        int r = target_open(f, &t);
         if (r)
                 return r;
         struct snapshot_info **list = NULL;
-        if (snapshot_list(s, container, &list, &err) < 0)
+        if (snapshot_list(t.s, t.container, &list, &err) < 0)
                 return fail(&err);
         int code = 0;
         if (json) {
-                _cleanup_free_ char *out = NULL;
-                if (snapshot_list_json(container, list, &out, &err) < 0)
-                        code = fail(&err);
-                else
-                        printf("%s\n", out);
+                char *out = NULL;
+                code = print_json(snapshot_list_json(t.container, list, &out, &err), &out, &err);
         } else {
-                size_t n = 0;
-                while (list[n])
-                        n++;
-                printf("Snapshots for %s:\n\n", container);
+                size_t n = count(list);
+                printf("Snapshots for %s:\n\n", t.container);
                 if (n == 0)
                         printf("(none)\n");
                 else
@@ -344,102 +350,83 @@ static int do_list(int argc, char **argv)
         return code;
 }
 
-static int do_restore(int argc, char **argv)
+static int do_restore(const struct snap_flags *f)
 {
-        struct snap_flags f = { 0 };
-        int r = parse(argc, argv, "csfA", 1, &f);
-        if (r)
-                return r;
-        if (!f.name)
-                return usage("restore: accepts 1 arg(s), received 0 (the snapshot's name is required)");
-        if (f.stateful) {
+        if (f->stateful) {
                 fprintf(stderr,
                         "Error: stateful restore is not supported by coi (its snapshots hold no process "
                         "memory): drop --stateful\n");
                 return 1;
         }
         struct coi_error err = { 0 };
-        _cleanup_(container_store_freep) struct container_store *s = NULL;
-        _cleanup_free_ char *container = NULL;
-        r = open_and_resolve(&f, &s, &container);
+        _cleanup_(target_done) struct target t = { 0 };
+        int r = target_open(f, &t);
         if (r)
                 return r;
-        if (f.as) {
-                if (snapshot_branch(s, container, f.name, f.as, &err) < 0)
+        if (f->as) {
+                if (snapshot_branch(t.s, t.container, f->name, f->as, &err) < 0)
                         return fail(&err);
-                fprintf(stderr, "Created container '%s' from snapshot '%s' of container '%s'\n", f.as, f.name,
-                        container);
+                fprintf(stderr, "Created container '%s' from snapshot '%s' of container '%s'\n", f->as,
+                        f->name, t.container);
                 return 0;
         }
         _cleanup_(snapshot_info_freep) struct snapshot_info *info = NULL;
-        if (snapshot_get(s, container, f.name, &info, &err) < 0)
+        if (snapshot_get(t.s, t.container, f->name, &info, &err) < 0)
                 return fail(&err);
-        if (!f.force) {
+        if (!f->force) {
                 struct container_info *ci = NULL;
                 bool stopped =
-                        container_info_get(s, container, &ci, &err) == 0 && streq(ci->status, "stopped");
+                        container_info_get(t.s, t.container, &ci, &err) == 0 && streq(ci->status, "stopped");
                 container_info_free(ci);
                 if (stopped) { /* a running one is refused below without asking */
                         fprintf(stderr, "WARNING: This will restore container '%s' to snapshot '%s'.\n",
-                                container, f.name);
+                                t.container, f->name);
                         fprintf(stderr, "All changes since the snapshot will be lost.\n\n");
-                        if (!confirm("Continue?")) {
-                                fprintf(stderr, "Aborted\n");
+                        if (!confirm())
                                 return 0;
-                        }
                 }
         }
-        if (snapshot_restore(s, container, f.name, &err) < 0)
+        if (snapshot_restore(t.s, t.container, f->name, &err) < 0)
                 return fail(&err);
-        fprintf(stderr, "Restored container '%s' from snapshot '%s'\n", container, f.name);
+        fprintf(stderr, "Restored container '%s' from snapshot '%s'\n", t.container, f->name);
         return 0;
 }
 
-static int do_delete(int argc, char **argv)
+static int do_delete(const struct snap_flags *f)
 {
-        struct snap_flags f = { 0 };
-        int r = parse(argc, argv, "cfa", 1, &f);
-        if (r)
-                return r;
-        if (!f.name && !f.all)
+        if (!f->name && !f->all)
                 return usage("snapshot name required (or use --all to delete all snapshots)");
-        if (f.name && f.all)
+        if (f->name && f->all)
                 return usage("delete: a NAME and --all exclude each other");
         struct coi_error err = { 0 };
-        _cleanup_(container_store_freep) struct container_store *s = NULL;
-        _cleanup_free_ char *container = NULL;
-        r = open_and_resolve(&f, &s, &container);
+        _cleanup_(target_done) struct target t = { 0 };
+        int r = target_open(f, &t);
         if (r)
                 return r;
-        if (f.name) {
-                if (snapshot_delete(s, container, f.name, &err) < 0)
+        if (f->name) {
+                if (snapshot_delete(t.s, t.container, f->name, &err) < 0)
                         return fail(&err);
-                fprintf(stderr, "Deleted snapshot '%s' from container '%s'\n", f.name, container);
+                fprintf(stderr, "Deleted snapshot '%s' from container '%s'\n", f->name, t.container);
                 return 0;
         }
         struct snapshot_info **list = NULL;
-        if (snapshot_list(s, container, &list, &err) < 0)
+        if (snapshot_list(t.s, t.container, &list, &err) < 0)
                 return fail(&err);
         int code = 0;
         if (!list[0]) {
-                fprintf(stderr, "No snapshots to delete for container '%s'\n", container);
+                fprintf(stderr, "No snapshots to delete for container '%s'\n", t.container);
         } else {
-                bool go = f.force;
+                bool go = f->force;
                 if (!go) {
-                        size_t n = 0;
-                        while (list[n])
-                                n++;
                         fprintf(stderr, "WARNING: This will delete ALL %zu snapshot(s) for container '%s':\n",
-                                n, container);
+                                count(list), t.container);
                         for (size_t k = 0; list[k]; k++)
                                 fprintf(stderr, "  - %s\n", list[k]->name);
                         fputc('\n', stderr);
-                        go = confirm("Continue?");
-                        if (!go)
-                                fprintf(stderr, "Aborted\n");
+                        go = confirm();
                 }
                 for (size_t k = 0; go && list[k]; k++) {
-                        if (snapshot_delete(s, container, list[k]->name, &err) < 0) {
+                        if (snapshot_delete(t.s, t.container, list[k]->name, &err) < 0) {
                                 fprintf(stderr, "Failed to delete snapshot '%s': %s\n", list[k]->name,
                                         err.msg);
                                 code = 1;
@@ -452,35 +439,25 @@ static int do_delete(int argc, char **argv)
         return code;
 }
 
-static int do_info(int argc, char **argv)
+static int do_info(const struct snap_flags *f)
 {
-        struct snap_flags f = { 0 };
-        int r = parse(argc, argv, "cF", 1, &f);
-        if (r)
-                return r;
-        if (!f.name)
-                return usage("info: accepts 1 arg(s), received 0 (the snapshot's name is required)");
         struct coi_error err = { 0 };
-        _cleanup_(container_store_freep) struct container_store *s = NULL;
-        _cleanup_free_ char *container = NULL;
-        r = open_and_resolve(&f, &s, &container);
+        _cleanup_(target_done) struct target t = { 0 };
+        int r = target_open(f, &t);
         if (r)
                 return r;
         _cleanup_(snapshot_info_freep) struct snapshot_info *info = NULL;
-        if (snapshot_get(s, container, f.name, &info, &err) < 0)
+        if (snapshot_get(t.s, t.container, f->name, &info, &err) < 0)
                 return fail(&err);
-        if (f.format && streq(f.format, "json")) {
-                _cleanup_free_ char *out = NULL;
-                if (snapshot_json(info, container, &out, &err) < 0)
-                        return fail(&err);
-                printf("%s\n", out);
-                return 0;
+        if (f->format && streq(f->format, "json")) {
+                char *out = NULL;
+                return print_json(snapshot_json(info, t.container, &out, &err), &out, &err);
         }
         char when[32], size[32];
         local_time(info->created_at, when);
         human_size(info->size, size);
         printf("Snapshot: %s\n", info->name);
-        printf("Container: %s\n", container);
+        printf("Container: %s\n", t.container);
         printf("Created: %s\n", when);
         printf("Stateful: %s\n", info->stateful ? "yes (includes process memory)" : "no");
         printf("Size: %s\n", size);
@@ -489,19 +466,25 @@ static int do_info(int argc, char **argv)
 
 int cmd_snapshot(int argc, char **argv)
 {
+        /* flags: what parse accepts for the verb. */
         static const struct {
-                const char *name;
-                int (*run)(int argc, char **argv);
+                const char *name, *flags;
+                int (*run)(const struct snap_flags *f);
         } verbs[] = {
-                { "create", do_create }, { "list", do_list }, { "restore", do_restore },
-                { "delete", do_delete }, { "info", do_info },
+                { "create", "csn", do_create },     { "list", "caF", do_list },
+                { "restore", "csfAN", do_restore }, { "delete", "cfan", do_delete },
+                { "info", "cFN", do_info },
         };
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
                 fputs(usage_text, argc < 2 ? stderr : stdout);
                 return argc < 2 ? 2 : 0;
         }
-        for (size_t k = 0; k < ELEMENTSOF(verbs); k++)
-                if (streq(argv[1], verbs[k].name))
-                        return verbs[k].run(argc - 1, argv + 1);
+        for (size_t k = 0; k < ELEMENTSOF(verbs); k++) {
+                if (!streq(argv[1], verbs[k].name))
+                        continue;
+                struct snap_flags f = { 0 };
+                int r = parse(argc - 1, argv + 1, verbs[k].flags, &f);
+                return r ?: verbs[k].run(&f);
+        }
         return usage("unknown command \"%s\"", argv[1]);
 }

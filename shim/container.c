@@ -109,8 +109,7 @@ static char *container_dir(const struct container_store *s, const char *name)
 }
 
 /* An exclusive flock on the container's directory: one lifecycle operation at a time. */
-static int container_lock(const struct container_store *s, const char *name, int *ret_fd,
-                          struct coi_error *err)
+int container_lock(const struct container_store *s, const char *name, int *ret_fd, struct coi_error *err)
 {
         int fd = openat(s->cdirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {

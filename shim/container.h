@@ -166,6 +166,9 @@ int container_orphan_candidates(struct container_store *s, char ***ret, struct c
 int cmd_container(int argc, char **argv);
 
 /* ---- for snapshots (shim/snapshot.c) ---- */
+/* Opens containers/NAME and takes its exclusive flock (waiting for it): one lifecycle operation at a
+ * time. ENOENT "container NAME not found". The caller validates name; *ret_fd is the locked directory. */
+int container_lock(const struct container_store *s, const char *name, int *ret_fd, struct coi_error *err);
 /* Freezes a running container (cgroup.freeze); container_unfreeze thaws it. */
 int container_freeze(struct container_store *s, const char *name, struct coi_error *err);
 /* Fills a new container's directory before its metadata exists (dir = containers/NAME, ids its block). */

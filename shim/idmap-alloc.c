@@ -2,10 +2,8 @@
  * the data dir): allocation, release and lookup under an flock, so two containers never share an id. */
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
-
 #include "idmap-alloc.h"
+#include "json-util.h"
 #include "util.h"
 
 struct entry {
@@ -24,18 +22,6 @@ static void table_done(struct table *t)
                 free(t->entries[i].name);
         free(t->entries);
         *t = (struct table){ 0 };
-}
-
-static void yajl_tree_freep(yajl_val *v)
-{
-        if (*v)
-                yajl_tree_free(*v);
-}
-
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
 }
 
 int idmap_pool_read(const char *file, struct idmap_range *ret_pool, bool *ret_from_file,
@@ -84,8 +70,7 @@ static int table_read(int dirfd, struct table *t, struct coi_error *err)
         _cleanup_(yajl_tree_freep) yajl_val root = yajl_tree_parse(data, ebuf, sizeof(ebuf));
         if (!root)
                 return coi_error_set(err, EINVAL, "%s: %s", IDMAP_TABLE_FILE, ebuf);
-        static const char *path[] = { "allocations", NULL };
-        yajl_val all = yajl_tree_get(root, path, yajl_t_object);
+        yajl_val all = json_member(root, "allocations", yajl_t_object);
         if (!all)
                 return 0;
         size_t n = all->u.object.len;
@@ -93,10 +78,9 @@ static int table_read(int dirfd, struct table *t, struct coi_error *err)
         if (!t->entries)
                 return coi_error_set(err, ENOMEM, "%s: %m", IDMAP_TABLE_FILE);
         for (size_t i = 0; i < n; i++) {
-                static const char *uid_key[] = { "uid", NULL }, *gid_key[] = { "gid", NULL };
                 yajl_val v = all->u.object.values[i];
-                yajl_val uid = yajl_tree_get(v, uid_key, yajl_t_number);
-                yajl_val gid = yajl_tree_get(v, gid_key, yajl_t_number);
+                yajl_val uid = json_member(v, "uid", yajl_t_number);
+                yajl_val gid = json_member(v, "gid", yajl_t_number);
                 if (!uid || !gid || !YAJL_IS_INTEGER(uid) || !YAJL_IS_INTEGER(gid))
                         return coi_error_set(err, EINVAL, "%s: allocation of %s has no uid/gid",
                                              IDMAP_TABLE_FILE, all->u.object.keys[i]);
@@ -117,20 +101,14 @@ static int table_write(int dirfd, const struct table *t, struct coi_error *err)
         if (!g)
                 return coi_error_set(err, ENOMEM, "%s: %m", IDMAP_TABLE_FILE);
         yajl_gen_config(g, yajl_gen_beautify, 1);
-        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok &&
-                  yajl_gen_string(g, (const unsigned char *)"allocations", 11) == yajl_gen_status_ok &&
+        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && json_gen_str(g, "allocations") &&
                   yajl_gen_map_open(g) == yajl_gen_status_ok;
         for (size_t i = 0; ok && i < t->n; i++) {
                 const struct entry *e = &t->entries[i];
-                ok = yajl_gen_string(g, (const unsigned char *)e->name, strlen(e->name)) ==
-                             yajl_gen_status_ok &&
-                     yajl_gen_map_open(g) == yajl_gen_status_ok &&
-                     yajl_gen_string(g, (const unsigned char *)"uid", 3) == yajl_gen_status_ok &&
-                     yajl_gen_integer(g, e->a.uid) == yajl_gen_status_ok &&
-                     yajl_gen_string(g, (const unsigned char *)"gid", 3) == yajl_gen_status_ok &&
-                     yajl_gen_integer(g, e->a.gid) == yajl_gen_status_ok &&
-                     yajl_gen_string(g, (const unsigned char *)"size", 4) == yajl_gen_status_ok &&
-                     yajl_gen_integer(g, IDMAP_RANGE_SIZE) == yajl_gen_status_ok &&
+                ok = json_gen_str(g, e->name) && yajl_gen_map_open(g) == yajl_gen_status_ok &&
+                     json_gen_str(g, "uid") && yajl_gen_integer(g, e->a.uid) == yajl_gen_status_ok &&
+                     json_gen_str(g, "gid") && yajl_gen_integer(g, e->a.gid) == yajl_gen_status_ok &&
+                     json_gen_str(g, "size") && yajl_gen_integer(g, IDMAP_RANGE_SIZE) == yajl_gen_status_ok &&
                      yajl_gen_map_close(g) == yajl_gen_status_ok;
         }
         ok = ok && yajl_gen_map_close(g) == yajl_gen_status_ok && yajl_gen_map_close(g) == yajl_gen_status_ok;

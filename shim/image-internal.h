@@ -4,16 +4,11 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include <yajl/yajl_tree.h>
 
 #include "image.h"
+#include "json-util.h"
 #include "util.h"
 
-static inline void yajl_tree_freep(yajl_val *v)
-{
-        if (*v)
-                yajl_tree_free(*v);
-}
 #define _cleanup_yajl_ _cleanup_(yajl_tree_freep)
 
 struct import {

@@ -5,15 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
 
 #include "image-internal.h"
-
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
-}
 
 void image_info_free(struct image_info *info)
 {
@@ -40,10 +33,7 @@ void image_info_list_free(struct image_info **list)
 
 static int gen_str(yajl_gen g, const char *s)
 {
-        return yajl_gen_string(g, (const unsigned char *)(s ? s : ""), strlen(s ? s : "")) ==
-                               yajl_gen_status_ok
-                       ? 0
-                       : -ENOMEM;
+        return json_gen_str(g, s) ? 0 : -ENOMEM;
 }
 
 static int gen_info(yajl_gen g, const struct image_info *info)
@@ -92,8 +82,7 @@ int image_info_json(struct image_info *const *infos, size_t n, bool list, char *
 
 static char *json_str(yajl_val root, const char *key)
 {
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_string);
+        yajl_val v = json_member(root, key, yajl_t_string);
         const char *str = v ? YAJL_GET_STRING(v) : NULL;
         return str ? strdup(str) : NULL;
 }
@@ -121,12 +110,10 @@ int image_parse_metadata(const char *json, const char *where, struct image_info 
         for (size_t i = 0; i < ELEMENTSOF(optional); i++)
                 if (!*optional[i] && !(*optional[i] = strdup("")))
                         return coi_error_set(err, ENOMEM, "%s: %m", where);
-        const char *size_path[] = { "size", NULL };
-        yajl_val size = yajl_tree_get(root, size_path, yajl_t_number);
+        yajl_val size = json_member(root, "size", yajl_t_number);
         if (size && YAJL_IS_INTEGER(size) && YAJL_GET_INTEGER(size) >= 0)
                 info->size = (uint64_t)YAJL_GET_INTEGER(size);
-        const char *aliases_path[] = { "aliases", NULL };
-        yajl_val aliases = yajl_tree_get(root, aliases_path, yajl_t_array);
+        yajl_val aliases = json_member(root, "aliases", yajl_t_array);
         for (size_t i = 0; aliases && i < YAJL_GET_ARRAY(aliases)->len; i++) {
                 yajl_val a = YAJL_GET_ARRAY(aliases)->values[i];
                 if (!YAJL_IS_STRING(a) || !image_name_valid(YAJL_GET_STRING(a)))

@@ -60,7 +60,6 @@ int snapshot_copy_tree(int sdir, const char *sname, int ddir, const char *dname,
         return 0;
 }
 
-
 static void copy_ctx_done(struct copy_ctx *c)
 {
         for (size_t i = 0; i < c->n_links; i++)
@@ -116,17 +115,19 @@ static void shift_xattr(const struct copy_ctx *c, const char *key, unsigned char
         }
 }
 
-/* xattrs of an object given by fd, or (fd < 0) by name in dirfd through /proc/self/fd/DIRFD/NAME with
- * the l* calls: the directory is pinned by its fd and the last component is never followed. */
+/* An object given by fd, or (fd < 0) by name in dirfd: the *at calls with AT_SYMLINK_NOFOLLOW, and for
+ * xattrs /proc/self/fd/DIRFD/NAME with the l* calls: the directory is pinned by its fd and the last
+ * component is never followed. */
 struct xobj {
         int fd;
+        int dirfd;
+        const char *name;
         char path[64 + NAME_MAX];
 };
 
 static void xobj_init(struct xobj *o, int fd, int dirfd, const char *name)
 {
-        o->fd = fd;
-        o->path[0] = '\0';
+        *o = (struct xobj){ .fd = fd, .dirfd = dirfd, .name = name };
         if (fd < 0 && name)
                 snprintf(o->path, sizeof(o->path), "/proc/self/fd/%d/%s", dirfd, name);
 }
@@ -144,6 +145,23 @@ static ssize_t x_get(const struct xobj *o, const char *key, void *buf, size_t si
 static int x_set(const struct xobj *o, const char *key, const void *buf, size_t size)
 {
         return o->fd >= 0 ? fsetxattr(o->fd, key, buf, size, 0) : lsetxattr(o->path, key, buf, size, 0);
+}
+
+static int x_chown(const struct xobj *o, uid_t uid, gid_t gid)
+{
+        return o->fd >= 0 ? fchown(o->fd, uid, gid)
+                          : fchownat(o->dirfd, o->name, uid, gid, AT_SYMLINK_NOFOLLOW);
+}
+
+/* Never called on a symlink (chmod would follow it), so fchmodat without a flag follows nothing. */
+static int x_chmod(const struct xobj *o, mode_t mode)
+{
+        return o->fd >= 0 ? fchmod(o->fd, mode) : fchmodat(o->dirfd, o->name, mode, 0);
+}
+
+static int x_utimens(const struct xobj *o, const struct timespec times[2])
+{
+        return o->fd >= 0 ? futimens(o->fd, times) : utimensat(o->dirfd, o->name, times, AT_SYMLINK_NOFOLLOW);
 }
 
 static int copy_xattrs(const struct copy_ctx *c, const struct xobj *src, const struct xobj *dst,
@@ -192,6 +210,27 @@ static int copy_xattrs(const struct copy_ctx *c, const struct xobj *src, const s
                 if (x_set(dst, k, v, (size_t)len) < 0)
                         return coi_error_set(err, errno, "set xattr %s on the copy of %s: %m", k, rel);
         }
+        return 0;
+}
+
+/* The copy's owner (shifted), xattrs, mode and times, as st and src have them. */
+static int copy_attrs(const struct copy_ctx *c, const struct stat *st, const struct xobj *src,
+                      const struct xobj *dst, const char *rel, struct coi_error *err)
+{
+        uid_t uid = shift_id(st->st_uid, c->from.uid, c->to.uid);
+        gid_t gid = shift_id(st->st_gid, c->from.gid, c->to.gid);
+        struct timespec times[2] = { st->st_atim, st->st_mtim };
+        /* chown first: it clears set-id bits and file capabilities, which come back after it. */
+        if (x_chown(dst, uid, gid) < 0)
+                return coi_error_set(err, errno, "chown the copy of %s: %m", rel);
+        int r = copy_xattrs(c, src, dst, rel, err);
+        if (r < 0)
+                return r;
+        /* A symlink's mode means nothing; every other object here was just made by this copy. */
+        if (!S_ISLNK(st->st_mode) && x_chmod(dst, st->st_mode & 07777) < 0)
+                return coi_error_set(err, errno, "chmod the copy of %s: %m", rel);
+        if (x_utimens(dst, times) < 0)
+                return coi_error_set(err, errno, "set the times of the copy of %s: %m", rel);
         return 0;
 }
 
@@ -324,9 +363,6 @@ static int copy_entry(struct copy_ctx *c, int sdir, const char *name, int ddir, 
         if (r != 0)
                 return r < 0 ? r : 0;
         c->size += (uint64_t)st.st_blocks * 512u;
-        uid_t uid = shift_id(st.st_uid, c->from.uid, c->to.uid);
-        gid_t gid = shift_id(st.st_gid, c->from.gid, c->to.gid);
-        struct timespec times[2] = { st.st_atim, st.st_mtim };
         _cleanup_close_ int sfd = -1, dfd = -1;
         struct xobj xs, xd;
 
@@ -349,19 +385,9 @@ static int copy_entry(struct copy_ctx *c, int sdir, const char *name, int ddir, 
                         : copy_data(sfd, dfd, st.st_size, rel, err);
                 if (r < 0)
                         return r;
-                /* chown first: it clears set-id bits and file capabilities, which come back after it. */
-                if (fchown(dfd, uid, gid) < 0)
-                        return coi_error_set(err, errno, "chown the copy of %s: %m", rel);
-                xobj_init(&xs, sfd, -1, "");
-                xobj_init(&xd, dfd, -1, "");
-                r = copy_xattrs(c, &xs, &xd, rel, err);
-                if (r < 0)
-                        return r;
-                if (fchmod(dfd, st.st_mode & 07777) < 0)
-                        return coi_error_set(err, errno, "chmod the copy of %s: %m", rel);
-                if (futimens(dfd, times) < 0)
-                        return coi_error_set(err, errno, "set the times of the copy of %s: %m", rel);
-                return 0;
+                xobj_init(&xs, sfd, -1, NULL);
+                xobj_init(&xd, dfd, -1, NULL);
+                return copy_attrs(c, &st, &xs, &xd, rel, err);
         }
 
         if (S_ISLNK(st.st_mode)) {
@@ -383,19 +409,9 @@ static int copy_entry(struct copy_ctx *c, int sdir, const char *name, int ddir, 
         } else {
                 return coi_error_set(err, EINVAL, "%s: unknown file type %o", rel, st.st_mode & S_IFMT);
         }
-        if (fchownat(ddir, dname, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-                return coi_error_set(err, errno, "chown the copy of %s: %m", rel);
         xobj_init(&xs, -1, sdir, name);
         xobj_init(&xd, -1, ddir, dname);
-        r = copy_xattrs(c, &xs, &xd, rel, err);
-        if (r < 0)
-                return r;
-        /* Not a symlink (we just made it): fchmodat may follow nothing here. */
-        if (!S_ISLNK(st.st_mode) && fchmodat(ddir, dname, st.st_mode & 07777, 0) < 0)
-                return coi_error_set(err, errno, "chmod the copy of %s: %m", rel);
-        if (utimensat(ddir, dname, times, AT_SYMLINK_NOFOLLOW) < 0)
-                return coi_error_set(err, errno, "set the times of the copy of %s: %m", rel);
-        return 0;
+        return copy_attrs(c, &st, &xs, &xd, rel, err);
 }
 
 /* Each directory level holds two fds: let the soft limit go up to the hard one. */

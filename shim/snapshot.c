@@ -1,41 +1,22 @@
-/* snapshot.c — container snapshots: a faithful, never-following copy of upper/ (with owners re-shifted
- * between id blocks when needed) and metadata.json under containers/NAME/snapshots/; restore, branch, delete. */
+/* snapshot.c — container snapshots: metadata.json and the layer copy (snapshot-copy.c) under
+ * containers/NAME/snapshots/, taken under the container's lock; restore, branch, delete, JSON. */
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
-#include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/xattr.h>
 #include <time.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
 
+#include "json-util.h"
 #include "rootfs.h"
+#include "snapshot-copy.h"
 #include "snapshot.h"
 #include "util.h"
 
 #define SNAPSHOT_METADATA "metadata.json"
-#define HOST_OVERFLOW_ID  65534u /* the host's nobody: an id no container block holds */
 
-static void yajl_tree_freep(yajl_val *v)
+static int open_dir_at(int dirfd, const char *name)
 {
-        if (*v)
-                yajl_tree_free(*v);
-}
-
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
-}
-
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
+        return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /* ---- names --------------------------------------------------------------------------------------- */
@@ -85,58 +66,53 @@ void snapshot_info_list_free(struct snapshot_info **list)
 
 /* ---- metadata.json ------------------------------------------------------------------------------- */
 
-static bool gs(yajl_gen g, const char *str)
+/* A generator for indented JSON; NULL when out of memory (gen_finish then reports it). */
+static yajl_gen gen_new(void)
 {
-        return yajl_gen_string(g, (const unsigned char *)(str ? str : ""), strlen(str ? str : "")) ==
-               yajl_gen_status_ok;
-}
-
-/* stored: the file's form (with the ids); otherwise the form `--format json` prints. */
-static bool gen_snapshot(yajl_gen g, const struct snapshot_info *i, bool stored)
-{
-        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && gs(g, "name") && gs(g, i->name) &&
-                  gs(g, "created_at") && gs(g, i->created_at) && gs(g, "stateful") &&
-                  yajl_gen_bool(g, i->stateful) == yajl_gen_status_ok && gs(g, "size") &&
-                  yajl_gen_integer(g, (long long)i->size) == yajl_gen_status_ok;
-        if (stored)
-                ok = ok && gs(g, "container") && gs(g, i->container) && gs(g, "uid") &&
-                     yajl_gen_integer(g, i->ids.uid) == yajl_gen_status_ok && gs(g, "gid") &&
-                     yajl_gen_integer(g, i->ids.gid) == yajl_gen_status_ok;
-        return ok && yajl_gen_map_close(g) == yajl_gen_status_ok;
+        yajl_gen g = yajl_gen_alloc(NULL);
+        if (g)
+                yajl_gen_config(g, yajl_gen_beautify, 1);
+        return g;
 }
 
 static int gen_finish(yajl_gen g, bool ok, char **ret, struct coi_error *err)
 {
         const unsigned char *buf;
         size_t len;
-        if (!ok || yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+        if (!g || !ok || yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
                 return coi_error_set(err, ENOMEM, "snapshot JSON: %m");
         *ret = strndup((const char *)buf, len);
         return *ret ? 0 : coi_error_set(err, ENOMEM, "snapshot JSON: %m");
 }
 
-static int metadata_write(int dirfd, const struct snapshot_info *i, struct coi_error *err)
+/* stored: the file's form (with the ids); otherwise the form `--format json` prints. */
+static bool gen_snapshot(yajl_gen g, const struct snapshot_info *i, bool stored)
 {
-        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
-        _cleanup_free_ char *json = NULL;
-        if (!g)
-                return coi_error_set(err, ENOMEM, "metadata of snapshot %s: %m", i->name);
-        yajl_gen_config(g, yajl_gen_beautify, 1);
-        int r = gen_finish(g, gen_snapshot(g, i, true), &json, err);
-        return r ?: write_file_atomic_at(dirfd, SNAPSHOT_METADATA, json, strlen(json), 0600, err);
+        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && json_gen_str(g, "name") &&
+                  json_gen_str(g, i->name) && json_gen_str(g, "created_at") &&
+                  json_gen_str(g, i->created_at) && json_gen_str(g, "stateful") &&
+                  yajl_gen_bool(g, i->stateful) == yajl_gen_status_ok && json_gen_str(g, "size") &&
+                  yajl_gen_integer(g, (long long)i->size) == yajl_gen_status_ok;
+        if (stored)
+                ok = ok && json_gen_str(g, "container") && json_gen_str(g, i->container) &&
+                     json_gen_str(g, "uid") && yajl_gen_integer(g, i->ids.uid) == yajl_gen_status_ok &&
+                     json_gen_str(g, "gid") && yajl_gen_integer(g, i->ids.gid) == yajl_gen_status_ok;
+        return ok && yajl_gen_map_close(g) == yajl_gen_status_ok;
 }
 
-static const char *json_str(yajl_val root, const char *key)
+static int metadata_write(int dirfd, const struct snapshot_info *i, struct coi_error *err)
 {
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_string);
-        return v ? v->u.string : NULL;
+        _cleanup_(yajl_gen_freep) yajl_gen g = gen_new();
+        _cleanup_free_ char *json = NULL;
+        int r = gen_finish(g, g && gen_snapshot(g, i, true), &json, err);
+        if (r < 0)
+                return coi_error_prefix(err, "metadata of snapshot %s: ", i->name);
+        return write_file_atomic_at(dirfd, SNAPSHOT_METADATA, json, strlen(json), 0600, err);
 }
 
 static long long json_int(yajl_val root, const char *key, long long def)
 {
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_number);
+        yajl_val v = json_member(root, key, yajl_t_number);
         return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : def;
 }
 
@@ -162,13 +138,13 @@ static int metadata_read(int snapsfd, const char *container, const char *name, s
         _cleanup_(snapshot_info_freep) struct snapshot_info *i = calloc(1, sizeof(*i));
         if (!i)
                 return coi_error_set(err, ENOMEM, "snapshot %s: %m", name);
-        const char *stateful_path[] = { "stateful", NULL };
-        yajl_val sf = yajl_tree_get(root, stateful_path, yajl_t_any);
+        yajl_val created = json_member(root, "created_at", yajl_t_string);
+        yajl_val sf = json_member(root, "stateful", yajl_t_any);
         long long uid = json_int(root, "uid", -1), gid = json_int(root, "gid", -1);
         long long size = json_int(root, "size", 0);
         i->name = strdup(name);
         i->container = strdup(container);
-        i->created_at = strdup(json_str(root, "created_at") ?: "");
+        i->created_at = strdup(created ? created->u.string : "");
         i->stateful = sf && YAJL_IS_TRUE(sf);
         i->size = size > 0 ? (uint64_t)size : 0;
         if (!i->name || !i->container || !i->created_at)
@@ -183,8 +159,8 @@ static int metadata_read(int snapsfd, const char *container, const char *name, s
 
 /* ---- the container side -------------------------------------------------------------------------- */
 
-/* The container's directory, locked (the same flock container.c takes: one operation at a time), its
- * metadata, and its snapshots/ directory (-1 when it has none and create is not set). */
+/* The container's directory, locked (container_lock: one operation at a time), its metadata, and its
+ * snapshots/ directory (-1 when it has none and create is not set). */
 struct target {
         int dirfd;
         int snapsfd;
@@ -202,27 +178,41 @@ static int target_open(struct container_store *s, const char *container, bool cr
                        struct coi_error *err)
 {
         *t = (struct target){ .dirfd = -1, .snapsfd = -1 };
-        struct container_info *probe = NULL;
-        int r = container_info_get(s, container, &probe, err);
-        if (r == -ENOENT)
+        int r = container_validate_name(container, err);
+        r = r ?: container_lock(s, container, &t->dirfd, err);
+        /* Read under the lock: the status cannot change while we hold it. */
+        r = r ?: container_info_get(s, container, &t->info, err);
+        if (r == -ENOENT) /* no directory, or no metadata.json (an interrupted launch) */
                 return coi_error_set(err, ENOENT, "container '%s' not found", container);
-        if (r < 0)
-                return r;
-        t->dirfd = open(probe->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        container_info_free(probe);
-        if (t->dirfd < 0)
-                return coi_error_set(err, errno, "open container %s: %m", container);
-        if (flock(t->dirfd, LOCK_EX) < 0)
-                return coi_error_set(err, errno, "lock container %s: %m", container);
-        /* Read again under the lock: the status may have changed while we waited. */
-        r = container_info_get(s, container, &t->info, err);
         if (r < 0)
                 return r;
         if (create && mkdirat(t->dirfd, SNAPSHOT_DIR, 0700) < 0 && errno != EEXIST)
                 return coi_error_set(err, errno, "mkdir %s/%s: %m", t->info->dir, SNAPSHOT_DIR);
-        t->snapsfd = openat(t->dirfd, SNAPSHOT_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        t->snapsfd = open_dir_at(t->dirfd, SNAPSHOT_DIR);
         if (t->snapsfd < 0 && errno != ENOENT)
                 return coi_error_set(err, errno, "open %s/%s: %m", t->info->dir, SNAPSHOT_DIR);
+        return 0;
+}
+
+/* The opening of an operation on an existing snapshot: a valid name, the container locked (t, which
+ * target_done may always be called on), the snapshot's metadata, and (ret_fd optional) its directory. */
+static int target_open_snapshot(struct container_store *s, const char *container, const char *name,
+                                struct target *t, struct snapshot_info **ret, int *ret_fd,
+                                struct coi_error *err)
+{
+        *t = (struct target){ .dirfd = -1, .snapsfd = -1 };
+        _cleanup_(snapshot_info_freep) struct snapshot_info *i = NULL;
+        int r = snapshot_validate_name(name, err);
+        r = r ?: target_open(s, container, false, t, err);
+        r = r ?: metadata_read(t->snapsfd, container, name, &i, err);
+        if (r < 0)
+                return r;
+        if (ret_fd) {
+                *ret_fd = open_dir_at(t->snapsfd, name);
+                if (*ret_fd < 0)
+                        return coi_error_set(err, errno, "open snapshot '%s' of '%s': %m", name, container);
+        }
+        *ret = TAKE_PTR(i);
         return 0;
 }
 
@@ -232,6 +222,38 @@ static void rfc3339_now(char *buf, size_t size)
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Fills the new snapshot's directory dirfd: a copy of upper/ (a running container frozen for it, so it
+ * holds one moment, not a smear), then metadata.json. */
+static int snapshot_fill(struct container_store *s, const struct target *t, const char *name, int dirfd,
+                         struct coi_error *err)
+{
+        const char *container = t->info->name;
+        char created[32];
+        rfc3339_now(created, sizeof(created));
+        struct snapshot_info i = { .name = (char *)name,
+                                   .container = (char *)container,
+                                   .created_at = created,
+                                   .ids = t->info->ids };
+        bool thaw = streq(t->info->status, "running");
+        if (thaw && container_freeze(s, container, err) < 0)
+                return coi_error_prefix(err, "snapshot of %s: ", container);
+        int r = 0;
+        struct stat st;
+        if (fstatat(t->dirfd, ROOTFS_UPPER, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+                /* Never started: an empty layer. */
+                if (mkdirat(dirfd, ROOTFS_UPPER, 0755) < 0 ||
+                    fchownat(dirfd, ROOTFS_UPPER, i.ids.uid, i.ids.gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        r = coi_error_set(err, errno, "snapshot of %s: empty upper: %m", container);
+        } else {
+                r = snapshot_copy_tree(t->dirfd, ROOTFS_UPPER, dirfd, ROOTFS_UPPER, &i.ids, &i.ids, &i.size,
+                                       err);
+        }
+        struct coi_error e = { 0 };
+        if (thaw && container_unfreeze(s, container, &e) < 0 && r == 0)
+                r = coi_error_set(err, e.code, "snapshot taken, but %s", e.msg);
+        return r ?: metadata_write(dirfd, &i, err);
 }
 
 /* ---- operations ---------------------------------------------------------------------------------- */
@@ -250,50 +272,23 @@ int snapshot_create(struct container_store *s, const char *container, const char
         if (fstatat(t.snapsfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
                 return coi_error_set(err, EEXIST, "snapshot '%s' already exists for container '%s'", name,
                                      container);
+        /* Built under a hidden name and renamed into place once complete: list never shows half of one. */
         _cleanup_free_ char *tmp = xasprintf(".tmp-%s", name);
         if (!tmp)
                 return coi_error_set(err, ENOMEM, "snapshot %s: %m", name);
-        struct coi_error e = { 0 };
         r = rootfs_remove_tree_at(t.snapsfd, tmp, tmp, err); /* debris of an interrupted create */
         if (r < 0)
                 return r;
         if (mkdirat(t.snapsfd, tmp, 0700) < 0)
                 return coi_error_set(err, errno, "mkdir snapshot %s of %s: %m", name, container);
-        _cleanup_close_ int tfd = openat(t.snapsfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (tfd < 0) {
+        _cleanup_close_ int tfd = open_dir_at(t.snapsfd, tmp);
+        if (tfd < 0)
                 r = coi_error_set(err, errno, "open snapshot %s of %s: %m", name, container);
-                rootfs_remove_tree_at(t.snapsfd, tmp, tmp, &e);
-                return r;
-        }
-        char created[32];
-        rfc3339_now(created, sizeof(created));
-        struct snapshot_info i = { .name = (char *)name,
-                                   .container = (char *)container,
-                                   .created_at = created,
-                                   .ids = t.info->ids };
-        /* A running container is frozen for the copy, so upper/ holds one moment, not a smear. */
-        bool thaw = false;
-        if (streq(t.info->status, "running")) {
-                r = container_freeze(s, container, err);
-                if (r < 0)
-                        return coi_error_prefix(err, "snapshot of %s: ", container);
-                thaw = true;
-        }
-        if (fstatat(t.dirfd, ROOTFS_UPPER, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
-                /* Never started: an empty layer. */
-                if (mkdirat(tfd, ROOTFS_UPPER, 0755) < 0 ||
-                    fchownat(tfd, ROOTFS_UPPER, t.info->ids.uid, t.info->ids.gid, AT_SYMLINK_NOFOLLOW) < 0)
-                        r = coi_error_set(err, errno, "snapshot of %s: empty upper: %m", container);
-        } else {
-                r = copy_tree(t.dirfd, ROOTFS_UPPER, tfd, ROOTFS_UPPER, &t.info->ids, &t.info->ids, &i.size,
-                              err);
-        }
-        if (thaw && container_unfreeze(s, container, &e) < 0 && r == 0)
-                r = coi_error_set(err, e.code, "snapshot taken, but %s", e.msg);
-        r = r ?: metadata_write(tfd, &i, err);
+        r = r ?: snapshot_fill(s, &t, name, tfd, err);
         if (r == 0 && renameat(t.snapsfd, tmp, t.snapsfd, name) < 0)
                 r = coi_error_set(err, errno, "rename snapshot %s of %s into place: %m", name, container);
         if (r < 0) {
+                struct coi_error e = { 0 };
                 rootfs_remove_tree_at(t.snapsfd, tmp, tmp, &e);
                 return r;
         }
@@ -348,24 +343,17 @@ int snapshot_list(struct container_store *s, const char *container, struct snaps
 int snapshot_get(struct container_store *s, const char *container, const char *name,
                  struct snapshot_info **ret, struct coi_error *err)
 {
-        int r = snapshot_validate_name(name, err);
-        if (r < 0)
-                return r;
         _cleanup_(target_done) struct target t;
-        r = target_open(s, container, false, &t, err);
-        return r ?: metadata_read(t.snapsfd, container, name, ret, err);
+        return target_open_snapshot(s, container, name, &t, ret, NULL, err);
 }
 
 int snapshot_restore(struct container_store *s, const char *container, const char *name,
                      struct coi_error *err)
 {
-        int r = snapshot_validate_name(name, err);
-        if (r < 0)
-                return r;
         _cleanup_(target_done) struct target t;
-        r = target_open(s, container, false, &t, err);
         _cleanup_(snapshot_info_freep) struct snapshot_info *i = NULL;
-        r = r ?: metadata_read(t.snapsfd, container, name, &i, err);
+        _cleanup_close_ int sfd = -1;
+        int r = target_open_snapshot(s, container, name, &t, &i, &sfd, err);
         if (r < 0)
                 return r;
         _cleanup_free_ char *rootfs = xasprintf("%s/%s", t.info->dir, ROOTFS_MOUNT);
@@ -376,21 +364,18 @@ int snapshot_restore(struct container_store *s, const char *container, const cha
                         err, EBUSY,
                         "container '%s' must be stopped before restore (use 'coi container stop %s')",
                         container, container);
-        _cleanup_close_ int sfd = openat(t.snapsfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sfd < 0)
-                return coi_error_set(err, errno, "open snapshot '%s' of '%s': %m", name, container);
         /* Built beside the live layer, then swapped in with one rename: an interruption leaves either
          * the old layer or the restored one, never a mix. */
         static const char next[] = ROOTFS_UPPER ".restore";
-        struct coi_error e = { 0 };
         r = rootfs_remove_tree_at(t.dirfd, next, next, err);
-        r = r ?: copy_tree(sfd, ROOTFS_UPPER, t.dirfd, next, &i->ids, &t.info->ids, NULL, err);
+        r = r ?: snapshot_copy_tree(sfd, ROOTFS_UPPER, t.dirfd, next, &i->ids, &t.info->ids, NULL, err);
         if (r < 0)
                 return coi_error_prefix(err, "restore %s from %s: ", container, name);
         if (renameat2(t.dirfd, next, t.dirfd, ROOTFS_UPPER, RENAME_EXCHANGE) < 0) {
                 if (errno != ENOENT || renameat(t.dirfd, next, t.dirfd, ROOTFS_UPPER) < 0) {
                         r = coi_error_set(err, errno, "restore %s: swap in the restored layer: %m",
                                           container);
+                        struct coi_error e = { 0 };
                         rootfs_remove_tree_at(t.dirfd, next, next, &e);
                         return r;
                 }
@@ -402,13 +387,9 @@ int snapshot_restore(struct container_store *s, const char *container, const cha
 
 int snapshot_delete(struct container_store *s, const char *container, const char *name, struct coi_error *err)
 {
-        int r = snapshot_validate_name(name, err);
-        if (r < 0)
-                return r;
         _cleanup_(target_done) struct target t;
-        r = target_open(s, container, false, &t, err);
         _cleanup_(snapshot_info_freep) struct snapshot_info *i = NULL;
-        r = r ?: metadata_read(t.snapsfd, container, name, &i, err);
+        int r = target_open_snapshot(s, container, name, &t, &i, NULL, err);
         return r ?: rootfs_remove_tree_at(t.snapsfd, name, name, err);
 }
 
@@ -420,7 +401,7 @@ struct branch {
 /* Files start writes once, per container: the branch gets its own at its first start. */
 static int drop_identity(int upperfd, const char *what, struct coi_error *err)
 {
-        _cleanup_close_ int etc = openat(upperfd, "etc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int etc = open_dir_at(upperfd, "etc");
         if (etc < 0)
                 return 0;
         static const char *const files[] = { "machine-id", "hostname" };
@@ -437,14 +418,13 @@ static int branch_populate(const char *dir, const struct idmap_allocation *ids, 
                            struct coi_error *err)
 {
         const struct branch *b = userdata;
-        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int dfd = open_dir_at(AT_FDCWD, dir);
         if (dfd < 0)
                 return coi_error_set(err, errno, "open %s: %m", dir);
-        int r = copy_tree(b->snapfd, ROOTFS_UPPER, dfd, ROOTFS_UPPER, &b->snap->ids, ids, NULL, err);
+        int r = snapshot_copy_tree(b->snapfd, ROOTFS_UPPER, dfd, ROOTFS_UPPER, &b->snap->ids, ids, NULL, err);
         if (r < 0)
                 return r;
-        _cleanup_close_ int upper =
-                openat(dfd, ROOTFS_UPPER, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int upper = open_dir_at(dfd, ROOTFS_UPPER);
         if (upper < 0)
                 return coi_error_set(err, errno, "open %s/%s: %m", dir, ROOTFS_UPPER);
         return drop_identity(upper, dir, err);
@@ -453,19 +433,14 @@ static int branch_populate(const char *dir, const struct idmap_allocation *ids, 
 int snapshot_branch(struct container_store *s, const char *container, const char *name, const char *new_name,
                     struct coi_error *err)
 {
+        _cleanup_(target_done) struct target t = { .dirfd = -1, .snapsfd = -1 };
+        _cleanup_(snapshot_info_freep) struct snapshot_info *i = NULL;
+        _cleanup_close_ int sfd = -1;
         int r = snapshot_validate_name(name, err);
         r = r ?: container_validate_name(new_name, err);
+        r = r ?: target_open_snapshot(s, container, name, &t, &i, &sfd, err);
         if (r < 0)
                 return r;
-        _cleanup_(target_done) struct target t;
-        r = target_open(s, container, false, &t, err);
-        _cleanup_(snapshot_info_freep) struct snapshot_info *i = NULL;
-        r = r ?: metadata_read(t.snapsfd, container, name, &i, err);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int sfd = openat(t.snapsfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sfd < 0)
-                return coi_error_set(err, errno, "open snapshot '%s' of '%s': %m", name, container);
         struct branch b = { .snapfd = sfd, .snap = i };
         return container_create_stopped(s, t.info->image, new_name, branch_populate, &b, err);
 }
@@ -474,12 +449,9 @@ int snapshot_branch(struct container_store *s, const char *container, const char
 
 int snapshot_json(const struct snapshot_info *info, const char *container, char **ret, struct coi_error *err)
 {
-        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
-        if (!g)
-                return coi_error_set(err, ENOMEM, "snapshot JSON: %m");
-        yajl_gen_config(g, yajl_gen_beautify, 1);
-        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && gs(g, "container") && gs(g, container) &&
-                  gs(g, "snapshot") && gen_snapshot(g, info, false) &&
+        _cleanup_(yajl_gen_freep) yajl_gen g = gen_new();
+        bool ok = g && yajl_gen_map_open(g) == yajl_gen_status_ok && json_gen_str(g, "container") &&
+                  json_gen_str(g, container) && json_gen_str(g, "snapshot") && gen_snapshot(g, info, false) &&
                   yajl_gen_map_close(g) == yajl_gen_status_ok;
         return gen_finish(g, ok, ret, err);
 }
@@ -495,25 +467,20 @@ static bool gen_array(yajl_gen g, struct snapshot_info *const *list)
 int snapshot_list_json(const char *container, struct snapshot_info *const *list, char **ret,
                        struct coi_error *err)
 {
-        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
-        if (!g)
-                return coi_error_set(err, ENOMEM, "snapshot JSON: %m");
-        yajl_gen_config(g, yajl_gen_beautify, 1);
-        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && gs(g, "container") && gs(g, container) &&
-                  gs(g, "snapshots") && gen_array(g, list) && yajl_gen_map_close(g) == yajl_gen_status_ok;
+        _cleanup_(yajl_gen_freep) yajl_gen g = gen_new();
+        bool ok = g && yajl_gen_map_open(g) == yajl_gen_status_ok && json_gen_str(g, "container") &&
+                  json_gen_str(g, container) && json_gen_str(g, "snapshots") && gen_array(g, list) &&
+                  yajl_gen_map_close(g) == yajl_gen_status_ok;
         return gen_finish(g, ok, ret, err);
 }
 
 int snapshot_all_json(char *const *containers, struct snapshot_info **const *lists, char **ret,
                       struct coi_error *err)
 {
-        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
-        if (!g)
-                return coi_error_set(err, ENOMEM, "snapshot JSON: %m");
-        yajl_gen_config(g, yajl_gen_beautify, 1);
-        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok;
+        _cleanup_(yajl_gen_freep) yajl_gen g = gen_new();
+        bool ok = g && yajl_gen_map_open(g) == yajl_gen_status_ok;
         for (size_t k = 0; ok && containers && containers[k]; k++)
-                ok = gs(g, containers[k]) && gen_array(g, lists[k]);
+                ok = json_gen_str(g, containers[k]) && gen_array(g, lists[k]);
         ok = ok && yajl_gen_map_close(g) == yajl_gen_status_ok;
         return gen_finish(g, ok, ret, err);
 }

@@ -3,10 +3,9 @@
 #include <dirent.h>
 #include <libgen.h>
 #include <limits.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
 
 #include "capabilities.h"
+#include "json-util.h"
 #include "system-config.h"
 #include "util.h"
 
@@ -49,22 +48,10 @@ static const struct mount_entry mounts[] = {
 
 static const char *const namespaces[] = { "user", "mount", "pid", "uts", "ipc", "cgroup", "network" };
 
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
-}
-
-static void yajl_tree_freep(yajl_val *v)
-{
-        if (*v)
-                yajl_tree_free(*v);
-}
-
-/* Each helper returns true on success so a whole object is one && chain. */
+/* Each helper returns true on success so a whole object is one && chain; short names keep it readable. */
 static bool s(yajl_gen g, const char *str)
 {
-        return yajl_gen_string(g, (const unsigned char *)str, strlen(str)) == yajl_gen_status_ok;
+        return json_gen_str(g, str);
 }
 
 static bool num(yajl_gen g, long long v)

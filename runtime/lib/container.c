@@ -71,7 +71,7 @@ static void create_job_cleanup(struct create_job *j)
                         log_warning(j->ctx, "cleanup of failed create of %s: %s", j->id, e.msg);
                 if (j->pid_file_written)
                         unlink(j->opts->pid_file);
-                if (j->dir_created && state_dir_remove(j->rootfd, j->id, &e) < 0)
+                if (j->dir_created && state_dir_remove(j->rootfd, j->id, j->lockfd, &e) < 0)
                         log_warning(j->ctx, "cleanup of failed create of %s: %s", j->id, e.msg);
         }
         closep(&j->console_fd);
@@ -88,6 +88,8 @@ static int load_config(struct create_job *j, char **ret_json, size_t *ret_len, s
 {
         _cleanup_free_ char *json = NULL;
         size_t len = 0;
+        if (oci_config_unstash(j->opts, j->opts->bundle, ret_json, ret_len, &j->config))
+                return 0;
         _cleanup_free_ char *origin = NULL;
         if (j->opts->config_json) {
                 json = strdup(j->opts->config_json);
@@ -545,7 +547,7 @@ int coi_container_delete(struct coi_context *ctx, const char *id, bool force, st
         r = handle_open(ctx, id, EXCLUSIVE_LOCK, &h, err);
         if (r == -ENOENT && h.lockfd >= 0 && h.dirfd >= 0) {
                 /* A state dir without state.json whose creator is gone (we hold its lock): debris. */
-                return state_dir_remove(h.rootfd, id, err);
+                return state_dir_remove(h.rootfd, id, h.lockfd, err);
         }
         if (r < 0)
                 return r;
@@ -575,7 +577,7 @@ int coi_container_delete(struct coi_context *ctx, const char *id, bool force, st
                 if (r < 0)
                         return coi_error_prefix(err, "delete %s: ", id);
         }
-        r = state_dir_remove(h.rootfd, id, err);
+        r = state_dir_remove(h.rootfd, id, h.lockfd, err);
         timer_phase(&t, "removed");
         return r;
 }

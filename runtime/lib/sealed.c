@@ -5,6 +5,7 @@
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 
+#include "container.h"
 #include "oci-config.h"
 #include "state.h"
 #include "util.h"
@@ -95,20 +96,33 @@ int coi_sealed_binary_needed(struct coi_context *ctx, const struct coi_create_op
                              struct coi_error *err)
 {
         _cleanup_(oci_config_freep) struct oci_config *config = NULL;
+        _cleanup_free_ char *json = NULL;
+        size_t len = 0;
         int r;
         if (opts && opts->config_json) {
-                r = oci_config_parse(opts->config_json, strlen(opts->config_json), "config (given in memory)",
-                                     &config, err);
+                json = strdup(opts->config_json);
+                if (!json)
+                        return coi_error_set(err, ENOMEM, "config: %m");
+                len = strlen(json);
+                r = oci_config_parse(json, len, "config (given in memory)", &config, err);
         } else {
                 _cleanup_free_ char *path =
                         xasprintf("%s/config.json", opts && opts->bundle ? opts->bundle : ".");
                 if (!path)
                         return coi_error_set(err, ENOMEM, "config.json: %m");
-                r = oci_config_load(path, &config, err);
+                r = read_file_at(AT_FDCWD, path, CONFIG_MAX_BYTES, &json, &len, err);
+                if (r == 0)
+                        r = oci_config_parse(json, len, path, &config, err);
         }
         if (r < 0)
                 return r;
-        return needed_for_config(config, ret_needed, err);
+        r = needed_for_config(config, ret_needed, err);
+        if (r < 0)
+                return r;
+        /* The create with these options runs this very parse (oci_config_stash). */
+        if (opts)
+                oci_config_stash(opts, opts->bundle, TAKE_PTR(json), len, TAKE_PTR(config));
+        return 0;
 }
 
 int coi_sealed_binary_needed_for_exec(struct coi_context *ctx, const char *id, bool *ret_needed,

@@ -54,9 +54,54 @@ int state_root_open(const struct coi_context *ctx, bool create, int *ret_rootfd,
         return 0;
 }
 
+/* Deleted containers leave their emptied directory behind under one of a few spare names, and the next
+ * create takes it by rename instead of mkdir. On ext4 (a /run on disk) mkdir allocates the directory's
+ * block and the final close after rmdir frees it again, with a synchronous discard when mounted with
+ * `discard`: ≈0.2 ms per container; a rename costs ≈0.01 ms. Names start with '.', which no id does
+ * (state_validate_id) and which list skips. At most STATE_SPARE_DIRS stay behind. */
+#define STATE_SPARE_DIRS 4
+
+static void spare_name(char buf[static 16], int i)
+{
+        snprintf(buf, 16, ".spare-%d", i);
+}
+
+/* Unlinks everything in dfd (only flat files live in a state directory). 0 if it is empty now. */
+static int empty_dir(int dfd)
+{
+        int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                int saved = errno;
+                if (fd >= 0)
+                        close(fd);
+                return -saved;
+        }
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
+                    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+                        r = -errno;
+        closedir(d);
+        return r;
+}
+
 int state_dir_create(int rootfd, const char *id, int *ret_dirfd, struct coi_error *err)
 {
-        if (mkdirat(rootfd, id, 0700) < 0) {
+        /* RENAME_NOREPLACE keeps the claim on the id exactly as mkdir's EEXIST does. */
+        bool reused = false;
+        for (int i = 0; i < STATE_SPARE_DIRS && !reused; i++) {
+                char spare[16];
+                spare_name(spare, i);
+                if (renameat2(rootfd, spare, rootfd, id, RENAME_NOREPLACE) == 0)
+                        reused = true;
+                else if (errno == EEXIST)
+                        return coi_error_set(err, EEXIST, "container %s already exists", id);
+                else if (errno != ENOENT)
+                        break; /* no renameat2 here, say: mkdir */
+        }
+        if (!reused && mkdirat(rootfd, id, 0700) < 0) {
                 if (errno == EEXIST)
                         return coi_error_set(err, EEXIST, "container %s already exists", id);
                 return coi_error_set(err, errno, "create state directory of %s: %m", id);
@@ -64,6 +109,12 @@ int state_dir_create(int rootfd, const char *id, int *ret_dirfd, struct coi_erro
         int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return coi_error_set(err, errno, "open state directory of %s: %m", id);
+        /* A spare is emptied before it is put aside; a runtime that wrote into it meanwhile (a `start`
+         * racing the delete) must not leave a stale state.json to a new container. */
+        if (reused && empty_dir(fd) < 0) {
+                close(fd);
+                return coi_error_set(err, EIO, "clear the reused state directory of %s", id);
+        }
         *ret_dirfd = fd;
         return 0;
 }
@@ -80,25 +131,27 @@ int state_dir_open(int rootfd, const char *id, int *ret_dirfd, struct coi_error 
         return 0;
 }
 
-int state_dir_remove(int rootfd, const char *id, struct coi_error *err)
+int state_dir_remove(int rootfd, const char *id, int lockfd, struct coi_error *err)
 {
-        int dfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int dfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (dfd < 0) {
                 if (errno == ENOENT)
                         return 0;
                 return coi_error_set(err, errno, "open state directory of %s: %m", id);
         }
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return coi_error_set(err, errno, "read state directory of %s: %m", id);
+        /* Only flat files live here (state.json, config.json, exec.fifo, temporaries). */
+        bool empty = empty_dir(dfd) == 0;
+        /* Unlocked before it goes: a create that takes the spare next must not find it locked. */
+        if (lockfd >= 0)
+                flock(lockfd, LOCK_UN);
+        for (int i = 0; empty && i < STATE_SPARE_DIRS; i++) {
+                char spare[16];
+                spare_name(spare, i);
+                if (renameat2(rootfd, id, rootfd, spare, RENAME_NOREPLACE) == 0 || errno == ENOENT)
+                        return 0;
+                if (errno != EEXIST)
+                        break;
         }
-        /* Only flat files live here (state.json, lock, config.json, exec.fifo, temporaries). */
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        unlinkat(dirfd(d), de->d_name, 0);
-        closedir(d);
         if (unlinkat(rootfd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 return coi_error_set(err, errno, "remove state directory of %s: %m", id);
         return 0;

@@ -33,8 +33,9 @@ int state_root_open(const struct coi_context *ctx, bool create, int *ret_rootfd,
 int state_dir_create(int rootfd, const char *id, int *ret_dirfd, struct coi_error *err);
 /* Opens <root>/<id>; ENOENT → "container X does not exist". */
 int state_dir_open(int rootfd, const char *id, int *ret_dirfd, struct coi_error *err);
-/* Removes <root>/<id> and the files the runtime put there. */
-int state_dir_remove(int rootfd, const char *id, struct coi_error *err);
+/* Removes <root>/<id> and the files the runtime put there (the emptied directory may stay as a spare
+ * for the next create, see state.c). lockfd (or -1): the caller's lock on it, released before it goes. */
+int state_dir_remove(int rootfd, const char *id, int lockfd, struct coi_error *err);
 
 /* flock on the directory <id> itself, waiting up to timeout_ms (-1: forever, 0: try once). Returns the lock fd. */
 int state_lock(int dirfd, const char *id, bool exclusive, int timeout_ms, int *ret_lockfd,
