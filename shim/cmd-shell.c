@@ -12,8 +12,8 @@
 #include "util.h"
 
 /* The agent's pane: $@ is the agent's command line; its exit leaves a shell in the pane. */
-#define AGENT_EXIT_SHELL                                                                                   \
-        "trap : INT; \"$@\"; code=$?; printf '\\n[coi] %s exited with status %d. This shell keeps the "   \
+#define AGENT_EXIT_SHELL                                                                                     \
+        "trap : INT; \"$@\"; code=$?; printf '\\n[coi] %s exited with status %d. This shell keeps the "      \
         "session: exit ends it, Ctrl+b d detaches.\\n' \"$1\" \"$code\"; exec bash"
 
 static volatile sig_atomic_t got_signal, got_winch;

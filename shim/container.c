@@ -1344,7 +1344,8 @@ int container_record_mounts(struct container_store *s, const char *name, const s
         if (r < 0)
                 return r;
         _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
-        bool ok = g && yajl_gen_config(g, yajl_gen_beautify, 1) && yajl_gen_array_open(g) == yajl_gen_status_ok;
+        bool ok =
+                g && yajl_gen_config(g, yajl_gen_beautify, 1) && yajl_gen_array_open(g) == yajl_gen_status_ok;
         for (size_t i = 0; ok && i < n; i++) {
                 /* As the start will check it: every symlink on the way resolved. */
                 _cleanup_free_ char *real = realpath(mounts[i].source, NULL);
@@ -1432,15 +1433,18 @@ int container_start_recorded(struct container_store *s, const char *name, struct
         for (size_t i = 0; i < n; i++) {
                 yajl_val o = root->u.array.values[i];
                 const char *ro_path[] = { "readonly", NULL }, *id_path[] = { "idmap", NULL };
-                yajl_val ro = yajl_tree_get(o, ro_path, yajl_t_any), id = yajl_tree_get(o, id_path, yajl_t_any);
+                yajl_val ro = yajl_tree_get(o, ro_path, yajl_t_any),
+                         id = yajl_tree_get(o, id_path, yajl_t_any);
                 long long ids[4] = { json_int(o, "host_uid", -1), json_int(o, "host_gid", -1),
                                      json_int(o, "container_uid", -1), json_int(o, "container_gid", -1) };
                 struct container_mount *m = &mounts[i];
                 m->source = json_str(o, "source");
                 m->target = json_str(o, "target");
                 if (!m->source || m->source[0] != '/' || !m->target || m->target[0] != '/')
-                        return coi_error_set(err, EINVAL, "%s/containers/%s: entry %zu has no absolute "
-                                             "source and target", s->path, path, i);
+                        return coi_error_set(err, EINVAL,
+                                             "%s/containers/%s: entry %zu has no absolute "
+                                             "source and target",
+                                             s->path, path, i);
                 for (size_t k = 0; k < 4; k++)
                         if (ids[k] < 0 || ids[k] > UINT32_MAX)
                                 return coi_error_set(err, EINVAL, "%s/containers/%s: entry %zu: bad ids",

@@ -29,6 +29,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "health.h"
+#include "net.h"
 #include "idmap-alloc.h"
 #include "image.h"
 #include "system-config.h"
@@ -817,6 +818,28 @@ static int count_orphan_cgroups(char **live)
         return n;
 }
 
+/* Container networks whose veth is gone (the container died without its teardown): what
+ * net_orphans_remove(), run by `coi clean --orphans`, removes. */
+static int count_orphan_networks(void)
+{
+        struct net_options o;
+        net_options_init(&o, true);
+        _cleanup_strv_ char **names = NULL;
+        struct coi_error e = { 0 };
+        if (access(o.state_dir, F_OK) < 0 || net_record_list(o.state_dir, &names, &e) < 0)
+                return 0;
+        int n = 0;
+        for (char **name = names; *name; name++) {
+                struct net_record rec = { 0 };
+                if (net_record_load(o.state_dir, *name, &rec, &e) < 0)
+                        continue;
+                if (!rec.host_ifname[0] || !net_link_exists(rec.host_ifname))
+                        n++;
+                net_record_done(&rec);
+        }
+        return n;
+}
+
 static void check_orphans(struct health_check *c)
 {
         _cleanup_strv_ char **live = NULL;
@@ -827,18 +850,20 @@ static void check_orphans(struct health_check *c)
                 return;
         }
         int mounts = count_orphan_mounts(live), cgroups = count_orphan_cgroups(live);
-        int total = mounts + cgroups + states;
+        int networks = count_orphan_networks();
+        int total = mounts + cgroups + states + networks;
         health_detail_int(c, "orphaned_mounts", mounts);
         health_detail_int(c, "orphaned_cgroups", cgroups);
         health_detail_int(c, "orphaned_runtime_states", states);
+        health_detail_int(c, "orphaned_networks", networks);
         if (total == 0) {
                 health_check_set(c, "orphaned_resources", "STATUS", HEALTH_OK, "No orphaned resources");
                 return;
         }
         health_check_set(c, "orphaned_resources", "STATUS", HEALTH_WARNING,
-                         "%d orphaned resource(s) found (%d mounts, %d cgroups, %d runtime states) - run "
-                         "'coi clean --orphans' to remove",
-                         total, mounts, cgroups, states);
+                         "%d orphaned resource(s) found (%d mounts, %d cgroups, %d runtime states, %d "
+                         "networks) - run 'coi clean --orphans' to remove",
+                         total, mounts, cgroups, states, networks);
 }
 
 /* ---- the report ---------------------------------------------------------------------------------- */

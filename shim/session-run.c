@@ -494,7 +494,8 @@ static int continue_running(struct session *s, const struct session_meta *meta, 
         _cleanup_(container_info_freep) struct container_info *info = NULL;
         struct coi_error e = { 0 };
         if (!expected || !streq(expected, meta->container_name) ||
-            container_info_get(s->store, meta->container_name, &info, &e) < 0 || !streq(info->status, "running"))
+            container_info_get(s->store, meta->container_name, &info, &e) < 0 ||
+            !streq(info->status, "running"))
                 return 0;
         s->name = strdup(meta->container_name);
         if (!s->name)
@@ -572,7 +573,8 @@ int session_start(const struct session_flags *f, const struct session_start_opti
         _cleanup_free_ struct container_mount *mounts =
                 calloc(s->prot->n + 2 + s->cfg->mounts.n_default, sizeof(*mounts));
         /* Per mount: a placeholder kind, recorded for a later plain `coi container start`. */
-        _cleanup_free_ const char **create = calloc(s->prot->n + 2 + s->cfg->mounts.n_default, sizeof(char *));
+        _cleanup_free_ const char **create =
+                calloc(s->prot->n + 2 + s->cfg->mounts.n_default, sizeof(char *));
         if (!mounts || !create)
                 return coi_error_set(err, ENOMEM, "mounts: %m");
         struct container_mount base = { .idmap = true,

@@ -318,11 +318,6 @@ static int mount_one(int rootfd, const struct mounts_setup *s, const struct oci_
                 /* cgroup v1 is never mounted: a container sees the cgroup2 tree (its namespace root). */
                 const char *type = streq(m->type, "cgroup") ? "cgroup2" : m->type;
                 struct mount_attr a = mount_attr_of(m->flags, 0);
-                if (s->before_sysfs && streq(type, "sysfs")) {
-                        r = s->before_sysfs(s->userdata, err);
-                        if (r < 0)
-                                return r;
-                }
                 r = open_fs_tree(type, m->source, m->data, a.attr_set, &tree, err);
                 /* sysfs needs a network namespace we own; without one, bind the host's (runc does too). */
                 if (r == -EPERM && streq(type, "sysfs")) {
@@ -431,7 +426,8 @@ static int make_device(int rootfd, const char *path, char type, unsigned major, 
 static int bind_default_device(int devfd, const char *path, struct coi_error *err)
 {
         const char *name = path + strlen("/dev/");
-        _cleanup_close_ int target = openat(devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+        _cleanup_close_ int target =
+                openat(devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (target < 0) {
                 if (errno == EEXIST)
                         return -EEXIST;
@@ -473,9 +469,9 @@ static int setup_dev(int rootfd, const struct mounts_setup *s, struct coi_error 
                 for (size_t i = 0; i < ELEMENTSOF(default_devices); i++) {
                         r = s->in_userns ? bind_default_device(dev, default_devices[i].path, err) : -EEXIST;
                         if (r == -EEXIST)
-                                r = make_device(rootfd, default_devices[i].path, 'c', default_devices[i].major,
-                                                default_devices[i].minor, 0666, false, 0, 0, s->in_userns,
-                                                err);
+                                r = make_device(rootfd, default_devices[i].path, 'c',
+                                                default_devices[i].major, default_devices[i].minor, 0666,
+                                                false, 0, 0, s->in_userns, err);
                         if (r < 0)
                                 return r;
                 }
@@ -561,7 +557,21 @@ int mounts_pivot_root(const char *rootfs, bool no_pivot, struct coi_error *err)
         return 0;
 }
 
-int mounts_mask_path(int rootfd, const char *path, struct coi_error *err)
+/* What masks are made of, shared by all masked paths of a container: the container's /dev/null
+ * (checked once) for files, and for directories one empty read-only tmpfs, cloned for each after its
+ * first use instead of a new superblock every time. */
+struct mask_sources {
+        int null_fd;  /* O_PATH, verified to be the null device */
+        int empty_fd; /* the first directory mask, attached; cloned for the next ones */
+};
+
+static void mask_sources_done(struct mask_sources *m)
+{
+        closep(&m->null_fd);
+        closep(&m->empty_fd);
+}
+
+static int mask_path(int rootfd, const char *path, struct mask_sources *src, struct coi_error *err)
 {
         _cleanup_close_ int target = openat2_in_root(rootfd, path, O_PATH);
         if (target < 0) {
@@ -575,28 +585,47 @@ int mounts_mask_path(int rootfd, const char *path, struct coi_error *err)
         _cleanup_close_ int tree = -1;
         int r;
         if (S_ISDIR(st.st_mode)) {
-                r = open_fs_tree("tmpfs", "tmpfs", "size=0,mode=0755", MOUNT_ATTR_RDONLY, &tree, err);
-                if (r < 0)
-                        return r;
+                if (src->empty_fd >= 0)
+                        tree = open_tree(src->empty_fd, "",
+                                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (tree < 0) {
+                        r = open_fs_tree("tmpfs", "tmpfs", "size=0,mode=0755", MOUNT_ATTR_RDONLY, &tree, err);
+                        if (r < 0)
+                                return r;
+                }
         } else {
                 /* Bind exactly the inode we verified: the null device, not whatever a rootfs put there. */
-                _cleanup_close_ int null = openat2_in_root(rootfd, "/dev/null", O_PATH);
-                struct stat ns;
-                if (null < 0)
-                        return coi_error_set(err, errno,
-                                             "masked path %s: open /dev/null in the container: %m", path);
-                if (fstat(null, &ns) < 0)
-                        return coi_error_set(err, errno, "masked path %s: stat /dev/null: %m", path);
-                if (!S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
-                        return coi_error_set(err, EPERM,
-                                             "masked path %s: /dev/null in the container is not the null "
-                                             "device (char 1:3); refusing to mask with it",
-                                             path);
-                tree = open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (src->null_fd < 0) {
+                        _cleanup_close_ int null = openat2_in_root(rootfd, "/dev/null", O_PATH);
+                        struct stat ns;
+                        if (null < 0)
+                                return coi_error_set(err, errno,
+                                                     "masked path %s: open /dev/null in the container: %m",
+                                                     path);
+                        if (fstat(null, &ns) < 0)
+                                return coi_error_set(err, errno, "masked path %s: stat /dev/null: %m", path);
+                        if (!S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
+                                return coi_error_set(err, EPERM,
+                                                     "masked path %s: /dev/null in the container is not the "
+                                                     "null device (char 1:3); refusing to mask with it",
+                                                     path);
+                        src->null_fd = TAKE_FD(null);
+                }
+                tree = open_tree(src->null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
                 if (tree < 0)
                         return coi_error_set(err, errno, "masked path %s: clone /dev/null: %m", path);
         }
-        return attach(tree, target, "a mask", path, err);
+        r = attach(tree, target, "a mask", path, err);
+        /* Attached, the first tmpfs is in our mount namespace: the next directory masks clone it. */
+        if (r == 0 && S_ISDIR(st.st_mode) && src->empty_fd < 0)
+                src->empty_fd = TAKE_FD(tree);
+        return r;
+}
+
+int mounts_mask_path(int rootfd, const char *path, struct coi_error *err)
+{
+        _cleanup_(mask_sources_done) struct mask_sources src = { .null_fd = -1, .empty_fd = -1 };
+        return mask_path(rootfd, path, &src, err);
 }
 
 int mounts_readonly_path(int rootfd, const char *path, struct coi_error *err)
@@ -629,8 +658,9 @@ int mounts_finish_rootfs(const struct oci_config *config, struct coi_error *err)
                 if (r < 0)
                         return r;
         }
+        _cleanup_(mask_sources_done) struct mask_sources src = { .null_fd = -1, .empty_fd = -1 };
         for (char **p = l->masked_paths; p && *p; p++) {
-                int r = mounts_mask_path(rootfd, *p, err);
+                int r = mask_path(rootfd, *p, &src, err);
                 if (r < 0)
                         return r;
         }

@@ -16,10 +16,6 @@ struct mounts_setup {
         const char *cgroup_path; /* bound at cgroup mounts when cgroup2 can't be mounted; may be NULL */
         const int *idmapped_fds; /* per config mount: a detached idmapped tree from the parent, or -1 */
         bool in_userns;          /* devices are bind-mounted from the host, never mknod'ed */
-        /* If set, called before a sysfs mount is made (sysfs shows the network namespace of its mounter):
-         * the caller joins its network namespace there if it has not yet. */
-        int (*before_sysfs)(void *userdata, struct coi_error *err);
-        void *userdata;
 };
 
 /* How mounts_resolve_in_root treats a missing path. */

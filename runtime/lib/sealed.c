@@ -1,6 +1,7 @@
 /* sealed.c — re-exec the running program from a sealed memfd copy of itself, so nothing inside a
  * container can reach and overwrite the host binary through /proc/<pid>/exe (CVE-2019-5736), and
  * decide from a container's config whether that copy is needed at all. */
+#include <elf.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -22,6 +23,28 @@ static bool running_sealed(void)
         return seals >= 0 && (seals & SEALS) == SEALS;
 }
 
+/* How much of the executable exec needs: up to the end of its last segment in the file (program
+ * headers included). Section headers and debug info lie beyond it in a linked program and execve never
+ * reads them; leaving them out halves the copy of an unstripped build. Anything unexpected: the whole
+ * file. */
+static off_t exec_image_size(int fd, off_t file_size)
+{
+        Elf64_Ehdr eh;
+        if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+            memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+            eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64)
+                return file_size;
+        Elf64_Phdr ph[64];
+        size_t size = (size_t)eh.e_phnum * sizeof(Elf64_Phdr);
+        if (pread(fd, ph, size, (off_t)eh.e_phoff) != (ssize_t)size)
+                return file_size;
+        uint64_t end = eh.e_phoff + size;
+        for (size_t i = 0; i < eh.e_phnum; i++)
+                if (ph[i].p_offset + ph[i].p_filesz > end)
+                        end = ph[i].p_offset + ph[i].p_filesz;
+        return end < (uint64_t)file_size ? (off_t)end : file_size;
+}
+
 int coi_ensure_sealed_binary(char **argv, char **envp, struct coi_error *err)
 {
         if (running_sealed())
@@ -37,7 +60,7 @@ int coi_ensure_sealed_binary(char **argv, char **envp, struct coi_error *err)
         _cleanup_close_ int mfd = memfd_create("coi-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (mfd < 0)
                 return coi_error_set(err, errno, "memfd_create for the sealed copy of /proc/self/exe: %m");
-        off_t left = st.st_size;
+        off_t left = exec_image_size(exe, st.st_size);
         while (left > 0) {
                 /* copy_file_range can't cross into a memfd on every kernel; sendfile can. */
                 ssize_t n = sendfile(mfd, exe, NULL, (size_t)left);

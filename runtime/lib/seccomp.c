@@ -199,8 +199,10 @@ int seccomp_program_build(struct coi_context *ctx, const struct oci_seccomp *con
 
         for (size_t i = 0; i < config->n_architectures; i++) {
                 if (!arch_reachable(config->architectures[i])) {
-                        log_debug(ctx, "seccomp: architecture 0x%x left out: no process on this kernel "
-                                  "can make its system calls", config->architectures[i]);
+                        log_debug(ctx,
+                                  "seccomp: architecture 0x%x left out: no process on this kernel "
+                                  "can make its system calls",
+                                  config->architectures[i]);
                         continue;
                 }
                 r = seccomp_arch_add(filter, config->architectures[i]);

@@ -397,12 +397,17 @@ void state_resolve_owner(struct state_record *rec)
 {
         if (rec->pub.owner[0] || rec->owner_uid < 0)
                 return;
+        /* /etc/passwd itself, not NSS: the CLI is linked statically, where NSS would need this glibc's
+         * shared modules at run time. Owners from a directory service show as their number. */
+        _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
         struct passwd pw, *res = NULL;
         char tmp[1024];
-        if (getpwuid_r((uid_t)rec->owner_uid, &pw, tmp, sizeof(tmp), &res) == 0 && res)
-                snprintf(rec->pub.owner, sizeof(rec->pub.owner), "%s", pw.pw_name);
-        else
-                snprintf(rec->pub.owner, sizeof(rec->pub.owner), "%lld", (long long)rec->owner_uid);
+        while (f && fgetpwent_r(f, &pw, tmp, sizeof(tmp), &res) == 0 && res)
+                if (pw.pw_uid == (uid_t)rec->owner_uid) {
+                        snprintf(rec->pub.owner, sizeof(rec->pub.owner), "%s", pw.pw_name);
+                        return;
+                }
+        snprintf(rec->pub.owner, sizeof(rec->pub.owner), "%lld", (long long)rec->owner_uid);
 }
 
 void state_record_done(struct state_record *rec)
