@@ -763,14 +763,6 @@ static int live_containers(char ***ret_live, int *ret_dead)
         return 0;
 }
 
-static bool strv_has(char **v, const char *s)
-{
-        for (size_t i = 0; v && v[i]; i++)
-                if (streq(v[i], s))
-                        return true;
-        return false;
-}
-
 /* Mounts under the data directory whose container has no live runtime container. */
 static int count_orphan_mounts(char **live)
 {
@@ -791,7 +783,7 @@ static int count_orphan_mounts(char **live)
                 char name[CONTAINER_NAME_MAX + 1] = "";
                 if (startswith(rest, "containers/"))
                         snprintf(name, sizeof(name), "%.*s", (int)strcspn(rest + 11, "/"), rest + 11);
-                if (!name[0] || !strv_has(live, name))
+                if (!name[0] || !strv_contains(live, name))
                         n++;
         }
         return n;
@@ -812,7 +804,7 @@ static int count_orphan_cgroups(char **live)
         struct dirent *de;
         while ((de = readdir(d)))
                 if (de->d_type == DT_DIR && !streq(de->d_name, ".") && !streq(de->d_name, "..") &&
-                    !strv_has(live, de->d_name))
+                    !strv_contains(live, de->d_name))
                         n++;
         closedir(d);
         return n;

@@ -185,14 +185,6 @@ static void strv_remove(char **v, const char *s)
                 v[out] = NULL;
 }
 
-static bool strv_has(char **v, const char *s)
-{
-        for (; v && *v; v++)
-                if (streq(*v, s))
-                        return true;
-        return false;
-}
-
 /* ---- locking and the forwarder process ---- */
 
 static int lock_state(const struct net_options *o, struct coi_error *err)
@@ -633,7 +625,7 @@ static int change(const struct net_options *o, const char *name, const char *wha
         }
         strv_remove(allow ? rec.deny : rec.allow, what);
         char ***list = allow ? &rec.allow : &rec.deny;
-        if (r >= 0 && !strv_has(*list, what) && strv_push(list, what) < 0)
+        if (r >= 0 && !strv_contains(*list, what) && strv_push(list, what) < 0)
                 r = coi_error_set(err, ENOMEM, "record of %s", name);
         if (r >= 0)
                 r = net_record_save(o->state_dir, &rec, err);

@@ -31,7 +31,7 @@
 
 #define NET_STATE_DIR "/run/coi/net"
 #define NET_BRIDGE    "coibr0"
-#define NET_POOL      "10.88.0.0/16"
+#define NET_POOL      "10.209.0.0/16" /* not podman's 10.88/16, docker's 172.17/16 or libvirt's */
 #define NET_LOG_GROUP 7
 #define NET_NAME_MAX  48
 /* How long the bridge, the table and the forwarder outlive the last container (a run of short `coi run`s

@@ -87,6 +87,14 @@ size_t strv_length(char *const *strv)
         return n;
 }
 
+bool strv_contains(char *const *strv, const char *s)
+{
+        for (; strv && *strv; strv++)
+                if (streq(*strv, s))
+                        return true;
+        return false;
+}
+
 int strv_push(char ***strv, const char *s)
 {
         size_t n = strv_length(*strv);

@@ -85,6 +85,7 @@ static inline bool startswith(const char *s, const char *prefix)
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 size_t strv_length(char *const *strv);
+bool strv_contains(char *const *strv, const char *s);
 /* Appends a copy of s; returns 0 or -ENOMEM. */
 int strv_push(char ***strv, const char *s);
 char **strv_copy(char *const *strv);

@@ -180,7 +180,7 @@ def test_rejected_packets_are_logged(lab, container):
     finally:
         follow.kill()
     assert follow.returncode == 0, errs
-    assert re.search(rf"g1 10\.88\.\d+\.\d+ -> {re.escape(OUT_OTHER)} tcp/{PORT} rejected", out), out
+    assert re.search(rf"g1 10\.209\.\d+\.\d+ -> {re.escape(OUT_OTHER)} tcp/{PORT} rejected", out), out
 
 
 def test_allowlist_ttl_expiry_closes_access(lab, container):

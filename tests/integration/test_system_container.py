@@ -359,3 +359,22 @@ def test_boot_time(coi, launch):
         coi("container", "delete", "--force", name)
     print(f"boot to running: {', '.join(f'{t:.2f}' for t in times)} s")
     assert min(times) < 10
+
+
+def test_clean_orphans_of_another_store_leaves_this_one_running(coi, launch, image_store):
+    """Two stores (COI_DATA_DIR) share the runtime's state root and the cgroup parent: `coi clean --orphans`
+    of one must take the other's running containers for what they are, not for orphans (a developer's
+    live sessions while the test suite cleans its own store)."""
+    name = launch(ephemeral=True)
+    other = pathlib.Path(tempfile.mkdtemp(prefix="coi-systest-other-", dir="/tmp"))
+    try:
+        env = dict(os.environ, COI_IMAGES_DIR=str(image_store), COI_DATA_DIR=str(other))
+        r = subprocess.run([str(COI), "clean", "--orphans", "-f"], capture_output=True, text=True, env=env,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert name not in r.stdout
+    finally:
+        shutil.rmtree(other, ignore_errors=True)
+    assert coi("container", "exec", name, "--", "true").returncode == 0
+    info = coi("container", "info", name, "--format", "json").stdout
+    assert '"status": "running"' in info or '"status":"running"' in info
