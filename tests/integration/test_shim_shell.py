@@ -15,7 +15,6 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,7 @@ import uuid
 
 import pytest
 
+from conftest import host_network
 from test_shim_run import COI, IMAGE, build_test_image_tar, env, pytestmark  # noqa: F401
 
 TMUX = shutil.which("tmux")
@@ -353,12 +353,14 @@ def default_image():
     e = {k: v for k, v in os.environ.items() if k not in ("COI_IMAGES_DIR", "COI_DATA_DIR")}
     if "coi-default" in subprocess.run([str(COI), "image", "list"], capture_output=True, text=True, env=e).stdout:
         return
+    # The tests' own network namespace reaches nothing: the build (and this check) use the machine's.
+    probe = "import socket, sys; socket.create_connection((sys.argv[1], 443), timeout=10).close()"
     for host in ("deb.debian.org", "registry.npmjs.org"):
-        try:
-            socket.create_connection((host, 443), timeout=10).close()
-        except OSError as ex:
-            pytest.skip(f"coi-default is not built and {host} can't be reached to build it: {ex}")
-    r = subprocess.run([str(COI), "build"], capture_output=True, text=True, env=e, timeout=1800)
+        r = subprocess.run(host_network(["/usr/bin/python3", "-c", probe, host]), capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.skip(f"coi-default is not built and {host} can't be reached to build it: "
+                        f"{r.stderr.strip().splitlines()[-1:]}")
+    r = subprocess.run(host_network([COI, "build"]), capture_output=True, text=True, env=e, timeout=1800)
     assert r.returncode == 0, f"coi build failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
 
 
