@@ -1,12 +1,20 @@
 /* agent.c — the AI tool's command line and environment inside the sandbox, the timezone it is given,
- * the Claude conversation to resume, and the settings that switch off its permission prompts. */
+ * the Claude conversation to resume, the settings that switch off its prompts, the SSH agent relay. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
@@ -174,6 +182,16 @@ int agent_command_build(const struct agent_launch *l, struct agent_command **ret
         if ((r = build_env(&copy, &c->envp, err)) < 0)
                 return r;
         *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int agent_environment(const struct agent_launch *l, char ***ret, struct coi_error *err)
+{
+        _cleanup_strv_ char **envp = NULL;
+        int r = build_env(l, &envp, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(envp);
         return 0;
 }
 
@@ -363,4 +381,144 @@ int agent_sandbox_settings(const char *tool, const char *permission_mode, const 
                 return coi_error_set(err, ENOMEM, "sandbox settings: cannot generate JSON");
         *ret_json = strndup((const char *)buf, len);
         return *ret_json ? 0 : coi_error_set(err, ENOMEM, "sandbox settings: out of memory");
+}
+
+/* ---- SSH agent relay ---- */
+
+static volatile sig_atomic_t relay_stop;
+
+static void relay_on_term(int sig)
+{
+        (void)sig;
+        relay_stop = 1;
+}
+
+/* One connection: to the agent as uid:gid, bytes both ways until both sides are done. Never returns. */
+static void relay_connection(int client, const char *agent_path, uid_t uid, gid_t gid)
+{
+        if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+                _exit(1);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", agent_path);
+        int agent = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (agent < 0 || connect(agent, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                _exit(1);
+        int fds[2] = { client, agent };
+        bool open_[2] = { true, true };
+        char buf[16384];
+        while (open_[0] || open_[1]) {
+                struct pollfd p[2] = { { .fd = open_[0] ? fds[0] : -1, .events = POLLIN },
+                                       { .fd = open_[1] ? fds[1] : -1, .events = POLLIN } };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        _exit(1);
+                }
+                for (int i = 0; i < 2; i++) {
+                        if (!open_[i] || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                                continue;
+                        ssize_t n = read(fds[i], buf, sizeof(buf));
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0) {
+                                open_[i] = false;
+                                shutdown(fds[1 - i], SHUT_WR);
+                                continue;
+                        }
+                        if (write_all(fds[1 - i], buf, (size_t)n) < 0)
+                                _exit(0);
+                }
+        }
+        _exit(0);
+}
+
+/* The relay's loop (in its own process): accept, fork a connection, watch alive_path. Never returns. */
+static void relay_loop(int lfd, const char *agent_path, const char *listen_path, uid_t uid, gid_t gid,
+                       const char *alive_path)
+{
+        struct sigaction sa = { .sa_handler = relay_on_term };
+        sigaction(SIGTERM, &sa, NULL);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        signal(SIGPIPE, SIG_IGN);
+        signal(SIGCHLD, SIG_IGN); /* connections are reaped by the kernel */
+        struct timespec start;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        bool seen = false;
+        while (!relay_stop) {
+                bool alive = access(alive_path, F_OK) == 0;
+                struct timespec now;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if ((seen && !alive) || (!seen && !alive && now.tv_sec - start.tv_sec > 60))
+                        break;
+                seen = seen || alive;
+                struct pollfd p = { .fd = lfd, .events = POLLIN };
+                if (poll(&p, 1, 1000) <= 0)
+                        continue;
+                int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+                if (c < 0)
+                        continue;
+                pid_t pid = fork();
+                if (pid == 0) {
+                        close(lfd);
+                        relay_connection(c, agent_path, uid, gid);
+                }
+                close(c);
+        }
+        unlink(listen_path);
+        _cleanup_free_ char *dir = strdup(listen_path);
+        if (dir)
+                rmdir(dirname(dir)); /* the session's directory for it, when empty */
+        _exit(0);
+}
+
+int agent_ssh_relay_start(const char *agent_path, const char *listen_path, uid_t uid, gid_t gid,
+                          const char *alive_path, pid_t *ret_pid, struct coi_error *err)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(listen_path) >= sizeof(sa.sun_path) || strlen(agent_path) >= sizeof(sa.sun_path))
+                return coi_error_set(err, ENAMETOOLONG, "SSH agent relay: socket path too long");
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", listen_path);
+        _cleanup_close_ int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (lfd < 0)
+                return coi_error_set(err, errno, "SSH agent relay: socket: %m");
+        unlink(listen_path);
+        if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return coi_error_set(err, errno, "SSH agent relay: bind %s: %m", listen_path);
+        if (chown(listen_path, uid, gid) < 0 || chmod(listen_path, 0600) < 0 || listen(lfd, 16) < 0) {
+                int e = errno;
+                unlink(listen_path);
+                return coi_error_set(err, e, "SSH agent relay: %s: %m", listen_path);
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                int e = errno;
+                unlink(listen_path);
+                return coi_error_set(err, e, "SSH agent relay: fork: %m");
+        }
+        if (pid == 0) {
+                /* Detached: it outlives a `coi shell` that detaches, and holds none of our fds (a pipe
+                 * of whoever runs coi would otherwise stay open). */
+                setsid();
+                int high = fcntl(lfd, F_DUPFD_CLOEXEC, 10);
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (high < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+                        _exit(1);
+                int keep = dup2(high, 3);
+                if (keep < 0)
+                        _exit(1);
+                close_range(4, ~0u, 0);
+                relay_loop(keep, agent_path, listen_path, uid, gid, alive_path);
+        }
+        *ret_pid = pid;
+        return 0;
+}
+
+void agent_ssh_relay_stop(pid_t pid)
+{
+        if (pid <= 0)
+                return;
+        kill(pid, SIGTERM);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
 }

@@ -4,11 +4,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "coi-runtime.h"
 #include "config.h"
 
-#define AGENT_SSH_SOCK_PATH "/tmp/ssh-agent.sock" /* where the forwarded agent socket appears */
+/* Where the forwarded agent socket appears. Not code-on-incus's /tmp/ssh-agent.sock: the container's /tmp
+ * is a tmpfs mounted when it starts, which would hide a socket bound there before. */
+#define AGENT_SSH_SOCK_PATH "/var/lib/coi/ssh-agent.sock"
 #define AGENT_DEFAULT_PATH  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct agent_launch {
@@ -49,6 +52,9 @@ static inline void agent_command_freep(struct agent_command **c)
  * unknown tool, a bad permission mode or an invalid variable name. */
 int agent_command_build(const struct agent_launch *l, struct agent_command **ret, struct coi_error *err);
 
+/* Only the environment of agent_command_build (for `coi run`'s command): a NULL-terminated strv. */
+int agent_environment(const struct agent_launch *l, char ***ret, struct coi_error *err);
+
 /* TERM for the container: "" and terminals whose terminfo the image may lack (ghostty, kitty, wezterm,
  * alacritty, tmux-/screen-256color) become xterm-256color. */
 const char *agent_sanitize_term(const char *term);
@@ -75,3 +81,14 @@ char *agent_claude_project_dir(const char *container_workspace);
  * See sandbox-context.h for the merge. */
 int agent_sandbox_settings(const char *tool, const char *permission_mode, const char *effort_level,
                            const char *context_path, char **ret_json, struct coi_error *err);
+
+/* [ssh] forward_agent. ssh-agent answers only its own user and root, and the sandbox's user is neither
+ * on the host, so its socket is not bind-mounted as it is: a relay listens on listen_path (created,
+ * owned uid:gid, mode 0600: the session mounts it, idmapped, at AGENT_SSH_SOCK_PATH) and passes each
+ * connection to agent_path, connecting as uid:gid. It runs in a process of its own (own session, none
+ * of our fds) that ends on SIGTERM, or once alive_path (the container's cgroup) is gone after it existed
+ * (or never appeared within a minute); it then removes listen_path and its directory if empty. */
+int agent_ssh_relay_start(const char *agent_path, const char *listen_path, uid_t uid, gid_t gid,
+                          const char *alive_path, pid_t *ret_pid, struct coi_error *err);
+/* SIGTERM to the relay, and waits for it. pid <= 0: nothing. */
+void agent_ssh_relay_stop(pid_t pid);

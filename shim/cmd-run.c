@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "agent.h"
 #include "commands.h"
 #include "session-run.h"
 #include "util.h"
@@ -126,12 +127,18 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "coi: %s\n", err.msg);
                 return 1;
         }
-        _cleanup_strv_ char **env = session_code_env(capture ? "dumb" : getenv("TERM"));
-        for (char **e = f.env; env && e && *e; e++)
-                if (strv_push(&env, *e) < 0)
-                        return 1;
-        if (!env) {
-                fprintf(stderr, "coi: out of memory\n");
+        /* The agent's environment (shell's): TZ, [defaults] environment with -e, forward_env, the SSH
+         * agent; then what every exec of coi has. */
+        struct agent_launch al = { .term = capture ? "dumb" : getenv("TERM") };
+        session_agent_launch(s, &al);
+        _cleanup_strv_ char **env = NULL;
+        int re = agent_environment(&al, &env, &err);
+        if (re == 0 && (strv_push(&env, "container=coi") < 0 || strv_push(&env, SESSION_TMUX_TMPDIR) < 0))
+                re = coi_error_set(&err, ENOMEM, "environment: %m");
+        if (re < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                struct coi_error e = { 0 };
+                session_stop(s, true, &e);
                 return 1;
         }
         _cleanup_free_ char *cg = container_cgroup_path(s->name);

@@ -231,8 +231,6 @@ int cmd_shell(int argc, char **argv)
                 if (state)
                         agent_claude_find_conversation(state, s->target, &conversation, &e);
         }
-        _cleanup_free_ char *tz = NULL;
-        agent_timezone(s->cfg->timezone.mode, s->cfg->timezone.name, NULL, NULL, &tz, &err);
         /* --model, or [defaults] model when the user set it (a file, a profile, the environment): the
          * built-in default is not passed, the tool keeps its own (code-on-incus never passes one). */
         const char *origin = config_origin(s->cfg, "defaults.model");
@@ -246,13 +244,8 @@ int cmd_shell(int argc, char **argv)
                                    .resume = s->resumed,
                                    .resume_tool_id = conversation,
                                    .debug = debug,
-                                   .home = SESSION_CODE_HOME,
-                                   .user = s->code_user,
-                                   .term = getenv("TERM"),
-                                   .forward_env = s->cfg->defaults.forward_env,
-                                   .environment = s->cfg->defaults.environment,
-                                   .n_environment = s->cfg->defaults.n_environment,
-                                   .timezone = tz };
+                                   .term = getenv("TERM") };
+        session_agent_launch(s, &al);
         _cleanup_(agent_command_freep) struct agent_command *ac = NULL;
         int code = 0;
         _cleanup_free_ char *tsess = xasprintf("coi-%s", s->name);

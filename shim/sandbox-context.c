@@ -1,9 +1,12 @@
 /* sandbox-context.c — rendering ~/SANDBOX_CONTEXT.md from the session's facts, the managed block in
- * CLAUDE.md, and merging coi's settings into a tool's JSON settings file. Pure text; writes no files. */
+ * CLAUDE.md, merging coi's settings into a tool's JSON file, and writing them into the sandbox's home. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
@@ -307,4 +310,126 @@ int sandbox_settings_merge(const char *existing, const char *overlay, char **ret
                 return coi_error_set(err, ENOMEM, "settings: cannot generate JSON");
         *ret = strndup((const char *)buf, len);
         return *ret ? 0 : coi_error_set(err, ENOMEM, "settings: out of memory");
+}
+
+/* ---- writing into the container user's home ---- */
+
+int sandbox_mkdirs_at(int dirfd, const char *rel, uid_t uid, gid_t gid, int *ret_fd, struct coi_error *err)
+{
+        _cleanup_free_ char *p = strdup(rel);
+        if (!p)
+                return coi_error_set(err, ENOMEM, "%s: %m", rel);
+        _cleanup_close_ int cur = dup(dirfd);
+        if (cur < 0)
+                return coi_error_set(err, errno, "dup: %m");
+        char *save = NULL;
+        for (char *c = strtok_r(p, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (mkdirat(cur, c, 0700) == 0) {
+                        if (fchownat(cur, c, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+                                return coi_error_set(err, errno, "chown %s: %m", rel);
+                } else if (errno != EEXIST) {
+                        return coi_error_set(err, errno, "mkdir %s: %m", rel);
+                }
+                int next = openat(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return coi_error_set(err, errno, "open %s: %m", rel);
+                closep(&cur);
+                cur = next;
+        }
+        *ret_fd = TAKE_FD(cur);
+        return 0;
+}
+
+/* The regular file name in dirfd (at most 1 MiB), *ret NULL if there is none (or a symlink, a fifo…:
+ * what the sandbox put there is not read, the file is written anew). */
+static int read_regular_at(int dirfd, const char *name, char **ret, struct coi_error *err)
+{
+        *ret = NULL;
+        _cleanup_close_ int fd =
+                openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return 0;
+        if (st.st_size > (1 << 20))
+                return coi_error_set(err, EFBIG, "%s: larger than 1 MiB", name);
+        _cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
+        if (!buf)
+                return coi_error_set(err, ENOMEM, "%s: %m", name);
+        size_t len = 0;
+        for (ssize_t n; len < (size_t)st.st_size; len += (size_t)n) {
+                n = read(fd, buf + len, (size_t)st.st_size - len);
+                if (n < 0 && errno == EINTR) {
+                        n = 0;
+                        continue;
+                }
+                if (n < 0)
+                        return coi_error_set(err, errno, "read %s: %m", name);
+                if (n == 0)
+                        break;
+        }
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* Replaces name in dirfd by a new file (owned uid:gid, mode) holding data: a temporary file created
+ * exclusively, then renamed over name, which is never opened (a symlink there is replaced). */
+static int replace_at(int dirfd, const char *name, const char *data, mode_t mode, uid_t uid, gid_t gid,
+                      struct coi_error *err)
+{
+        _cleanup_free_ char *tmp = xasprintf(".%s.coi-new", name);
+        if (!tmp)
+                return coi_error_set(err, ENOMEM, "%s: %m", name);
+        unlinkat(dirfd, tmp, 0);
+        _cleanup_close_ int fd =
+                openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0)
+                return coi_error_set(err, errno, "create %s: %m", name);
+        int r = write_all(fd, data, strlen(data));
+        if (r < 0)
+                r = coi_error_set(err, -r, "write %s: %m", name);
+        else if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0)
+                r = coi_error_set(err, errno, "chown %s: %m", name);
+        else if (renameat(dirfd, tmp, dirfd, name) < 0)
+                r = coi_error_set(err, errno, "replace %s: %m", name);
+        if (r < 0)
+                unlinkat(dirfd, tmp, 0);
+        return r;
+}
+
+/* dir/name below home (dir created as needed): its current text (NULL if none) and an fd of dir. */
+static int open_home_file(int home, const struct sandbox_context_files *f, const char *dir, const char *name,
+                          int *ret_dir, char **ret_text, struct coi_error *err)
+{
+        int r = sandbox_mkdirs_at(home, dir, f->uid, f->gid, ret_dir, err);
+        r = r ?: read_regular_at(*ret_dir, name, ret_text, err);
+        return r < 0 ? coi_error_prefix(err, "~/%s: ", dir) : 0;
+}
+
+int sandbox_context_install(int home, const struct sandbox_context_files *f, struct coi_error *err)
+{
+        int r = replace_at(home, SANDBOX_CONTEXT_FILE, f->page, 0644, f->uid, f->gid, err);
+        if (r < 0)
+                return r;
+        bool claude = f->tool && streq(f->tool, "claude"), opencode = f->tool && streq(f->tool, "opencode");
+        if (claude && f->link) {
+                _cleanup_close_ int dir = -1;
+                _cleanup_free_ char *old = NULL, *md = NULL;
+                r = open_home_file(home, f, ".claude", "CLAUDE.md", &dir, &old, err);
+                r = r ?: sandbox_context_claude_md(old, f->page, &md, err);
+                r = r ?: replace_at(dir, "CLAUDE.md", md, 0644, f->uid, f->gid, err);
+                if (r < 0)
+                        return r;
+        }
+        if ((claude || opencode) && f->settings_overlay) {
+                const char *dname = claude ? ".claude" : ".config/opencode";
+                const char *fname = claude ? "settings.json" : "opencode.json";
+                _cleanup_close_ int dir = -1;
+                _cleanup_free_ char *old = NULL, *merged = NULL;
+                r = open_home_file(home, f, dname, fname, &dir, &old, err);
+                if (r == 0 && sandbox_settings_merge(old, f->settings_overlay, &merged, err) < 0)
+                        return coi_error_prefix(err, "~/%s/%s: ", dname, fname);
+                r = r ?: replace_at(dir, fname, merged, 0600, f->uid, f->gid, err);
+        }
+        return r;
 }

@@ -1,9 +1,10 @@
-/* sandbox-context.h — ~/SANDBOX_CONTEXT.md, the page telling the agent what sandbox it runs in, and
- * how it reaches the tool: a managed block in ~/.claude/CLAUDE.md, an "instructions" entry for opencode. */
+/* sandbox-context.h — ~/SANDBOX_CONTEXT.md, the page telling the agent what sandbox it runs in, how it
+ * reaches the tool (a managed block in ~/.claude/CLAUDE.md, opencode's "instructions"), and writing it. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "coi-runtime.h"
 
@@ -45,3 +46,26 @@ int sandbox_context_claude_md(const char *existing, const char *context, char **
  * strings are united (existing order first, no duplicates), anything else from overlay wins. Used for
  * ~/.claude/settings.json and opencode.json. EINVAL if existing is not a JSON object. */
 int sandbox_settings_merge(const char *existing, const char *overlay, char **ret, struct coi_error *err);
+
+/* ---- writing into the container user's home ---- */
+
+/* What sandbox_context_install writes. */
+struct sandbox_context_files {
+        const char *tool;             /* claude, opencode; another tool gets only the page */
+        const char *page;             /* SANDBOX_CONTEXT.md's text */
+        bool link;                    /* [tool] auto_context: the managed block in ~/.claude/CLAUDE.md */
+        const char *settings_overlay; /* JSON merged into ~/.claude/settings.json or
+                                       * ~/.config/opencode/opencode.json; NULL = none */
+        uid_t uid;                    /* owner of what is written and created (host ids) */
+        gid_t gid;
+};
+
+/* Writes ~/SANDBOX_CONTEXT.md, the CLAUDE.md block and the settings into home, the container user's home
+ * directory. The sandbox owns that directory: nothing in it is followed (a symlink where a directory is
+ * expected is an error, one where a file is expected is replaced), only regular files are read, each
+ * file is replaced by rename. A settings file that is not a JSON object is EINVAL (left as it is). */
+int sandbox_context_install(int home, const struct sandbox_context_files *f, struct coi_error *err);
+
+/* mkdir -p of rel ('/'-separated, relative) below dirfd, each created level 0700 owned uid:gid; an
+ * O_DIRECTORY fd of the last level in *ret_fd. Never follows a symlink (ELOOP/ENOTDIR). */
+int sandbox_mkdirs_at(int dirfd, const char *rel, uid_t uid, gid_t gid, int *ret_fd, struct coi_error *err);

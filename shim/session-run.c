@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 
 #include "agent.h"
+#include "sandbox-context.h"
 #include "session-run.h"
 #include "slots.h"
 #include "util.h"
@@ -62,7 +63,8 @@ int session_flag(int argc, char **argv, int *i, struct session_flags *f)
         if ((r = take_value(argc, argv, i, "--network", NULL, &f->network)) != 0) {
                 enum net_mode m;
                 if (r > 0 && net_mode_from_string(f->network, &m) < 0)
-                        return flag_error("invalid --network \"%s\": restricted, allowlist or open", f->network);
+                        return flag_error("invalid --network \"%s\": restricted, allowlist or open",
+                                          f->network);
                 return r;
         }
         if ((r = take_value(argc, argv, i, "--slot", NULL, &v)) != 0) {
@@ -165,6 +167,17 @@ char **session_code_env(const char *term)
         return r < 0 ? NULL : TAKE_PTR(env);
 }
 
+void session_agent_launch(const struct session *s, struct agent_launch *al)
+{
+        al->home = SESSION_CODE_HOME;
+        al->user = s->code_user;
+        al->forward_env = s->cfg->defaults.forward_env;
+        al->environment = s->cfg->defaults.environment;
+        al->n_environment = s->cfg->defaults.n_environment;
+        al->timezone = s->timezone;
+        al->ssh_agent = s->ssh_agent;
+}
+
 int session_openat2_in_root(int rootfd, const char *path, int flags)
 {
         struct open_how how = { .flags = (uint64_t)flags | O_CLOEXEC,
@@ -239,34 +252,6 @@ int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct 
         return r;
 }
 
-/* mkdir -p of rel (relative, '/'-separated) below dirfd, every created level owned uid:gid; returns
- * an O_DIRECTORY fd of the last level, never following a symlink. */
-static int mkdirs_at(int dirfd, const char *rel, uid_t uid, gid_t gid, int *ret_fd, struct coi_error *err)
-{
-        _cleanup_free_ char *p = strdup(rel);
-        if (!p)
-                return coi_error_set(err, ENOMEM, "%s: %m", rel);
-        _cleanup_close_ int cur = dup(dirfd);
-        if (cur < 0)
-                return coi_error_set(err, errno, "dup: %m");
-        char *save = NULL;
-        for (char *c = strtok_r(p, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-                if (mkdirat(cur, c, 0700) == 0) {
-                        if (fchownat(cur, c, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-                                return coi_error_set(err, errno, "chown %s: %m", rel);
-                } else if (errno != EEXIST) {
-                        return coi_error_set(err, errno, "mkdir %s: %m", rel);
-                }
-                int next = openat(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (next < 0)
-                        return coi_error_set(err, errno, "open %s: %m", rel);
-                closep(&cur);
-                cur = next;
-        }
-        *ret_fd = TAKE_FD(cur);
-        return 0;
-}
-
 /* The tool's state directory relative to the home: what a saved session holds. */
 static const char *tool_state_dir(const char *tool)
 {
@@ -276,8 +261,8 @@ static const char *tool_state_dir(const char *tool)
 /* ---- network ------------------------------------------------------------------------------------- */
 
 /* The container's network from [network] (and --network), said on stderr as code-on-incus says it. */
-static int network_options(const struct session_flags *f, const struct config *cfg, struct container_network *ret,
-                           struct coi_error *err)
+static int network_options(const struct session_flags *f, const struct config *cfg,
+                           struct container_network *ret, struct coi_error *err)
 {
         const char *mode = f->network ? f->network : cfg->network.mode;
         struct net_policy p = { .allow_local_network_access = cfg->network.allow_local_network_access };
@@ -287,7 +272,8 @@ static int network_options(const struct session_flags *f, const struct config *c
          * set them, not as their defaults (true, for restricted mode's sake). */
         const char *o_meta = config_origin(cfg, "network.block_metadata_endpoint");
         const char *o_priv = config_origin(cfg, "network.block_private_networks");
-        p.block_metadata_endpoint = cfg->network.block_metadata_endpoint && o_meta && !streq(o_meta, "default");
+        p.block_metadata_endpoint =
+                cfg->network.block_metadata_endpoint && o_meta && !streq(o_meta, "default");
         p.block_private_networks = cfg->network.block_private_networks && o_priv && !streq(o_priv, "default");
         *ret = (struct container_network){ .policy = p };
         switch (p.mode) {
@@ -299,7 +285,8 @@ static int network_options(const struct session_flags *f, const struct config *c
                 break;
         case NET_MODE_ALLOWLIST:
                 if (strv_length(cfg->network.allowed_domains) == 0)
-                        return coi_error_set(err, EINVAL, "allowlist mode requires at least one allowed domain");
+                        return coi_error_set(err, EINVAL,
+                                             "allowlist mode requires at least one allowed domain");
                 fprintf(stderr, "Network mode: allowlist (domain-based filtering)\n");
                 ret->allowed = cfg->network.allowed_domains;
                 break;
@@ -340,6 +327,8 @@ void session_free(struct session *s)
         free(s->tool);
         free(s->sessions_dir);
         free(s->code_user);
+        free(s->network_mode);
+        free(s->timezone);
         strv_free(s->placeholders);
         free(s);
 }
@@ -408,6 +397,64 @@ static void remove_if_empty(const char *path)
         rmdir(path); /* fails (kept) if anything is left */
 }
 
+/* ~/SANDBOX_CONTEXT.md from the session's facts, linked into the tool unless [tool] auto_context = false,
+ * and the tool's sandbox settings. A context file the user named that is missing fails the session;
+ * a home file that cannot be written (an opencode.json with comments) is a warning. */
+static int install_context(struct session *s, int home, uid_t cu, gid_t cg, struct coi_error *err)
+{
+        const struct config *c = s->cfg;
+        _cleanup_strv_ char **prot = NULL, **fwd = NULL, **extra = NULL;
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < s->prot->n; i++)
+                r = strv_push(&prot, s->prot->v[i].rel);
+        for (char **e = c->defaults.forward_env; r == 0 && e && *e; e++)
+                if (getenv(*e))
+                        r = strv_push(&fwd, *e);
+        for (size_t i = 0; r == 0 && i < c->mounts.n_default; i++)
+                r = strv_push(&extra, c->mounts.default_[i].container);
+        if (r < 0)
+                return coi_error_set(err, ENOMEM, "sandbox context: %m");
+        struct sandbox_context_info info = { .workspace = s->target,
+                                             .home = SESSION_CODE_HOME,
+                                             .user = s->code_user,
+                                             .persistent = s->persistent,
+                                             .network_mode = s->network_mode,
+                                             .ssh_agent = s->ssh_agent,
+                                             .protected_paths = prot,
+                                             .forwarded_env = fwd,
+                                             .extra_mounts = extra,
+                                             .timezone = s->timezone,
+                                             .cpu_limit = c->limits.cpu.count,
+                                             .memory_limit = c->limits.memory.limit,
+                                             .max_duration = c->limits.runtime.max_duration,
+                                             .tool = s->tool,
+                                             .container_name = s->name,
+                                             .custom_file = c->tool.context_file,
+                                             .profile_context_files = c->context_files };
+        _cleanup_free_ char *page = NULL, *settings = NULL;
+        r = sandbox_context_render(&info, &page, err);
+        if (r < 0)
+                return coi_error_prefix(err, "sandbox context: ");
+        bool known = streq(s->tool, "claude") || streq(s->tool, "opencode");
+        const char *link = c->tool.auto_context ? SESSION_CODE_HOME "/" SANDBOX_CONTEXT_FILE : NULL;
+        if (known) {
+                r = agent_sandbox_settings(s->tool, c->tool.permission_mode, c->tool.claude.effort_level,
+                                           link, &settings, err);
+                if (r < 0)
+                        return r;
+        }
+        struct sandbox_context_files f = { .tool = s->tool,
+                                           .page = page,
+                                           .link = link != NULL,
+                                           .settings_overlay = settings,
+                                           .uid = cu,
+                                           .gid = cg };
+        struct coi_error e = { 0 };
+        if (sandbox_context_install(home, &f, &e) < 0)
+                fprintf(stderr, "Warning: sandbox context: %s\n", e.msg);
+        return 0;
+}
+
 static int copy_in(struct session *s, const char *resume_dir, struct coi_error *err)
 {
         _cleanup_free_ char *rootfs = container_rootfs_path(s->store, s->name);
@@ -419,7 +466,7 @@ static int copy_in(struct session *s, const char *resume_dir, struct coi_error *
         uid_t cu = s->ids.uid + s->code_uid;
         gid_t cg = s->ids.gid + s->code_gid;
         _cleanup_close_ int home = -1;
-        int r = mkdirs_at(rootfd, SESSION_CODE_HOME + 1, cu, cg, &home, err);
+        int r = sandbox_mkdirs_at(rootfd, SESSION_CODE_HOME + 1, cu, cg, &home, err);
         if (r < 0)
                 return r;
         if (resume_dir) {
@@ -428,7 +475,7 @@ static int copy_in(struct session *s, const char *resume_dir, struct coi_error *
                         src ? open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
                 if (sfd >= 0) {
                         _cleanup_close_ int dfd = -1;
-                        r = mkdirs_at(home, tool_state_dir(s->tool), cu, cg, &dfd, err);
+                        r = sandbox_mkdirs_at(home, tool_state_dir(s->tool), cu, cg, &dfd, err);
                         r = r ?: session_copy_tree(sfd, dfd, cu, cg, 0, err);
                         if (r < 0)
                                 return coi_error_prefix(err, "restore session %s: ", s->id);
@@ -458,7 +505,7 @@ static int copy_in(struct session *s, const char *resume_dir, struct coi_error *
                 if (slash) {
                         *slash = '\0';
                         base = slash + 1;
-                        r = mkdirs_at(home, rel, cu, cg, &dfd, err);
+                        r = sandbox_mkdirs_at(home, rel, cu, cg, &dfd, err);
                 } else {
                         dfd = dup(home);
                 }
@@ -481,7 +528,31 @@ static int copy_in(struct session *s, const char *resume_dir, struct coi_error *
                         r = coi_error_set(err, errno, "chown %s: %m", cf[i].container_rel);
         }
         credential_files_free(cf, n);
-        return r;
+        return r ?: install_context(s, home, cu, cg, err);
+}
+
+/* [ssh] forward_agent: the invoking user's agent socket ($SSH_AUTH_SOCK), relayed into the sandbox (see
+ * agent_ssh_relay_start). Only a socket of the workspace owner: under sudo, $SSH_AUTH_SOCK must not hand
+ * the sandbox another user's (or root's) socket. 1 and the resolved path, or 0 after saying why. */
+static int ssh_agent_socket(const struct session *s, char **ret)
+{
+        if (!s->cfg->ssh.forward_agent)
+                return 0;
+        const char *sock = getenv("SSH_AUTH_SOCK");
+        _cleanup_free_ char *real = sock && *sock ? realpath(sock, NULL) : NULL;
+        struct stat st;
+        const char *why = !sock || !*sock                 ? "SSH_AUTH_SOCK is not set"
+                          : !real || lstat(real, &st) < 0 ? "SSH_AUTH_SOCK names nothing"
+                          : !S_ISSOCK(st.st_mode)         ? "SSH_AUTH_SOCK is not a socket"
+                          : st.st_uid != s->ws->uid       ? "the SSH_AUTH_SOCK socket is not yours"
+                                                          : NULL;
+        if (why) {
+                fprintf(stderr, "Warning: SSH agent forwarding is enabled but %s; continuing without it\n",
+                        why);
+                return 0;
+        }
+        *ret = TAKE_PTR(real);
+        return 1;
 }
 
 /* A resumed persistent session whose container of this workspace still runs continues there (as `coi
@@ -530,6 +601,9 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                 return coi_error_set(err, ENOMEM, "session: %m");
         s->code_uid = s->code_gid = (uid_t)s->cfg->incus.code_uid;
         s->persistent = f->persistent || s->cfg->container.persistent;
+        struct coi_error tze = { 0 };
+        if (agent_timezone(s->cfg->timezone.mode, s->cfg->timezone.name, NULL, NULL, &s->timezone, &tze) < 0)
+                fprintf(stderr, "Warning: %s; TZ is not set\n", tze.msg);
 
         _cleanup_(session_meta_freep) struct session_meta *meta = NULL;
         if (f->resume) {
@@ -571,10 +645,10 @@ int session_start(const struct session_flags *f, const struct session_start_opti
          * on top (all idmapped: the host owner is the container's code user). */
         size_t n = 0;
         _cleanup_free_ struct container_mount *mounts =
-                calloc(s->prot->n + 2 + s->cfg->mounts.n_default, sizeof(*mounts));
+                calloc(s->prot->n + 3 + s->cfg->mounts.n_default, sizeof(*mounts));
         /* Per mount: a placeholder kind, recorded for a later plain `coi container start`. */
         _cleanup_free_ const char **create =
-                calloc(s->prot->n + 2 + s->cfg->mounts.n_default, sizeof(char *));
+                calloc(s->prot->n + 3 + s->cfg->mounts.n_default, sizeof(char *));
         if (!mounts || !create)
                 return coi_error_set(err, ENOMEM, "mounts: %m");
         struct container_mount base = { .idmap = true,
@@ -618,10 +692,30 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                 mounts[n++].readonly = true;
         }
 
+        /* The SSH agent relay's socket last: it is not recorded for a later plain start (no relay then).
+         * Its directory is coi's (root's, 0700); the relay starts once the container's name is known. */
+        _cleanup_free_ char *agent_sock = NULL, *relay_sock = NULL;
+        size_t n_recorded = n;
+        if (ssh_agent_socket(s, &agent_sock) > 0) {
+                char tmpl[] = "/run/coi-ssh-XXXXXX";
+                char tmpl2[] = "/tmp/coi-ssh-XXXXXX";
+                const char *dir = mkdtemp(tmpl) ?: mkdtemp(tmpl2);
+                relay_sock = dir ? xasprintf("%s/agent.sock", dir) : NULL;
+                if (!relay_sock)
+                        return coi_error_set(err, errno ?: ENOMEM, "SSH agent relay directory: %m");
+                mounts[n] = base;
+                mounts[n].source = relay_sock;
+                mounts[n++].target = AGENT_SSH_SOCK_PATH;
+                s->ssh_agent = true;
+        }
+
         struct container_network net;
         r = network_options(f, s->cfg, &net, err);
         if (r < 0)
                 return r;
+        s->network_mode = strdup(net_mode_to_string(net.policy.mode));
+        if (!s->network_mode)
+                return coi_error_set(err, ENOMEM, "session: %m");
 
         /* Two sessions of one workspace starting at once may pick the same free slot: the launch's
          * name claim (mkdir) decides, and the loser chooses again. */
@@ -645,6 +739,14 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                 else if (f->slot == 0)
                         fprintf(stderr, "Auto-allocated slot %d\n", s->slot);
 
+                if (relay_sock) {
+                        _cleanup_free_ char *cgroup = container_cgroup_path(s->name);
+                        r = cgroup ? agent_ssh_relay_start(agent_sock, relay_sock, s->ws->uid, s->ws->gid,
+                                                           cgroup, &s->ssh_relay, err)
+                                   : coi_error_set(err, ENOMEM, "cgroup path: %m");
+                        if (r < 0)
+                                break;
+                }
                 if (s->reused) {
                         fprintf(stderr, "Restarting existing persistent container %s...\n", s->name);
                         r = container_set_network(s->store, s->name, &net, err);
@@ -661,6 +763,10 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                                                                 .network = &net };
                         r = container_launch(s->store, &lo2, err);
                 }
+                if (r < 0) {
+                        agent_ssh_relay_stop(s->ssh_relay);
+                        s->ssh_relay = 0;
+                }
                 if (r == -EEXIST && !s->reused && attempt < SLOT_MAX) {
                         free(s->name);
                         s->name = NULL;
@@ -673,7 +779,7 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                         remove_if_empty(*p);
                 return r;
         }
-        r = container_record_mounts(s->store, s->name, mounts, create, n, err);
+        r = container_record_mounts(s->store, s->name, mounts, create, n_recorded, err);
         r = r ?: container_ids(s->store, s->name, &s->ids, err);
         if (r == 0) {
                 _cleanup_free_ char *resume_dir = meta ? xasprintf("%s/%s", s->sessions_dir, s->id) : NULL;
@@ -721,7 +827,7 @@ int session_save(struct session *s, struct coi_error *err)
                 _cleanup_close_ int st = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 _cleanup_close_ int dfd = -1;
                 r = st < 0 ? coi_error_set(err, errno, "open %s: %m", staging) : 0;
-                r = r ?: mkdirs_at(st, tool_state_dir(s->tool), getuid(), getgid(), &dfd, err);
+                r = r ?: sandbox_mkdirs_at(st, tool_state_dir(s->tool), getuid(), getgid(), &dfd, err);
                 r = r ?: session_copy_tree(src, dfd, getuid(), getgid(), 0, err);
         }
         struct session_meta m = { .session_id = s->id,
@@ -744,6 +850,8 @@ int session_stop(struct session *s, bool force, struct coi_error *err)
         if (!force)
                 container_wait_ready(s->store, s->name, CONTAINER_BUS_TIMEOUT_MS);
         int r = container_stop(s->store, s->name, CONTAINER_STOP_TIMEOUT, force, &res, err);
+        agent_ssh_relay_stop(s->ssh_relay);
+        s->ssh_relay = 0;
         if (r == 0 && !s->persistent) {
                 /* An ephemeral container is gone after its stop; make sure of it. */
                 struct coi_error e = { 0 };

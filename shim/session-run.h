@@ -59,6 +59,10 @@ struct session {
         gid_t code_gid;
         char *code_user;
         struct idmap_allocation ids;
+        char *network_mode; /* the effective network mode (--network over [network] mode) */
+        char *timezone;     /* TZ for the sandbox ([timezone]), NULL when it cannot be determined */
+        bool ssh_agent;     /* the host's SSH agent is relayed to AGENT_SSH_SOCK_PATH */
+        pid_t ssh_relay;    /* its relay process (agent.h); session_stop ends it, a detach leaves it */
 };
 
 void session_free(struct session *s);
@@ -83,6 +87,11 @@ int session_save(struct session *s, struct coi_error *err);
 /* Stops the container (an ephemeral one is deleted), removes the protected-path placeholders coi created
  * if they are still empty. */
 int session_stop(struct session *s, bool force, struct coi_error *err);
+
+/* Fills the environment half of an agent_launch (home, user, forward_env, [defaults] environment with
+ * the -e flags, TZ, the SSH agent) from the session: what `shell` gives the agent and `run` the command. */
+struct agent_launch;
+void session_agent_launch(const struct session *s, struct agent_launch *al);
 
 /* Environment for an exec as the code user: PATH, HOME, USER, TERM, IS_SANDBOX. NULL-terminated. */
 char **session_code_env(const char *term);

@@ -189,9 +189,10 @@ def test_sigterm_ends_the_command_and_removes_the_container(env, workspace):
 def test_persistent_container_is_reused_with_its_home(coi):
     coi("run", "--persistent", "--image", IMAGE, "--", "sh", "-c", "echo kept > ~/p")
     try:
-        r = coi("run", "--persistent", "--image", IMAGE, "--", "sh", "-c", "cat ~/p; ls /workspace")
+        r = coi("run", "--persistent", "--image", IMAGE, "--", "sh", "-c",
+                "cat ~/p; ls /workspace; grep -c 'BEGIN COI Sandbox Context' ~/.claude/CLAUDE.md")
         assert "Restarting existing persistent container" in r.stderr
-        assert r.stdout.split() == ["kept", "README"]
+        assert r.stdout.split() == ["kept", "README", "1"]  # the context block is replaced, not stacked
     finally:
         coi("kill", "-a", "-f")
 
@@ -221,6 +222,163 @@ def test_run_true_is_fast(coi):
         times.append(time.monotonic() - t0)
     print(f"coi run -- true: {', '.join(f'{t:.3f}' for t in times)} s")
     assert min(times) < 2.0
+
+
+def coi_with(env, workspace, *args, config=None, home=None, extra_env=None, timeout=120):
+    """coi as the host user 1234, with a config file and a HOME of this test."""
+    e = dict(env, SUDO_UID="1234", SUDO_GID="1234", **(extra_env or {}))
+    if config is not None:
+        path = pathlib.Path(tempfile.mkdtemp(prefix="coi-cfg-", dir="/tmp")) / "config.toml"
+        path.write_text(config)
+        e["COI_CONFIG"] = str(path)
+    if home is not None:
+        e["HOME"] = str(home)
+    return subprocess.run([str(COI), *map(str, args)], capture_output=True, text=True, env=e, timeout=timeout,
+                          cwd=workspace)
+
+
+def managed_block(text):
+    begin = text.index("# BEGIN COI Sandbox Context")
+    end = text.index("# END COI Sandbox Context")
+    return text[:begin], text[begin:end]
+
+
+def test_sandbox_context_describes_the_session(env, workspace, tmp_path):
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".claude/CLAUDE.md").write_text("My own rules for Claude.\n")
+    r = coi_with(env, workspace, "run", "--image", IMAGE, "--network", "open", "--", "sh", "-c",
+                 "cat ~/SANDBOX_CONTEXT.md; echo =====; cat ~/.claude/CLAUDE.md; echo =====; "
+                 "stat -c %U ~/SANDBOX_CONTEXT.md ~/.claude/CLAUDE.md",
+                 config='[network]\nmode = "restricted"\n[defaults]\nforward_env = ["COI_TEST_FWD"]\n',
+                 home=tmp_path, extra_env={"COI_TEST_FWD": "secret-value"})
+    assert r.returncode == 0, r.stderr
+    page, claude_md, owners = r.stdout.split("=====\n")
+    assert "| Workspace | /workspace |" in page
+    assert "| Network | open: no network restrictions |" in page  # --network wins over the config
+    assert "`.git/hooks`" in page  # a protected path, read-only
+    assert "`COI_TEST_FWD`" in page and "secret-value" not in page  # names only
+    mine, block = managed_block(claude_md)
+    assert mine.startswith("My own rules for Claude.")
+    assert "| Workspace | /workspace |" in block
+    assert owners.split() == ["code", "code"]
+    assert (tmp_path / ".claude/CLAUDE.md").read_text() == "My own rules for Claude.\n"  # host file untouched
+
+
+def test_auto_context_false_leaves_claude_md_alone(env, workspace, tmp_path):
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".claude/CLAUDE.md").write_text("Only mine.\n")
+    r = coi_with(env, workspace, "run", "--image", IMAGE, "--", "sh", "-c",
+                 "cat ~/.claude/CLAUDE.md; test -f ~/SANDBOX_CONTEXT.md && echo PAGE",
+                 config="[tool]\nauto_context = false\n", home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Only mine.\nPAGE\n"
+
+
+def test_context_file_replaces_the_page_and_profile_context_is_appended(env, workspace, tmp_path):
+    (tmp_path / "mine.md").write_text("# Our own sandbox page\n")
+    r = coi_with(env, workspace, "run", "--image", IMAGE, "--", "cat", "/home/code/SANDBOX_CONTEXT.md",
+                 config=f'[tool]\ncontext_file = "{tmp_path}/mine.md"\n', home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "# Our own sandbox page\n"
+    r = coi_with(env, workspace, "run", "--image", IMAGE, "--", "true",
+                 config=f'[tool]\ncontext_file = "{tmp_path}/missing.md"\n', home=tmp_path)
+    assert r.returncode != 0 and "missing.md" in r.stderr
+
+
+def test_profile_context_is_appended(env, workspace, tmp_path):
+    prof = tmp_path / "profiles" / "ctx"
+    prof.mkdir(parents=True)
+    (prof / "config.toml").write_text('context = "CONTEXT.md"\n')
+    (prof / "CONTEXT.md").write_text("Deploys go through the staging cluster.\n")
+    (tmp_path / "config.toml").write_text("")
+    e = dict(env, SUDO_UID="1234", SUDO_GID="1234", COI_CONFIG=str(tmp_path / "config.toml"))
+    r = subprocess.run([str(COI), "run", "--profile", "ctx", "--image", IMAGE, "--", "cat", "/home/code/SANDBOX_CONTEXT.md"],
+                       capture_output=True, text=True, env=e, cwd=workspace, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "| Workspace | /workspace |" in r.stdout
+    assert r.stdout.endswith("Deploys go through the staging cluster.\n")
+
+
+def test_opencode_gets_the_page_in_its_instructions(env, workspace, tmp_path):
+    import json
+    cfg = tmp_path / ".config/opencode"
+    cfg.mkdir(parents=True)
+    (cfg / "opencode.json").write_text('{"theme": "mine", "instructions": ["~/notes.md"]}')
+    r = coi_with(env, workspace, "run", "--image", IMAGE, "--tool", "opencode", "--", "cat",
+                 "/home/code/.config/opencode/opencode.json", home=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["theme"] == "mine"
+    assert doc["instructions"] == ["~/notes.md", "/home/code/SANDBOX_CONTEXT.md"]
+    assert doc["permission"] == {"*": "allow"}
+
+
+def test_run_gets_timezone_environment_and_forwarded_variables(env, workspace):
+    r = coi_with(env, workspace, "run", "--image", IMAGE, "-e", "FLAG=f", "--", "sh", "-c",
+                 "echo $TZ $FOO $COI_TEST_FWD $FLAG",
+                 config='[timezone]\nmode = "fixed"\nname = "America/Denver"\n'
+                        '[defaults]\nenvironment = { FOO = "configured" }\nforward_env = ["COI_TEST_FWD"]\n',
+                 extra_env={"COI_TEST_FWD": "from-host"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["America/Denver", "configured", "from-host", "f"]
+
+
+@pytest.fixture
+def ssh_agent(tmp_path):
+    """An ssh-agent of the host user 1234 holding one key: (socket, key comment, dir with ssh-add)."""
+    if not shutil.which("ssh-agent") or not shutil.which("ssh-keygen"):
+        pytest.skip("needs openssh-client on the host")
+    d = pathlib.Path(tempfile.mkdtemp(prefix="coi-agent-", dir="/tmp"))
+    os.chown(d, 1234, 1234)
+    d.chmod(0o700)
+    bindir = pathlib.Path(tempfile.mkdtemp(prefix="coi-sshbin-", dir="/tmp"))
+    bindir.chmod(0o755)
+    shutil.copy(shutil.which("ssh-add"), bindir / "ssh-add")  # the test image has no openssh-client
+    user = ["setpriv", "--reuid", "1234", "--regid", "1234", "--clear-groups"]
+    sock = d / "agent.sock"
+    out = subprocess.run([*user, "ssh-agent", "-a", str(sock)], capture_output=True, text=True, check=True).stdout
+    pid = int(out.split("SSH_AGENT_PID=")[1].split(";")[0])
+    try:
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "coi-test-key", "-f", str(d / "key")],
+                       check=True, capture_output=True)  # as root: uid 1234 has no passwd entry
+        os.chown(d / "key", 1234, 1234)
+        subprocess.run([*user, "env", f"SSH_AUTH_SOCK={sock}", "ssh-add", str(d / "key")], check=True,
+                       capture_output=True)
+        yield sock, "coi-test-key", bindir
+    finally:
+        os.kill(pid, 15)
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(bindir, ignore_errors=True)
+
+
+def test_ssh_agent_is_forwarded(env, workspace, ssh_agent):
+    sock, comment, bindir = ssh_agent
+    r = coi_with(env, workspace, "run", "--image", IMAGE, "--mount", f"{bindir}:/opt/ssh:ro", "--", "sh", "-c",
+                 "/opt/ssh/ssh-add -l; grep 'SSH agent' ~/SANDBOX_CONTEXT.md",
+                 config="[ssh]\nforward_agent = true\n", extra_env={"SSH_AUTH_SOCK": str(sock)})
+    assert r.returncode == 0, r.stderr
+    assert comment in r.stdout
+    assert "forwarded from the host" in r.stdout
+    assert not list(pathlib.Path("/run").glob("coi-ssh-*"))  # the relay is gone with the container
+    r = coi_with(env, workspace, "run", "--image", IMAGE, "--mount", f"{bindir}:/opt/ssh:ro", "--",
+                 "/opt/ssh/ssh-add", "-l", extra_env={"SSH_AUTH_SOCK": str(sock)})
+    assert r.returncode == 2 and comment not in r.stdout  # forward_agent is off by default
+
+
+def test_ssh_agent_of_another_user_is_not_forwarded(env, workspace, tmp_path):
+    if not shutil.which("ssh-agent"):
+        pytest.skip("needs openssh-client on the host")
+    sock = tmp_path / "root-agent.sock"
+    out = subprocess.run(["ssh-agent", "-a", str(sock)], capture_output=True, text=True, check=True).stdout
+    pid = int(out.split("SSH_AGENT_PID=")[1].split(";")[0])
+    try:
+        r = coi_with(env, workspace, "run", "--image", IMAGE, "--", "sh", "-c", "echo sock=$SSH_AUTH_SOCK",
+                     config="[ssh]\nforward_agent = true\n", extra_env={"SSH_AUTH_SOCK": str(sock)})
+    finally:
+        os.kill(pid, 15)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "sock="
+    assert "SSH agent forwarding is enabled but the SSH_AUTH_SOCK socket is not yours" in r.stderr
 
 
 if __name__ == "__main__":

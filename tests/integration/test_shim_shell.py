@@ -23,7 +23,7 @@ import uuid
 import pytest
 
 from conftest import host_network
-from test_shim_run import COI, IMAGE, build_test_image_tar, env, pytestmark  # noqa: F401
+from test_shim_run import COI, IMAGE, build_test_image_tar, env, pytestmark, ssh_agent  # noqa: F401
 
 TMUX = shutil.which("tmux")
 TMUX_SOCKET = f"coi-tests-{os.getpid()}"
@@ -277,6 +277,40 @@ def test_model_is_passed_when_the_user_sets_it(env, run, workspace, fake_agent, 
         assert args[args.index("--model") + 1] == "claude-opus-4-1"
     finally:
         run("kill", "-f", name, check=False)
+
+
+def test_background_agent_gets_context_timezone_and_ssh_agent(env, run, workspace, tmp_path_factory, ssh_agent):
+    """The agent of a detached session: its ~/SANDBOX_CONTEXT.md, TZ, and the host's SSH agent, which
+    stays reachable after `coi shell --background` returned and is gone with the container."""
+    sock, comment, bindir = ssh_agent
+    d = tmp_path_factory.mktemp("agent")
+    d.chmod(0o755)
+    (d / "claude").write_text("#!/bin/sh\n{ cat ~/SANDBOX_CONTEXT.md; echo \"TZ=$TZ\"; /opt/ssh/ssh-add -l; } "
+                              "> /workspace/out.tmp 2>&1; mv /workspace/out.tmp /workspace/out\n")
+    (d / "claude").chmod(0o755)
+    (d / "config.toml").write_text('[tool]\nbinary = "/opt/agent/claude"\n[ssh]\nforward_agent = true\n'
+                                   '[timezone]\nmode = "fixed"\nname = "Asia/Tokyo"\n')
+    os.chown(workspace, 1234, 1234)
+    user = {"SUDO_UID": "1234", "SUDO_GID": "1234", "SSH_AUTH_SOCK": str(sock), "COI_CONFIG": str(d / "config.toml")}
+    r = run("shell", "--background", "--image", IMAGE, f"--mount={d}:/opt/agent:ro", f"--mount={bindir}:/opt/ssh:ro",
+            extra_env=user)
+    name = r.stderr.split("Created background tmux session: coi-")[1].split()[0]
+    try:
+        deadline = time.monotonic() + 60
+        while not (workspace / "out").exists():
+            assert time.monotonic() < deadline, "the agent never wrote its report"
+            time.sleep(0.2)
+        out = (workspace / "out").read_text()
+        assert "| Container name | " + name + " |" in out
+        assert "| SSH agent | forwarded from the host (SSH_AUTH_SOCK) |" in out
+        assert "TZ=Asia/Tokyo" in out
+        assert comment in out  # the key of the host's agent, through the relay
+    finally:
+        run("kill", "-f", name, check=False)
+    deadline = time.monotonic() + 10
+    while list(pathlib.Path("/run").glob("coi-ssh-*")):
+        assert time.monotonic() < deadline, "the SSH agent relay outlived its container"
+        time.sleep(0.2)
 
 
 # ---- persistent sessions: resume while running, restart with `coi container start` -----------------

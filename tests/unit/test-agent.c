@@ -1,5 +1,5 @@
 /* test-agent.c — the tool's argv and environment, timezone, Claude conversation lookup, sandbox
- * settings and the sandbox context (rendering, CLAUDE.md block, settings merge). */
+ * settings, the sandbox context (rendering, CLAUDE.md block, settings merge, writing), the SSH relay. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,8 +7,14 @@
 #include <cmocka.h>
 #include <limits.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "sandbox-context.h"
@@ -370,6 +376,147 @@ static void test_claude_md_block_is_replaced_not_stacked(void **state)
         assert_non_null(strstr(c, "Be terse."));
 }
 
+static char *slurp(const char *path)
+{
+        char *data = NULL;
+        struct coi_error err = { 0 };
+        if (read_file_at(AT_FDCWD, path, 0, &data, NULL, &err) < 0)
+                fail_msg("%s", err.msg);
+        return data;
+}
+
+/* The sandbox owns its home: links it planted are replaced, never written through. */
+static void test_install_never_follows_the_sandboxs_links(void **state)
+{
+        char home[300], outside[300], p[400];
+        snprintf(home, sizeof(home), "%s/home", tmp);
+        snprintf(outside, sizeof(outside), "%s/outside", tmp);
+        assert_int_equal(mkdir(home, 0755), 0);
+        put(outside, "host file\n");
+        snprintf(p, sizeof(p), "%s/.claude", home);
+        assert_int_equal(mkdir(p, 0700), 0);
+        snprintf(p, sizeof(p), "%s/.claude/CLAUDE.md", home);
+        assert_int_equal(symlink(outside, p), 0);
+        snprintf(p, sizeof(p), "%s/" SANDBOX_CONTEXT_FILE, home);
+        assert_int_equal(symlink(outside, p), 0);
+        _cleanup_close_ int fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct sandbox_context_files f = { .tool = "claude",
+                                           .page = "the page\n",
+                                           .link = true,
+                                           .settings_overlay = "{\"a\": true}",
+                                           .uid = getuid(),
+                                           .gid = getgid() };
+        struct coi_error err = { 0 };
+        assert_int_equal(sandbox_context_install(fd, &f, &err), 0);
+        _cleanup_free_ char *host = slurp(outside);
+        assert_string_equal(host, "host file\n");
+        snprintf(p, sizeof(p), "%s/" SANDBOX_CONTEXT_FILE, home);
+        _cleanup_free_ char *page = slurp(p);
+        assert_string_equal(page, "the page\n");
+        snprintf(p, sizeof(p), "%s/.claude/CLAUDE.md", home);
+        _cleanup_free_ char *md = slurp(p);
+        assert_string_equal(md, SANDBOX_CONTEXT_BEGIN "\nthe page\n" SANDBOX_CONTEXT_END "\n");
+        struct stat st;
+        assert_int_equal(lstat(p, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+
+        /* A directory the sandbox replaced by a link is refused, not followed. */
+        snprintf(p, sizeof(p), "%s/.config", home);
+        assert_int_equal(symlink(tmp, p), 0);
+        f.tool = "opencode";
+        assert_int_not_equal(sandbox_context_install(fd, &f, &err), 0);
+        snprintf(p, sizeof(p), "%s/opencode", tmp);
+        assert_int_equal(access(p, F_OK), -1);
+}
+
+static void test_install_merges_opencode_settings(void **state)
+{
+        char home[300], p[400];
+        snprintf(home, sizeof(home), "%s/home", tmp);
+        assert_int_equal(mkdir(home, 0755), 0);
+        snprintf(p, sizeof(p), "%s/.config", home);
+        assert_int_equal(mkdir(p, 0755), 0);
+        snprintf(p, sizeof(p), "%s/.config/opencode", home);
+        assert_int_equal(mkdir(p, 0755), 0);
+        snprintf(p, sizeof(p), "%s/.config/opencode/opencode.json", home);
+        put(p, "{\"theme\": \"x\", \"instructions\": [\"a.md\"]}");
+        _cleanup_free_ char *overlay = NULL;
+        struct coi_error err = { 0 };
+        assert_int_equal(agent_sandbox_settings("opencode", NULL, NULL, "/home/code/" SANDBOX_CONTEXT_FILE,
+                                                &overlay, &err),
+                         0);
+        _cleanup_close_ int fd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct sandbox_context_files f = { .tool = "opencode",
+                                           .page = "p",
+                                           .link = true,
+                                           .settings_overlay = overlay,
+                                           .uid = getuid(),
+                                           .gid = getgid() };
+        assert_int_equal(sandbox_context_install(fd, &f, &err), 0);
+        _cleanup_free_ char *json = slurp(p);
+        assert_non_null(strstr(json, "\"theme\": \"x\""));
+        char *a = strstr(json, "\"a.md\""), *b = strstr(json, "\"/home/code/" SANDBOX_CONTEXT_FILE "\"");
+        assert_true(a && b && a < b);
+        /* No CLAUDE.md for opencode. */
+        snprintf(p, sizeof(p), "%s/.claude", home);
+        assert_int_equal(access(p, F_OK), -1);
+}
+
+/* A fake agent answering "pong" to each connection; the relay in between. */
+static void test_ssh_relay_passes_connections_and_ends_with_the_container(void **state)
+{
+        char agent[100], relay[100], alive[300];
+        snprintf(agent, sizeof(agent), "%.60s/agent.sock", tmp);
+        snprintf(relay, sizeof(relay), "%.60s/relay/r.sock", tmp);
+        snprintf(alive, sizeof(alive), "%s/alive", tmp);
+        assert_int_equal(mkdir(alive, 0755), 0);
+        char rdir[300];
+        snprintf(rdir, sizeof(rdir), "%s/relay", tmp);
+        assert_int_equal(mkdir(rdir, 0700), 0);
+        int a = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", agent);
+        assert_int_equal(bind(a, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(listen(a, 4), 0);
+        pid_t fake = fork();
+        if (fake == 0) {
+                for (;;) {
+                        int c = accept(a, NULL, NULL);
+                        char buf[16];
+                        if (c >= 0 && read(c, buf, sizeof(buf)) > 0 && write(c, "pong", 4) == 4)
+                                close(c);
+                }
+        }
+        pid_t relay_pid = 0;
+        struct coi_error err = { 0 };
+        assert_int_equal(agent_ssh_relay_start(agent, relay, getuid(), getgid(), alive, &relay_pid, &err), 0);
+        struct stat st;
+        assert_int_equal(stat(relay, &st), 0);
+        assert_true(S_ISSOCK(st.st_mode));
+        assert_int_equal(st.st_mode & 0777, 0600);
+        for (int i = 0; i < 2; i++) {
+                int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", relay);
+                assert_int_equal(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+                assert_int_equal(write(c, "ping", 4), 4);
+                char buf[8] = { 0 };
+                assert_int_equal(read(c, buf, 4), 4);
+                assert_string_equal(buf, "pong");
+                close(c);
+        }
+        /* The container's cgroup is gone: the relay removes its socket and directory, and exits. */
+        assert_int_equal(rmdir(alive), 0);
+        int status = -1;
+        for (int i = 0; i < 50 && waitpid(relay_pid, &status, WNOHANG) == 0; i++)
+                usleep(100 * 1000);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(access(relay, F_OK), -1);
+        assert_int_equal(access(rdir, F_OK), -1);
+        kill(fake, SIGKILL);
+        waitpid(fake, NULL, 0);
+        close(a);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -385,6 +532,9 @@ int main(void)
                 cmocka_unit_test(test_settings_merge_keeps_user_settings),
                 T(test_context_render),
                 cmocka_unit_test(test_claude_md_block_is_replaced_not_stacked),
+                T(test_install_never_follows_the_sandboxs_links),
+                T(test_install_merges_opencode_settings),
+                T(test_ssh_relay_passes_connections_and_ends_with_the_container),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
