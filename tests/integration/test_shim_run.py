@@ -70,8 +70,8 @@ def env(tmp_path_factory):
     (base / "home").mkdir()
     e = dict(os.environ, COI_IMAGES_DIR=str(base / "images"), COI_DATA_DIR=str(base / "data"),
              HOME=str(base / "home"))
-    e.pop("SUDO_UID", None)
-    e.pop("SUDO_GID", None)
+    for k in ("SUDO_UID", "SUDO_GID", "COI_CONTAINER"):
+        e.pop(k, None)
     r = subprocess.run([str(COI), "image", "import", str(tar), "--alias", IMAGE, "--allow-setid"],
                        capture_output=True, text=True, env=e, timeout=600)
     assert r.returncode == 0, r.stderr

@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from test_shim_run import COI, IMAGE, build_test_image_tar
+from test_shim_run import COI, IMAGE, env  # noqa: F401 (env: the test image in a store of its own)
 
 pytestmark = [
     pytest.mark.skipif(not COI.exists() or subprocess.run([str(COI), "snapshot", "--help"],
@@ -23,27 +23,6 @@ pytestmark = [
                        reason="`coi snapshot` is not wired into build/shim/coi"),
     pytest.mark.skipif(os.geteuid() != 0, reason="system containers need root (id maps, mounts, cgroups)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def env():
-    tar = build_test_image_tar()
-    base = pathlib.Path(tempfile.mkdtemp(prefix="coi-snaptest-", dir="/tmp"))
-    base.chmod(0o711)
-    (base / "data").mkdir(mode=0o711)
-    (base / "home").mkdir()
-    e = dict(os.environ, COI_IMAGES_DIR=str(base / "images"), COI_DATA_DIR=str(base / "data"),
-             HOME=str(base / "home"))
-    for k in ("SUDO_UID", "SUDO_GID", "COI_CONTAINER"):
-        e.pop(k, None)
-    r = subprocess.run([str(COI), "image", "import", str(tar), "--alias", IMAGE, "--allow-setid"],
-                       capture_output=True, text=True, env=e, timeout=600)
-    assert r.returncode == 0, r.stderr
-    e["_BASE"] = str(base)
-    yield e
-    subprocess.run([str(COI), "kill", "-a", "-f"], capture_output=True, env=e, timeout=120)
-    subprocess.run([str(COI), "clean", "--orphans", "-f"], capture_output=True, env=e, timeout=120)
-    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
