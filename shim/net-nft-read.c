@@ -173,6 +173,57 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
         return MNL_CB_OK;
 }
 
+struct map_find {
+        const char *chain;
+        uint32_t addr;
+        bool found;
+};
+
+static int map_elem_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct map_find *mf = data;
+        _cleanup_(nft_set_freep) struct nftnl_set *s = nftnl_set_alloc();
+        if (!s || nftnl_set_elems_nlmsg_parse(nlh, s) < 0)
+                return MNL_CB_OK;
+        struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
+        for (struct nftnl_set_elem *e; it && !mf->found && (e = nftnl_set_elems_iter_next(it));) {
+                uint32_t klen = 0;
+                const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+                const char *chain = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)
+                                            ? nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN)
+                                            : NULL;
+                if (key && klen == 4 && chain && streq(chain, mf->chain)) {
+                        uint32_t be;
+                        memcpy(&be, key, 4);
+                        mf->addr = ntohl(be);
+                        mf->found = true;
+                }
+        }
+        if (it)
+                nftnl_set_elems_iter_destroy(it);
+        return MNL_CB_OK;
+}
+
+int net_nft_container_addr(const char *name, uint32_t *ret, struct coi_error *err)
+{
+        _cleanup_(nft_set_freep) struct nftnl_set *s = nftnl_set_alloc();
+        _cleanup_free_ char *chain = xasprintf("ct-%s", name);
+        if (!s || !chain)
+                return coi_error_set(err, ENOMEM, "find the map element of %s", name);
+        nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+        nftnl_set_set_str(s, NFTNL_SET_TABLE, NET_NFT_TABLE);
+        nftnl_set_set_str(s, NFTNL_SET_NAME, "containers");
+        struct map_find mf = { .chain = chain };
+        int r = nft_query(NFT_MSG_GETSETELEM, NLM_F_DUMP, elems_payload, s, map_elem_cb, &mf,
+                          "list the map containers", err);
+        if (r < 0)
+                return r;
+        if (!mf.found)
+                return -ENOENT;
+        *ret = mf.addr;
+        return 0;
+}
+
 int net_nft_list_containers(char ***ret, struct coi_error *err)
 {
         _cleanup_strv_ char **names = calloc(1, sizeof(char *));

@@ -61,6 +61,8 @@ struct net_nft_elem {
 int net_nft_list(const char *name, char set, struct net_nft_elem **ret, size_t *ret_n, struct coi_error *err);
 /* Names of the containers that have a chain in the table (NULL-terminated strv; empty if no table). */
 int net_nft_list_containers(char ***ret, struct coi_error *err);
+/* The address the map `containers` sends to the container's chain; -ENOENT when no element does. */
+int net_nft_container_addr(const char *name, uint32_t *ret, struct coi_error *err);
 
 /* Who dialled what and was rejected: one packet logged by a container's rules. */
 struct net_blocked_packet {

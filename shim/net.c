@@ -493,6 +493,28 @@ static int setup_locked(const struct net_options *o, const struct net_container_
         return r;
 }
 
+/* Removes the nftables pieces of a container that has no record (its state directory was lost or
+ * changed, COI_NET_STATE_DIR): its map element, chain and sets. */
+static int remove_unrecorded(const char *name, struct coi_error *err)
+{
+        uint32_t addr = 0;
+        struct coi_error e = { 0 };
+        int r = net_nft_container_addr(name, &addr, &e);
+        if (r < 0 && r != -ENOENT) {
+                *err = e;
+                return r;
+        }
+        return net_nft_container_remove(name, addr, err);
+}
+
+/* Whether name has a chain in the table (but maybe no record). */
+static bool has_chain(const char *name)
+{
+        _cleanup_strv_ char **chains = NULL;
+        struct coi_error e = { 0 };
+        return net_nft_list_containers(&chains, &e) == 0 && strv_contains(chains, name);
+}
+
 int net_container_setup(const struct net_options *o, const struct net_container_config *c,
                         struct net_container_info *ret, struct coi_error *err)
 {
@@ -518,7 +540,8 @@ int net_container_setup(const struct net_options *o, const struct net_container_
                 net_record_done(&existing);
                 return coi_error_set(err, EEXIST, "container %s already has a network", c->name);
         }
-        int r = setup_locked(o, c, netns_fd, ret, err);
+        int r = has_chain(c->name) ? remove_unrecorded(c->name, err) : 0;
+        r = r ?: setup_locked(o, c, netns_fd, ret, err);
         if (r < 0)
                 coi_error_prefix(err, "network of %s: ", c->name);
         return r;
@@ -557,6 +580,19 @@ int net_orphans_remove(const struct net_options *o, struct coi_error *err)
                         return r;
                 removed++;
         }
+        /* chains whose record is gone */
+        _cleanup_strv_ char **chains = NULL;
+        _cleanup_strv_ char **left = NULL;
+        r = net_nft_list_containers(&chains, err);
+        r = r ?: net_record_list(o->state_dir, &left, err);
+        for (char **c = chains; r == 0 && c && *c; c++) {
+                if (strv_contains(left, *c))
+                        continue;
+                r = remove_unrecorded(*c, err);
+                removed += r == 0;
+        }
+        if (r < 0)
+                return r;
         r = host_cleanup_if_unused(o, err);
         return r < 0 ? r : removed;
 }

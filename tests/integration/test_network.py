@@ -263,3 +263,26 @@ def test_orphans_after_kill_9_are_removed(lab):
         keep.kill()
         keep.wait(timeout=5)
         lab.cli("prune", check=False)
+
+
+def test_rules_left_without_their_record_are_cleaned(lab):
+    """A record lost (its state directory wiped or changed) leaves the container's chain, sets and map
+    element with no owner: the next attach of that name takes them over, and prune removes them."""
+    proc = new_netns_process()
+    try:
+        lab.cli("attach", "lost1", "--pid", proc.pid, "--mode", "allowlist", "--allow", "allowed.test")
+        (lab.tmp / "state" / "containers" / "lost1").unlink()
+        assert "ct-lost1" in sh("nft", "list", "ruleset").stdout
+        sh("ip", "link", "del", next(n for n in host_state()["links"] if n.startswith("coi-")))
+        lab.cli("attach", "lost1", "--pid", proc.pid)  # not "File exists"
+        assert sh("nft", "list", "ruleset").stdout.count("chain ct-lost1") == 1
+        lab.cli("detach", "lost1")
+        lab.cli("attach", "lost2", "--pid", proc.pid)
+        (lab.tmp / "state" / "containers" / "lost2").unlink()
+        assert "removed 1 " in lab.cli("prune").stdout
+        assert "table inet coi" not in sh("nft", "list", "ruleset").stdout  # and the host pieces with it
+    finally:
+        proc.kill()
+        proc.wait(timeout=5)
+        lab.cli("prune", check=False)
+    assert lab.settled()
