@@ -18,13 +18,14 @@ static const struct {
         { "config", "", "--help" },
         { "config", "show", "--format= --profile= --json --help" },
         { "container", "", "--help" },
-        { "container", "launch", "--ephemeral --persistent" },
+        { "container", "launch", "--ephemeral --persistent --no-wait --network= --allow=" },
         { "container", "start", "" },
         { "container", "stop", "--timeout= --force -f" },
         { "container", "delete", "--force -f" },
-        { "container", "exec", "--user= --cwd= --env= --capture --" },
+        { "container", "exec", "--user= --group= --cwd= --env= --capture --format= --" },
         { "container", "list", "--format=" },
         { "container", "info", "--format=" },
+        { "container", "mount", "--shift" },
         { "file", "", "" },
         { "file", "push", "-r" },
         { "file", "pull", "-r" },
@@ -79,9 +80,14 @@ static const struct {
 static const struct {
         const char *command, *flag, *values;
 } value_choices[] = {
-        { "run", "--format", "pretty json" },          { "*", "--backend", "native incus" },
-        { "*", "--tool", "claude opencode" },          { "*", "--format", "text json" },
-        { "*", "--compression", "none gzip xz zstd" }, { "*", "--mode", "restricted allowlist open" },
+        { "run", "--format", "pretty json" },
+        { "container", "--format", "text json raw" },
+        { "container", "--network", "restricted allowlist open" },
+        { "*", "--backend", "native incus" },
+        { "*", "--tool", "claude opencode" },
+        { "*", "--format", "text json" },
+        { "*", "--compression", "none gzip xz zstd" },
+        { "*", "--mode", "restricted allowlist open" },
 };
 
 static const char *const commands[] = { "attach",    "build",    "clean",  "completion", "config",

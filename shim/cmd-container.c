@@ -1,4 +1,4 @@
-/* cmd-container.c — `coi container launch|start|stop|delete|exec|list|info`: parses flags, calls
+/* cmd-container.c — `coi container launch|start|stop|delete|exec|list|info|mount`: parses flags, calls
  * container.c, prints. Errors: one line on stderr, exit 1; usage errors exit 2. */
 #include <limits.h>
 #include <yajl/yajl_gen.h>
@@ -16,9 +16,19 @@ static const char usage_text[] =
         "  start NAME                                     start a stopped (persistent) container\n"
         "  stop NAME [--timeout N] [--force]              shut systemd down cleanly (then kill after N s)\n"
         "  delete NAME [--force]                          remove a stopped container (--force: running too)\n"
-        "  exec NAME [--user UID[:GID]] [--cwd DIR] [--env K=V]… [--capture] -- CMD…\n"
+        "  exec NAME [--user UID[:GID]] [--group GID] [--cwd DIR] [--env K=V]…\n"
+        "       [--capture [--format json|raw]] -- CMD…\n"
+        "                                                 run CMD as root (or UID, GID: default UID) in\n"
+        "                                                 DIR (default /workspace if it exists, else /);\n"
+        "                                                 --capture: print {stdout, stderr, exit_code} as\n"
+        "                                                 JSON, or with raw the output as it came, and\n"
+        "                                                 exit with the command's code\n"
         "  list [--format text|json]\n"
-        "  info NAME [--format text|json]\n";
+        "  info NAME [--format text|json]\n"
+        "  mount NAME DEVICE SOURCE PATH [--shift[=true|false]]\n"
+        "                                                 add host directory SOURCE at PATH as disk device\n"
+        "                                                 DEVICE (now if running, and at every start);\n"
+        "                                                 --shift (default): host ids appear as themselves\n";
 
 #define usage(...) cmd_usage("container", usage_text, __VA_ARGS__)
 
@@ -76,8 +86,9 @@ static int do_launch(int argc, char **argv)
                         return usage("launch: %s needs a value", argv[i]);
                 if (streq(argv[i], "--network")) {
                         if (net_mode_from_string(argv[++i], &net.policy.mode) < 0)
-                                return usage("launch: invalid --network \"%s\": restricted, allowlist or open",
-                                             argv[i]);
+                                return usage(
+                                        "launch: invalid --network \"%s\": restricted, allowlist or open",
+                                        argv[i]);
                         has_net = true;
                 } else if (streq(argv[i], "--allow")) {
                         if (strv_push(&allowed, argv[++i]) < 0)
@@ -107,10 +118,11 @@ static int do_launch(int argc, char **argv)
         if (r)
                 return r;
         struct coi_error err = { 0 };
-        struct container_launch_options o = {
-                .image = pos[0], .name = pos[1], .ephemeral = ephemeral, .no_wait = no_wait,
-                .network = has_net ? &net : NULL
-        };
+        struct container_launch_options o = { .image = pos[0],
+                                              .name = pos[1],
+                                              .ephemeral = ephemeral,
+                                              .no_wait = no_wait,
+                                              .network = has_net ? &net : NULL };
         if (container_launch(s, &o, &err) < 0)
                 return fail(&err);
         return 0;
@@ -239,7 +251,9 @@ static int print_capture(const struct container_exec_result *res)
 static int do_exec(int argc, char **argv)
 {
         struct container_exec_options o = { 0 };
-        const char *name = NULL;
+        const char *name = NULL, *format = NULL;
+        bool has_group = false;
+        unsigned long group = 0;
         _cleanup_strv_ char **env = NULL;
         int i = 1;
         for (; i < argc; i++) {
@@ -259,6 +273,14 @@ static int do_exec(int argc, char **argv)
                                 return usage("--user %s: expected UID[:GID] (numbers)", v);
                         o.uid = (uid_t)uid;
                         o.gid = colon ? (gid_t)gid : (gid_t)uid;
+                } else if ((v = flag_value(argc, argv, &i, "--group", &missing))) {
+                        if (parse_uint(v, UINT32_MAX - 1, &group) < 0)
+                                return usage("--group %s: expected a GID (number)", v);
+                        has_group = true;
+                } else if ((v = flag_value(argc, argv, &i, "--format", &missing))) {
+                        if (!streq(v, "json") && !streq(v, "raw"))
+                                return usage("invalid format '%s': must be 'json' or 'raw'", v);
+                        format = v;
                 } else if ((v = flag_value(argc, argv, &i, "--cwd", &missing))) {
                         if (v[0] != '/')
                                 return usage("--cwd %s: must be an absolute path", v);
@@ -282,16 +304,30 @@ static int do_exec(int argc, char **argv)
                 return usage("exec needs a container NAME");
         if (i >= argc)
                 return usage("exec needs a command after --");
+        if (format && !o.capture)
+                return usage("--format flag requires --capture flag");
+        if (has_group)
+                o.gid = (gid_t)group; /* over --user UID:GID */
         o.args = argv + i;
         o.env = env;
         _cleanup_(container_store_freep) struct container_store *s = NULL;
         int r = open_store(&s);
         if (r)
                 return r;
+        if (!o.cwd)
+                o.cwd = container_default_cwd(s, name);
         struct coi_error err = { 0 };
         struct container_exec_result res = { 0 };
         if (container_exec(s, name, &o, &res, &err) < 0)
                 return fail(&err);
+        if (o.capture && format && streq(format, "raw")) {
+                /* As code-on-incus: the output exactly as it came, and the command's exit code. */
+                fwrite(res.out, 1, res.out_len, stdout);
+                fwrite(res.err_out, 1, res.err_len, stderr);
+                r = res.exit_code;
+                container_exec_result_done(&res);
+                return r;
+        }
         if (o.capture) {
                 r = print_capture(&res);
                 container_exec_result_done(&res);
@@ -382,12 +418,42 @@ static int do_info(int argc, char **argv)
         return 0;
 }
 
+static int do_mount(int argc, char **argv)
+{
+        const char *pos[4] = { NULL, NULL, NULL, NULL };
+        int npos = 0;
+        bool shift = true;
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--shift") || streq(argv[i], "--shift=true"))
+                        shift = true;
+                else if (streq(argv[i], "--shift=false"))
+                        shift = false;
+                else if (argv[i][0] == '-')
+                        return usage("mount: unknown flag %s", argv[i]);
+                else if (npos < 4)
+                        pos[npos++] = argv[i];
+                else
+                        return usage("mount: unexpected argument %s", argv[i]);
+        }
+        if (npos != 4)
+                return usage("mount needs NAME DEVICE SOURCE PATH");
+        _cleanup_(container_store_freep) struct container_store *s = NULL;
+        int r = open_store(&s);
+        if (r)
+                return r;
+        struct coi_error err = { 0 };
+        if (container_mount_device(s, pos[0], pos[1], pos[2], pos[3], shift, &err) < 0)
+                return fail(&err);
+        fprintf(stderr, "Disk mounted: %s -> %s:%s\n", pos[2], pos[0], pos[3]);
+        return 0;
+}
+
 static const struct {
         const char *name;
         int (*run)(int argc, char **argv);
 } verbs[] = {
         { "launch", do_launch }, { "start", do_start }, { "stop", do_stop }, { "delete", do_delete },
-        { "exec", do_exec },     { "list", do_list },   { "info", do_info },
+        { "exec", do_exec },     { "list", do_list },   { "info", do_info }, { "mount", do_mount },
 };
 
 int cmd_container(int argc, char **argv)

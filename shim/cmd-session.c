@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "net.h"
 #include "session-run.h"
 #include "util.h"
 
@@ -429,6 +430,41 @@ static int clean_orphans(struct container_store *store, bool dry_run, int *clean
         return 0;
 }
 
+/* Container networks whose host veth is gone (the container died without its teardown), as `coi health`
+ * counts them; net_orphans_remove() takes them down, and the lingering bridge when nothing uses it. */
+static void clean_orphan_networks(bool dry_run, int *cleaned)
+{
+        struct net_options o;
+        net_options_init(&o, true);
+        _cleanup_strv_ char **names = NULL;
+        struct coi_error err = { 0 };
+        if (access(o.state_dir, F_OK) < 0)
+                return;
+        if (net_record_list(o.state_dir, &names, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                return;
+        }
+        for (char **name = names; *name; name++) {
+                struct net_record rec = { 0 };
+                if (net_record_load(o.state_dir, *name, &rec, NULL) < 0)
+                        continue;
+                bool orphan = !rec.host_ifname[0] || !net_link_exists(rec.host_ifname);
+                net_record_done(&rec);
+                if (!orphan)
+                        continue;
+                printf("%s orphaned network of %s\n", dry_run ? "Would clean" : "Cleaning", *name);
+                if (dry_run)
+                        (*cleaned)++;
+        }
+        if (dry_run)
+                return;
+        int r = net_orphans_remove(&o, &err);
+        if (r < 0)
+                fprintf(stderr, "coi: %s\n", err.msg);
+        else
+                *cleaned += r;
+}
+
 int cmd_clean(int argc, char **argv)
 {
         bool all = false, force = false, sessions = false, orphans = false, dry_run = false;
@@ -513,6 +549,7 @@ int cmd_clean(int argc, char **argv)
         if (all || orphans) {
                 printf("\nChecking for orphaned resources...\n");
                 clean_orphans(store, dry_run, &cleaned);
+                clean_orphan_networks(dry_run, &cleaned);
         }
         if (cleaned && dry_run)
                 printf("\nWould clean %d item(s) (dry run)\n", cleaned);

@@ -63,6 +63,10 @@ struct container_mount {
         bool idmap;
         uid_t host_uid, container_uid;
         gid_t host_gid, container_gid;
+        /* shift (code-on-incus's shift=true, excludes idmap): idmapped through the container's own map,
+         * so host ids 0…IDMAP_RANGE_SIZE-1 appear as themselves and the container's writes keep its ids. */
+        bool shift;
+        const char *device; /* the name `coi container mount` gave it, else NULL */
 };
 
 /* A container's network (shim/net.h): a veth on coi's bridge, the policy's nftables rules, the DNS
@@ -93,7 +97,8 @@ int container_launch(struct container_store *s, const struct container_launch_op
 /* Mounts the rootfs, creates and starts the runtime container (systemd as init), and waits (at most
  * CONTAINER_BUS_TIMEOUT_MS) for systemd's private bus so `systemctl` in an exec right after works. */
 int container_start(struct container_store *s, const char *name, struct coi_error *err);
-/* container_start with bind mounts (see container_mount) and no_wait as in container_launch_options. */
+/* container_start with bind mounts (see container_mount) and no_wait as in container_launch_options;
+ * the devices `coi container mount` recorded follow them (unless mounts has devices: the whole record). */
 int container_start_with(struct container_store *s, const char *name, const struct container_mount *mounts,
                          size_t n_mounts, bool no_wait, struct coi_error *err);
 /* The host directory of the container's / while it is mounted (containers/NAME/rootfs), allocated. */
@@ -187,3 +192,15 @@ int container_record_mounts(struct container_store *s, const char *name, const s
 /* container_start with the recorded mounts (a plain start without a record). Refuses a source that is
  * no longer the same path (a symlink appeared on its way since the launch). */
 int container_start_recorded(struct container_store *s, const char *name, struct coi_error *err);
+
+/* ---- `coi container mount`: named disk devices ---- */
+/* Adds source (resolved, must exist) at target as the disk device named device (code-on-incus: an Incus
+ * disk device): recorded in mounts.json after the launch's mounts so every later start mounts it again,
+ * and mounted at once into a running or paused container (in its mount namespace, by a short-lived
+ * child; unlike the mounts made before init starts, the container's root can unmount that one). EEXIST
+ * when the container already has a device of that name. */
+int container_mount_device(struct container_store *s, const char *name, const char *device,
+                           const char *source, const char *target, bool shift, struct coi_error *err);
+/* The working directory of an exec that names none: "/workspace" when the running container has that
+ * directory, else "/" (static strings). */
+const char *container_default_cwd(struct container_store *s, const char *name);

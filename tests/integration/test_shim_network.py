@@ -215,3 +215,30 @@ def test_low_level_launch_has_no_network_unless_asked(coi, lab):
     assert lab.settled()
     r = coi("container", "launch", IMAGE, "bad-1", "--network", "wide", check=False)
     assert r.returncode == 2 and 'invalid --network "wide"' in r.stderr
+
+
+def test_clean_orphans_removes_a_network_whose_container_died(coi, lab):
+    """A network whose namespace died without its teardown (the container was killed with coi): health
+    counts it, a dry run only names it, `coi clean --orphans` removes it and the host is as before."""
+    def orphaned():
+        r = coi("health", "--format", "json", check=False)
+        return json.loads(r.stdout)["checks"]["orphaned_resources"]["details"]["orphaned_networks"]
+
+    assert orphaned() == 0
+    p = subprocess.Popen(["unshare", "-n", "sleep", "300"])
+    try:
+        assert wait_until(lambda: os.readlink(f"/proc/{p.pid}/ns/net") != os.readlink("/proc/self/ns/net"), 5)
+        coi("network", "attach", "orphan-1", "--pid", p.pid)
+        assert orphaned() == 0  # its veth is there
+    finally:
+        p.kill()
+        p.wait(timeout=10)
+    assert wait_until(lambda: orphaned() == 1, 10, step=0.2)  # the veth went with the namespace
+    r = coi("clean", "--orphans", "--dry-run")
+    assert "Would clean orphaned network of orphan-1" in r.stdout
+    assert orphaned() == 1
+    r = coi("clean", "--orphans", "-f")
+    assert "Cleaning orphaned network of orphan-1" in r.stdout
+    assert orphaned() == 0
+    assert not list((pathlib.Path(coi.env["COI_NET_STATE_DIR"]) / "containers").glob("*"))
+    assert lab.settled()
