@@ -1,7 +1,6 @@
 /* container-mounts.c — host paths bind-mounted into a system container: attached under the rootfs before
  * init starts, recorded in mounts.json for a later start, and hot-plugged devices (`coi container mount`). */
 #include <fcntl.h>
-#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <sys/fsuid.h>
@@ -14,21 +13,6 @@
 #include "util.h"
 
 /* ---- bind mounts into the rootfs ----------------------------------------------------------------- */
-
-static int open_tree_(int dirfd, const char *path, unsigned flags)
-{
-        return (int)syscall(SYS_open_tree, dirfd, path, flags);
-}
-
-static int mount_setattr_(int dirfd, const char *path, unsigned flags, struct mount_attr *attr)
-{
-        return (int)syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof(*attr));
-}
-
-static int move_mount_(int from_dirfd, const char *from, int to_dirfd, const char *to, unsigned flags)
-{
-        return (int)syscall(SYS_move_mount, from_dirfd, from, to_dirfd, to, flags);
-}
 
 /* A user namespace mapping exactly one uid and one gid, "FROM TO 1", for an idmapped mount: a file owned
  * by host id FROM appears as TO (here the container's shifted id), and TO's writes land as FROM. */
@@ -136,7 +120,7 @@ static int clone_source(const struct container_info *m, const struct container_m
                 return coi_error_set(err, EINVAL, "mount target %s is not absolute",
                                      cm->target ? cm->target : "");
         _cleanup_close_ int tree =
-                open_tree_(AT_FDCWD, cm->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+                open_tree(AT_FDCWD, cm->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
         if (tree < 0)
                 return coi_error_set(err, errno, "clone a mount of %s: %m", cm->source);
         struct stat st;
@@ -163,7 +147,7 @@ static int clone_source(const struct container_info *m, const struct container_m
                 attr.attr_set |= MOUNT_ATTR_IDMAP;
                 attr.userns_fd = (uint64_t)userns;
         }
-        if (mount_setattr_(tree, "", AT_EMPTY_PATH, &attr) < 0)
+        if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
                 return coi_error_set(err, errno, "set up the %s%smount of %s: %m",
                                      cm->readonly ? "read-only " : "", userns >= 0 ? "idmapped " : "",
                                      cm->source);
@@ -180,7 +164,7 @@ static int move_to_target(int tree, bool is_dir, int rootfd, const struct contai
         int r = open_target(rootfd, cm->target, is_dir, m, &target, err);
         if (r < 0)
                 return r;
-        if (move_mount_(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return coi_error_set(err, errno, "mount %s at %s in %s: %m", cm->source, cm->target, m->name);
         return 0;
 }

@@ -1,7 +1,6 @@
 /* rootfs.c — mounts and unmounts a system container's root: the image rootfs cloned with open_tree and
  * idmapped to the container's ids (lower), overlaid with the container's upper/work; machine-id; rm -rf. */
 #include <dirent.h>
-#include <linux/mount.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -13,21 +12,6 @@
 #include "rootfs.h"
 #include "userns.h"
 #include "util.h"
-
-static int open_tree_(int dirfd, const char *path, unsigned flags)
-{
-        return (int)syscall(SYS_open_tree, dirfd, path, flags);
-}
-
-static int mount_setattr_(int dirfd, const char *path, unsigned flags, struct mount_attr *attr)
-{
-        return (int)syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof(*attr));
-}
-
-static int move_mount_(int from_dirfd, const char *from, int to_dirfd, const char *to, unsigned flags)
-{
-        return (int)syscall(SYS_move_mount, from_dirfd, from, to_dirfd, to, flags);
-}
 
 int rootfs_userns_fd(const struct idmap_allocation *a, int *ret_fd, struct coi_error *err)
 {
@@ -64,17 +48,17 @@ static int mount_lower(const char *lower, int image_rootfs_fd, const struct idma
         if (r < 0)
                 return r;
         _cleanup_close_ int tree =
-                open_tree_(image_rootfs_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                open_tree(image_rootfs_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         if (tree < 0)
                 return coi_error_set(err, errno, "clone the image rootfs mount for %s: %m", lower);
         /* The image is owned by real ids 0…; seen through this mount they are the container's block,
          * and writes through it would be shifted back. It is read-only anyway: the overlay is on top. */
         struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
                                    .userns_fd = (uint64_t)userns };
-        if (mount_setattr_(tree, "", AT_EMPTY_PATH, &attr) < 0)
+        if (mount_setattr(tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
                 return coi_error_set(err, errno, "idmap the image rootfs to %u:%u (%s): %m", a->uid, a->gid,
                                      lower);
-        if (move_mount_(tree, "", AT_FDCWD, lower, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        if (move_mount(tree, "", AT_FDCWD, lower, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                 return coi_error_set(err, errno, "attach the idmapped image rootfs at %s: %m", lower);
         return 0;
 }
