@@ -96,6 +96,21 @@ def run(cmd, check=True, timeout=60, **kw):
     return r
 
 
+def coi_runner(env, cwd=None, prefix=(), timeout=120):
+    """run(*args, check=True, timeout, input=None, extra_env=None, cwd) → the finished `coi ARGS…` (the
+    build's binary, env + extra_env, prefix before it, e.g. nsenter); with check, a failure fails the
+    test with the command's output. run.env is env."""
+    def run(*args, check=True, timeout=timeout, input=None, extra_env=None, cwd=cwd, **kw):
+        r = subprocess.run([*map(str, prefix), str(BUILD / "shim" / "coi"), *map(str, args)], capture_output=True,
+                           text=True, env=dict(env, **(extra_env or {})), cwd=cwd, timeout=timeout, input=input,
+                           **kw)
+        if check and r.returncode != 0:
+            pytest.fail(f"coi {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
+        return r
+    run.env = env
+    return run
+
+
 def run_in_pty(argv, stdin_text=b"", timeout=30):
     """Runs argv on a fresh pty (a user's terminal): returns (output text, exit code)."""
     pid, fd = pty.fork()

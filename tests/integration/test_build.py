@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, ROOT, host_network
+from conftest import BUILD, ROOT, host_network, coi_runner
 
 COI = BUILD / "shim" / "coi"
 RECIPE = ROOT / "tests" / "integration" / "build-recipe"
@@ -68,14 +68,7 @@ def coi(tmp_path, store, home, recipe, base_tar):
                COI_TEST_BASE_TAR=base_tar)
     env.pop("COI_CONFIG", None)
 
-    def run(*args, check=True, extra_env=None):
-        r = subprocess.run([str(COI), *map(str, args)], capture_output=True, text=True, cwd=tmp_path,
-                           env=dict(env, **(extra_env or {})), timeout=600)
-        if check and r.returncode != 0:
-            pytest.fail(f"coi {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
-        return r
-
-    run.env = env
+    run = coi_runner(env, cwd=tmp_path, timeout=600)
     return run
 
 

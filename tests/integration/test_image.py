@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import BUILD
+from conftest import BUILD, coi_runner
 
 COI = BUILD / "shim" / "coi"
 BUSYBOX = pathlib.Path("/bin/busybox")
@@ -44,13 +44,7 @@ def store(tmp_path):
 def coi(store):
     env = dict(os.environ, COI_IMAGES_DIR=str(store))
 
-    def run(*args, check=True):
-        r = subprocess.run([str(COI), *map(str, args)], capture_output=True, text=True, env=env, timeout=120)
-        if check and r.returncode != 0:
-            pytest.fail(f"coi {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
-        return r
-
-    return run
+    return coi_runner(env)
 
 
 def tree(root):

@@ -13,6 +13,7 @@ import tempfile
 
 import pytest
 
+from conftest import coi_runner
 from test_shim_run import COI, IMAGE, env, pytestmark, workspace  # noqa: F401
 
 NAME = "cmount-1"
@@ -20,12 +21,7 @@ NAME = "cmount-1"
 
 @pytest.fixture
 def coi(env):
-    def run(*args, check=True, timeout=120):
-        r = subprocess.run([str(COI), *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
-        if check and r.returncode != 0:
-            pytest.fail(f"coi {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
-        return r
-    return run
+    return coi_runner(env)
 
 
 @pytest.fixture(scope="module")

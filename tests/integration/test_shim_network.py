@@ -16,6 +16,7 @@ import pytest
 
 from netlab import (HOST_UPLINK, OUT_METADATA, OUT_OTHER, OUT_PRIVATE, OUT_PUBLIC, PORT, host_state,
                     lab_in_new_netns, wait_until)
+from conftest import coi_runner
 from test_shim_run import COI, IMAGE, build_test_image_tar, env, pytestmark  # noqa: F401
 
 pytestmark = pytestmark + [pytest.mark.skipif(
@@ -61,13 +62,7 @@ def tempfile_dir():
 def coi(env, lab, workspace):
     e = dict(env, SUDO_UID="1234", SUDO_GID="1234", **{k: v for k, v in lab.env.items() if k.startswith("COI_NET")})
 
-    def run(*args, check=True, timeout=120):
-        r = subprocess.run([str(COI), *map(str, args)], capture_output=True, text=True, env=e, timeout=timeout,
-                           cwd=workspace)
-        if check and r.returncode != 0:
-            pytest.fail(f"coi {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
-        return r
-    run.env = e
+    run = coi_runner(e, cwd=workspace)
     yield run
     subprocess.run([str(COI), "kill", "-a", "-f"], capture_output=True, env=e, timeout=120)
 

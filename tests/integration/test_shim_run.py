@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, ROOT, host_network
+from conftest import BUILD, ROOT, host_network, coi_runner
 
 COI = BUILD / "shim" / "coi"
 IMAGE = "coi-test"
@@ -96,13 +96,11 @@ def workspace():
 
 @pytest.fixture
 def coi(env, workspace):
-    def run(*args, check=True, timeout=120, user=1234, **kw):
-        e = dict(env, SUDO_UID=str(user), SUDO_GID=str(user)) if user is not None else env
-        r = subprocess.run([str(COI), *map(str, args)], capture_output=True, text=True, env=e, timeout=timeout,
-                           cwd=workspace, **kw)
-        if check and r.returncode != 0:
-            pytest.fail(f"coi {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
-        return r
+    base = coi_runner(env, cwd=workspace)
+
+    def run(*args, user=1234, **kw):
+        return base(*args, extra_env={"SUDO_UID": str(user), "SUDO_GID": str(user)} if user is not None else None,
+                    **kw)
     return run
 
 

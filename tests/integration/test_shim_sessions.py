@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from conftest import coi_runner
 from test_shim_run import COI, IMAGE, build_test_image_tar, env, pytestmark  # noqa: F401
 
 CGROUP_PARENT = pathlib.Path("/sys/fs/cgroup/unified/coi")
@@ -29,13 +30,7 @@ def workspace():
 
 @pytest.fixture
 def coi(env, workspace):
-    def run(*args, check=True, timeout=120, input=None):
-        r = subprocess.run([str(COI), *map(str, args)], capture_output=True, text=True, env=env, cwd=workspace,
-                           timeout=timeout, input=input)
-        if check and r.returncode != 0:
-            pytest.fail(f"coi {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
-        return r
-    return run
+    return coi_runner(env, cwd=workspace)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import uuid
 
 import pytest
 
-from conftest import host_network
+from conftest import host_network, coi_runner
 from test_shim_run import COI, IMAGE, build_test_image_tar, env, pytestmark, ssh_agent  # noqa: F401
 
 TMUX = shutil.which("tmux")
@@ -55,13 +55,7 @@ def offline(env):
 @pytest.fixture
 def run(env, offline, workspace):
     """coi in the offline namespace, in the workspace."""
-    def run_(*args, check=True, timeout=120, extra_env=None):
-        r = subprocess.run(offline + [str(COI), *map(str, args)], capture_output=True, text=True,
-                           env=dict(env, **(extra_env or {})), cwd=workspace, timeout=timeout)
-        if check and r.returncode != 0:
-            pytest.fail(f"coi {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
-        return r
-    return run_
+    return coi_runner(env, cwd=workspace, prefix=offline)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import uuid
 
 import pytest
 
+from conftest import coi_runner
 from test_shim_run import COI, IMAGE, env  # noqa: F401 (env: the test image in a store of its own)
 
 pytestmark = [
@@ -27,13 +28,7 @@ pytestmark = [
 
 @pytest.fixture
 def coi(env):
-    def run(*args, check=True, timeout=120, cwd="/", input=None, extra_env=None):
-        r = subprocess.run([str(COI), *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                           env=dict(env, **(extra_env or {})), cwd=cwd, input=input)
-        if check and r.returncode != 0:
-            pytest.fail(f"coi {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
-        return r
-    return run
+    return coi_runner(env, cwd="/")
 
 
 @pytest.fixture

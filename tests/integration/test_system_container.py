@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from conftest import BUILD, ROOT, host_network
+from conftest import BUILD, ROOT, host_network, coi_runner
 
 COI = BUILD / "shim" / "coi"
 CGROUP_PARENT = pathlib.Path("/sys/fs/cgroup/unified/coi")
@@ -67,13 +67,7 @@ def data_dir():
 def coi(image_store, data_dir):
     env = dict(os.environ, COI_IMAGES_DIR=str(image_store), COI_DATA_DIR=str(data_dir))
 
-    def run(*args, check=True, timeout=120):
-        r = subprocess.run([str(COI), *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
-        if check and r.returncode != 0:
-            pytest.fail(f"coi {' '.join(map(str, args))} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
-        return r
-
-    return run
+    return coi_runner(env)
 
 
 def leftovers(data_dir, name, pid=None):
