@@ -85,7 +85,7 @@ const char *health_overall_to_string(enum health_overall o);
 void health_run(struct health_report *ret);
 void health_report_done(struct health_report *r);
 
-/* Check building (used by health.c's checks and the unit tests). */
+/* Check building (used by health-checks.c and the unit tests). */
 void health_check_set(struct health_check *c, const char *name, const char *category, enum health_status s,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void health_detail_str(struct health_check *c, const char *key, const char *fmt, ...)

@@ -13,7 +13,7 @@
 #define NET_DNS_RCODE_REFUSED  5
 
 struct net_dns_config {
-        const char *state_dir;   /* containers/NAME records (net.c) and dns.log */
+        const char *state_dir;   /* containers/NAME records (net-record.c) and dns.log */
         uint32_t listen_addr;    /* host order: the bridge address */
         uint16_t port;           /* 53 */
         const char *resolv_conf; /* upstream servers: its `nameserver` IPv4 lines */

@@ -1,7 +1,6 @@
-/* net.c — a container's network, the facade: set up and tear down (bridge, veth, nftables, DNS forwarder),
- * live allow/deny, show, blocked-attempt log, orphan cleanup. The state is one record file per container. */
+/* net.c — a container's network, its lifecycle: set up and tear down (bridge, veth, nftables, DNS forwarder),
+ * the state lock, the forwarder process, orphans. Allow/deny/show: net-policy.c; records: net-record.c. */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -11,7 +10,7 @@
 #include <sys/wait.h>
 
 #include "net-dns.h"
-#include "net.h"
+#include "net-internal.h"
 
 #define DNS_COMM "coi-dns"
 
@@ -36,158 +35,9 @@ void net_options_init(struct net_options *o, bool use_env)
                 o->resolv_conf = v;
 }
 
-bool net_name_valid(const char *name)
-{
-        size_t n = strlen(name);
-        if (n == 0 || n > NET_NAME_MAX || name[0] == '.')
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!(name[i] >= 'a' && name[i] <= 'z') && !(name[i] >= 'A' && name[i] <= 'Z') &&
-                    !(name[i] >= '0' && name[i] <= '9') && !strchr("_.-", name[i]))
-                        return false;
-        return true;
-}
-
-/* A name pattern: labels of [a-z0-9-_], optionally "*." in front. */
-static bool pattern_valid(const char *p)
-{
-        if (startswith(p, "*."))
-                p += 2;
-        size_t n = strlen(p);
-        if (n == 0 || n > 253 || p[0] == '.' || strstr(p, ".."))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!(p[i] >= 'a' && p[i] <= 'z') && !(p[i] >= 'A' && p[i] <= 'Z') &&
-                    !(p[i] >= '0' && p[i] <= '9') && !strchr("-_.", p[i]))
-                        return false;
-        return true;
-}
-
-/* ---- records ---- */
-
-static char *record_path(const char *state_dir, const char *name)
-{
-        return xasprintf("%s/containers/%s", state_dir, name);
-}
-
-void net_record_done(struct net_record *rec)
-{
-        strv_free(rec->allow);
-        strv_free(rec->deny);
-        rec->allow = rec->deny = NULL;
-}
-
-int net_record_load(const char *state_dir, const char *name, struct net_record *ret, struct coi_error *err)
-{
-        if (!net_name_valid(name))
-                return coi_error_set(err, EINVAL, "invalid container name '%s'", name);
-        _cleanup_free_ char *path = record_path(state_dir, name);
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
-        if (!path)
-                return coi_error_set(err, ENOMEM, "record of %s", name);
-        int r = read_file_at(AT_FDCWD, path, 1 << 20, &data, &len, err);
-        if (r < 0)
-                return r;
-        struct net_record rec = { 0 };
-        snprintf(rec.name, sizeof(rec.name), "%s", name);
-        char *save = NULL;
-        for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *eq = strchr(line, '=');
-                if (!eq)
-                        continue;
-                *eq = '\0';
-                const char *k = line, *v = eq + 1;
-                struct net_prefix p;
-                if (streq(k, "addr") && net_prefix_parse(v, &p, NULL) == 0)
-                        rec.addr = p.addr;
-                else if (streq(k, "host_if"))
-                        snprintf(rec.host_ifname, sizeof(rec.host_ifname), "%s", v);
-                else if (streq(k, "mode"))
-                        net_mode_from_string(v, &rec.policy.mode);
-                else if (streq(k, "allow_local_network_access"))
-                        rec.policy.allow_local_network_access = streq(v, "1");
-                else if (streq(k, "block_metadata_endpoint"))
-                        rec.policy.block_metadata_endpoint = streq(v, "1");
-                else if (streq(k, "block_private_networks"))
-                        rec.policy.block_private_networks = streq(v, "1");
-                else if ((streq(k, "allow") && strv_push(&rec.allow, v) < 0) ||
-                         (streq(k, "deny") && strv_push(&rec.deny, v) < 0)) {
-                        net_record_done(&rec);
-                        return coi_error_set(err, ENOMEM, "record of %s", name);
-                }
-        }
-        *ret = rec;
-        return 0;
-}
-
-int net_record_save(const char *state_dir, const struct net_record *rec, struct coi_error *err)
-{
-        char ip[INET_ADDRSTRLEN];
-        size_t size = 4096;
-        for (char **v = rec->allow; v && *v; v++)
-                size += strlen(*v) + 8;
-        for (char **v = rec->deny; v && *v; v++)
-                size += strlen(*v) + 8;
-        _cleanup_free_ char *buf = malloc(size);
-        _cleanup_free_ char *path = record_path(state_dir, rec->name);
-        if (!buf || !path)
-                return coi_error_set(err, ENOMEM, "record of %s", rec->name);
-        int n = snprintf(buf, size,
-                         "addr=%s\nhost_if=%s\nmode=%s\nallow_local_network_access=%d\n"
-                         "block_metadata_endpoint=%d\nblock_private_networks=%d\n",
-                         net_ipv4_format(rec->addr, ip), rec->host_ifname,
-                         net_mode_to_string(rec->policy.mode), rec->policy.allow_local_network_access,
-                         rec->policy.block_metadata_endpoint, rec->policy.block_private_networks);
-        for (char **v = rec->allow; v && *v; v++)
-                n += snprintf(buf + n, size - (size_t)n, "allow=%s\n", *v);
-        for (char **v = rec->deny; v && *v; v++)
-                n += snprintf(buf + n, size - (size_t)n, "deny=%s\n", *v);
-        return write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0600, err);
-}
-
-int net_record_list(const char *state_dir, char ***ret, struct coi_error *err)
-{
-        _cleanup_free_ char *dir = xasprintf("%s/containers", state_dir);
-        _cleanup_strv_ char **names = calloc(1, sizeof(char *));
-        if (!dir || !names)
-                return coi_error_set(err, ENOMEM, "list records");
-        DIR *d = opendir(dir);
-        if (!d) {
-                if (errno != ENOENT)
-                        return coi_error_set(err, errno, "open %s: %m", dir);
-                *ret = TAKE_PTR(names);
-                return 0;
-        }
-        for (struct dirent *de; (de = readdir(d));) {
-                /* write_file_atomic_at's temporary files end in .tmp and are no records */
-                if (net_name_valid(de->d_name) && !strstr(de->d_name, ".tmp") &&
-                    strv_push(&names, de->d_name) < 0) {
-                        closedir(d);
-                        return coi_error_set(err, ENOMEM, "list records");
-                }
-        }
-        closedir(d);
-        *ret = TAKE_PTR(names);
-        return 0;
-}
-
-static void strv_remove(char **v, const char *s)
-{
-        size_t out = 0;
-        for (size_t i = 0; v && v[i]; i++) {
-                if (streq(v[i], s))
-                        free(v[i]);
-                else
-                        v[out++] = v[i];
-        }
-        if (v)
-                v[out] = NULL;
-}
-
 /* ---- locking and the forwarder process ---- */
 
-static int lock_state(const struct net_options *o, struct coi_error *err)
+int net_lock_state(const struct net_options *o, struct coi_error *err)
 {
         int r = mkdir_p_at(AT_FDCWD, o->state_dir, 0700, err);
         if (r < 0)
@@ -245,7 +95,7 @@ static void dns_stop(const struct net_options *o)
 static int host_release_by_forwarder(const struct net_options *o)
 {
         struct coi_error e = { 0 };
-        _cleanup_close_ int lock = lock_state(o, &e);
+        _cleanup_close_ int lock = net_lock_state(o, &e);
         _cleanup_strv_ char **names = NULL;
         if (lock < 0 || net_record_list(o->state_dir, &names, &e) < 0)
                 return 0; /* the state is gone: nothing to serve */
@@ -398,7 +248,7 @@ static int teardown_locked(const struct net_options *o, const char *name, struct
         r = net_nft_container_remove(name, rec.addr, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *path = record_path(o->state_dir, name);
+        _cleanup_free_ char *path = net_record_path(o->state_dir, name);
         if (!path)
                 return coi_error_set(err, ENOMEM, "record of %s", name);
         if (unlink(path) < 0 && errno != ENOENT)
@@ -446,7 +296,7 @@ static int setup_locked(const struct net_options *o, const struct net_container_
         }
         for (char *const *a = c->allowed; a && *a; a++) {
                 struct net_prefix p;
-                if (net_prefix_parse(*a, &p, NULL) < 0 && !pattern_valid(*a)) {
+                if (net_prefix_parse(*a, &p, NULL) < 0 && !net_pattern_valid(*a)) {
                         net_record_done(&rec);
                         return coi_error_set(err, EINVAL,
                                              "'%s' is neither a name pattern nor an IPv4 address", *a);
@@ -532,7 +382,7 @@ int net_container_setup(const struct net_options *o, const struct net_container_
                         return coi_error_set(err, errno, "open %s: %m", path);
                 netns_fd = own_fd;
         }
-        _cleanup_close_ int lock = lock_state(o, err);
+        _cleanup_close_ int lock = net_lock_state(o, err);
         if (lock < 0)
                 return lock;
         struct net_record existing = { 0 };
@@ -551,7 +401,7 @@ int net_container_teardown(const struct net_options *o, const char *name, struct
 {
         if (!net_name_valid(name))
                 return coi_error_set(err, EINVAL, "invalid container name '%s'", name);
-        _cleanup_close_ int lock = lock_state(o, err);
+        _cleanup_close_ int lock = net_lock_state(o, err);
         if (lock < 0)
                 return lock;
         return teardown_locked(o, name, err);
@@ -559,7 +409,7 @@ int net_container_teardown(const struct net_options *o, const char *name, struct
 
 int net_orphans_remove(const struct net_options *o, struct coi_error *err)
 {
-        _cleanup_close_ int lock = lock_state(o, err);
+        _cleanup_close_ int lock = net_lock_state(o, err);
         if (lock < 0)
                 return lock;
         _cleanup_strv_ char **names = NULL;
@@ -595,247 +445,4 @@ int net_orphans_remove(const struct net_options *o, struct coi_error *err)
                 return r;
         r = host_cleanup_if_unused(o, err);
         return r < 0 ? r : removed;
-}
-
-/* ---- live changes ---- */
-
-/* Deletes from the learned set the addresses the forwarder handed out for names matching pattern. */
-static void forget_learned(const struct net_options *o, const char *name, const char *pattern)
-{
-        _cleanup_free_ char *path = xasprintf("%s/dns.log", o->state_dir);
-        _cleanup_free_ char *data = NULL;
-        size_t len;
-        if (!path || read_file_at(AT_FDCWD, path, 0, &data, &len, NULL) < 0)
-                return;
-        _cleanup_free_ char *who = xasprintf("\"container\":\"%s\"", name);
-        char *save = NULL;
-        for (char *line = strtok_r(data, "\n", &save); who && line; line = strtok_r(NULL, "\n", &save)) {
-                char qname[256];
-                const char *q = strstr(line, "\"name\":\""), *a = strstr(line, "\"answers\":[");
-                if (!strstr(line, who) || !q || !a || sscanf(q + 8, "%255[^\"]", qname) != 1 ||
-                    !net_dns_name_matches(pattern, qname))
-                        continue;
-                for (const char *p = a + 11; *p == '"';) {
-                        char ip[INET_ADDRSTRLEN];
-                        struct net_prefix addr;
-                        if (sscanf(p + 1, "%15[^\"]", ip) != 1)
-                                break;
-                        if (net_prefix_parse(ip, &addr, NULL) == 0)
-                                net_nft_learned_del(name, addr.addr, NULL);
-                        p = strchr(p + 1, '"');
-                        p = p ? p + 1 : "";
-                        if (*p == ',')
-                                p++;
-                }
-        }
-}
-
-static int change(const struct net_options *o, const char *name, const char *what, bool allow,
-                  struct coi_error *err)
-{
-        _cleanup_close_ int lock = lock_state(o, err);
-        if (lock < 0)
-                return lock;
-        struct net_record rec = { 0 };
-        int r = net_record_load(o->state_dir, name, &rec, err);
-        if (r == -ENOENT)
-                return coi_error_set(err, ENOENT, "container %s has no network", name);
-        if (r < 0)
-                return r;
-        struct net_prefix p;
-        bool is_prefix = net_prefix_parse(what, &p, NULL) == 0;
-        if (!is_prefix && !pattern_valid(what)) {
-                net_record_done(&rec);
-                return coi_error_set(err, EINVAL, "'%s' is neither a name pattern nor an IPv4 address/CIDR",
-                                     what);
-        }
-        char canonical[INET_ADDRSTRLEN + 4];
-        if (is_prefix) {
-                /* one spelling per prefix in the record, so allow 1.2.3.4 and deny 1.2.3.4/32 meet */
-                char ip[INET_ADDRSTRLEN];
-                snprintf(canonical, sizeof(canonical), "%s/%d", net_ipv4_format(p.addr, ip), p.len);
-                what = canonical;
-                r = net_nft_prefix_add(name, !allow, &p, err);
-                if (r >= 0)
-                        r = net_nft_prefix_del(name, allow, &p, err);
-        }
-        strv_remove(allow ? rec.deny : rec.allow, what);
-        char ***list = allow ? &rec.allow : &rec.deny;
-        if (r >= 0 && !strv_contains(*list, what) && strv_push(list, what) < 0)
-                r = coi_error_set(err, ENOMEM, "record of %s", name);
-        if (r >= 0)
-                r = net_record_save(o->state_dir, &rec, err);
-        if (r >= 0 && !allow && !is_prefix)
-                forget_learned(o, name, what);
-        net_record_done(&rec);
-        return r;
-}
-
-int net_allow(const struct net_options *o, const char *name, const char *what, struct coi_error *err)
-{
-        return change(o, name, what, true, err);
-}
-
-int net_deny(const struct net_options *o, const char *name, const char *what, struct coi_error *err)
-{
-        return change(o, name, what, false, err);
-}
-
-/* ---- show and log ---- */
-
-struct text {
-        char *buf;
-        size_t len, cap;
-        bool oom;
-};
-
-static void __attribute__((format(printf, 2, 3))) tprintf(struct text *t, const char *fmt, ...)
-{
-        for (int i = 0; i < 2 && !t->oom; i++) {
-                va_list ap;
-                va_start(ap, fmt);
-                int n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt, ap);
-                va_end(ap);
-                if (n < 0) {
-                        t->oom = true;
-                        return;
-                }
-                if (t->buf && t->len + (size_t)n < t->cap) {
-                        t->len += (size_t)n;
-                        return;
-                }
-                size_t cap = (t->cap + (size_t)n + 1) * 2;
-                char *b = realloc(t->buf, cap);
-                if (!b) {
-                        t->oom = true;
-                        return;
-                }
-                t->buf = b;
-                t->cap = cap;
-        }
-}
-
-static void show_strv(struct text *t, char **v, bool json)
-{
-        for (size_t i = 0; v && v[i]; i++)
-                tprintf(t, json ? "%s\"%s\"" : "%s%s", i ? (json ? "," : " ") : "", v[i]);
-}
-
-static void show_set(struct text *t, const char *name, char kind, bool json)
-{
-        _cleanup_free_ struct net_nft_elem *el = NULL;
-        size_t n = 0;
-        if (net_nft_list(name, kind, &el, &n, NULL) < 0)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                char ip[INET_ADDRSTRLEN];
-                net_ipv4_format(el[i].addr, ip);
-                if (json && kind == 'a')
-                        tprintf(t, "%s{\"addr\":\"%s\",\"expires_ms\":%llu}", i ? "," : "", ip,
-                                (unsigned long long)el[i].expires_ms);
-                else if (json)
-                        tprintf(t, "%s\"%s/%d\"", i ? "," : "", ip, el[i].len);
-                else if (kind == 'a')
-                        tprintf(t, "%s%s (%llus)", i ? " " : "", ip,
-                                (unsigned long long)el[i].expires_ms / 1000);
-                else
-                        tprintf(t, "%s%s/%d", i ? " " : "", ip, el[i].len);
-        }
-}
-
-static void show_one(struct text *t, const struct net_record *rec, bool json, bool first)
-{
-        char ip[INET_ADDRSTRLEN];
-        net_ipv4_format(rec->addr, ip);
-        const struct net_policy *p = &rec->policy;
-        if (json) {
-                tprintf(t,
-                        "%s{\"name\":\"%s\",\"address\":\"%s\",\"host_interface\":\"%s\",\"mode\":\"%s\","
-                        "\"allow_local_network_access\":%s,\"block_metadata_endpoint\":%s,"
-                        "\"block_private_networks\":%s,\"allow\":[",
-                        first ? "" : ",", rec->name, ip, rec->host_ifname, net_mode_to_string(p->mode),
-                        p->allow_local_network_access ? "true" : "false",
-                        p->block_metadata_endpoint ? "true" : "false",
-                        p->block_private_networks ? "true" : "false");
-                show_strv(t, rec->allow, true);
-                tprintf(t, "],\"deny\":[");
-                show_strv(t, rec->deny, true);
-                tprintf(t, "],\"learned\":[");
-                show_set(t, rec->name, 'a', true);
-                tprintf(t, "],\"allowed_prefixes\":[");
-                show_set(t, rec->name, 'p', true);
-                tprintf(t, "],\"denied_prefixes\":[");
-                show_set(t, rec->name, 'd', true);
-                tprintf(t, "]}");
-                return;
-        }
-        tprintf(t, "%s  address %s  interface %s  mode %s\n  allow: ", rec->name, ip, rec->host_ifname,
-                net_mode_to_string(p->mode));
-        show_strv(t, rec->allow, false);
-        tprintf(t, "\n  deny: ");
-        show_strv(t, rec->deny, false);
-        tprintf(t, "\n  learned: ");
-        show_set(t, rec->name, 'a', false);
-        tprintf(t, "\n");
-}
-
-int net_show(const struct net_options *o, const char *name, bool json, char **ret, struct coi_error *err)
-{
-        _cleanup_strv_ char **names = NULL;
-        int r = net_record_list(o->state_dir, &names, err);
-        if (r < 0)
-                return r;
-        struct text t = { 0 };
-        tprintf(&t, json ? "[" : "");
-        bool first = true, found = false;
-        for (char **n = names; *n; n++) {
-                if (name && !streq(name, *n))
-                        continue;
-                struct net_record rec = { 0 };
-                if (net_record_load(o->state_dir, *n, &rec, NULL) < 0)
-                        continue;
-                show_one(&t, &rec, json, first);
-                net_record_done(&rec);
-                first = false;
-                found = true;
-        }
-        tprintf(&t, json ? "]\n" : "");
-        if (t.oom) {
-                free(t.buf);
-                return coi_error_set(err, ENOMEM, "show network");
-        }
-        if (name && !found) {
-                free(t.buf);
-                return coi_error_set(err, ENOENT, "container %s has no network", name);
-        }
-        *ret = t.buf ? t.buf : strdup("");
-        return *ret ? 0 : coi_error_set(err, ENOMEM, "show network");
-}
-
-int net_blocked_read(const struct net_options *o, const char *name, char **ret, struct coi_error *err)
-{
-        _cleanup_free_ char *path = xasprintf("%s/dns.log", o->state_dir);
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
-        if (!path)
-                return coi_error_set(err, ENOMEM, "read the DNS log");
-        int r = read_file_at(AT_FDCWD, path, 0, &data, &len, err);
-        if (r == -ENOENT) {
-                *ret = strdup("");
-                return *ret ? 0 : coi_error_set(err, ENOMEM, "read the DNS log");
-        }
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *who = name ? xasprintf("\"container\":\"%s\"", name) : NULL;
-        struct text t = { 0 };
-        char *save = NULL;
-        for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-                if (strstr(line, "\"verdict\":\"refused") && (!who || strstr(line, who)))
-                        tprintf(&t, "%s\n", line);
-        if (t.oom) {
-                free(t.buf);
-                return coi_error_set(err, ENOMEM, "read the DNS log");
-        }
-        *ret = t.buf ? t.buf : strdup("");
-        return *ret ? 0 : coi_error_set(err, ENOMEM, "read the DNS log");
 }

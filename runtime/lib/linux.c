@@ -1,20 +1,17 @@
-/* linux.c — starting the container's init and exec'd processes: clone into namespaces, id maps, the
- * parent's side of the sync protocol (sync.c), hooks at their points; the last steps are process.c. */
+/* linux.c — starting the container's init: clone into new namespaces (or stage the joins), id maps, the
+ * parent's side of the sync protocol (sync.c), hooks at their points; the init's side is linux-init.c. */
 #include <linux/keyctl.h>
 #include <linux/mount.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "console.h"
-#include "hooks.h"
-#include "linux.h"
+#include "linux-internal.h"
 #include "mounts.h"
 #include "process.h"
 #include "state.h"
@@ -24,9 +21,6 @@
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 /* ---- small syscalls ------------------------------------------------------------------------------ */
 
@@ -35,7 +29,7 @@ struct clone3_args {
                 set_tid_size, cgroup;
 };
 
-static pid_t clone3_fork(uint64_t flags, int cgroup_fd)
+pid_t clone3_fork(uint64_t flags, int cgroup_fd)
 {
         /* With CLONE_PARENT the kernel takes the exit signal from us and refuses one given here. */
         struct clone3_args a = { .flags = flags, .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD };
@@ -46,15 +40,10 @@ static pid_t clone3_fork(uint64_t flags, int cgroup_fd)
         return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
 }
 
-static const int ns_clone_flag[_OCI_NS_MAX] = {
+const int ns_clone_flag[_OCI_NS_MAX] = {
         [OCI_NS_PID] = CLONE_NEWPID,       [OCI_NS_NETWORK] = CLONE_NEWNET, [OCI_NS_MOUNT] = CLONE_NEWNS,
         [OCI_NS_IPC] = CLONE_NEWIPC,       [OCI_NS_UTS] = CLONE_NEWUTS,     [OCI_NS_USER] = CLONE_NEWUSER,
         [OCI_NS_CGROUP] = CLONE_NEWCGROUP, [OCI_NS_TIME] = CLONE_NEWTIME,
-};
-
-static const char *const ns_proc_name[_OCI_NS_MAX] = {
-        [OCI_NS_PID] = "pid", [OCI_NS_NETWORK] = "net", [OCI_NS_MOUNT] = "mnt",     [OCI_NS_IPC] = "ipc",
-        [OCI_NS_UTS] = "uts", [OCI_NS_USER] = "user",   [OCI_NS_CGROUP] = "cgroup", [OCI_NS_TIME] = "time",
 };
 
 static int write_proc_file(pid_t pid, const char *file, const char *data, struct coi_error *err)
@@ -156,7 +145,7 @@ static int write_id_maps(pid_t pid, const struct oci_linux *l, bool *ret_setgrou
  * service on the host put there (credentials, tokens) would be possessed, thus readable, inside the
  * container. Made with the container's credentials, so its owner is the container's root. A kernel
  * without keys (ENOSYS) has nothing to leak. */
-static int join_session_keyring(const char *id, struct coi_error *err)
+int join_session_keyring(const char *id, struct coi_error *err)
 {
         char name[64 + 1024];
         snprintf(name, sizeof(name), "_ses.%s", id && *id ? id : "coi");
@@ -171,287 +160,7 @@ static int join_session_keyring(const char *id, struct coi_error *err)
         return 0;
 }
 
-/* ---- the container's init (child side) ----------------------------------------------------------- */
-
-struct init_child {
-        struct coi_context *ctx;
-        const struct linux_spawn *spawn;
-        int sync_fd;
-        int fifo_fd;
-        bool staged;            /* namespaces are joined/unshared here, not by clone3 */
-        uint64_t unshare_flags; /* staged: the new namespaces; direct: the network namespace (see below) */
-        bool late_ipc;          /* a new ipc namespace, made once we are root of the new user namespace */
-        uint64_t timings[_PHASE_MAX];
-};
-
-static int open_joined_namespaces(const struct oci_linux *l, int fds[_OCI_NS_MAX], struct coi_error *err)
-{
-        for (int t = 0; t < _OCI_NS_MAX; t++) {
-                fds[t] = -1;
-                if (!l->namespaces[t].present || !l->namespaces[t].path)
-                        continue;
-                fds[t] = open(l->namespaces[t].path, O_RDONLY | O_CLOEXEC);
-                if (fds[t] < 0)
-                        return coi_error_set(err, errno, "open %s namespace %s: %m", oci_namespace_name(t),
-                                             l->namespaces[t].path);
-        }
-        return 0;
-}
-
-/* Staged start: join what the config names by path (user first: it decides our privileges over the
- * others), unshare the user namespace and let the parent map it, then unshare the rest. Sets
- * *ret_fork when the caller must fork so that pid/time namespaces apply. */
-static int staged_enter(struct init_child *c, struct sync_msg *go, bool *ret_fork, struct coi_error *err)
-{
-        const struct linux_spawn *s = c->spawn;
-        const struct oci_linux *l = &s->config->linux_;
-        int fds[_OCI_NS_MAX];
-        /* All opened before joining any: a path may live in a namespace we are about to leave. */
-        int r = open_joined_namespaces(l, fds, err);
-        if (r < 0)
-                return r;
-        if (fds[OCI_NS_USER] >= 0 && setns(fds[OCI_NS_USER], CLONE_NEWUSER) < 0)
-                r = coi_error_set(err, errno, "join user namespace %s: %m", l->namespaces[OCI_NS_USER].path);
-        for (int t = 0; r == 0 && t < _OCI_NS_MAX; t++)
-                if (t != OCI_NS_USER && fds[t] >= 0 && setns(fds[t], ns_clone_flag[t]) < 0)
-                        r = coi_error_set(err, errno, "join %s namespace %s: %m", oci_namespace_name(t),
-                                          l->namespaces[t].path);
-        for (int t = 0; t < _OCI_NS_MAX; t++)
-                closep(&fds[t]);
-        if (r < 0)
-                return r;
-        if (c->unshare_flags & CLONE_NEWUSER) {
-                if (unshare(CLONE_NEWUSER) < 0)
-                        return coi_error_set(err, errno, "unshare the user namespace: %m");
-                r = sync_send(c->sync_fd, SYNC_USERNS_READY, 0, NULL, 0, NULL, 0);
-                if (r < 0)
-                        return coi_error_set(err, -r, "sync with the runtime: %m");
-        }
-        r = sync_expect(c->sync_fd, SYNC_GO, "the runtime", go, err);
-        if (r < 0)
-                return r;
-        uint64_t rest = c->unshare_flags & ~(uint64_t)CLONE_NEWUSER;
-        if ((c->unshare_flags & CLONE_NEWUSER) && (rest & CLONE_NEWIPC)) {
-                rest &= ~(uint64_t)CLONE_NEWIPC;
-                c->late_ipc = true;
-        }
-        if (rest && unshare((int)rest) < 0)
-                return coi_error_set(err, errno, "unshare namespaces 0x%llx: %m", (unsigned long long)rest);
-        if ((rest & CLONE_NEWTIME) && l->has_time_offsets) {
-                char buf[128];
-                snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n",
-                         (long long)l->monotonic_secs, (long long)l->monotonic_nsecs,
-                         (long long)l->boottime_secs, (long long)l->boottime_nsecs);
-                r = write_file_at(AT_FDCWD, "/proc/self/timens_offsets", buf, err);
-                if (r < 0)
-                        return r;
-        }
-        /* pid and time namespaces apply to children only. */
-        *ret_fork = (rest & (CLONE_NEWPID | CLONE_NEWTIME)) || l->namespaces[OCI_NS_PID].path ||
-                    l->namespaces[OCI_NS_TIME].path;
-        return 0;
-}
-
-static bool needs_state_sync(const struct oci_config *config)
-{
-        return config->n_hooks[OCI_HOOK_PRESTART] || config->n_hooks[OCI_HOOK_CREATE_RUNTIME] ||
-               config->n_hooks[OCI_HOOK_CREATE_CONTAINER] || config->n_hooks[OCI_HOOK_START_CONTAINER];
-}
-
-static int init_run(struct init_child *c, struct coi_error *err)
-{
-        const struct linux_spawn *s = c->spawn;
-        const struct oci_config *config = s->config;
-        const struct oci_linux *l = &config->linux_;
-        struct sync_msg go = { 0 }, resume = { 0 };
-        int r;
-        c->timings[PHASE_CLONE] = now_ns();
-        /* Not dumpable from the start: no process of the container may ptrace us or open our /proc
-         * files while we hold fds of the host. An unprivileged parent must still write our id maps
-         * (owned by root once we are not dumpable), so then it waits until after GO. */
-        if (geteuid() == 0)
-                prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-
-        /* 1. Namespaces: made by clone3 already, or joined/unshared here (staged). */
-        if (c->staged) {
-                bool fork_again = false;
-                r = staged_enter(c, &go, &fork_again, err);
-                if (r < 0)
-                        return r;
-                if (fork_again) {
-                        /* CLONE_PARENT: the init becomes the runtime's child (it can reap it); we exit. */
-                        pid_t pid = clone3_fork(CLONE_PARENT, -1);
-                        if (pid < 0)
-                                return coi_error_set(err, errno, "fork into the new pid namespace: %m");
-                        if (pid > 0) {
-                                sync_send(c->sync_fd, SYNC_INIT_PID, pid, NULL, 0, NULL, 0);
-                                _exit(0);
-                        }
-                }
-        } else {
-                /* The network namespace is the slowest to make (devices, sysctl tables: most of the
-                 * clone): we make it here instead of clone3, so that the parent writes our id maps and
-                 * compiles the seccomp filter meanwhile. We are in the new user namespace already (with
-                 * all capabilities there, mapped or not), so it owns the netns as if clone3 had made it.
-                 * (A helper making it in parallel with our mounts was measured: no gain on 2 loaded CPUs,
-                 * where the parent's work already fills the second one.) */
-                if (c->unshare_flags && unshare((int)c->unshare_flags) < 0)
-                        return coi_error_set(err, errno, "unshare the network namespace: %m");
-                r = sync_expect(c->sync_fd, SYNC_GO, "the runtime", &go, err);
-                if (r < 0)
-                        return r;
-        }
-        c->timings[PHASE_IDMAPS] = now_ns();
-        bool setgroups_denied = go.hdr.value != 0;
-        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-                return coi_error_set(err, errno, "prctl(PR_SET_DUMPABLE): %m");
-        if (l->namespaces[OCI_NS_USER].present) {
-                r = become_userns_root(err);
-                if (r < 0)
-                        return r;
-        }
-        /* The ipc namespace's mqueue root takes its creator's ids: made now, /dev/mqueue belongs to the
-         * container's root instead of the unmapped host root (nobody:nogroup inside). */
-        if (c->late_ipc && unshare(CLONE_NEWIPC) < 0)
-                return coi_error_set(err, errno, "unshare the ipc namespace: %m");
-        if (!s->no_new_keyring) {
-                r = join_session_keyring(s->id, err);
-                if (r < 0)
-                        return r;
-        }
-
-        /* The parent's idmapped trees, indexed by config mount (payload: their indices). */
-        _cleanup_free_ int *idmapped = NULL;
-        if (go.n_fds) {
-                idmapped = malloc(config->n_mounts * sizeof(int));
-                if (!idmapped)
-                        return coi_error_set(err, ENOMEM, "idmapped mounts: %m");
-                for (size_t i = 0; i < config->n_mounts; i++)
-                        idmapped[i] = -1;
-                const uint32_t *idx = (const uint32_t *)(void *)go.payload;
-                for (size_t i = 0; i < go.n_fds && (i + 1) * sizeof(uint32_t) <= go.len; i++)
-                        if (idx[i] < config->n_mounts)
-                                idmapped[idx[i]] = go.fds[i];
-        }
-
-        /* 2. Host name, inside the uts namespace only. */
-        if (config->hostname && *config->hostname) {
-                if (!l->namespaces[OCI_NS_UTS].present)
-                        return coi_error_set(err, EINVAL, "hostname is set but there is no uts namespace");
-                if (sethostname(config->hostname, strlen(config->hostname)) < 0)
-                        return coi_error_set(err, errno, "sethostname %s: %m", config->hostname);
-        }
-        if (config->domainname && *config->domainname) {
-                if (!l->namespaces[OCI_NS_UTS].present)
-                        return coi_error_set(err, EINVAL, "domainname is set but there is no uts namespace");
-                if (setdomainname(config->domainname, strlen(config->domainname)) < 0)
-                        return coi_error_set(err, errno, "setdomainname %s: %m", config->domainname);
-        }
-
-        /* 3. The rootfs and every mount, still seeing the host's tree (bind sources live there). */
-        if (!l->namespaces[OCI_NS_MOUNT].present)
-                return coi_error_set(err, EINVAL, "linux.namespaces: a mount namespace is required");
-        struct mounts_setup ms = {
-                .config = config,
-                .rootfs = s->rootfs,
-                .bundle = s->bundle,
-                .cgroup_path = s->cgroup_path,
-                .idmapped_fds = idmapped,
-                .in_userns = l->namespaces[OCI_NS_USER].present,
-        };
-        r = mounts_prepare_rootfs(&ms, err);
-        if (r < 0)
-                return r;
-        sync_msg_done(&go); /* closes the idmapped trees: attached now */
-        c->timings[PHASE_MOUNTS] = now_ns();
-
-        /* The filter, which the parent compiled while we set the mounts up. */
-        _cleanup_(sync_msg_done) struct sync_msg filter_msg = { 0 };
-        struct seccomp_program received = { 0 };
-        const struct seccomp_program *seccomp = s->seccomp;
-        if (s->seccomp_config) {
-                r = sync_expect(c->sync_fd, SYNC_SECCOMP, "the runtime", &filter_msg, err);
-                if (r < 0)
-                        return r;
-                received.filter = (struct sock_filter *)(void *)filter_msg.payload;
-                received.len = (unsigned short)(filter_msg.len / sizeof(struct sock_filter));
-                received.flags = (unsigned)filter_msg.hdr.value;
-                seccomp = &received;
-        }
-        c->timings[PHASE_FILTER] = now_ns();
-
-        /* 4. createRuntime (in the parent) and createContainer (here, in the container's namespaces,
-         * before pivot_root: hook paths still resolve in the runtime's view). */
-        if (needs_state_sync(config)) {
-                r = sync_send(c->sync_fd, SYNC_CREATE_RUNTIME, 0, NULL, 0, NULL, 0);
-                if (r < 0)
-                        return coi_error_set(err, -r, "sync with the runtime: %m");
-                r = sync_expect(c->sync_fd, SYNC_RESUME, "the runtime", &resume, err);
-                if (r < 0)
-                        return r;
-                if (config->n_hooks[OCI_HOOK_CREATE_CONTAINER]) {
-                        r = hooks_run(c->ctx, config, OCI_HOOK_CREATE_CONTAINER, resume.payload, err);
-                        if (r < 0)
-                                return r;
-                }
-        }
-
-        /* 5. Into the rootfs; the host's tree is gone from this mount namespace afterwards. */
-        r = mounts_pivot_root(s->rootfs, s->no_pivot, err);
-        if (r < 0)
-                return r;
-        c->timings[PHASE_PIVOT] = now_ns();
-
-        /* 6. The console: a pty of the container's devpts, its slave on /dev/console. */
-        int slave = -1;
-        if (config->process.terminal) {
-                if (s->console_socket_fd < 0)
-                        return coi_error_set(err, EINVAL,
-                                             "process.terminal is set but there is no console socket");
-                r = console_create(s->console_socket_fd, &config->process, &slave, err);
-                if (r == 0)
-                        r = mounts_bind_console(slave, err);
-                if (r < 0) {
-                        closep(&slave);
-                        return r;
-                }
-        }
-        if (s->console_socket_fd >= 0)
-                close(s->console_socket_fd);
-
-        /* 7. sysctl (before readonly paths make /proc/sys read-only), then masks and read-only views. */
-        r = mounts_apply_sysctl(config, err);
-        if (r == 0)
-                r = mounts_finish_rootfs(config, err);
-        if (r < 0) {
-                closep(&slave);
-                return r;
-        }
-
-        struct finalize f = {
-                .ctx = c->ctx,
-                .config = config,
-                .proc = &config->process,
-                .seccomp = seccomp,
-                .state_json = resume.payload,
-                .sync_fd = c->sync_fd,
-                .fifo_fd = c->fifo_fd,
-                .fifo_dirfd = s->wait_for_start ? s->state_dirfd : -1,
-                .console_slave = slave,
-                .preserve_fds = s->preserve_fds,
-                .setgroups_denied = setgroups_denied,
-                .report_ready = true,
-                .start_hooks = true,
-                .timings = c->timings,
-        };
-        r = finalize_and_exec(&f, err);
-        c->sync_fd = f.sync_fd;
-        closep(&f.console_slave);
-        sync_msg_done(&resume);
-        return r;
-}
-
-static int write_cgroup_procs(const char *cgroup_path, struct coi_error *err)
+int write_cgroup_procs(const char *cgroup_path, struct coi_error *err)
 {
         _cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", cgroup_path);
         if (!procs)
@@ -461,19 +170,13 @@ static int write_cgroup_procs(const char *cgroup_path, struct coi_error *err)
 
 /* ---- linux_container_spawn (parent side) --------------------------------------------------------- */
 
-struct spawn_parent {
-        pid_t child; /* the process we cloned (the init, or the staged middle) */
-        pid_t init;  /* the init, once known */
-        bool done;
-};
-
-static void reap(pid_t pid)
+void reap(pid_t pid)
 {
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                 ;
 }
 
-static void spawn_parent_cleanup(struct spawn_parent *p)
+void spawn_parent_cleanup(struct spawn_parent *p)
 {
         if (p->done)
                 return;
@@ -785,199 +488,6 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
                 sync_msg_done(&m);
                 if (ready && spawn->wait_for_start)
                         break;
-        }
-        p.done = true;
-        *ret_pid = p.init;
-        return 0;
-}
-
-/* ---- linux_exec_spawn ---------------------------------------------------------------------------- */
-
-struct exec_child {
-        struct coi_context *ctx;
-        const struct linux_exec *exec;
-        int sync_fd;
-        int pidfd;
-        int rootfd; /* the container's root as the init sees it (/proc/PID/root) */
-        int ns_flags;
-        bool setgroups_denied;
-};
-
-static int exec_run(struct exec_child *c, struct coi_error *err)
-{
-        const struct linux_exec *e = c->exec;
-        const struct oci_process *proc = e->process;
-        int r;
-        /* Before joining anything: a process of the container (same uid once we join) could otherwise
-         * ptrace us and take the fds we hold (the init's pidfd, its root). execve resets it. */
-        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-                return coi_error_set(err, errno, "prctl(PR_SET_DUMPABLE): %m");
-        /* Written while we are still the host's root: lowering it later would need CAP_SYS_RESOURCE. */
-        if (proc->has_oom_score_adj) {
-                char buf[16];
-                snprintf(buf, sizeof(buf), "%d", proc->oom_score_adj);
-                r = write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, err);
-                if (r < 0)
-                        return r;
-        }
-        /* All of the init's namespaces at once through its pidfd; the kernel orders the user namespace
-         * first (kernel 5.8). */
-        if (c->ns_flags && setns(c->pidfd, c->ns_flags) < 0)
-                return coi_error_set(err, errno, "join the namespaces of the container's init (pid %d): %m",
-                                     (int)e->init_pid);
-        closep(&c->pidfd);
-        if (c->ns_flags & CLONE_NEWUSER) {
-                r = become_userns_root(err);
-                if (r < 0)
-                        return r;
-        }
-        if (!e->no_new_keyring) {
-                r = join_session_keyring(e->id, err);
-                if (r < 0)
-                        return r;
-        }
-        /* The init's root, also after a no_pivot chroot: the mount namespace's own root may be the host's. */
-        if (fchdir(c->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
-                return coi_error_set(err, errno, "enter the container's root: %m");
-        closep(&c->rootfd);
-        /* pid namespace membership takes effect for children only. */
-        if (c->ns_flags & (CLONE_NEWPID | CLONE_NEWTIME)) {
-                pid_t pid = clone3_fork(CLONE_PARENT, -1);
-                if (pid < 0)
-                        return coi_error_set(err, errno, "fork into the container's pid namespace: %m");
-                if (pid > 0) {
-                        sync_send(c->sync_fd, SYNC_INIT_PID, pid, NULL, 0, NULL, 0);
-                        _exit(0);
-                }
-        }
-        int slave = -1;
-        if (proc->terminal) {
-                if (e->console_socket_fd < 0)
-                        return coi_error_set(err, EINVAL,
-                                             "exec: a terminal was asked for but no console socket");
-                r = console_create(e->console_socket_fd, proc, &slave, err);
-                if (r < 0)
-                        return r;
-        }
-        if (e->console_socket_fd >= 0)
-                close(e->console_socket_fd);
-        struct finalize f = {
-                .ctx = c->ctx,
-                .config = e->config,
-                .proc = proc,
-                .seccomp = e->seccomp,
-                .sync_fd = c->sync_fd,
-                .fifo_fd = -1,
-                .fifo_dirfd = -1,
-                .console_slave = slave,
-                .preserve_fds = e->preserve_fds,
-                .setgroups_denied = c->setgroups_denied,
-                .report_ready = true,
-        };
-        r = finalize_and_exec(&f, err);
-        c->sync_fd = f.sync_fd;
-        closep(&f.console_slave);
-        return r;
-}
-
-static bool same_namespace(pid_t pid, const char *name)
-{
-        char path[64];
-        struct stat a, b;
-        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
-        if (stat(path, &a) < 0)
-                return true; /* the kernel lacks it: nothing to join */
-        snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
-        if (stat(path, &b) < 0)
-                return true;
-        return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
-}
-
-int linux_exec_spawn(struct coi_context *ctx, const struct linux_exec *exec, pid_t *ret_pid,
-                     struct coi_error *err)
-{
-        const struct oci_process *proc = exec->process;
-        if (!proc || !proc->args || !proc->args[0])
-                return coi_error_set(err, EINVAL, "exec: no command given");
-        pid_t ipid = exec->init_pid;
-        struct exec_child c = { .ctx = ctx, .exec = exec, .sync_fd = -1, .pidfd = -1, .rootfd = -1 };
-
-        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, ipid, 0);
-        if (pidfd < 0)
-                return coi_error_set(err, errno, "open the container's init (pid %d): %m", (int)ipid);
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/root", (int)ipid);
-        _cleanup_close_ int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-                return coi_error_set(err, errno, "open the container's root %s: %m", path);
-        for (int t = 0; t < _OCI_NS_MAX; t++)
-                if (!same_namespace(ipid, ns_proc_name[t]))
-                        c.ns_flags |= ns_clone_flag[t];
-        /* The init's setgroups state: with "deny", setgroups(2) fails, so the drop must not call it. */
-        snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)ipid);
-        _cleanup_free_ char *sg = NULL;
-        if (read_file_at(AT_FDCWD, path, 64, &sg, NULL, NULL) == 0)
-                c.setgroups_denied = startswith(sg, "deny");
-
-        _cleanup_close_ int cgroup_fd = -1;
-        if (exec->cgroup_path) {
-                cgroup_fd = open(exec->cgroup_path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-                if (cgroup_fd < 0)
-                        return coi_error_set(err, errno, "open the container's cgroup %s: %m",
-                                             exec->cgroup_path);
-        }
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-                return coi_error_set(err, errno, "sync socketpair: %m");
-        _cleanup_close_ int sync_fd = sv[0], child_end = sv[1];
-
-        _cleanup_(spawn_parent_cleanup) struct spawn_parent p = { 0 };
-        p.child = clone3_fork(0, cgroup_fd);
-        bool enter_cgroup = false;
-        if (p.child < 0 && cgroup_fd >= 0) {
-                enter_cgroup = true;
-                p.child = clone3_fork(0, -1);
-        }
-        if (p.child < 0)
-                return coi_error_set(err, errno, "fork the exec'd process: %m");
-        if (p.child == 0) {
-                closep(&sync_fd);
-                struct coi_error cerr = { 0 };
-                c.sync_fd = TAKE_FD(child_end);
-                c.pidfd = TAKE_FD(pidfd);
-                c.rootfd = TAKE_FD(rootfd);
-                if (enter_cgroup && write_cgroup_procs(exec->cgroup_path, &cerr) < 0)
-                        sync_child_fail(c.sync_fd, &cerr);
-                closep(&cgroup_fd);
-                exec_run(&c, &cerr);
-                sync_child_fail(c.sync_fd, &cerr);
-        }
-        closep(&child_end);
-        p.init = p.child;
-        bool ready = false;
-        for (;;) {
-                struct sync_msg m = { 0 };
-                int r = sync_recv(sync_fd, &m);
-                if (r == -EPIPE) {
-                        if (ready)
-                                break;
-                        return coi_error_set(err, ECHILD, "the exec'd process exited before it was ready");
-                }
-                if (r < 0)
-                        return coi_error_set(err, -r, "read the sync socket of the exec'd process: %m");
-                if (m.hdr.type == SYNC_ERROR) {
-                        r = coi_error_set(err, m.hdr.value ? m.hdr.value : EIO, "%s", m.payload);
-                        sync_msg_done(&m);
-                        return r;
-                }
-                if (m.hdr.type == SYNC_INIT_PID) {
-                        p.init = m.hdr.value;
-                        reap(p.child);
-                        p.child = 0;
-                } else if (m.hdr.type == SYNC_READY) {
-                        ready = true;
-                }
-                sync_msg_done(&m);
         }
         p.done = true;
         *ret_pid = p.init;

@@ -1,0 +1,279 @@
+/* linux-init.c — the container's init after clone: namespaces joined or unshared (staged start), then its
+ * setup sequence inside them: host name, rootfs and mounts, hooks, pivot_root, console, sysctl, exec. */
+#include <sched.h>
+#include <sys/prctl.h>
+
+#include "console.h"
+#include "hooks.h"
+#include "linux-internal.h"
+#include "mounts.h"
+#include "process.h"
+#include "sync.h"
+#include "util.h"
+
+static int open_joined_namespaces(const struct oci_linux *l, int fds[_OCI_NS_MAX], struct coi_error *err)
+{
+        for (int t = 0; t < _OCI_NS_MAX; t++) {
+                fds[t] = -1;
+                if (!l->namespaces[t].present || !l->namespaces[t].path)
+                        continue;
+                fds[t] = open(l->namespaces[t].path, O_RDONLY | O_CLOEXEC);
+                if (fds[t] < 0)
+                        return coi_error_set(err, errno, "open %s namespace %s: %m", oci_namespace_name(t),
+                                             l->namespaces[t].path);
+        }
+        return 0;
+}
+
+/* Staged start: join what the config names by path (user first: it decides our privileges over the
+ * others), unshare the user namespace and let the parent map it, then unshare the rest. Sets
+ * *ret_fork when the caller must fork so that pid/time namespaces apply. */
+static int staged_enter(struct init_child *c, struct sync_msg *go, bool *ret_fork, struct coi_error *err)
+{
+        const struct linux_spawn *s = c->spawn;
+        const struct oci_linux *l = &s->config->linux_;
+        int fds[_OCI_NS_MAX];
+        /* All opened before joining any: a path may live in a namespace we are about to leave. */
+        int r = open_joined_namespaces(l, fds, err);
+        if (r < 0)
+                return r;
+        if (fds[OCI_NS_USER] >= 0 && setns(fds[OCI_NS_USER], CLONE_NEWUSER) < 0)
+                r = coi_error_set(err, errno, "join user namespace %s: %m", l->namespaces[OCI_NS_USER].path);
+        for (int t = 0; r == 0 && t < _OCI_NS_MAX; t++)
+                if (t != OCI_NS_USER && fds[t] >= 0 && setns(fds[t], ns_clone_flag[t]) < 0)
+                        r = coi_error_set(err, errno, "join %s namespace %s: %m", oci_namespace_name(t),
+                                          l->namespaces[t].path);
+        for (int t = 0; t < _OCI_NS_MAX; t++)
+                closep(&fds[t]);
+        if (r < 0)
+                return r;
+        if (c->unshare_flags & CLONE_NEWUSER) {
+                if (unshare(CLONE_NEWUSER) < 0)
+                        return coi_error_set(err, errno, "unshare the user namespace: %m");
+                r = sync_send(c->sync_fd, SYNC_USERNS_READY, 0, NULL, 0, NULL, 0);
+                if (r < 0)
+                        return coi_error_set(err, -r, "sync with the runtime: %m");
+        }
+        r = sync_expect(c->sync_fd, SYNC_GO, "the runtime", go, err);
+        if (r < 0)
+                return r;
+        uint64_t rest = c->unshare_flags & ~(uint64_t)CLONE_NEWUSER;
+        if ((c->unshare_flags & CLONE_NEWUSER) && (rest & CLONE_NEWIPC)) {
+                rest &= ~(uint64_t)CLONE_NEWIPC;
+                c->late_ipc = true;
+        }
+        if (rest && unshare((int)rest) < 0)
+                return coi_error_set(err, errno, "unshare namespaces 0x%llx: %m", (unsigned long long)rest);
+        if ((rest & CLONE_NEWTIME) && l->has_time_offsets) {
+                char buf[128];
+                snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n",
+                         (long long)l->monotonic_secs, (long long)l->monotonic_nsecs,
+                         (long long)l->boottime_secs, (long long)l->boottime_nsecs);
+                r = write_file_at(AT_FDCWD, "/proc/self/timens_offsets", buf, err);
+                if (r < 0)
+                        return r;
+        }
+        /* pid and time namespaces apply to children only. */
+        *ret_fork = (rest & (CLONE_NEWPID | CLONE_NEWTIME)) || l->namespaces[OCI_NS_PID].path ||
+                    l->namespaces[OCI_NS_TIME].path;
+        return 0;
+}
+
+static bool needs_state_sync(const struct oci_config *config)
+{
+        return config->n_hooks[OCI_HOOK_PRESTART] || config->n_hooks[OCI_HOOK_CREATE_RUNTIME] ||
+               config->n_hooks[OCI_HOOK_CREATE_CONTAINER] || config->n_hooks[OCI_HOOK_START_CONTAINER];
+}
+
+int init_run(struct init_child *c, struct coi_error *err)
+{
+        const struct linux_spawn *s = c->spawn;
+        const struct oci_config *config = s->config;
+        const struct oci_linux *l = &config->linux_;
+        struct sync_msg go = { 0 }, resume = { 0 };
+        int r;
+        c->timings[PHASE_CLONE] = now_ns();
+        /* Not dumpable from the start: no process of the container may ptrace us or open our /proc
+         * files while we hold fds of the host. An unprivileged parent must still write our id maps
+         * (owned by root once we are not dumpable), so then it waits until after GO. */
+        if (geteuid() == 0)
+                prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+        /* 1. Namespaces: made by clone3 already, or joined/unshared here (staged). */
+        if (c->staged) {
+                bool fork_again = false;
+                r = staged_enter(c, &go, &fork_again, err);
+                if (r < 0)
+                        return r;
+                if (fork_again) {
+                        /* CLONE_PARENT: the init becomes the runtime's child (it can reap it); we exit. */
+                        pid_t pid = clone3_fork(CLONE_PARENT, -1);
+                        if (pid < 0)
+                                return coi_error_set(err, errno, "fork into the new pid namespace: %m");
+                        if (pid > 0) {
+                                sync_send(c->sync_fd, SYNC_INIT_PID, pid, NULL, 0, NULL, 0);
+                                _exit(0);
+                        }
+                }
+        } else {
+                /* The network namespace is the slowest to make (devices, sysctl tables: most of the
+                 * clone): we make it here instead of clone3, so that the parent writes our id maps and
+                 * compiles the seccomp filter meanwhile. We are in the new user namespace already (with
+                 * all capabilities there, mapped or not), so it owns the netns as if clone3 had made it.
+                 * (A helper making it in parallel with our mounts was measured: no gain on 2 loaded CPUs,
+                 * where the parent's work already fills the second one.) */
+                if (c->unshare_flags && unshare((int)c->unshare_flags) < 0)
+                        return coi_error_set(err, errno, "unshare the network namespace: %m");
+                r = sync_expect(c->sync_fd, SYNC_GO, "the runtime", &go, err);
+                if (r < 0)
+                        return r;
+        }
+        c->timings[PHASE_IDMAPS] = now_ns();
+        bool setgroups_denied = go.hdr.value != 0;
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return coi_error_set(err, errno, "prctl(PR_SET_DUMPABLE): %m");
+        if (l->namespaces[OCI_NS_USER].present) {
+                r = become_userns_root(err);
+                if (r < 0)
+                        return r;
+        }
+        /* The ipc namespace's mqueue root takes its creator's ids: made now, /dev/mqueue belongs to the
+         * container's root instead of the unmapped host root (nobody:nogroup inside). */
+        if (c->late_ipc && unshare(CLONE_NEWIPC) < 0)
+                return coi_error_set(err, errno, "unshare the ipc namespace: %m");
+        if (!s->no_new_keyring) {
+                r = join_session_keyring(s->id, err);
+                if (r < 0)
+                        return r;
+        }
+
+        /* The parent's idmapped trees, indexed by config mount (payload: their indices). */
+        _cleanup_free_ int *idmapped = NULL;
+        if (go.n_fds) {
+                idmapped = malloc(config->n_mounts * sizeof(int));
+                if (!idmapped)
+                        return coi_error_set(err, ENOMEM, "idmapped mounts: %m");
+                for (size_t i = 0; i < config->n_mounts; i++)
+                        idmapped[i] = -1;
+                const uint32_t *idx = (const uint32_t *)(void *)go.payload;
+                for (size_t i = 0; i < go.n_fds && (i + 1) * sizeof(uint32_t) <= go.len; i++)
+                        if (idx[i] < config->n_mounts)
+                                idmapped[idx[i]] = go.fds[i];
+        }
+
+        /* 2. Host name, inside the uts namespace only. */
+        if (config->hostname && *config->hostname) {
+                if (!l->namespaces[OCI_NS_UTS].present)
+                        return coi_error_set(err, EINVAL, "hostname is set but there is no uts namespace");
+                if (sethostname(config->hostname, strlen(config->hostname)) < 0)
+                        return coi_error_set(err, errno, "sethostname %s: %m", config->hostname);
+        }
+        if (config->domainname && *config->domainname) {
+                if (!l->namespaces[OCI_NS_UTS].present)
+                        return coi_error_set(err, EINVAL, "domainname is set but there is no uts namespace");
+                if (setdomainname(config->domainname, strlen(config->domainname)) < 0)
+                        return coi_error_set(err, errno, "setdomainname %s: %m", config->domainname);
+        }
+
+        /* 3. The rootfs and every mount, still seeing the host's tree (bind sources live there). */
+        if (!l->namespaces[OCI_NS_MOUNT].present)
+                return coi_error_set(err, EINVAL, "linux.namespaces: a mount namespace is required");
+        struct mounts_setup ms = {
+                .config = config,
+                .rootfs = s->rootfs,
+                .bundle = s->bundle,
+                .cgroup_path = s->cgroup_path,
+                .idmapped_fds = idmapped,
+                .in_userns = l->namespaces[OCI_NS_USER].present,
+        };
+        r = mounts_prepare_rootfs(&ms, err);
+        if (r < 0)
+                return r;
+        sync_msg_done(&go); /* closes the idmapped trees: attached now */
+        c->timings[PHASE_MOUNTS] = now_ns();
+
+        /* The filter, which the parent compiled while we set the mounts up. */
+        _cleanup_(sync_msg_done) struct sync_msg filter_msg = { 0 };
+        struct seccomp_program received = { 0 };
+        const struct seccomp_program *seccomp = s->seccomp;
+        if (s->seccomp_config) {
+                r = sync_expect(c->sync_fd, SYNC_SECCOMP, "the runtime", &filter_msg, err);
+                if (r < 0)
+                        return r;
+                received.filter = (struct sock_filter *)(void *)filter_msg.payload;
+                received.len = (unsigned short)(filter_msg.len / sizeof(struct sock_filter));
+                received.flags = (unsigned)filter_msg.hdr.value;
+                seccomp = &received;
+        }
+        c->timings[PHASE_FILTER] = now_ns();
+
+        /* 4. createRuntime (in the parent) and createContainer (here, in the container's namespaces,
+         * before pivot_root: hook paths still resolve in the runtime's view). */
+        if (needs_state_sync(config)) {
+                r = sync_send(c->sync_fd, SYNC_CREATE_RUNTIME, 0, NULL, 0, NULL, 0);
+                if (r < 0)
+                        return coi_error_set(err, -r, "sync with the runtime: %m");
+                r = sync_expect(c->sync_fd, SYNC_RESUME, "the runtime", &resume, err);
+                if (r < 0)
+                        return r;
+                if (config->n_hooks[OCI_HOOK_CREATE_CONTAINER]) {
+                        r = hooks_run(c->ctx, config, OCI_HOOK_CREATE_CONTAINER, resume.payload, err);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        /* 5. Into the rootfs; the host's tree is gone from this mount namespace afterwards. */
+        r = mounts_pivot_root(s->rootfs, s->no_pivot, err);
+        if (r < 0)
+                return r;
+        c->timings[PHASE_PIVOT] = now_ns();
+
+        /* 6. The console: a pty of the container's devpts, its slave on /dev/console. */
+        int slave = -1;
+        if (config->process.terminal) {
+                if (s->console_socket_fd < 0)
+                        return coi_error_set(err, EINVAL,
+                                             "process.terminal is set but there is no console socket");
+                r = console_create(s->console_socket_fd, &config->process, &slave, err);
+                if (r == 0)
+                        r = mounts_bind_console(slave, err);
+                if (r < 0) {
+                        closep(&slave);
+                        return r;
+                }
+        }
+        if (s->console_socket_fd >= 0)
+                close(s->console_socket_fd);
+
+        /* 7. sysctl (before readonly paths make /proc/sys read-only), then masks and read-only views. */
+        r = mounts_apply_sysctl(config, err);
+        if (r == 0)
+                r = mounts_finish_rootfs(config, err);
+        if (r < 0) {
+                closep(&slave);
+                return r;
+        }
+
+        struct finalize f = {
+                .ctx = c->ctx,
+                .config = config,
+                .proc = &config->process,
+                .seccomp = seccomp,
+                .state_json = resume.payload,
+                .sync_fd = c->sync_fd,
+                .fifo_fd = c->fifo_fd,
+                .fifo_dirfd = s->wait_for_start ? s->state_dirfd : -1,
+                .console_slave = slave,
+                .preserve_fds = s->preserve_fds,
+                .setgroups_denied = setgroups_denied,
+                .report_ready = true,
+                .start_hooks = true,
+                .timings = c->timings,
+        };
+        r = finalize_and_exec(&f, err);
+        c->sync_fd = f.sync_fd;
+        closep(&f.console_slave);
+        sync_msg_done(&resume);
+        return r;
+}
