@@ -77,11 +77,11 @@ int container_metadata_read(const struct container_store *s, const char *name, s
         }
         if (r < 0)
                 return r;
-        char ebuf[256] = "";
-        _cleanup_(yajl_tree_freep) yajl_val root = yajl_tree_parse(data, ebuf, sizeof(ebuf));
-        if (!root || !YAJL_IS_OBJECT(root))
-                return coi_error_set(err, EINVAL, "%s/containers/%s: %s", s->path, path,
-                                     *ebuf ? ebuf : "not an object");
+        _cleanup_free_ char *what = xasprintf("%s/containers/%s", s->path, path);
+        _cleanup_(yajl_tree_freep) yajl_val root = NULL;
+        r = json_parse(data, yajl_t_object, what ? what : path, &root, err);
+        if (r < 0)
+                return r;
         _cleanup_(container_info_freep) struct container_info *m = calloc(1, sizeof(*m));
         if (!m)
                 return coi_error_set(err, ENOMEM, "metadata of %s: %m", name);

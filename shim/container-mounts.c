@@ -283,11 +283,10 @@ static int mounts_record_read(const struct container_store *s, const char *name,
         if (r < 0)
                 return r;
         *ret_exists = true;
-        char ebuf[256] = "";
-        ret->root = yajl_tree_parse(data, ebuf, sizeof(ebuf));
-        if (!ret->root || !YAJL_IS_ARRAY(ret->root))
-                return coi_error_set(err, EINVAL, "%s/containers/%s: %s", s->path, path,
-                                     *ebuf ? ebuf : "not an array");
+        _cleanup_free_ char *what = xasprintf("%s/containers/%s", s->path, path);
+        r = json_parse(data, yajl_t_array, what ? what : path, &ret->root, err);
+        if (r < 0)
+                return r;
         size_t n = ret->root->u.array.len;
         ret->mounts = calloc(n + 1, sizeof(*ret->mounts));
         ret->create = calloc(n + 1, sizeof(*ret->create));

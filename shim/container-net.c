@@ -70,10 +70,11 @@ int container_network_load(int cdirfd, const char *name, struct container_networ
                 return 0;
         if (r < 0)
                 return r;
-        char ebuf[256] = "";
-        _cleanup_(yajl_tree_freep) yajl_val root = yajl_tree_parse(data, ebuf, sizeof(ebuf));
-        if (!root || !YAJL_IS_OBJECT(root))
-                return coi_error_set(err, EINVAL, "containers/%s: %s", path, *ebuf ? ebuf : "not an object");
+        _cleanup_free_ char *what = xasprintf("containers/%s", path);
+        _cleanup_(yajl_tree_freep) yajl_val root = NULL;
+        r = json_parse(data, yajl_t_object, what ? what : path, &root, err);
+        if (r < 0)
+                return r;
         struct container_network_record rec = { 0 };
         yajl_val mode = json_member(root, "mode", yajl_t_string);
         if (!mode || net_mode_from_string(mode->u.string, &rec.net.policy.mode) < 0)

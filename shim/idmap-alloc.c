@@ -66,10 +66,10 @@ static int table_read(int dirfd, struct table *t, struct coi_error *err)
                 return 0;
         if (r < 0)
                 return r;
-        char ebuf[256] = "";
-        _cleanup_(yajl_tree_freep) yajl_val root = yajl_tree_parse(data, ebuf, sizeof(ebuf));
-        if (!root)
-                return coi_error_set(err, EINVAL, "%s: %s", IDMAP_TABLE_FILE, ebuf);
+        _cleanup_(yajl_tree_freep) yajl_val root = NULL;
+        r = json_parse(data, yajl_t_any, IDMAP_TABLE_FILE, &root, err);
+        if (r < 0)
+                return r;
         yajl_val all = json_member(root, "allocations", yajl_t_object);
         if (!all)
                 return 0;

@@ -7,6 +7,8 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "util.h"
+
 static inline void yajl_tree_freep(yajl_val *v)
 {
         if (*v)
@@ -31,4 +33,26 @@ static inline yajl_val json_member(yajl_val root, const char *key, yajl_type typ
 {
         const char *path[] = { key, NULL };
         return yajl_tree_get(root, path, type);
+}
+
+/* Parses data, which must be a JSON value of type want (yajl_t_object, yajl_t_array, or yajl_t_any);
+ * errors name what (a file, as the user knows it). *ret is freed with yajl_tree_free(). */
+static inline int json_parse(const char *data, yajl_type want, const char *what, yajl_val *ret,
+                             struct coi_error *err)
+{
+        char ebuf[256] = "";
+        yajl_val v = yajl_tree_parse(data, ebuf, sizeof(ebuf));
+        bool ok = v && (want == yajl_t_any || (want == yajl_t_object && YAJL_IS_OBJECT(v)) ||
+                        (want == yajl_t_array && YAJL_IS_ARRAY(v)));
+        if (!ok) {
+                int r = coi_error_set(err, EINVAL, "%s: %s", what,
+                                      *ebuf                  ? ebuf
+                                      : want == yajl_t_array ? "not an array"
+                                                             : "not an object");
+                if (v)
+                        yajl_tree_free(v);
+                return r;
+        }
+        *ret = v;
+        return 0;
 }

@@ -130,11 +130,10 @@ static int metadata_read(int snapsfd, const char *container, const char *name, s
         int r = read_file_at(snapsfd, path, 1 << 20, &data, NULL, err);
         if (r < 0)
                 return coi_error_prefix(err, "snapshot '%s' of container '%s': ", name, container);
-        char ebuf[256] = "";
-        _cleanup_(yajl_tree_freep) yajl_val root = yajl_tree_parse(data, ebuf, sizeof(ebuf));
-        if (!root || !YAJL_IS_OBJECT(root))
-                return coi_error_set(err, EINVAL, "snapshot '%s' of container '%s': %s: %s", name, container,
-                                     SNAPSHOT_METADATA, *ebuf ? ebuf : "not an object");
+        _cleanup_(yajl_tree_freep) yajl_val root = NULL;
+        r = json_parse(data, yajl_t_object, SNAPSHOT_METADATA, &root, err);
+        if (r < 0)
+                return coi_error_prefix(err, "snapshot '%s' of container '%s': ", name, container);
         _cleanup_(snapshot_info_freep) struct snapshot_info *i = calloc(1, sizeof(*i));
         if (!i)
                 return coi_error_set(err, ENOMEM, "snapshot %s: %m", name);
