@@ -216,38 +216,6 @@ static int do_delete(int argc, char **argv)
         return container_delete(s, f.name, f.force, &err) < 0 ? fail(&err) : 0;
 }
 
-static bool gen_bytes(yajl_gen g, const char *key, const char *data, size_t len)
-{
-        return yajl_gen_string(g, (const unsigned char *)key, strlen(key)) == yajl_gen_status_ok &&
-               yajl_gen_string(g, (const unsigned char *)data, len) == yajl_gen_status_ok;
-}
-
-static int print_capture(const struct container_exec_result *res)
-{
-        yajl_gen g = yajl_gen_alloc(NULL);
-        if (!g) {
-                fprintf(stderr, "coi: exec output: out of memory\n");
-                return 1;
-        }
-        const unsigned char *buf;
-        size_t len;
-        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok &&
-                  gen_bytes(g, "stdout", res->out, res->out_len) &&
-                  gen_bytes(g, "stderr", res->err_out, res->err_len) &&
-                  yajl_gen_string(g, (const unsigned char *)"exit_code", 9) == yajl_gen_status_ok &&
-                  yajl_gen_integer(g, res->exit_code) == yajl_gen_status_ok &&
-                  yajl_gen_map_close(g) == yajl_gen_status_ok &&
-                  yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok;
-        if (ok)
-                printf("%.*s\n", (int)len, buf);
-        yajl_gen_free(g);
-        if (!ok) {
-                fprintf(stderr, "coi: exec output: cannot encode as JSON\n");
-                return 1;
-        }
-        return 0;
-}
-
 static int do_exec(int argc, char **argv)
 {
         struct container_exec_options o = { 0 };
@@ -329,7 +297,7 @@ static int do_exec(int argc, char **argv)
                 return r;
         }
         if (o.capture) {
-                r = print_capture(&res);
+                r = container_exec_result_print_json(&res);
                 container_exec_result_done(&res);
                 return r;
         }

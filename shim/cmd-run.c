@@ -21,27 +21,6 @@ static const char usage_text[] =
         "  --timeout N            accepted for code-on-incus compatibility (not enforced there either)\n"
         "  --profile NAME, --backend native|incus\n";
 
-static void json_string(FILE *f, const char *s, size_t n)
-{
-        fputc('"', f);
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (c == '"' || c == '\\')
-                        fprintf(f, "\\%c", c);
-                else if (c == '\n')
-                        fputs("\\n", f);
-                else if (c == '\t')
-                        fputs("\\t", f);
-                else if (c == '\r')
-                        fputs("\\r", f);
-                else if (c < 0x20)
-                        fprintf(f, "\\u%04x", c);
-                else
-                        fputc(c, f);
-        }
-        fputc('"', f);
-}
-
 static volatile sig_atomic_t got_signal;
 static char cgroup_kill[512]; /* set before the exec */
 
@@ -161,13 +140,9 @@ int cmd_run(int argc, char **argv)
         int code = got_signal ? 128 + got_signal : r < 0 ? 1 : res.exit_code;
         if (r < 0)
                 fprintf(stderr, "coi: %s\n", err.msg);
-        else if (json) {
-                fputs("{\"stdout\":", stdout);
-                json_string(stdout, res.out, res.out_len);
-                fputs(",\"stderr\":", stdout);
-                json_string(stdout, res.err_out, res.err_len);
-                printf(",\"exit_code\":%d}\n", res.exit_code);
-        } else if (capture) {
+        else if (json)
+                container_exec_result_print_json(&res);
+        else if (capture) {
                 fwrite(res.out, 1, res.out_len, stdout);
                 fwrite(res.err_out, 1, res.err_len, stderr);
         }

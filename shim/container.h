@@ -135,6 +135,9 @@ struct container_exec_result {
         size_t out_len, err_len;
 };
 void container_exec_result_done(struct container_exec_result *r);
+/* {"stdout","stderr","exit_code"} on one line of stdout (`--capture`, `run --format json`): 0, or 1 after
+ * saying on stderr that it could not be encoded. */
+int container_exec_result_print_json(const struct container_exec_result *res);
 int container_exec(struct container_store *s, const char *name, const struct container_exec_options *opts,
                    struct container_exec_result *ret, struct coi_error *err);
 
