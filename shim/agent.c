@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
+#include "json-util.h"
 #include "agent.h"
 #include "util.h"
 
@@ -312,12 +313,6 @@ int agent_claude_find_conversation(const char *state_dir, const char *container_
 }
 
 /* ---- sandbox settings ---- */
-
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
-}
 
 static int gs(yajl_gen g, const char *s)
 {

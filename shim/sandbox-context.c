@@ -10,6 +10,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "json-util.h"
 #include "sandbox-context.h"
 #include "util.h"
 
@@ -191,17 +192,6 @@ int sandbox_context_claude_md(const char *existing, const char *context, char **
 }
 
 /* ---- settings merge ---- */
-
-static void yajl_tree_freep(yajl_val *v)
-{
-        if (*v)
-                yajl_tree_free(*v);
-}
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
-}
 
 static yajl_val obj_get(yajl_val o, const char *key)
 {

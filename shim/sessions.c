@@ -13,23 +13,13 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "json-util.h"
 #include "archive-io.h"
 #include "sessions.h"
 #include "util.h"
 #include "workspace.h"
 
 #define METADATA_FILE "metadata.json"
-
-static void yajl_tree_freep(yajl_val *v)
-{
-        if (*v)
-                yajl_tree_free(*v);
-}
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
-}
 
 void session_meta_free(struct session_meta *m)
 {

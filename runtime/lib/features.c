@@ -5,6 +5,7 @@
 #include <yajl/yajl_gen.h>
 #include <seccomp.h>
 
+#include "json-util.h"
 #include "capabilities.h"
 #include "oci-config.h"
 #include "seccomp-bpf.h"
@@ -75,12 +76,6 @@ static void put_strv(struct gen *g, const char *key, const char *const *list)
         for (; *list; list++)
                 put_str(g, *list);
         close_array(g);
-}
-
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
 }
 
 static int gen_finish(struct gen *g, const char *what, char **ret_json, struct coi_error *err)

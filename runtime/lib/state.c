@@ -12,6 +12,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "json-util.h"
 #include "cgroup.h"
 #include "state.h"
 #include "util.h"
@@ -219,18 +220,6 @@ static void put_annotations(struct gen *g, char **annotations)
                 put_kv(g, a[0], a[1]);
         if (yajl_gen_map_close(g->g) != yajl_gen_status_ok)
                 g->failed = true;
-}
-
-static void yajl_gen_freep(yajl_gen *g)
-{
-        if (*g)
-                yajl_gen_free(*g);
-}
-
-static void yajl_tree_freep(yajl_val *v)
-{
-        if (*v)
-                yajl_tree_free(*v);
 }
 
 static int gen_take(struct gen *g, const char *what, char **ret_json, size_t *ret_len, struct coi_error *err)

@@ -1,5 +1,5 @@
-/* json-util.h — what every yajl user in the shim needs: cleanups for trees and generators, and the
- * one-liners that read a member or write a string. */
+/* json-util.h — what every yajl user (the runtime library and the shim) needs: cleanups for trees and
+ * generators, the one-liners that read a member or write a string, parse-and-check. Header only. */
 #pragma once
 
 #include <stdbool.h>
