@@ -141,19 +141,11 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
         }
         if (!foreground)
                 return 0;
-        cli_forward_signals(pid);
-        int master = tty_local >= 0 ? cli_tty_receive_master(tty_local) : -1;
-        if (tty_local >= 0)
-                close(tty_local);
-        if (master >= 0) {
-                cli_tty_relay(master);
-                close(master);
-        }
         int status = 0;
-        while (waitpid(pid, &status, 0) < 0) {
-                if (errno != EINTR)
-                        return cli_failf(cli, "wait for process %d in container %s: %m", pid, id);
+        int r = cli_foreground_wait(pid, tty_local, &status);
+        if (r < 0) {
+                errno = -r;
+                return cli_failf(cli, "wait for process %d in container %s: %m", pid, id);
         }
-        cli_forward_signals(0);
         return cli_exit_code(status);
 }

@@ -32,31 +32,23 @@ int cmd_run(struct cli *cli, int argc, char **argv)
         int rr = coi_container_run(&cli->ctx, id, &f.opts, &pid, &err);
         if (tty_remote >= 0)
                 close(tty_remote);
-        if (rr < 0)
+        if (rr < 0) {
+                if (tty_local >= 0)
+                        close(tty_local);
                 return cli_fail(cli, &err);
+        }
         cli_timing(cli, "create+start", t);
         if (f.detach)
                 return 0;
 
         /* The init is our child (or, through the subreaper, our adopted one): wait for it directly. */
-        cli_forward_signals(pid);
-        int master = tty_local >= 0 ? cli_tty_receive_master(tty_local) : -1;
-        if (tty_local >= 0)
-                close(tty_local);
-        if (master >= 0) {
-                cli_tty_relay(master);
-                close(master);
-        }
         int status = 0;
-        int r = 0;
         t = cli_now_ns();
-        while (waitpid(pid, &status, 0) < 0) {
-                if (errno != EINTR) {
-                        r = cli_failf(cli, "wait for the init (pid %d) of %s: %m", (int)pid, id);
-                        break;
-                }
+        int r = cli_foreground_wait(pid, tty_local, &status);
+        if (r < 0) {
+                errno = -r;
+                r = cli_failf(cli, "wait for the init (pid %d) of %s: %m", (int)pid, id);
         }
-        cli_forward_signals(0);
         cli_timing(cli, "wait", t);
         t = cli_now_ns();
         struct coi_error derr = { 0 };

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -123,4 +124,24 @@ void cli_tty_relay(int master)
         sigaction(SIGWINCH, &old, NULL);
         if (raw)
                 tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+}
+
+int cli_foreground_wait(pid_t pid, int tty_local, int *ret_status)
+{
+        cli_forward_signals(pid);
+        int master = tty_local >= 0 ? cli_tty_receive_master(tty_local) : -1;
+        if (tty_local >= 0)
+                close(tty_local);
+        if (master >= 0) {
+                cli_tty_relay(master);
+                close(master);
+        }
+        int r = 0;
+        while (waitpid(pid, ret_status, 0) < 0)
+                if (errno != EINTR) {
+                        r = -errno;
+                        break;
+                }
+        cli_forward_signals(0);
+        return r;
 }

@@ -346,8 +346,10 @@ static int do_create(struct create_job *j, struct coi_error *err)
         return 0;
 }
 
-int coi_container_create(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
-                         struct coi_error *err)
+/* create, and the create half of run: one job, unlocked when it returns. ret_pid/ret_staged (run): the
+ * init's pid, and whether it waits for a start (false when it went straight on to exec). */
+static int create_job_run(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                          bool run, pid_t *ret_pid, bool *ret_staged, struct coi_error *err)
 {
         if (ctx->systemd_cgroup)
                 return coi_error_set(
@@ -366,48 +368,34 @@ int coi_container_create(struct coi_context *ctx, const char *id, const struct c
                 .lockfd = -1,
                 .cgroup_fd = -1,
                 .console_fd = -1,
-                .timer = timer_start(ctx, "create"),
+                .run = run,
+                .timer = timer_start(ctx, run ? "run" : "create"),
         };
         r = do_create(&j, err);
         if (r < 0)
                 return r;
         j.done = true;
+        if (ret_pid)
+                *ret_pid = j.rec.pub.pid;
+        if (ret_staged)
+                *ret_staged = !j.direct;
         return 0;
+}
+
+int coi_container_create(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                         struct coi_error *err)
+{
+        return create_job_run(ctx, id, opts, false, NULL, NULL, err);
 }
 
 int coi_container_run(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
                       pid_t *ret_pid, struct coi_error *err)
 {
-        if (ctx->systemd_cgroup)
-                return coi_error_set(
-                        err, EOPNOTSUPP,
-                        "--systemd-cgroup is not supported: coi-runtime manages cgroupfs directly");
-        int r = state_validate_id(id, err);
-        if (r < 0)
-                return r;
-        static const struct coi_create_options no_opts;
         pid_t pid = 0;
         bool staged = false;
-        {
-                _cleanup_(create_job_cleanup) struct create_job j = {
-                        .ctx = ctx,
-                        .id = id,
-                        .opts = opts ? opts : &no_opts,
-                        .rootfd = -1,
-                        .dirfd = -1,
-                        .lockfd = -1,
-                        .cgroup_fd = -1,
-                        .console_fd = -1,
-                        .run = true,
-                        .timer = timer_start(ctx, "run"),
-                };
-                r = do_create(&j, err);
-                if (r < 0)
-                        return r;
-                j.done = true;
-                pid = j.rec.pub.pid;
-                staged = !j.direct;
-        } /* unlocked here: start takes the lock */
+        int r = create_job_run(ctx, id, opts, true, &pid, &staged, err); /* unlocked: start takes the lock */
+        if (r < 0)
+                return r;
         if (staged) {
                 r = coi_container_start(ctx, id, err);
                 if (r < 0) {
