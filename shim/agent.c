@@ -33,15 +33,6 @@ void agent_command_free(struct agent_command *c)
         free(c);
 }
 
-static const char *env_get(char *const *env, const char *name)
-{
-        size_t len = strlen(name);
-        for (char *const *e = env ? env : environ; e && *e; e++)
-                if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
-                        return *e + len + 1;
-        return NULL;
-}
-
 static bool env_name_valid(const char *name)
 {
         if (!name || !*name || (name[0] >= '0' && name[0] <= '9'))

@@ -409,17 +409,6 @@ static int set_from_text(struct config *c, size_t idx, const char *text, const c
         return config_set_origin(c, idx, origin, err);
 }
 
-static const char *env_get(char *const *env, const char *name)
-{
-        size_t n = strlen(name);
-        if (!env)
-                return getenv(name);
-        for (; *env; env++)
-                if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
-                        return *env + n + 1;
-        return NULL;
-}
-
 int config_apply_env(struct config *c, char *const *environ, const char *home, struct coi_error *err)
 {
         for (size_t i = 0; i < ELEMENTSOF(env_vars); i++) {

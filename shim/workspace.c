@@ -14,15 +14,6 @@
 
 extern char **environ;
 
-static const char *env_get(char *const *env, const char *name)
-{
-        size_t len = strlen(name);
-        for (char *const *e = env ? env : environ; e && *e; e++)
-                if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
-                        return *e + len + 1;
-        return NULL;
-}
-
 void workspace_free(struct workspace *ws)
 {
         if (!ws)

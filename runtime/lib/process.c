@@ -45,13 +45,11 @@ static int apply_rlimits(const struct oci_process *proc, struct coi_error *err)
         return 0;
 }
 
-static const char *env_get(char *const *env, const char *key)
+/* The container's variable, never the runtime's own (env_get(NULL, …) would read ours). */
+static const char *container_env_get(char *const *env, const char *key)
 {
-        size_t n = strlen(key);
-        for (; env && *env; env++)
-                if (strncmp(*env, key, n) == 0 && (*env)[n] == '=')
-                        return *env + n + 1;
-        return NULL;
+        static char *const none[] = { NULL };
+        return env_get(env ? env : none, key);
 }
 
 /* execve with the PATH lookup done in the container's environment, not the runtime's. */
@@ -65,7 +63,7 @@ static int exec_in_container(const struct oci_process *proc, char *const *env, s
                 execve(cmd, proc->args, env);
                 return coi_error_set(err, errno, "exec %s in the container: %m", cmd);
         }
-        const char *path = env_get(env, "PATH");
+        const char *path = container_env_get(env, "PATH");
         if (!path || !*path)
                 path = DEFAULT_PATH;
         int saved = ENOENT;
@@ -89,7 +87,7 @@ static int exec_in_container(const struct oci_process *proc, char *const *env, s
  * Read after pivot_root, so it is the container's file. */
 static char **env_with_home(const struct oci_process *proc)
 {
-        if (env_get(proc->env, "HOME"))
+        if (container_env_get(proc->env, "HOME"))
                 return proc->env;
         char home[2048] = "/", line[4096];
         _cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");

@@ -87,6 +87,17 @@ size_t strv_length(char *const *strv)
         return n;
 }
 
+const char *env_get(char *const *env, const char *name)
+{
+        size_t len = strlen(name);
+        if (!env)
+                return getenv(name);
+        for (; *env; env++)
+                if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
+                        return *env + len + 1;
+        return NULL;
+}
+
 bool strv_contains(char *const *strv, const char *s)
 {
         for (; strv && *strv; strv++)

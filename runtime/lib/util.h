@@ -86,6 +86,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 size_t strv_length(char *const *strv);
 bool strv_contains(char *const *strv, const char *s);
+/* NAME's value in env ("K=V" entries; NULL env: the process environment), NULL if unset. */
+const char *env_get(char *const *env, const char *name);
 /* Appends a copy of s; returns 0 or -ENOMEM. */
 int strv_push(char ***strv, const char *s);
 char **strv_copy(char *const *strv);
