@@ -18,30 +18,20 @@
 
 #include "agent.h"
 #include "sandbox-context.h"
+#include "unit-tmp.h"
 #include "util.h"
 
 static char tmp[256];
 
 static int setup(void **state)
 {
-        strcpy(tmp, "/tmp/coi-test-agent-XXXXXX");
-        assert_non_null(mkdtemp(tmp));
+        unit_tmpdir(tmp, sizeof(tmp), "agent");
         return 0;
 }
 
 static int teardown(void **state)
 {
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-        return system(cmd) == 0 ? 0 : -1;
-}
-
-static void put(const char *path, const char *content)
-{
-        FILE *f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(content, f);
-        fclose(f);
+        return unit_rmrf(tmp);
 }
 
 static char *joined(char **v)
@@ -222,7 +212,7 @@ static void test_timezone(void **state)
         assert_int_equal(agent_timezone("host", NULL, empty, tmp, &d, &err), 0);
         assert_string_equal(d, "UTC"); /* nothing to go by */
         snprintf(p, sizeof(p), "%s/etc/timezone", tmp);
-        put(p, "Africa/Cairo\n");
+        unit_put(p, "Africa/Cairo\n");
         assert_int_equal(agent_timezone("host", NULL, empty, tmp, &e, &err), 0);
         assert_string_equal(e, "Africa/Cairo");
         snprintf(p, sizeof(p), "%s/etc/localtime", tmp);
@@ -243,13 +233,13 @@ static void test_claude_conversation(void **state)
         snprintf(p, sizeof(p), "%s/projects/-workspace", tmp);
         assert_int_equal(mkdir_p_at(AT_FDCWD, p, 0755, &err), 0);
         snprintf(p, sizeof(p), "%s/projects/-workspace/old.jsonl", tmp);
-        put(p, "{}");
+        unit_put(p, "{}");
         struct timespec t[2] = { { .tv_sec = 1000 }, { .tv_sec = 1000 } };
         assert_int_equal(utimensat(AT_FDCWD, p, t, 0), 0);
         snprintf(p, sizeof(p), "%s/projects/-workspace/new.jsonl", tmp);
-        put(p, "{}");
+        unit_put(p, "{}");
         snprintf(p, sizeof(p), "%s/projects/-workspace/notes.txt", tmp);
-        put(p, "x");
+        unit_put(p, "x");
         assert_int_equal(agent_claude_find_conversation(tmp, "/workspace", &id, &err), 0);
         assert_string_equal(id, "new");
         free(id);
@@ -333,9 +323,9 @@ static void test_context_render(void **state)
 
         char p1[PATH_MAX], p2[PATH_MAX];
         snprintf(p1, sizeof(p1), "%s/CONTEXT.md", tmp);
-        put(p1, "Use pnpm only.");
+        unit_put(p1, "Use pnpm only.");
         snprintf(p2, sizeof(p2), "%s/custom.md", tmp);
-        put(p2, "# My sandbox\n");
+        unit_put(p2, "# My sandbox\n");
         char *ctx[] = { p1, NULL };
         in.profile_context_files = ctx;
         in.persistent = true;
@@ -392,7 +382,7 @@ static void test_install_never_follows_the_sandboxs_links(void **state)
         snprintf(home, sizeof(home), "%s/home", tmp);
         snprintf(outside, sizeof(outside), "%s/outside", tmp);
         assert_int_equal(mkdir(home, 0755), 0);
-        put(outside, "host file\n");
+        unit_put(outside, "host file\n");
         snprintf(p, sizeof(p), "%s/.claude", home);
         assert_int_equal(mkdir(p, 0700), 0);
         snprintf(p, sizeof(p), "%s/.claude/CLAUDE.md", home);
@@ -439,7 +429,7 @@ static void test_install_merges_opencode_settings(void **state)
         snprintf(p, sizeof(p), "%s/.config/opencode", home);
         assert_int_equal(mkdir(p, 0755), 0);
         snprintf(p, sizeof(p), "%s/.config/opencode/opencode.json", home);
-        put(p, "{\"theme\": \"x\", \"instructions\": [\"a.md\"]}");
+        unit_put(p, "{\"theme\": \"x\", \"instructions\": [\"a.md\"]}");
         _cleanup_free_ char *overlay = NULL;
         struct coi_error err = { 0 };
         assert_int_equal(agent_sandbox_settings("opencode", NULL, NULL, "/home/code/" SANDBOX_CONTEXT_FILE,

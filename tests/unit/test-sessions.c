@@ -11,6 +11,7 @@
 #include <utime.h>
 
 #include "sessions.h"
+#include "unit-tmp.h"
 #include "util.h"
 #include "workspace.h"
 
@@ -19,25 +20,14 @@ static char dir[300];
 
 static int setup(void **state)
 {
-        strcpy(tmp, "/tmp/coi-test-sess-XXXXXX");
-        assert_non_null(mkdtemp(tmp));
+        unit_tmpdir(tmp, sizeof(tmp), "sess");
         snprintf(dir, sizeof(dir), "%s/sessions-claude", tmp);
         return 0;
 }
 
 static int teardown(void **state)
 {
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-        return system(cmd) == 0 ? 0 : -1;
-}
-
-static void put(const char *path, const char *content)
-{
-        FILE *f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(content, f);
-        fclose(f);
+        return unit_rmrf(tmp);
 }
 
 static bool exists(const char *rel_fmt, const char *a)
@@ -61,7 +51,7 @@ static void save(const char *id, const char *ws, int slot, const char *state_tex
         snprintf(p, sizeof(p), "%s/.claude", staging);
         assert_int_equal(mkdir(p, 0700), 0);
         snprintf(p, sizeof(p), "%s/.claude/state.txt", staging);
-        put(p, state_text);
+        unit_put(p, state_text);
         _cleanup_free_ char *name = workspace_container_name(ws, slot, "coi-");
         struct session_meta m = { .session_id = (char *)id,
                                   .container_name = name,
@@ -85,7 +75,7 @@ static void set_saved_at(const char *id, const char *when)
         s += strlen("\"saved_at\": \"");
         char *e = strchr(s, '"');
         _cleanup_free_ char *out = xasprintf("%.*s%s%s", (int)(s - data), data, when, e);
-        put(p, out);
+        unit_put(p, out);
 }
 
 static void test_id(void **state)
@@ -163,13 +153,13 @@ static void test_crashed_save_is_never_a_session(void **state)
         assert_int_equal(session_stage_begin(dir, "crashed", &staging, &err), 0);
         char p[PATH_MAX];
         snprintf(p, sizeof(p), "%s/metadata.json", staging);
-        put(p,
-            "{\"session_id\": \"crashed\", \"workspace\": \"/w\", \"saved_at\": \"2099-01-01T00:00:00Z\"}");
+        unit_put(p, "{\"session_id\": \"crashed\", \"workspace\": \"/w\", \"saved_at\": "
+                    "\"2099-01-01T00:00:00Z\"}");
         /* ... and one that died while re-saving "good": the old "good" is intact. */
         _cleanup_free_ char *staging2 = NULL;
         assert_int_equal(session_stage_begin(dir, "good", &staging2, &err), 0);
         snprintf(p, sizeof(p), "%s/half-written", staging2);
-        put(p, "x");
+        unit_put(p, "x");
 
         _cleanup_(session_meta_list_freep) struct session_meta **l = NULL;
         size_t n;
@@ -264,7 +254,7 @@ static void test_code_on_incus_metadata_is_read(void **state)
                           "  \"persistent\": true,\n  \"saved_at\": \"2026-01-01T00:00:00Z\"\n}\n",
                           name);
         snprintf(p, sizeof(p), "%s/legacy/metadata.json", dir);
-        put(p, json);
+        unit_put(p, json);
         _cleanup_(session_meta_freep) struct session_meta *m = NULL;
         assert_int_equal(session_find_latest(dir, "/ws/one", &m, &err), 0);
         assert_string_equal(m->session_id, "legacy");

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "unit-tmp.h"
 #include "util.h"
 #include "workspace.h"
 
@@ -16,8 +17,7 @@ static char tmp[256];
 
 static int setup(void **state)
 {
-        strcpy(tmp, "/tmp/coi-test-ws-XXXXXX");
-        assert_non_null(mkdtemp(tmp));
+        unit_tmpdir(tmp, sizeof(tmp), "ws");
         /* realpath, so the expectations below hold when /tmp is itself a symlink */
         char *r = realpath(tmp, NULL);
         snprintf(tmp, sizeof(tmp), "%s", r);
@@ -27,9 +27,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-        return system(cmd) == 0 ? 0 : -1;
+        return unit_rmrf(tmp);
 }
 
 static void mk(const char *rel)
@@ -44,10 +42,7 @@ static void put(const char *rel, const char *content)
 {
         char p[PATH_MAX * 2];
         snprintf(p, sizeof(p), "%s/%s", tmp, rel);
-        FILE *f = fopen(p, "w");
-        assert_non_null(f);
-        fputs(content, f);
-        fclose(f);
+        unit_put(p, content);
 }
 
 static void link_(const char *target, const char *rel)
