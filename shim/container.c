@@ -335,7 +335,8 @@ static int start_locked(struct container_store *s, const struct container_info *
         if (r < 0)
                 return coi_error_prefix(err, "container %s: ", name);
         _cleanup_free_ char *seccomp = NULL;
-        r = system_config_find_seccomp(&seccomp, err);
+        const char *seccomp_origin = NULL;
+        r = system_config_load_seccomp(&seccomp, &seccomp_origin, err);
         if (r < 0)
                 return r;
         _cleanup_(container_network_record_done) struct container_network_record net = { 0 };
@@ -350,7 +351,11 @@ static int start_locked(struct container_store *s, const struct container_info *
         _cleanup_free_ char *rootfs = xasprintf("%s/%s", m->dir, ROOTFS_MOUNT);
         _cleanup_free_ char *json = NULL;
         struct system_config c = {
-                .name = name, .rootfs = rootfs, .ids = m->ids, .seccomp_profile = seccomp
+                .name = name,
+                .rootfs = rootfs,
+                .ids = m->ids,
+                .seccomp_json = seccomp,
+                .seccomp_origin = seccomp_origin,
         };
         if (!rootfs)
                 r = coi_error_set(err, ENOMEM, "rootfs of %s: %m", name);
