@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "toml.h"
+#include "config/toml.h"
 #include "util.h"
 
 static void print_json_string(FILE *f, const char *s, size_t len)

@@ -162,6 +162,44 @@ COI_PUBLIC int coi_sealed_binary_needed_for_exec(struct coi_context *ctx, const 
 
 COI_PUBLIC void coi_strv_free(char **strv);
 
+/* ---- Host helpers for coi (the shim) and other embedders: what a system-container manager needs
+ * besides the container lifecycle. ---- */
+
+/* One line of uid_map/gid_map: container_id host_id size. */
+struct coi_id_mapping {
+        uint32_t container_id;
+        uint32_t host_id;
+        uint32_t size;
+};
+
+/* Makes a user namespace with these uid and gid mappings and returns an O_RDONLY fd of it, for idmapped
+ * mounts (mount_setattr MOUNT_ATTR_IDMAP). The process that made it is gone when this returns. */
+COI_PUBLIC int coi_userns_fd(const struct coi_id_mapping *uid, size_t n_uid, const struct coi_id_mapping *gid,
+                             size_t n_gid, int *ret_fd, struct coi_error *err);
+
+enum coi_cgroup_layout {
+        COI_CGROUP_UNIFIED, /* /sys/fs/cgroup is cgroup2 */
+        COI_CGROUP_HYBRID,  /* v1 controllers + cgroup2 at /sys/fs/cgroup/unified */
+        COI_CGROUP_NONE,    /* no cgroup2 at all: the runtime refuses to create containers */
+};
+
+struct coi_cgroup_hierarchy {
+        enum coi_cgroup_layout layout;
+        char mount_point[256]; /* where cgroup2 is mounted: /sys/fs/cgroup or /sys/fs/cgroup/unified */
+};
+
+/* The cgroup2 hierarchy the runtime puts containers in (statfs of /sys/fs/cgroup, then its unified mount). */
+COI_PUBLIC int coi_cgroup_detect(struct coi_cgroup_hierarchy *ret, struct coi_error *err);
+/* Removes a cgroup2 directory and everything below it, bottom-up, killing what still runs there
+ * (cgroup.kill) first. Only for cgroup2 paths: a path under a v1 hierarchy is refused. */
+COI_PUBLIC int coi_cgroup_destroy(const char *path, struct coi_error *err);
+
+#define COI_CAPABILITY_NAME_MAX 40
+#define COI_CAPABILITY_MAX      64
+
+/* The names of every capability libcap knows ("CAP_CHOWN" … CAP_LAST_CAP), at most max; returns the count. */
+COI_PUBLIC size_t coi_capability_names(char names[][COI_CAPABILITY_NAME_MAX], size_t max);
+
 #ifdef __cplusplus
 }
 #endif

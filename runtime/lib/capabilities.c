@@ -273,3 +273,10 @@ size_t capability_all(char names[][CAPABILITY_NAME_MAX], size_t max)
                 capability_name(cap, names[n++]);
         return n;
 }
+
+_Static_assert(COI_CAPABILITY_NAME_MAX == CAPABILITY_NAME_MAX, "one name size for the API and the library");
+
+COI_PUBLIC size_t coi_capability_names(char names[][COI_CAPABILITY_NAME_MAX], size_t max)
+{
+        return capability_all(names, max);
+}

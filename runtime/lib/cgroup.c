@@ -364,6 +364,24 @@ int cgroup_destroy(const char *path, struct coi_error *err)
         return remove_dir(AT_FDCWD, path, path, err);
 }
 
+COI_PUBLIC int coi_cgroup_detect(struct coi_cgroup_hierarchy *ret, struct coi_error *err)
+{
+        struct cgroup_hierarchy h;
+        int r = cgroup_hierarchy_detect(&h, err);
+        if (r < 0)
+                return r;
+        ret->layout = h.layout == CGROUP_LAYOUT_UNIFIED  ? COI_CGROUP_UNIFIED
+                      : h.layout == CGROUP_LAYOUT_HYBRID ? COI_CGROUP_HYBRID
+                                                         : COI_CGROUP_NONE;
+        snprintf(ret->mount_point, sizeof(ret->mount_point), "%s", h.mount_point);
+        return 0;
+}
+
+COI_PUBLIC int coi_cgroup_destroy(const char *path, struct coi_error *err)
+{
+        return cgroup_destroy(path, err);
+}
+
 int cgroup_dir_fd(int dirfd, const char *path, const char *action, int *own_fd, struct coi_error *err)
 {
         if (dirfd < 0)

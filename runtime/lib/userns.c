@@ -60,3 +60,16 @@ int userns_fd_with_mappings(const struct oci_id_mapping *uid, size_t n_uid, cons
         *ret_fd = fd;
         return 0;
 }
+
+COI_PUBLIC int coi_userns_fd(const struct coi_id_mapping *uid, size_t n_uid, const struct coi_id_mapping *gid,
+                             size_t n_gid, int *ret_fd, struct coi_error *err)
+{
+        _cleanup_free_ struct oci_id_mapping *maps = calloc(n_uid + n_gid + 1, sizeof(*maps));
+        if (!maps)
+                return coi_error_set(err, ENOMEM, "user namespace mappings: %m");
+        for (size_t i = 0; i < n_uid + n_gid; i++) {
+                const struct coi_id_mapping *m = i < n_uid ? &uid[i] : &gid[i - n_uid];
+                maps[i] = (struct oci_id_mapping){ m->container_id, m->host_id, m->size };
+        }
+        return userns_fd_with_mappings(maps, n_uid, maps + n_uid, n_gid, ret_fd, err);
+}

@@ -1,4 +1,4 @@
-"""Container networking (issue 7), the plumbing (shim/net*.c through tests/net-cli), without touching any
+"""Container networking (issue 7), the plumbing (shim/net/ through tests/net-cli), without touching any
 real network: the world is netlab.py's (a host namespace, an "outside" one playing the internet); each
 container here is a process in a network namespace of its own.
 """

@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "sandbox-context.h"
+#include "session/agent.h"
+#include "session/sandbox-context.h"
 #include "unit-tmp.h"
 #include "util.h"
 

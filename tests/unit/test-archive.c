@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "archive-io.h"
-#include "sha256.h"
+#include "base/archive-io.h"
+#include "base/sha256.h"
 #include "util.h"
 
 struct tentry {

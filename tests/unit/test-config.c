@@ -14,9 +14,9 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-#include "config.h"
-#include "profile.h"
-#include "toml.h"
+#include "config/config.h"
+#include "config/profile.h"
+#include "config/toml.h"
 #include "util.h"
 
 struct env {

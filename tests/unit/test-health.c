@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "health.h"
+#include "health/health.h"
 #include "util.h"
 
 static void test_kernel_version_parse(void **state)

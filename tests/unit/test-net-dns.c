@@ -7,8 +7,8 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 
-#include "net-dns.h"
-#include "net.h"
+#include "net/net-dns.h"
+#include "net/net.h"
 
 static void test_prefix_parse(void **state)
 {

@@ -10,8 +10,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-#include "net-nft.h"
-#include "net.h"
+#include "net/net-nft.h"
+#include "net/net.h"
 
 /* A fresh namespace standing for a container, kept alive by the returned fd. */
 static int new_netns(void)

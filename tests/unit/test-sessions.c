@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 #include <utime.h>
 
-#include "sessions.h"
+#include "session/sessions.h"
 #include "unit-tmp.h"
 #include "util.h"
-#include "workspace.h"
+#include "session/workspace.h"
 
 static char tmp[256];
 static char dir[300];

@@ -6,9 +6,9 @@
 #include <cmocka.h>
 #include <stdio.h>
 
-#include "slots.h"
+#include "session/slots.h"
 #include "util.h"
-#include "workspace.h"
+#include "session/workspace.h"
 
 #define WS "/home/u/proj"
 

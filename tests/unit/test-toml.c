@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <math.h>
 
-#include "toml.h"
+#include "config/toml.h"
 #include "util.h"
 
 static void rootp(struct toml_value **v)

@@ -11,7 +11,7 @@
 
 #include "unit-tmp.h"
 #include "util.h"
-#include "workspace.h"
+#include "session/workspace.h"
 
 static char tmp[256];
 

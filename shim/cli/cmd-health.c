@@ -1,0 +1,165 @@
+/* cmd-health.c — `coi health [--format text|json] [-v]`: runs health.c's checks and prints them the way
+ * code-on-incus does; exit 0 healthy, 1 degraded (warnings), 2 unhealthy (failures) or a usage error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "health/health.h"
+#include "util.h"
+
+static void usage(FILE *out)
+{
+        fputs("Usage: coi health [--format text|json] [-v|--verbose]\n"
+              "\n"
+              "Checks what coi needs from this host: kernel, namespaces, idmapped mounts, cgroup v2 and\n"
+              "its controllers, seccomp, LSMs, nftables, subordinate ids, the default image, disk space\n"
+              "and leftovers of earlier containers. Changes nothing.\n"
+              "\n"
+              "  --format text|json   output format (default text)\n"
+              "  -v, --verbose        show each check's details\n"
+              "\n"
+              "Exit codes:\n"
+              "  0 = healthy (all checks pass)\n"
+              "  1 = degraded (warnings but functional)\n"
+              "  2 = unhealthy (critical failures)\n",
+              out);
+}
+
+static const struct {
+        const char *name, *display;
+} display_names[] = {
+        { "os", "Operating system" },
+        { "kernel_version", "Kernel version" },
+        { "namespaces", "Namespaces" },
+        { "idmapped_mounts", "Idmapped mounts" },
+        { "cgroup_availability", "cgroup v2" },
+        { "seccomp", "seccomp" },
+        { "subordinate_ids", "Subordinate ids" },
+        { "image", "Default image" },
+        { "lsm", "LSM" },
+        { "nftables", "nftables" },
+        { "disk_space", "Disk space" },
+        { "orphaned_resources", "Orphaned resources" },
+};
+
+static const char *display_name(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(display_names); i++)
+                if (streq(display_names[i].name, name))
+                        return display_names[i].display;
+        return name;
+}
+
+static const char *icon(enum health_status s)
+{
+        return s == HEALTH_OK ? "[OK]" : s == HEALTH_WARNING ? "[WARN]" : "[FAIL]";
+}
+
+static void print_details(const struct health_check *c)
+{
+        for (size_t k = 0; k < c->n_details; k++) {
+                const struct health_detail *d = &c->details[k];
+                printf("  %-6s   %s: ", "", d->key);
+                switch (d->kind) {
+                case DETAIL_STRING:
+                        printf("%s\n", d->str ? d->str : "");
+                        break;
+                case DETAIL_INT:
+                        printf("%lld\n", d->i);
+                        break;
+                case DETAIL_BOOL:
+                        printf("%s\n", d->b ? "true" : "false");
+                        break;
+                case DETAIL_NUMBER:
+                        printf("%.2f\n", d->num);
+                        break;
+                }
+        }
+}
+
+static void print_text(const struct health_report *r, bool verbose)
+{
+        static const char *categories[] = { "SYSTEM",     "CRITICAL", "SECURITY",
+                                            "NETWORKING", "STORAGE",  "STATUS" };
+        printf("coi Health Check\n================\n\n");
+        for (size_t k = 0; k < ELEMENTSOF(categories); k++) {
+                bool header = false;
+                for (size_t i = 0; i < r->n_checks; i++) {
+                        const struct health_check *c = &r->checks[i];
+                        if (!streq(c->category, categories[k]))
+                                continue;
+                        if (!header)
+                                printf("%s:\n", categories[k]);
+                        header = true;
+                        printf("  %-6s %-18s: %s\n", icon(c->status), display_name(c->name),
+                               c->message ? c->message : "");
+                        if (verbose)
+                                print_details(c);
+                }
+                if (header)
+                        printf("\n");
+        }
+        char status[16];
+        snprintf(status, sizeof(status), "%s", health_overall_to_string(r->overall));
+        for (char *p = status; *p; p++)
+                *p = (char)(*p - 'a' + 'A');
+        printf("STATUS: %s\n", status);
+        const struct health_summary *s = &r->summary;
+        if (s->failed > 0) {
+                printf("%d of %d checks failed", s->failed, s->total);
+                if (s->warnings > 0)
+                        printf(", %d warnings", s->warnings);
+                printf("\n");
+        } else if (s->warnings > 0) {
+                printf("%d checks passed with %d warnings\n", s->passed, s->warnings);
+        } else {
+                printf("All %d checks passed\n", s->total);
+        }
+}
+
+int cmd_health(int argc, char **argv)
+{
+        const char *format = "text";
+        bool verbose = false;
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (streq(a, "--help") || streq(a, "-h")) {
+                        usage(stdout);
+                        return 0;
+                } else if (streq(a, "-v") || streq(a, "--verbose")) {
+                        verbose = true;
+                } else if (streq(a, "--format") && i + 1 < argc) {
+                        format = argv[++i];
+                } else if (startswith(a, "--format=")) {
+                        format = a + strlen("--format=");
+                } else {
+                        fprintf(stderr, "coi health: unknown flag or argument \"%s\"\n", a);
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (!streq(format, "text") && !streq(format, "json")) {
+                fprintf(stderr, "Error: invalid format '%s': must be 'text' or 'json'\n", format);
+                return 2;
+        }
+
+        struct health_report r;
+        health_run(&r);
+        int code = health_exit_code(r.overall);
+        if (streq(format, "json")) {
+                _cleanup_free_ char *json = NULL;
+                struct coi_error err = { 0 };
+                if (health_report_json(&r, &json, &err) < 0) {
+                        fprintf(stderr, "coi health: %s\n", err.msg);
+                        code = 2;
+                } else {
+                        fputs(json, stdout);
+                        if (!json[0] || json[strlen(json) - 1] != '\n')
+                                fputc('\n', stdout);
+                }
+        } else {
+                print_text(&r, verbose);
+        }
+        health_report_done(&r);
+        return code;
+}

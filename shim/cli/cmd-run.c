@@ -1,0 +1,165 @@
+/* cmd-run.c — `coi run [flags] [--] CMD [ARGS…]`: one command in a fresh (ephemeral unless --persistent)
+ * container as the code user in the workspace; its output streams through, its exit code is coi's. */
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
+
+#include "session/agent.h"
+#include "commands.h"
+#include "session/session-run.h"
+#include "util.h"
+
+static const char usage_text[] =
+        "Usage: coi run [flags] [--] COMMAND [ARGS…]\n"
+        "  -w, --workspace PATH   workspace (default .)\n"
+        "  --slot N               slot 1-10 (0 = auto)\n"
+        "  --image NAME           image (default coi-default)\n"
+        "  --persistent           keep the container after the command\n"
+        "  -e, --env K=V          environment variable (repeatable)\n"
+        "  --capture              collect the output, print it when the command ends\n"
+        "  --format pretty|json   json: {\"stdout\",\"stderr\",\"exit_code\"} on stdout (implies --capture)\n"
+        "  --timeout N            accepted for code-on-incus compatibility (not enforced there either)\n"
+        "  --profile NAME, --backend native|incus\n";
+
+static volatile sig_atomic_t got_signal;
+static char cgroup_kill[512]; /* set before the exec */
+
+/* Ctrl-C, a CI job's SIGTERM, a closed terminal: the command runs in the container, outside our process
+ * group's reach; end every process of the container, so the exec returns and the container is removed. */
+static void on_signal(int sig)
+{
+        got_signal = sig;
+        int saved = errno;
+        int fd = cgroup_kill[0] ? open(cgroup_kill, O_WRONLY | O_CLOEXEC) : -1;
+        if (fd >= 0) {
+                if (write(fd, "1", 1) < 0) {
+                }
+                close(fd);
+        }
+        errno = saved;
+}
+
+int cmd_run(int argc, char **argv)
+{
+        _cleanup_(session_flags_done) struct session_flags f = { 0 };
+        bool capture = false, json = false;
+        long timeout_s = 120;
+        int i = 1;
+        for (; i < argc; i++) {
+                const char *a = argv[i];
+                if (streq(a, "--")) {
+                        i++;
+                        break;
+                }
+                if (a[0] != '-')
+                        break;
+                int r = session_flag(argc, argv, &i, &f);
+                if (r < 0)
+                        return 2;
+                if (r > 0)
+                        continue;
+                if (streq(a, "-h") || streq(a, "--help")) {
+                        fputs(usage_text, stdout);
+                        return 0;
+                } else if (streq(a, "--capture")) {
+                        capture = true;
+                } else if (startswith(a, "--format") && (a[8] == '=' || (a[8] == '\0' && i + 1 < argc))) {
+                        const char *v = a[8] == '=' ? a + 9 : argv[++i];
+                        if (!streq(v, "pretty") && !streq(v, "json")) {
+                                fprintf(stderr, "coi: invalid --format \"%s\": pretty or json\n", v);
+                                return 2;
+                        }
+                        json = streq(v, "json");
+                } else if (startswith(a, "--timeout") && (a[9] == '=' || (a[9] == '\0' && i + 1 < argc))) {
+                        const char *v = a[9] == '=' ? a + 10 : argv[++i];
+                        char *end;
+                        timeout_s = strtol(v, &end, 10);
+                        if (!*v || *end || timeout_s < 0) {
+                                fprintf(stderr, "coi: invalid --timeout \"%s\"\n", v);
+                                return 2;
+                        }
+                } else {
+                        fprintf(stderr, "coi: unknown flag: %s\n%s", a, usage_text);
+                        return 2;
+                }
+        }
+        if (i >= argc) {
+                fprintf(stderr, "coi: run needs a command\n%s", usage_text);
+                return 2;
+        }
+        int rb = session_check_backend(&f);
+        if (rb)
+                return rb;
+        capture = capture || json;
+
+        /* code-on-incus's examples pass one string ("npm test"): a single argument with a space runs
+         * through sh -c; several arguments are the argv as given. */
+        char *shv[] = { "sh", "-c", argv[i], NULL };
+        char **cmdv = (argc - i == 1 && strpbrk(argv[i], " \t;|&$")) ? shv : argv + i;
+
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        struct coi_error err = { 0 };
+        _cleanup_(session_freep) struct session *s = NULL;
+        struct session_start_options so = { .no_wait = true };
+        if (session_start(&f, &so, &s, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                return 1;
+        }
+        /* The agent's environment (shell's): TZ, [defaults] environment with -e, forward_env, the SSH
+         * agent; then what every exec of coi has. */
+        struct agent_launch al = { .term = capture ? "dumb" : getenv("TERM") };
+        session_agent_launch(s, &al);
+        _cleanup_strv_ char **env = NULL;
+        int re = agent_environment(&al, &env, &err);
+        if (re == 0 && (strv_push(&env, "container=coi") < 0 || strv_push(&env, SESSION_TMUX_TMPDIR) < 0))
+                re = coi_error_set(&err, ENOMEM, "environment: %m");
+        if (re < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                struct coi_error e = { 0 };
+                session_stop(s, true, &e);
+                return 1;
+        }
+        _cleanup_free_ char *cg = container_cgroup_path(s->name);
+        if (cg)
+                snprintf(cgroup_kill, sizeof(cgroup_kill), "%s/cgroup.kill", cg);
+        struct sigaction sa = { .sa_handler = on_signal };
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+
+        struct container_exec_options xo = { .args = cmdv,
+                                             .env = env,
+                                             .cwd = s->target,
+                                             .uid = s->code_uid,
+                                             .gid = s->code_gid,
+                                             .capture = capture,
+                                             .exact_env = true };
+        struct container_exec_result res = { 0 };
+        int r = container_exec(s->store, s->name, &xo, &res, &err);
+        int code = got_signal ? 128 + got_signal : r < 0 ? 1 : res.exit_code;
+        if (r < 0)
+                fprintf(stderr, "coi: %s\n", err.msg);
+        else if (json)
+                container_exec_result_print_json(&res);
+        else if (capture) {
+                fwrite(res.out, 1, res.out_len, stdout);
+                fwrite(res.err_out, 1, res.err_len, stderr);
+        }
+        fflush(stdout);
+        container_exec_result_done(&res);
+        (void)timeout_s;
+
+        struct coi_error e2 = { 0 };
+        if (s->persistent)
+                fprintf(stderr, "Stopping persistent container %s...\n", s->name);
+        if (session_stop(s, !s->persistent, &e2) < 0)
+                fprintf(stderr, "coi: %s\n", e2.msg);
+        if (getenv("COI_TIMING")) {
+                struct timespec t1;
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                fprintf(stderr, "coi run: %.3f s\n",
+                        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+        }
+        return code;
+}

@@ -1,0 +1,419 @@
+/* cmd-shell.c — `coi shell` (the agent in a tmux session "coi-<container>" inside the container, attached
+ * to the user's terminal through a pty relay) and `coi attach`; the session is saved on every exit. */
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+
+#include "session/agent.h"
+#include "session/session-run.h"
+#include "util.h"
+
+/* The agent's pane: $@ is the agent's command line; its exit leaves a shell in the pane. */
+#define AGENT_EXIT_SHELL                                                                                     \
+        "trap : INT; \"$@\"; code=$?; printf '\\n[coi] %s exited with status %d. This shell keeps the "      \
+        "session: exit ends it, Ctrl+b d detaches.\\n' \"$1\" \"$code\"; exec bash"
+
+static volatile sig_atomic_t got_signal, got_winch;
+
+static void on_signal(int sig)
+{
+        got_signal = sig;
+}
+
+static void on_winch(int sig)
+{
+        (void)sig;
+        got_winch = 1;
+}
+
+/* Runs argv in the container as the code user with a new pty as its terminal, relaying it to ours
+ * (raw mode, window size forwarded on SIGWINCH). Returns when the process exits, our terminal goes away
+ * (EOF/HUP), or SIGINT/SIGTERM/SIGHUP arrives (got_signal). The exit code, or -1 when interrupted. */
+static int relay_exec(struct container_store *store, const char *name, char *const *argv, char *const *env,
+                      const char *cwd, uid_t uid, gid_t gid)
+{
+        struct winsize ws = { .ws_row = 40, .ws_col = 120 };
+        bool tty = isatty(0);
+        if (tty)
+                ioctl(0, TIOCGWINSZ, &ws);
+        int master = -1, slave = -1;
+        if (openpty(&master, &slave, NULL, NULL, &ws) < 0) {
+                fprintf(stderr, "coi: openpty: %m\n");
+                return 1;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                fprintf(stderr, "coi: fork: %m\n");
+                return 1;
+        }
+        if (pid == 0) {
+                close(master);
+                if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+                        _exit(127);
+                if (slave > 2)
+                        close(slave);
+                setsid();
+                /* setsid -c inside makes the pty the controlling terminal of the attached client, so
+                 * the kernel delivers SIGWINCH to it when we resize the pty. */
+                size_t n = 0;
+                while (argv[n])
+                        n++;
+                char **full = calloc(n + 4, sizeof(char *));
+                if (!full)
+                        _exit(127);
+                full[0] = "setsid";
+                full[1] = "-w";
+                full[2] = "-c";
+                memcpy(full + 3, argv, n * sizeof(char *));
+                struct container_exec_options xo = {
+                        .args = full, .env = env, .cwd = cwd, .uid = uid, .gid = gid, .exact_env = true
+                };
+                struct container_exec_result res = { 0 };
+                struct coi_error err = { 0 };
+                if (container_exec(store, name, &xo, &res, &err) < 0) {
+                        fprintf(stderr, "coi: %s\r\n", err.msg);
+                        _exit(127);
+                }
+                _exit(res.exit_code);
+        }
+        close(slave);
+        struct termios saved;
+        bool raw = tty && tcgetattr(0, &saved) == 0;
+        if (raw) {
+                struct termios t = saved;
+                cfmakeraw(&t);
+                tcsetattr(0, TCSANOW, &t);
+        }
+        struct sigaction sa = { .sa_handler = on_winch };
+        sigaction(SIGWINCH, &sa, NULL);
+        bool lost = false;
+        bool in_open = true;
+        char buf[16384];
+        while (!got_signal) {
+                if (got_winch) {
+                        got_winch = 0;
+                        if (tty && ioctl(0, TIOCGWINSZ, &ws) == 0)
+                                ioctl(master, TIOCSWINSZ, &ws);
+                }
+                struct pollfd p[2] = { { .fd = master, .events = POLLIN },
+                                       { .fd = in_open ? 0 : -1, .events = POLLIN } };
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t n = read(master, buf, sizeof(buf));
+                        if (n <= 0)
+                                break; /* the process closed the pty: it ended */
+                        if (write_all(1, buf, (size_t)n) < 0) {
+                                lost = true; /* our terminal is gone */
+                                break;
+                        }
+                }
+                if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t n = read(0, buf, sizeof(buf));
+                        if (n <= 0) {
+                                if (tty) {
+                                        lost = true; /* lost terminal */
+                                        break;
+                                }
+                                in_open = false;
+                                continue;
+                        }
+                        write_all(master, buf, (size_t)n);
+                }
+        }
+        if (raw)
+                tcsetattr(0, TCSANOW, &saved);
+        close(master);
+        int status = 0;
+        /* A lost terminal is an interruption, never a detach, even when its SIGHUP has not come yet. */
+        if (got_signal || lost) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+                return -1;
+        }
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int exec_quiet(struct container_store *store, const char *name, char *const *argv, uid_t uid,
+                      gid_t gid)
+{
+        _cleanup_strv_ char **env = session_code_env("dumb");
+        struct container_exec_options xo = { .args = argv,
+                                             .env = env,
+                                             .cwd = "/",
+                                             .uid = uid,
+                                             .gid = gid,
+                                             .capture = true,
+                                             .exact_env = true };
+        struct container_exec_result res = { 0 };
+        struct coi_error err = { 0 };
+        if (container_exec(store, name, &xo, &res, &err) < 0)
+                return -1;
+        container_exec_result_done(&res);
+        return res.exit_code;
+}
+
+static bool tmux_has_session(struct container_store *store, const char *name, const char *tsess, uid_t uid,
+                             gid_t gid)
+{
+        char *argv[] = { "tmux", "has-session", "-t", (char *)tsess, NULL };
+        return exec_quiet(store, name, argv, uid, gid) == 0;
+}
+
+int cmd_shell(int argc, char **argv)
+{
+        _cleanup_(session_flags_done) struct session_flags f = { 0 };
+        bool background = false, debug = false;
+        const char *model = NULL;
+        for (int i = 1; i < argc; i++) {
+                int r = session_flag(argc, argv, &i, &f);
+                if (r < 0)
+                        return 2;
+                if (r > 0)
+                        continue;
+                if (streq(argv[i], "--model") || startswith(argv[i], "--model=")) {
+                        model = argv[i][7] == '=' ? argv[i] + 8 : i + 1 < argc ? argv[++i] : NULL;
+                        if (!model || !*model) {
+                                fprintf(stderr, "coi: flag needs an argument: --model\n");
+                                return 2;
+                        }
+                } else if (streq(argv[i], "--background"))
+                        background = true;
+                else if (streq(argv[i], "--debug"))
+                        debug = true;
+                else if (streq(argv[i], "--tmux") || streq(argv[i], "--tmux=true"))
+                        continue;
+                else {
+                        fprintf(stderr,
+                                "coi: unknown flag: %s\nUsage: coi shell [--tool claude|opencode] "
+                                "[--background] "
+                                "[--debug] [-w PATH] [--slot N] [--image NAME] [--persistent] "
+                                "[--resume[=ID]] "
+                                "[--profile NAME] [--model NAME]\n",
+                                argv[i]);
+                        return 2;
+                }
+        }
+        int rb = session_check_backend(&f);
+        if (rb)
+                return rb;
+        if (f.tool && !streq(f.tool, "claude") && !streq(f.tool, "opencode")) {
+                fprintf(stderr, "coi: unknown tool \"%s\": claude or opencode\n", f.tool);
+                return 2;
+        }
+        struct coi_error err = { 0 };
+        _cleanup_(session_freep) struct session *s = NULL;
+        struct session_start_options so = { .save_metadata = true };
+        if (session_start(&f, &so, &s, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                return 1;
+        }
+        /* From here on every way out saves the session. */
+        struct sigaction sa = { .sa_handler = on_signal };
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        /* A resumed Claude session continues its newest conversation of the saved ~/.claude. */
+        _cleanup_free_ char *conversation = NULL;
+        if (s->resumed && streq(s->tool, "claude")) {
+                _cleanup_free_ char *state = xasprintf("%s/%s/.claude", s->sessions_dir, s->id);
+                struct coi_error e = { 0 };
+                if (state)
+                        agent_claude_find_conversation(state, s->target, &conversation, &e);
+        }
+        /* --model, or [defaults] model when the user set it (a file, a profile, the environment): the
+         * built-in default is not passed, the tool keeps its own (code-on-incus never passes one). */
+        const char *origin = config_origin(s->cfg, "defaults.model");
+        if (!model && origin && !streq(origin, "default"))
+                model = s->cfg->defaults.model;
+        struct agent_launch al = { .tool = s->tool,
+                                   .model = model,
+                                   .binary = s->cfg->tool.binary,
+                                   .permission_mode = s->cfg->tool.permission_mode,
+                                   .session_id = s->id,
+                                   .resume = s->resumed,
+                                   .resume_tool_id = conversation,
+                                   .debug = debug,
+                                   .term = getenv("TERM") };
+        session_agent_launch(s, &al);
+        _cleanup_(agent_command_freep) struct agent_command *ac = NULL;
+        int code = 0;
+        _cleanup_free_ char *tsess = xasprintf("coi-%s", s->name);
+        if (!tsess || agent_command_build(&al, &ac, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", tsess ? err.msg : "out of memory");
+                code = 1;
+        }
+        if (code == 0 && !tmux_has_session(s->store, s->name, tsess, s->code_uid, s->code_gid)) {
+                _cleanup_strv_ char **tv = NULL;
+                const char *pre[] = { "tmux",    "new-session", "-d",  "-s", tsess, "-c",
+                                      s->target, "-x",          "200", "-y", "50",  NULL };
+                for (size_t i = 0; pre[i]; i++)
+                        strv_push(&tv, pre[i]);
+                /* As code-on-incus: when the agent exits (an error, no network, /exit) its pane becomes a
+                 * shell, so the user can read what it said; exiting that shell ends the session. Ctrl+C
+                 * reaches the agent and never ends the wrapper. */
+                if (!debug) {
+                        strv_push(&tv, "bash");
+                        strv_push(&tv, "-c");
+                        strv_push(&tv, AGENT_EXIT_SHELL);
+                        strv_push(&tv, "coi-agent");
+                }
+                for (char **a = ac->argv; *a; a++)
+                        strv_push(&tv, *a);
+                strv_push(&ac->envp, SESSION_TMUX_TMPDIR);
+                struct container_exec_options xo = { .args = tv,
+                                                     .env = ac->envp,
+                                                     .cwd = s->target,
+                                                     .uid = s->code_uid,
+                                                     .gid = s->code_gid,
+                                                     .capture = true,
+                                                     .exact_env = true };
+                struct container_exec_result res = { 0 };
+                if (container_exec(s->store, s->name, &xo, &res, &err) < 0 || res.exit_code != 0) {
+                        fprintf(stderr, "coi: start tmux in %s: %s%s\n", s->name,
+                                res.err_out ? res.err_out : "", res.err_out ? "" : err.msg);
+                        code = 1;
+                }
+                container_exec_result_done(&res);
+        }
+        if (code == 0 && background) {
+                fprintf(stderr, "Created background tmux session: %s\n", tsess);
+                fprintf(stderr, "Attach with: coi attach %s\n", s->name);
+                return 0;
+        }
+        bool detached = false;
+        if (code == 0) {
+                char *av[] = { "tmux", "attach", "-t", tsess, NULL };
+                _cleanup_strv_ char **env = session_code_env(getenv("TERM"));
+                int r = relay_exec(s->store, s->name, av, env, s->target, s->code_uid, s->code_gid);
+                detached = r >= 0 && !got_signal &&
+                           tmux_has_session(s->store, s->name, tsess, s->code_uid, s->code_gid);
+        }
+        fprintf(stderr, "\nSaving session %s...\n", s->id);
+        if (session_save(s, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                code = 1;
+        }
+        if (detached) {
+                fprintf(stderr, "Detached; the container %s keeps running: coi attach %s\n", s->name,
+                        s->name);
+                return code;
+        }
+        if (s->persistent)
+                fprintf(stderr, "Stopping persistent container %s...\n", s->name);
+        else
+                fprintf(stderr, "Cleaning up container %s...\n", s->name);
+        if (session_stop(s, false, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                code = 1;
+        }
+        return code;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+        _cleanup_(session_flags_done) struct session_flags f = { 0 };
+        const char *name = NULL;
+        bool bash = false;
+        for (int i = 1; i < argc; i++) {
+                int r = session_flag(argc, argv, &i, &f);
+                if (r < 0)
+                        return 2;
+                if (r > 0)
+                        continue;
+                if (streq(argv[i], "--bash"))
+                        bash = true;
+                else if (argv[i][0] != '-' && !name)
+                        name = argv[i];
+                else {
+                        fprintf(stderr,
+                                "coi: unknown flag: %s\nUsage: coi attach [NAME] [--slot N] [--bash]\n",
+                                argv[i]);
+                        return 2;
+                }
+        }
+        struct coi_error err = { 0 };
+        _cleanup_(container_store_freep) struct container_store *store = NULL;
+        if (container_store_open(&store, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                return 1;
+        }
+        _cleanup_free_ char *chosen = NULL;
+        if (!name && f.slot) {
+                _cleanup_(workspace_freep) struct workspace *ws = NULL;
+                if (workspace_resolve(f.workspace, NULL, &ws, &err) < 0) {
+                        fprintf(stderr, "coi: %s\n", err.msg);
+                        return 1;
+                }
+                chosen = workspace_container_name(ws->path, f.slot, NULL);
+                _cleanup_(container_info_freep) struct container_info *info = NULL;
+                if (!chosen || container_info_get(store, chosen, &info, &err) < 0 ||
+                    !streq(info->status, "running")) {
+                        fprintf(stderr, "Error: container %s not found or not running\n",
+                                chosen ? chosen : "");
+                        return 1;
+                }
+                printf("Attaching to %s (slot %d)...\n", chosen, f.slot);
+                name = chosen;
+        } else if (!name) {
+                /* As code-on-incus: the only running session, or the list to choose from. */
+                struct container_info **list = NULL;
+                if (container_list(store, &list, &err) < 0) {
+                        fprintf(stderr, "coi: %s\n", err.msg);
+                        return 1;
+                }
+                _cleanup_strv_ char **running = NULL;
+                char hash[9];
+                int slot;
+                for (size_t i = 0; list[i]; i++)
+                        if (streq(list[i]->status, "running") &&
+                            workspace_parse_container_name(list[i]->name, workspace_container_prefix(NULL),
+                                                           hash, &slot) == 0)
+                                strv_push(&running, list[i]->name);
+                container_info_list_free(list);
+                size_t n = strv_length(running);
+                if (n == 0) {
+                        printf("No active sessions\n");
+                        return 0;
+                }
+                if (n > 1) {
+                        printf("Active sessions:\n");
+                        for (size_t i = 0; i < n; i++)
+                                printf("  %zu. %s\n", i + 1, running[i]);
+                        printf("\nUse: coi attach <container-name>\n");
+                        return 0;
+                }
+                chosen = strdup(running[0]);
+                if (!chosen)
+                        return 1;
+                name = chosen;
+                printf("Attaching to %s...\n", name);
+        } else {
+                _cleanup_(container_info_freep) struct container_info *info = NULL;
+                if (container_info_get(store, name, &info, &err) < 0 || !streq(info->status, "running")) {
+                        fprintf(stderr, "Error: container %s not found or not running\n", name);
+                        return 1;
+                }
+        }
+        fflush(stdout);
+        _cleanup_free_ char *tsess = xasprintf("coi-%s", name);
+        char *tmux_av[] = { "tmux", "attach", "-t", tsess, NULL };
+        char *bash_av[] = { "bash", "-l", NULL };
+        _cleanup_strv_ char **env = session_code_env(getenv("TERM"));
+        struct sigaction sa = { .sa_handler = on_signal };
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        int r = relay_exec(store, name, bash ? bash_av : tmux_av, env, WORKSPACE_CONTAINER_ROOT, 1000, 1000);
+        return r < 0 ? 130 : r;
+}

@@ -1,0 +1,768 @@
+/* container.c — the lifecycle of coi's system containers: the store, names, ids, start (rootfs, runtime
+ * container, network, systemd's bus), stop with a clean systemd shutdown, delete, launch, orphans. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <yajl/yajl_tree.h>
+
+#include "container-internal.h"
+#include "container-net.h"
+#include "image/image.h"
+#include "rootfs.h"
+#include "system-config.h"
+#include "util.h"
+
+static int pidfd_open_(pid_t pid)
+{
+        return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* ---- store and names ----------------------------------------------------------------------------- */
+
+int container_store_open(struct container_store **ret, struct coi_error *err)
+{
+        const char *env = getenv("COI_DATA_DIR");
+        const char *path = env && *env ? env : CONTAINER_DATA_DEFAULT;
+        int r = mkdir_p_at(AT_FDCWD, path, 0711, err);
+        if (r < 0)
+                return coi_error_prefix(err, "data directory: ");
+        struct container_store *s = calloc(1, sizeof(*s));
+        if (!s)
+                return coi_error_set(err, ENOMEM, "data directory %s: %m", path);
+        s->dirfd = s->cdirfd = -1;
+        s->path = strdup(path);
+        s->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->dirfd < 0) {
+                r = coi_error_set(err, errno, "open data directory %s: %m", path);
+                container_store_free(s);
+                return r;
+        }
+        if (mkdirat(s->dirfd, "containers", 0711) < 0 && errno != EEXIST) {
+                r = coi_error_set(err, errno, "mkdir %s/containers: %m", path);
+                container_store_free(s);
+                return r;
+        }
+        s->cdirfd = openat(s->dirfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (s->cdirfd < 0 || !s->path) {
+                r = coi_error_set(err, s->path ? errno : ENOMEM, "open %s/containers: %m", path);
+                container_store_free(s);
+                return r;
+        }
+        const char *rt = getenv("COI_RUNTIME_DIR");
+        s->ctx.state_root = rt && *rt ? rt : CONTAINER_RUNTIME_ROOT;
+        *ret = s;
+        return 0;
+}
+
+void container_store_free(struct container_store *s)
+{
+        if (!s)
+                return;
+        closep(&s->dirfd);
+        closep(&s->cdirfd);
+        free(s->path);
+        free(s);
+}
+
+int container_validate_name(const char *name, struct coi_error *err)
+{
+        size_t len = strlen(name);
+        bool ok = len > 0 && len <= CONTAINER_NAME_MAX && name[len - 1] != '-' && name[0] != '-';
+        for (size_t i = 0; ok && i < len; i++) {
+                char c = name[i];
+                ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+        }
+        if (!ok)
+                return coi_error_set(err, EINVAL,
+                                     "invalid container name \"%s\": use letters, digits and '-' (not first "
+                                     "or last), at most %d characters",
+                                     name, CONTAINER_NAME_MAX);
+        return 0;
+}
+
+char *container_dir(const struct container_store *s, const char *name)
+{
+        return xasprintf("%s/containers/%s", s->path, name);
+}
+
+/* An exclusive flock on the container's directory: one lifecycle operation at a time. */
+int container_lock(const struct container_store *s, const char *name, int *ret_fd, struct coi_error *err)
+{
+        int fd = openat(s->cdirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return coi_error_set(err, ENOENT, "container %s not found", name);
+                return coi_error_set(err, errno, "open container %s: %m", name);
+        }
+        if (flock(fd, LOCK_EX) < 0) {
+                int r = coi_error_set(err, errno, "lock container %s: %m", name);
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+/* ---- cgroups ------------------------------------------------------------------------------------- */
+
+/* The cgroup2 mount the runtime uses: /sys/fs/cgroup on a pure v2 host, else its unified mount. */
+static const char *cgroup2_root(void)
+{
+        static struct coi_cgroup_hierarchy h;
+        struct coi_error e;
+        if (!h.mount_point[0] && coi_cgroup_detect(&h, &e) < 0)
+                return "/sys/fs/cgroup";
+        return h.mount_point;
+}
+
+/* Removes a container's cgroup (and what systemd left under it), then the coi parent once empty. */
+static int cgroup_remove_tree(const char *path, struct coi_error *err)
+{
+        if (access(path, F_OK) == 0) {
+                int r = coi_cgroup_destroy(path, err);
+                if (r < 0)
+                        return r;
+        }
+        _cleanup_free_ char *parent = xasprintf("%s%s", cgroup2_root(), SYSTEM_CGROUP_PARENT);
+        if (parent)
+                (void)rmdir(parent); /* EBUSY while another container has its group there */
+        return 0;
+}
+
+static char *container_cgroup(const char *name)
+{
+        return xasprintf("%s%s/%s", cgroup2_root(), SYSTEM_CGROUP_PARENT, name);
+}
+
+/* ---- start --------------------------------------------------------------------------------------- */
+
+int container_run_in_child(container_child_fn fn, void *userdata, const char *action, const char *doing,
+                           const char *name, struct coi_error *err)
+{
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return coi_error_set(err, errno, "pipe: %m");
+        _cleanup_close_ int rd = pipefd[0];
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = coi_error_set(err, errno, "fork to %s %s: %m", action, name);
+                close(pipefd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(rd);
+                struct coi_error e = { 0 };
+                int r = fn(userdata, &e);
+                if (r < 0 && write(pipefd[1], &e, sizeof(e)) < 0)
+                        _exit(2);
+                _exit(r < 0 ? 1 : 0);
+        }
+        close(pipefd[1]);
+        struct coi_error e = { 0 };
+        ssize_t n;
+        do
+                n = read(rd, &e, sizeof(e));
+        while (n < 0 && errno == EINTR);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (n == (ssize_t)sizeof(e)) {
+                e.msg[sizeof(e.msg) - 1] = '\0';
+                return coi_error_set(err, e.code ? e.code : EIO, "%s", e.msg);
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return coi_error_set(err, EIO, "%s %s failed without a message (status %d)", doing, name,
+                                     status);
+        return 0;
+}
+
+/* The container's network goes in between create and start: init exists (its namespaces too) but
+ * has not run yet. */
+static int attach_network(struct container_store *s, const struct container_info *m, const char *rootfs,
+                          const struct container_network *net, struct coi_error *err)
+{
+        struct coi_state st = { 0 };
+        int r = coi_container_state(&s->ctx, m->name, &st, err);
+        if (r < 0)
+                return r;
+        pid_t pid = st.pid;
+        coi_state_free(&st);
+        return container_network_attach(m->name, pid, rootfs, &m->ids, net, err);
+}
+
+struct start_child {
+        struct container_store *s;
+        const struct container_info *m;
+        const char *rootfs;
+        const struct container_network *net;
+        const char *config_json;
+};
+
+static int start_in_child(void *userdata, struct coi_error *err)
+{
+        const struct start_child *c = userdata;
+        struct container_store *s = c->s;
+        const char *name = c->m->name, *cdir = c->m->dir;
+        int r = 0;
+        _cleanup_free_ char *log = xasprintf("%s/%s", cdir, CONTAINER_CONSOLE_LOG);
+        int logfd =
+                log ? open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600) : -1;
+        int nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (logfd < 0 || nullfd < 0)
+                r = coi_error_set(err, errno, "open %s: %m", log ? log : "console log");
+        if (r == 0 && (setsid() < 0 || dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0))
+                r = coi_error_set(err, errno, "set up the stdio of %s: %m", name);
+        struct coi_create_options o = { .bundle = cdir, .config_json = c->config_json };
+        if (r == 0)
+                r = coi_container_create(&s->ctx, name, &o, err);
+        if (r == 0 && c->net) {
+                r = attach_network(s, c->m, c->rootfs, c->net, err);
+                if (r < 0) {
+                        struct coi_error e2 = { 0 };
+                        coi_container_delete(&s->ctx, name, true, &e2);
+                }
+        }
+        if (r == 0) {
+                r = coi_container_start(&s->ctx, name, err);
+                if (r < 0) {
+                        struct coi_error e2 = { 0 };
+                        coi_container_delete(&s->ctx, name, true, &e2);
+                }
+        }
+        return r;
+}
+
+/* Creates and starts the runtime container in a child that first calls setsid(), so the container's
+ * init is in no terminal's session, and whose stdio (inherited by init) is console.log and /dev/null.
+ * The init is a child of that child (CLONE_PARENT) and is reparented when it exits. */
+static int runtime_create_and_start(struct container_store *s, const struct container_info *m,
+                                    const char *rootfs, const struct container_network *net,
+                                    const char *config_json, struct coi_error *err)
+{
+        struct start_child c = { .s = s, .m = m, .rootfs = rootfs, .net = net, .config_json = config_json };
+        return container_run_in_child(start_in_child, &c, "start", "starting", m->name, err);
+}
+
+/* The runtime binds the rootfs from inside the container's user namespace, whose root is an ordinary
+ * uid on the host: every directory above the rootfs must let others through (x), or that fails with a
+ * bare EACCES. Say which one instead. */
+static int check_traversable(const char *dir, uint32_t uid, struct coi_error *err)
+{
+        _cleanup_free_ char *p = strdup(dir);
+        if (!p)
+                return coi_error_set(err, ENOMEM, "%s: %m", dir);
+        for (char *slash = p; slash;) {
+                slash = strchr(slash + 1, '/');
+                if (slash)
+                        *slash = '\0';
+                struct stat st;
+                if (stat(*p ? p : "/", &st) < 0)
+                        return coi_error_set(err, errno, "stat %s: %m", p);
+                if (S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH))
+                        return coi_error_set(
+                                err, EACCES,
+                                "%s (mode %04o) is not searchable by others: the container's root "
+                                "(uid %u on the host) must reach its rootfs through it (chmod o+x, "
+                                "or choose another COI_DATA_DIR)",
+                                p, (unsigned)(st.st_mode & 07777), uid);
+                if (slash)
+                        *slash = '/';
+        }
+        return 0;
+}
+
+/* Returns once systemd in the container listens on its private bus (what systemctl talks to), so an
+ * exec right after launch finds it; gives up silently after timeout_ms (an init that is not systemd). */
+static void wait_for_systemd_bus(struct container_store *s, const char *name, int timeout_ms)
+{
+        struct coi_state st = { 0 };
+        struct coi_error e = { 0 };
+        if (coi_container_state(&s->ctx, name, &st, &e) < 0)
+                return;
+        pid_t pid = st.pid;
+        coi_state_free(&st);
+        char path[96];
+        snprintf(path, sizeof(path), "/proc/%d/root/run/systemd/private", (int)pid);
+        uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+        while (access(path, F_OK) < 0 && errno == ENOENT && now_ns() < deadline)
+                nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+}
+
+static int start_locked(struct container_store *s, const struct container_info *m,
+                        const struct container_mount *mounts, size_t n_mounts, bool no_wait,
+                        struct coi_error *err)
+{
+        const char *name = m->name;
+        int r = check_traversable(m->dir, m->ids.uid, err);
+        if (r < 0)
+                return r;
+        struct coi_state st = { 0 };
+        struct coi_error e = { 0 };
+        if (coi_container_state(&s->ctx, name, &st, &e) == 0) {
+                enum coi_status status = st.status;
+                coi_state_free(&st);
+                if (status != COI_STATUS_STOPPED)
+                        return coi_error_set(err, EBUSY, "container %s is already %s", name,
+                                             coi_status_to_string(status));
+                /* Debris of a run whose stop never happened (host crash, kill -9 of coi). */
+                r = coi_container_delete(&s->ctx, name, true, err);
+                if (r < 0)
+                        return r;
+        }
+        r = rootfs_unmount(m->dir, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *cg = container_cgroup(name);
+        if (!cg)
+                return coi_error_set(err, ENOMEM, "cgroup of %s: %m", name);
+        r = cgroup_remove_tree(cg, err);
+        if (r < 0)
+                return coi_error_prefix(err, "container %s: leftover cgroup: ", name);
+
+        _cleanup_(image_store_freep) struct image_store *images = NULL;
+        r = image_store_open(NULL, false, &images, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int image_fd = -1;
+        r = image_rootfs_open(images, m->image, &image_fd, err);
+        if (r < 0)
+                return coi_error_prefix(err, "container %s: ", name);
+        _cleanup_free_ char *seccomp = NULL;
+        const char *seccomp_origin = NULL;
+        r = system_config_load_seccomp(&seccomp, &seccomp_origin, err);
+        if (r < 0)
+                return r;
+        _cleanup_(container_network_record_done) struct container_network_record net = { 0 };
+        bool has_net = false;
+        r = container_network_load(s->cdirfd, name, &net, &has_net, err);
+        if (r < 0)
+                return r;
+
+        r = rootfs_mount(m->dir, image_fd, &m->ids, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *rootfs = xasprintf("%s/%s", m->dir, ROOTFS_MOUNT);
+        _cleanup_free_ char *json = NULL;
+        struct system_config c = {
+                .name = name,
+                .rootfs = rootfs,
+                .ids = m->ids,
+                .seccomp_json = seccomp,
+                .seccomp_origin = seccomp_origin,
+        };
+        if (!rootfs)
+                r = coi_error_set(err, ENOMEM, "rootfs of %s: %m", name);
+        r = r ?: rootfs_write_machine_id(m->dir, &m->ids, err);
+        r = r ?: rootfs_write_hostname(m->dir, &m->ids, name, err);
+        r = r ?: attach_mounts(rootfs, m, mounts, n_mounts, err);
+        r = r ?: system_config_json(&c, &json, err);
+        r = r ?: runtime_create_and_start(s, m, rootfs, has_net ? &net.net : NULL, json, err);
+        if (r < 0) {
+                struct coi_error e2 = { 0 };
+                if (rootfs)
+                        unmount_below(rootfs, &e2);
+                rootfs_unmount(m->dir, &e2);
+                return r;
+        }
+        if (!no_wait)
+                wait_for_systemd_bus(s, name, CONTAINER_BUS_TIMEOUT_MS);
+        return 0;
+}
+
+/* The usual opening of a verb on one container: a valid name, its lock held, its metadata read. */
+int lock_and_read(struct container_store *s, const char *name, int *ret_lock, struct container_info **ret_m,
+                  struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        r = r ?: container_lock(s, name, ret_lock, err);
+        return r ?: container_metadata_read(s, name, ret_m, err);
+}
+
+int container_start(struct container_store *s, const char *name, struct coi_error *err)
+{
+        return container_start_with(s, name, NULL, 0, false, err);
+}
+
+int container_start_with(struct container_store *s, const char *name, const struct container_mount *mounts,
+                         size_t n_mounts, bool no_wait, struct coi_error *err)
+{
+        _cleanup_close_ int lock = -1;
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        int r = lock_and_read(s, name, &lock, &m, err);
+        if (r < 0)
+                return r;
+        /* The devices `coi container mount` added come with every start, after the caller's mounts. */
+        _cleanup_(mounts_record_freep) struct mounts_record *rec = NULL;
+        _cleanup_free_ struct container_mount *all = NULL;
+        size_t n_all = 0;
+        r = add_recorded_devices(s, name, mounts, n_mounts, &rec, &all, &n_all, err);
+        if (r < 0)
+                return r;
+        return start_locked(s, m, all ? all : mounts, all ? n_all : n_mounts, no_wait, err);
+}
+
+char *container_rootfs_path(struct container_store *s, const char *name)
+{
+        return xasprintf("%s/containers/%s/%s", s->path, name, ROOTFS_MOUNT);
+}
+
+int container_ids(struct container_store *s, const char *name, struct idmap_allocation *ret,
+                  struct coi_error *err)
+{
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        int r = container_metadata_read(s, name, &m, err);
+        if (r < 0)
+                return r;
+        *ret = m->ids;
+        return 0;
+}
+
+void container_wait_ready(struct container_store *s, const char *name, int timeout_ms)
+{
+        wait_for_systemd_bus(s, name, timeout_ms);
+}
+
+char *container_cgroup_path(const char *name)
+{
+        return container_cgroup(name);
+}
+
+int container_set_ephemeral(struct container_store *s, const char *name, bool ephemeral,
+                            struct coi_error *err)
+{
+        _cleanup_close_ int lock = -1;
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        int r = lock_and_read(s, name, &lock, &m, err);
+        if (r < 0)
+                return r;
+        m->ephemeral = ephemeral;
+        return container_metadata_write(s, m, err);
+}
+
+int container_set_network(struct container_store *s, const char *name, const struct container_network *net,
+                          struct coi_error *err)
+{
+        _cleanup_close_ int lock = -1;
+        int r = container_validate_name(name, err);
+        r = r ?: container_lock(s, name, &lock, err);
+        return r ?: container_network_save(s->cdirfd, name, net, err);
+}
+
+int container_unfreeze(struct container_store *s, const char *name, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        return r ?: coi_container_resume(&s->ctx, name, err);
+}
+
+/* Adds the names of dir's sub-directories; with only, just those already in *only (NULL = all). */
+static void push_dir_names(char ***list, const char *dir, char **only)
+{
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.' && de->d_type == DT_DIR &&
+                    (!only || strv_contains(only, de->d_name)))
+                        strv_push(list, de->d_name);
+        closedir(d);
+}
+
+int container_orphan_candidates(struct container_store *s, char ***ret, struct coi_error *err)
+{
+        _cleanup_strv_ char **list = NULL;
+        _cleanup_free_ char *cdir = xasprintf("%s/containers", s->path);
+        _cleanup_free_ char *cgp = xasprintf("%s%s", cgroup2_root(), SYSTEM_CGROUP_PARENT);
+        if (!cdir || !cgp)
+                return coi_error_set(err, ENOMEM, "orphans: %m");
+        push_dir_names(&list, cdir, NULL);
+        /* idmap.json entries: read through idmap_lookup is per name; scan the file's keys cheaply. */
+        _cleanup_free_ char *data = NULL;
+        size_t len = 0;
+        if (read_file_at(s->dirfd, IDMAP_TABLE_FILE, 1 << 22, &data, &len, err) == 0) {
+                yajl_val root = yajl_tree_parse(data, NULL, 0);
+                const char *path[] = { "allocations", NULL };
+                yajl_val a = root ? yajl_tree_get(root, path, yajl_t_object) : NULL;
+                for (size_t i = 0; a && i < a->u.object.len; i++)
+                        strv_push(&list, a->u.object.keys[i]);
+                yajl_tree_free(root);
+        }
+        /* The runtime's state root and the cgroup parent may be shared with another store (another
+         * COI_DATA_DIR): their entries are this store's only when the name has a trace here. Nothing of
+         * ours outlives both (the directory is removed last, the name claimed first). */
+        _cleanup_strv_ char **ours = strv_copy(list);
+        if (!ours && list)
+                return coi_error_set(err, ENOMEM, "orphans: %m");
+        push_dir_names(&list, s->ctx.state_root ? s->ctx.state_root : CONTAINER_RUNTIME_ROOT, ours);
+        push_dir_names(&list, cgp, ours);
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+int container_clean_orphan(struct container_store *s, const char *name, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *dir = container_dir(s, name);
+        _cleanup_free_ char *cg = container_cgroup(name);
+        _cleanup_free_ char *rootfs = dir ? xasprintf("%s/%s", dir, ROOTFS_MOUNT) : NULL;
+        if (!dir || !cg || !rootfs)
+                return coi_error_set(err, ENOMEM, "container %s: %m", name);
+        struct coi_error e = { 0 };
+        r = coi_container_delete(&s->ctx, name, true, &e);
+        if (r < 0 && r != -ENOENT)
+                return coi_error_set(err, -r, "%s", e.msg);
+        r = container_network_detach(name, err);
+        r = r ?: unmount_below(rootfs, err);
+        r = r ?: rootfs_unmount(dir, err);
+        r = r ?: cgroup_remove_tree(cg, err);
+        r = r ?: rootfs_remove_tree_at(s->cdirfd, name, dir, err);
+        return r ?: idmap_release(s->dirfd, name, err);
+}
+
+/* ---- stop, delete -------------------------------------------------------------------------------- */
+
+/* 0 when the process behind pidfd has exited, -ETIME after timeout_ms. */
+static int wait_pidfd(int pidfd, int timeout_ms)
+{
+        uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+        for (;;) {
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                uint64_t now = now_ns();
+                int left = now >= deadline ? 0 : (int)((deadline - now) / 1000000u);
+                int n = poll(&p, 1, left);
+                if (n > 0)
+                        return 0;
+                if (n == 0)
+                        return -ETIME;
+                if (errno != EINTR)
+                        return -errno;
+        }
+}
+
+/* Everything after init is gone: the runtime container, mounts, cgroups; ephemeral: the container. */
+static int teardown(struct container_store *s, const struct container_info *m, bool remove,
+                    struct coi_error *err)
+{
+        int r = coi_container_delete(&s->ctx, m->name, true, err);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        r = container_network_detach(m->name, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *rootfs = xasprintf("%s/%s", m->dir, ROOTFS_MOUNT);
+        r = rootfs ? unmount_below(rootfs, err) : coi_error_set(err, ENOMEM, "rootfs of %s: %m", m->name);
+        r = r ?: rootfs_unmount(m->dir, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *cg = container_cgroup(m->name);
+        if (!cg)
+                return coi_error_set(err, ENOMEM, "cgroup of %s: %m", m->name);
+        r = cgroup_remove_tree(cg, err);
+        if (r < 0)
+                return r;
+        if (!remove)
+                return 0;
+        r = rootfs_remove_tree_at(s->cdirfd, m->name, m->dir, err);
+        if (r < 0)
+                return r;
+        return idmap_release(s->dirfd, m->name, err);
+}
+
+static int stop_locked(struct container_store *s, const struct container_info *m, int timeout_s, bool force,
+                       struct container_stop_result *ret, struct coi_error *err)
+{
+        struct container_stop_result res = { 0 };
+        struct coi_state st = { 0 };
+        struct coi_error e = { 0 };
+        bool running = coi_container_state(&s->ctx, m->name, &st, &e) == 0 && st.status != COI_STATUS_STOPPED;
+        pid_t pid = st.pid;
+        coi_state_free(&st);
+        if (running) {
+                res.was_running = true;
+                _cleanup_close_ int pidfd = pidfd_open_(pid);
+                uint64_t t0 = now_ns();
+                int r = -ETIME;
+                if (pidfd < 0) {
+                        r = 0; /* already gone */
+                } else if (!force && st.status == COI_STATUS_RUNNING) {
+                        /* systemd's "halt": a clean shutdown; in a pid namespace its final reboot(2)
+                         * ends the namespace's init. */
+                        if (coi_container_kill(&s->ctx, m->name, SIGRTMIN + 3, false, &e) == 0)
+                                r = wait_pidfd(pidfd, timeout_s * 1000);
+                }
+                if (r == -ETIME) {
+                        res.killed = true;
+                        r = coi_container_kill(&s->ctx, m->name, SIGKILL, true, err);
+                        if (r < 0 && r != -ESRCH)
+                                return r;
+                        if (pidfd >= 0 && wait_pidfd(pidfd, 10000) < 0)
+                                return coi_error_set(err, ETIME,
+                                                     "the init (pid %d) of %s survived SIGKILL for 10 s",
+                                                     (int)pid, m->name);
+                }
+                res.seconds = (double)(now_ns() - t0) / 1e9;
+        }
+        int r = teardown(s, m, m->ephemeral, err);
+        if (r < 0)
+                return r;
+        if (ret)
+                *ret = res;
+        return 0;
+}
+
+int container_stop(struct container_store *s, const char *name, int timeout_s, bool force,
+                   struct container_stop_result *ret, struct coi_error *err)
+{
+        _cleanup_close_ int lock = -1;
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        int r = lock_and_read(s, name, &lock, &m, err);
+        return r < 0 ? r : stop_locked(s, m, timeout_s, force, ret, err);
+}
+
+int container_delete(struct container_store *s, const char *name, bool force, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lock = -1;
+        r = container_lock(s, name, &lock, err);
+        if (r < 0)
+                return r;
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        r = container_metadata_read(s, name, &m, err);
+        if (r == -ENOENT) {
+                /* An interrupted launch: the name is claimed but there is no metadata. */
+                _cleanup_free_ char *dir = container_dir(s, name);
+                if (!dir)
+                        return coi_error_set(err, ENOMEM, "container %s: %m", name);
+                struct coi_error e = { 0 };
+                coi_container_delete(&s->ctx, name, true, &e);
+                _cleanup_free_ char *cg = container_cgroup(name);
+                r = cg ? 0 : coi_error_set(err, ENOMEM, "cgroup of %s: %m", name);
+                r = r ?: container_network_detach(name, err);
+                r = r ?: rootfs_unmount(dir, err);
+                r = r ?: cgroup_remove_tree(cg, err);
+                r = r ?: rootfs_remove_tree_at(s->cdirfd, name, dir, err);
+                return r ?: idmap_release(s->dirfd, name, err);
+        }
+        if (r < 0)
+                return r;
+        if (!streq(m->status, "stopped") && !force)
+                return coi_error_set(err, EBUSY, "container %s is %s: stop it first, or delete --force", name,
+                                     m->status);
+        if (!streq(m->status, "stopped"))
+                return stop_locked(s, m, 0, true, NULL, err)
+                               ?: (m->ephemeral ? 0 : teardown(s, m, true, err));
+        return teardown(s, m, true, err);
+}
+
+/* ---- launch -------------------------------------------------------------------------------------- */
+
+static void rfc3339_now(char *buf, size_t size)
+{
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The opening of a new container: mkdir is the claim on the name (until metadata.json exists, start
+ * refuses it), then its lock; *ret_dir is containers/NAME, created the time now (RFC 3339). */
+static int claim_name(struct container_store *s, const char *name, int *ret_lock, char **ret_dir,
+                      char created[static 32], struct coi_error *err)
+{
+        if (mkdirat(s->cdirfd, name, 0711) < 0) {
+                if (errno == EEXIST)
+                        return coi_error_set(err, EEXIST, "container %s already exists", name);
+                return coi_error_set(err, errno, "create container %s: %m", name);
+        }
+        int r = container_lock(s, name, ret_lock, err);
+        if (r < 0)
+                return r;
+        rfc3339_now(created, 32);
+        *ret_dir = container_dir(s, name);
+        return *ret_dir ? 0 : coi_error_set(err, ENOMEM, "container %s: %m", name);
+}
+
+/* Nothing of a failed creation stays: mounts, cgroup, directory, ids. Returns r (< 0). */
+static int undo_create(struct container_store *s, const struct container_info *m, int r,
+                       struct coi_error *err)
+{
+        struct coi_error e = { 0 };
+        if (teardown(s, m, true, &e) < 0)
+                coi_error_prefix(err, "(cleanup failed too: %s) ", e.msg);
+        return r;
+}
+
+int container_launch(struct container_store *s, const struct container_launch_options *opts,
+                     struct coi_error *err)
+{
+        const char *name = opts->name;
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_(image_store_freep) struct image_store *images = NULL;
+        r = image_store_open(NULL, false, &images, err);
+        if (r < 0)
+                return r;
+        _cleanup_(image_info_freep) struct image_info *image = NULL;
+        r = image_lookup(images, opts->image, &image, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int lock = -1;
+        _cleanup_free_ char *dir = NULL;
+        char created[32];
+        r = claim_name(s, name, &lock, &dir, created, err);
+        if (r < 0)
+                return r;
+        struct container_info m = {
+                .name = (char *)name,
+                .image = image->name,
+                .created = created,
+                .ephemeral = opts->ephemeral,
+                .status = "stopped",
+                .dir = dir,
+        };
+        r = idmap_allocate(s->dirfd, name, &m.ids, err);
+        r = r ?: container_metadata_write(s, &m, err);
+        r = r ?: container_network_save(s->cdirfd, name, opts->network, err);
+        r = r ?: start_locked(s, &m, opts->mounts, opts->n_mounts, opts->no_wait, err);
+        return r < 0 ? undo_create(s, &m, r, err) : 0;
+}
+
+/* ---- for snapshots (shim/snapshot.c) ------------------------------------------------------------- */
+
+int container_freeze(struct container_store *s, const char *name, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        return r ?: coi_container_pause(&s->ctx, name, err);
+}
+
+int container_create_stopped(struct container_store *s, const char *image, const char *name,
+                             container_populate_fn populate, void *userdata, struct coi_error *err)
+{
+        _cleanup_close_ int lock = -1;
+        _cleanup_free_ char *dir = NULL;
+        char created[32];
+        int r = container_validate_name(name, err);
+        r = r ?: claim_name(s, name, &lock, &dir, created, err);
+        if (r < 0)
+                return r;
+        struct container_info m = { .name = (char *)name,
+                                    .image = (char *)image,
+                                    .created = created,
+                                    .status = "stopped",
+                                    .dir = dir };
+        r = idmap_allocate(s->dirfd, name, &m.ids, err);
+        r = r ?: populate(dir, &m.ids, userdata, err);
+        r = r ?: container_metadata_write(s, &m, err);
+        return r < 0 ? undo_create(s, &m, r, err) : 0;
+}

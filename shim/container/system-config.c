@@ -1,0 +1,267 @@
+/* system-config.c — builds the OCI config of a system container with yajl_gen: namespaces, id maps,
+ * mounts for systemd, masked/read-only /proc and /sys paths, capabilities, seccomp, delegated cgroup. */
+#include <dirent.h>
+#include <libgen.h>
+#include <limits.h>
+
+#include "json-util.h"
+#include "system-config.h"
+#include "util.h"
+
+/* As runc and LXC hide them: host-wide information or knobs a container has no business with. */
+static const char *const masked_paths[] = {
+        "/proc/acpi",          "/proc/asound",        "/proc/interrupts", "/proc/kcore",
+        "/proc/keys",          "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+        "/proc/sched_debug",   "/proc/scsi",          "/sys/firmware",    "/sys/devices/virtual/powercap",
+        "/proc/sysrq-trigger",
+};
+
+static const char *const readonly_paths[] = {
+        "/proc/bus",
+        "/proc/fs",
+        "/proc/irq",
+};
+
+struct mount_entry {
+        const char *destination, *type, *source;
+        const char *options[8];
+};
+
+/* In order: later mounts go on top of earlier ones. */
+static const struct mount_entry mounts[] = {
+        { "/proc", "proc", "proc", { "nosuid", "noexec", "nodev" } },
+        { "/sys", "sysfs", "sysfs", { "nosuid", "noexec", "nodev", "ro" } },
+        /* Read-write: the cgroup namespace is rooted at the container's delegated group. */
+        { "/sys/fs/cgroup", "cgroup2", "cgroup2", { "nosuid", "noexec", "nodev", "rw" } },
+        { "/dev", "tmpfs", "tmpfs", { "nosuid", "strictatime", "mode=755", "size=65536k" } },
+        { "/dev/pts",
+          "devpts",
+          "devpts",
+          { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" } },
+        { "/dev/shm", "tmpfs", "shm", { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" } },
+        { "/dev/mqueue", "mqueue", "mqueue", { "nosuid", "noexec", "nodev" } },
+        { "/run", "tmpfs", "tmpfs", { "nosuid", "nodev", "mode=755", "size=20%" } },
+        { "/run/lock", "tmpfs", "tmpfs", { "nosuid", "nodev", "noexec", "mode=1777", "size=5m" } },
+        { "/tmp", "tmpfs", "tmpfs", { "nosuid", "nodev", "mode=1777" } },
+};
+
+static const char *const namespaces[] = { "user", "mount", "pid", "uts", "ipc", "cgroup", "network" };
+
+/* Each helper returns true on success so a whole object is one && chain; short names keep it readable. */
+static bool s(yajl_gen g, const char *str)
+{
+        return json_gen_str(g, str);
+}
+
+static bool num(yajl_gen g, long long v)
+{
+        return yajl_gen_integer(g, v) == yajl_gen_status_ok;
+}
+
+static bool boolean(yajl_gen g, bool v)
+{
+        return yajl_gen_bool(g, v) == yajl_gen_status_ok;
+}
+
+static bool map_open(yajl_gen g)
+{
+        return yajl_gen_map_open(g) == yajl_gen_status_ok;
+}
+
+static bool map_close(yajl_gen g)
+{
+        return yajl_gen_map_close(g) == yajl_gen_status_ok;
+}
+
+static bool arr_open(yajl_gen g)
+{
+        return yajl_gen_array_open(g) == yajl_gen_status_ok;
+}
+
+static bool arr_close(yajl_gen g)
+{
+        return yajl_gen_array_close(g) == yajl_gen_status_ok;
+}
+
+static bool str_array(yajl_gen g, const char *const *v, size_t n)
+{
+        bool ok = arr_open(g);
+        for (size_t i = 0; ok && i < n && v[i]; i++)
+                ok = s(g, v[i]);
+        return ok && arr_close(g);
+}
+
+/* Re-emits a parsed JSON value (the seccomp profile) into the document being generated. */
+static bool copy_value(yajl_gen g, yajl_val v)
+{
+        switch (v->type) {
+        case yajl_t_string:
+                return s(g, v->u.string);
+        case yajl_t_number:
+                return yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r)) == yajl_gen_status_ok;
+        case yajl_t_true:
+                return boolean(g, true);
+        case yajl_t_false:
+                return boolean(g, false);
+        case yajl_t_null:
+                return yajl_gen_null(g) == yajl_gen_status_ok;
+        case yajl_t_object: {
+                bool ok = map_open(g);
+                for (size_t i = 0; ok && i < v->u.object.len; i++)
+                        ok = s(g, v->u.object.keys[i]) && copy_value(g, v->u.object.values[i]);
+                return ok && map_close(g);
+        }
+        case yajl_t_array: {
+                bool ok = arr_open(g);
+                for (size_t i = 0; ok && i < v->u.array.len; i++)
+                        ok = copy_value(g, v->u.array.values[i]);
+                return ok && arr_close(g);
+        }
+        default:
+                return false;
+        }
+}
+
+static bool id_mapping(yajl_gen g, uint32_t host)
+{
+        return arr_open(g) && map_open(g) && s(g, "containerID") && num(g, 0) && s(g, "hostID") &&
+               num(g, host) && s(g, "size") && num(g, IDMAP_RANGE_SIZE) && map_close(g) && arr_close(g);
+}
+
+static bool gen_process(yajl_gen g)
+{
+        static const char *const env[] = {
+                "container=coi", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        };
+        static const char *const args[] = { "/sbin/init" };
+        bool ok = s(g, "process") && map_open(g) && s(g, "terminal") && boolean(g, false) && s(g, "user") &&
+                  map_open(g) && s(g, "uid") && num(g, 0) && s(g, "gid") && num(g, 0) && map_close(g) &&
+                  s(g, "args") && str_array(g, args, ELEMENTSOF(args)) && s(g, "env") &&
+                  str_array(g, env, ELEMENTSOF(env)) && s(g, "cwd") && s(g, "/") && s(g, "capabilities") &&
+                  map_open(g);
+        /* Every capability libcap knows: everything is confined to the container's user namespace,
+         * so a capability only reaches what that namespace owns. */
+        char caps[COI_CAPABILITY_MAX][COI_CAPABILITY_NAME_MAX];
+        const char *all_caps[COI_CAPABILITY_MAX];
+        size_t n_caps = coi_capability_names(caps, COI_CAPABILITY_MAX);
+        for (size_t i = 0; i < n_caps; i++)
+                all_caps[i] = caps[i];
+        static const char *const sets[] = { "bounding", "effective", "permitted" };
+        for (size_t i = 0; ok && i < ELEMENTSOF(sets); i++)
+                ok = s(g, sets[i]) && str_array(g, all_caps, n_caps);
+        /* systemd runs setuid programs (su, newuidmap …): no_new_privs stays off. */
+        return ok && map_close(g) && s(g, "noNewPrivileges") && boolean(g, false) && map_close(g);
+}
+
+static bool gen_mounts(yajl_gen g)
+{
+        bool ok = s(g, "mounts") && arr_open(g);
+        for (size_t i = 0; ok && i < ELEMENTSOF(mounts); i++) {
+                const struct mount_entry *m = &mounts[i];
+                ok = map_open(g) && s(g, "destination") && s(g, m->destination) && s(g, "type") &&
+                     s(g, m->type) && s(g, "source") && s(g, m->source) && s(g, "options") &&
+                     str_array(g, m->options, ELEMENTSOF(m->options)) && map_close(g);
+        }
+        return ok && arr_close(g);
+}
+
+/* /proc/sys is read-only except net/, which the container's network namespace owns (LXC's
+ * "proc:mixed"): every other top-level entry the host has is listed. */
+static int proc_sys_readonly(char ***ret, struct coi_error *err)
+{
+        _cleanup_strv_ char **list = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(readonly_paths); i++)
+                if (strv_push(&list, readonly_paths[i]) < 0)
+                        return coi_error_set(err, ENOMEM, "readonlyPaths: %m");
+        DIR *d = opendir("/proc/sys");
+        if (!d)
+                return coi_error_set(err, errno, "open /proc/sys: %m");
+        struct dirent *de;
+        int r = 0;
+        while (r == 0 && (de = readdir(d))) {
+                if (de->d_name[0] == '.' || streq(de->d_name, "net"))
+                        continue;
+                _cleanup_free_ char *p = xasprintf("/proc/sys/%s", de->d_name);
+                if (!p || strv_push(&list, p) < 0)
+                        r = coi_error_set(err, ENOMEM, "readonlyPaths: %m");
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(list);
+        return 0;
+}
+
+static bool gen_linux(yajl_gen g, const struct system_config *c, char **ro, yajl_val seccomp)
+{
+        bool ok = s(g, "linux") && map_open(g) && s(g, "namespaces") && arr_open(g);
+        for (size_t i = 0; ok && i < ELEMENTSOF(namespaces); i++)
+                ok = map_open(g) && s(g, "type") && s(g, namespaces[i]) && map_close(g);
+        ok = ok && arr_close(g);
+        ok = ok && s(g, "uidMappings") && id_mapping(g, c->ids.uid) && s(g, "gidMappings") &&
+             id_mapping(g, c->ids.gid);
+        _cleanup_free_ char *cg = xasprintf("%s/%s", SYSTEM_CGROUP_PARENT, c->name);
+        ok = ok && cg && s(g, "cgroupsPath") && s(g, cg);
+        ok = ok && s(g, "maskedPaths") && str_array(g, masked_paths, ELEMENTSOF(masked_paths));
+        ok = ok && s(g, "readonlyPaths") && str_array(g, (const char *const *)ro, strv_length(ro));
+        if (seccomp)
+                ok = ok && s(g, "seccomp") && copy_value(g, seccomp);
+        return ok && map_close(g);
+}
+
+int system_config_json(const struct system_config *c, char **ret_json, struct coi_error *err)
+{
+        _cleanup_(yajl_tree_freep) yajl_val seccomp = NULL;
+        if (c->seccomp_json) {
+                char ebuf[256] = "";
+                seccomp = yajl_tree_parse(c->seccomp_json, ebuf, sizeof(ebuf));
+                if (!seccomp || !YAJL_IS_OBJECT(seccomp))
+                        return coi_error_set(err, EINVAL, "seccomp profile %s: %s", c->seccomp_origin,
+                                             *ebuf ? ebuf : "not a JSON object");
+        }
+        _cleanup_strv_ char **ro = NULL;
+        int r = proc_sys_readonly(&ro, err);
+        if (r < 0)
+                return r;
+        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
+        if (!g)
+                return coi_error_set(err, ENOMEM, "config of %s: %m", c->name);
+        bool ok = map_open(g) && s(g, "ociVersion") && s(g, "1.1.0") && s(g, "root") && map_open(g) &&
+                  s(g, "path") && s(g, c->rootfs) && s(g, "readonly") && boolean(g, false) && map_close(g) &&
+                  s(g, "hostname") && s(g, c->name) && gen_process(g) && gen_mounts(g) &&
+                  gen_linux(g, c, ro, seccomp) && map_close(g);
+        const unsigned char *buf;
+        size_t len;
+        if (!ok || yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+                return coi_error_set(err, ENOMEM, "generate the config of %s: %m", c->name);
+        char *json = strndup((const char *)buf, len);
+        if (!json)
+                return coi_error_set(err, ENOMEM, "config of %s: %m", c->name);
+        *ret_json = json;
+        return 0;
+}
+
+/* seccomp-profiles/default.json, compiled in by meson (a generated byte array, NUL-terminated). */
+extern const char coi_seccomp_default[];
+
+int system_config_load_seccomp(char **ret_json, const char **ret_origin, struct coi_error *err)
+{
+        const char *env = getenv("COI_SECCOMP_PROFILE");
+        const char *path = env && *env ? env : SECCOMP_OVERRIDE_PATH;
+        char *data = NULL;
+        int r = read_file_at(AT_FDCWD, path, 0, &data, NULL, err);
+        if (r == -ENOENT && path != env) {
+                /* No override installed: the default this binary was built with. */
+                data = strdup(coi_seccomp_default);
+                if (!data)
+                        return coi_error_set(err, ENOMEM, "seccomp profile: %m");
+                *ret_json = data;
+                *ret_origin = SECCOMP_BUILTIN_ORIGIN;
+                return 0;
+        }
+        if (r < 0)
+                return path == env ? coi_error_prefix(err, "$COI_SECCOMP_PROFILE: ") : r;
+        *ret_json = data;
+        *ret_origin = path;
+        return 0;
+}
