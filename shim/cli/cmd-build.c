@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "image/build.h"
 #include "config/config.h"
 #include "util.h"
@@ -213,7 +214,7 @@ static void print_exists(struct image_store *s, const char *name, const char *re
         build_record_done(&rec);
 }
 
-int cmd_build(int argc, char **argv)
+static int cmd_build(int argc, char **argv)
 {
         struct args a = { 0 };
         int r = parse_args(argc, argv, &a);
@@ -331,3 +332,10 @@ int cmd_build(int argc, char **argv)
         printf("[%7.1fs] Built %s in %s: %s\n", elapsed(&p), info->name, took, size);
         return 0;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_build = {
+        .name = "build",
+        .summary = "Build the default image (coi-default) or a profile's image",
+        .raw = cmd_build
+};

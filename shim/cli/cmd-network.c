@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 
+#include "commands.h"
 #include "net/net.h"
 
 static const char usage[] =
@@ -224,7 +225,7 @@ static int cmd_attach(const struct net_options *o, int argc, char **argv)
         return 0;
 }
 
-int cmd_network(int argc, char **argv)
+static int cmd_network(int argc, char **argv)
 {
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
                 fputs(usage, argc < 2 ? stderr : stdout);
@@ -256,3 +257,10 @@ int cmd_network(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_network = {
+        .name = "network",
+        .summary = "Network policy of running containers: allow, deny, show, log",
+        .raw = cmd_network
+};

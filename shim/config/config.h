@@ -223,5 +223,3 @@ int config_show(const struct config *c, FILE *out, enum config_show_format forma
 const char *config_suggest(const char *word, const char *const *candidates, size_t n);
 
 /* The commands (shim/cmd-config.c, shim/cmd-profile.c). */
-int cmd_config(int argc, char **argv);
-int cmd_profile(int argc, char **argv);

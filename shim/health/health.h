@@ -99,5 +99,3 @@ void health_detail_num(struct health_check *c, const char *key, double v);
 int health_report_json(const struct health_report *r, char **ret_json, struct coi_error *err);
 
 /* `coi health` (cmd-health.c) and `coi completion` (cmd-completion.c). */
-int cmd_health(int argc, char **argv);
-int cmd_completion(int argc, char **argv);

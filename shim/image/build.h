@@ -62,4 +62,3 @@ int build_record_read(struct image_store *s, const char *name, struct build_reco
                       struct coi_error *err);
 
 /* `coi build` (cmd-build.c). */
-int cmd_build(int argc, char **argv);

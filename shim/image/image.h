@@ -77,4 +77,3 @@ int image_info_json(struct image_info *const *infos, size_t n, bool list, char *
                     struct coi_error *err);
 
 /* `coi image …` (cmd-image.c). */
-int cmd_image(int argc, char **argv);

@@ -92,7 +92,6 @@ int net_blocked_read(const struct net_options *o, const char *name, char **ret, 
 
 /* The `coi network …` verb (cmd-network.c): allow, deny, show [--format json], log, and the plumbing
  * verbs attach / detach / prune that `coi run` performs itself. */
-int cmd_network(int argc, char **argv);
 
 /* ---- the record of one container (STATE_DIR/containers/NAME), shared with net-dns.c ---- */
 

@@ -107,15 +107,3 @@ int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct 
 int session_openat2_in_root(int rootfd, const char *path, int flags);
 
 /* The commands (cmd-run.c, cmd-shell.c, cmd-session.c, cmd-file.c, cmd-tmux.c). */
-int cmd_run(int argc, char **argv);
-int cmd_shell(int argc, char **argv);
-int cmd_attach(int argc, char **argv);
-int cmd_list(int argc, char **argv);
-int cmd_info(int argc, char **argv);
-int cmd_shutdown(int argc, char **argv);
-int cmd_kill(int argc, char **argv);
-int cmd_persist(int argc, char **argv);
-int cmd_unfreeze(int argc, char **argv);
-int cmd_clean(int argc, char **argv);
-int cmd_file(int argc, char **argv);
-int cmd_tmux(int argc, char **argv);

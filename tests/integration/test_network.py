@@ -1,4 +1,4 @@
-"""Container networking (issue 7), the plumbing (shim/net/ through tests/net-cli), without touching any
+"""Container networking (issue 7), the plumbing (shim/net/ through `coi network`), without touching any
 real network: the world is netlab.py's (a host namespace, an "outside" one playing the internet); each
 container here is a process in a network namespace of its own.
 """
@@ -16,7 +16,7 @@ from conftest import BUILD
 from netlab import (HOST_UPLINK, OUT_METADATA, OUT_OTHER, OUT_PRIVATE, OUT_PUBLIC, OUT_SHORT, OUT_WILD, PORT,
                     host_state, lab_in_new_netns, new_netns_process, sh, wait_until)
 
-NET_CLI = BUILD / "tests" / "net-cli"
+COI = BUILD / "shim" / "coi"
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("dnsmasq") is None or shutil.which("nft") is None,
@@ -76,9 +76,9 @@ else:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    if not NET_CLI.exists():
-        pytest.fail(f"{NET_CLI} is not built: run ninja -C {BUILD} tests/net-cli")
-    with lab_in_new_netns(tmp_path_factory.mktemp("net"), [NET_CLI]) as lab:
+    if not COI.exists():
+        pytest.fail(f"{COI} is not built: run ninja -C {BUILD}")
+    with lab_in_new_netns(tmp_path_factory.mktemp("net"), [COI, "network"]) as lab:
         yield lab
 
 
@@ -171,7 +171,7 @@ def test_allowlist_only_listed_names_and_literal_ips(lab, container):
 
 def test_rejected_packets_are_logged(lab, container):
     c = container("g1", "--mode", "allowlist")
-    follow = subprocess.Popen([str(NET_CLI), "log", "g1", "--follow", "--timeout", "4"], env=lab.env,
+    follow = subprocess.Popen([str(COI), "network", "log", "g1", "--follow", "--timeout", "4"], env=lab.env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(0.5)  # bound to the NFLOG group by then
