@@ -660,7 +660,7 @@ int coi_container_list(struct coi_context *ctx, char ***ret_ids, struct coi_erro
         _cleanup_strv_ char **ids = calloc(1, sizeof(char *));
         if (!ids)
                 return coi_error_set(err, ENOMEM, "list: %m");
-        DIR *d = opendir(root);
+        _cleanup_closedir_ DIR *d = opendir(root);
         if (!d) {
                 if (errno != ENOENT)
                         return coi_error_set(err, errno, "open state root %s: %m", root);
@@ -677,12 +677,9 @@ int coi_container_list(struct coi_context *ctx, char ***ret_ids, struct coi_erro
                 if (dfd < 0 || state_read(dfd, de->d_name, &rec, NULL) < 0)
                         continue;
                 state_record_done(&rec);
-                if (strv_push(&ids, de->d_name) < 0) {
-                        closedir(d);
+                if (strv_push(&ids, de->d_name) < 0)
                         return coi_error_set(err, ENOMEM, "list: %m");
-                }
         }
-        closedir(d);
         qsort(ids, strv_length(ids), sizeof(char *), compare_strings);
         *ret_ids = TAKE_PTR(ids);
         return 0;

@@ -71,12 +71,10 @@ static void spare_name(char buf[static 16], int i)
 static int empty_dir(int dfd)
 {
         int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
         if (!d) {
-                int saved = errno;
-                if (fd >= 0)
-                        close(fd);
-                return -saved;
+                closep(&fd); /* keeps errno */
+                return -errno;
         }
         int r = 0;
         struct dirent *de;
@@ -84,7 +82,6 @@ static int empty_dir(int dfd)
                 if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
                     unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
                         r = -errno;
-        closedir(d);
         return r;
 }
 
