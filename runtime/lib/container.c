@@ -14,31 +14,6 @@
 #include "state.h"
 #include "util.h"
 
-const char *coi_status_to_string(enum coi_status status)
-{
-        switch (status) {
-        case COI_STATUS_CREATING:
-                return "creating";
-        case COI_STATUS_CREATED:
-                return "created";
-        case COI_STATUS_RUNNING:
-                return "running";
-        case COI_STATUS_PAUSED:
-                return "paused";
-        case COI_STATUS_STOPPED:
-                return "stopped";
-        }
-        return "unknown";
-}
-
-void coi_state_free(struct coi_state *state)
-{
-        if (!state)
-                return;
-        strv_free(state->annotations);
-        state->annotations = NULL;
-}
-
 /* ---- create -------------------------------------------------------------------------------------- */
 
 /* Everything a create has set up so far; torn down unless the create completes. */

@@ -404,6 +404,31 @@ void state_record_done(struct state_record *rec)
         rec->pub.annotations = NULL;
 }
 
+const char *coi_status_to_string(enum coi_status status)
+{
+        switch (status) {
+        case COI_STATUS_CREATING:
+                return "creating";
+        case COI_STATUS_CREATED:
+                return "created";
+        case COI_STATUS_RUNNING:
+                return "running";
+        case COI_STATUS_PAUSED:
+                return "paused";
+        case COI_STATUS_STOPPED:
+                return "stopped";
+        }
+        return "unknown";
+}
+
+void coi_state_free(struct coi_state *state)
+{
+        if (!state)
+                return;
+        strv_free(state->annotations);
+        state->annotations = NULL;
+}
+
 /* ---- live status --------------------------------------------------------------------------------- */
 
 int process_start_time(pid_t pid, uint64_t *ret_start_time)
