@@ -123,6 +123,14 @@ static void log_line(struct cli *cli, enum coi_log_level level, const char *msg)
         fflush(f);
 }
 
+/* An error, printed once: on stderr, and into the --log file. */
+static void print_error(struct cli *cli, const char *msg)
+{
+        fprintf(stderr, "coi-runtime: %s\n", msg);
+        if (cli->log_file)
+                log_line(cli, COI_LOG_ERROR, msg);
+}
+
 static void on_log(enum coi_log_level level, const char *msg, void *userdata)
 {
         struct cli *cli = userdata;
@@ -130,7 +138,11 @@ static void on_log(enum coi_log_level level, const char *msg, void *userdata)
                 fprintf(stderr, "%s\n", msg);
                 return;
         }
-        if (cli->log_file)
+        /* The library logs an error only when nobody can return it any more: a container's init that
+         * fails after start, whose stderr is the container's. */
+        if (level == COI_LOG_ERROR)
+                print_error(cli, msg);
+        else if (cli->log_file)
                 log_line(cli, level, msg);
         else
                 fprintf(stderr, "coi-runtime: %s: %s\n", level_name(level), msg);
@@ -138,10 +150,7 @@ static void on_log(enum coi_log_level level, const char *msg, void *userdata)
 
 int cli_fail(struct cli *cli, const struct coi_error *err)
 {
-        const char *msg = err->msg[0] ? err->msg : strerror(err->code ? err->code : EIO);
-        fprintf(stderr, "coi-runtime: %s\n", msg);
-        if (cli->log_file)
-                log_line(cli, COI_LOG_ERROR, msg);
+        print_error(cli, err->msg[0] ? err->msg : strerror(err->code ? err->code : EIO));
         return 1;
 }
 

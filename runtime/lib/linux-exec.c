@@ -171,10 +171,10 @@ int linux_exec_spawn(struct coi_context *ctx, const struct linux_exec *exec, pid
                 c.pidfd = TAKE_FD(pidfd);
                 c.rootfd = TAKE_FD(rootfd);
                 if (enter_cgroup && write_cgroup_procs(exec->cgroup_path, &cerr) < 0)
-                        sync_child_fail(c.sync_fd, &cerr);
+                        sync_child_fail(ctx, c.sync_fd, &cerr);
                 closep(&cgroup_fd);
                 exec_run(&c, &cerr);
-                sync_child_fail(c.sync_fd, &cerr);
+                sync_child_fail(ctx, c.sync_fd, &cerr);
         }
         closep(&child_end);
         p.init = p.child;

@@ -318,7 +318,7 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
                                          ? write_file_at(spawn->cgroup_dirfd, "cgroup.procs", "0", &cerr)
                                          : write_cgroup_procs(spawn->cgroup_path, &cerr);
                         if (r2 < 0)
-                                sync_child_fail(c.sync_fd, &cerr);
+                                sync_child_fail(ctx, c.sync_fd, &cerr);
                 }
                 /* The caller's directory fds must never reach the container. */
                 if (spawn->cgroup_dirfd >= 0)
@@ -326,7 +326,7 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
                 if (!spawn->wait_for_start && spawn->state_dirfd >= 0)
                         close(spawn->state_dirfd);
                 init_run(&c, &cerr);
-                sync_child_fail(c.sync_fd, &cerr);
+                sync_child_fail(ctx, c.sync_fd, &cerr);
         }
         closep(&child_end);
         closep(&fifo);

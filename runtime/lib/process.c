@@ -158,7 +158,7 @@ static void close_fds_except(int from, const int *keep, size_t n)
  * needs: the fifo's O_PATH fd (a detached mount of the fifo alone where the runtime could make one:
  * it reads back as "/", and ".." of a fifo leads nowhere) and, only when the container has no /proc
  * to reopen that fd through, the state directory. The sync socket goes too: after READY nobody
- * listens, and later errors go to the container's stderr. */
+ * listens, and later errors go to the log callback (sync_child_fail). */
 static int wait_for_start(struct finalize *f, struct coi_error *err)
 {
         bool have_proc = access("/proc/self/fd", F_OK) == 0;
