@@ -9,6 +9,7 @@
 
 #include "cgroup.h"
 #include "container.h"
+#include "create-config.h"
 #include "linux.h"
 #include "oci-config.h"
 #include "state.h"
@@ -59,32 +60,21 @@ static void create_job_cleanup(struct create_job *j)
         state_record_done(&j->rec);
 }
 
-static int load_config(struct create_job *j, char **ret_json, size_t *ret_len, struct coi_error *err)
+/* The config the caller loaded already (taken over), or read now from the resolved bundle. */
+static int load_config(struct create_job *j, struct create_config *given, struct coi_error *err)
 {
-        _cleanup_free_ char *json = NULL;
-        size_t len = 0;
-        if (oci_config_unstash(j->opts, j->opts->bundle, ret_json, ret_len, &j->config))
-                return 0;
-        _cleanup_free_ char *origin = NULL;
-        if (j->opts->config_json) {
-                json = strdup(j->opts->config_json);
-                len = json ? strlen(json) : 0;
-                origin = strdup("config (given in memory)");
+        struct create_config c = { 0 };
+        if (given) {
+                c = *given;
+                *given = (struct create_config){ 0 };
         } else {
-                origin = xasprintf("%s/config.json", j->rec.pub.bundle);
-                if (!origin)
-                        return coi_error_set(err, ENOMEM, "config.json: %m");
-                int r = read_file_at(AT_FDCWD, origin, CONFIG_MAX_BYTES, &json, &len, err);
+                int r = create_config_load(j->opts, j->rec.pub.bundle, &c, err);
                 if (r < 0)
                         return r;
         }
-        if (!json || !origin)
-                return coi_error_set(err, ENOMEM, "config: %m");
-        int r = oci_config_parse(json, len, origin, &j->config, err);
-        if (r < 0)
-                return r;
-        *ret_json = TAKE_PTR(json);
-        *ret_len = len;
+        j->config = c.config;
+        j->config_json = c.json;
+        j->config_len = c.len;
         return 0;
 }
 
@@ -209,13 +199,13 @@ static bool needs_staged_start(const struct oci_config *config)
                config->n_hooks[OCI_HOOK_POSTSTART];
 }
 
-static int do_create(struct create_job *j, struct coi_error *err)
+static int do_create(struct create_job *j, struct create_config *config, struct coi_error *err)
 {
         struct coi_context *ctx = j->ctx;
         int r = resolve_paths(j, err);
         if (r < 0)
                 return r;
-        r = load_config(j, &j->config_json, &j->config_len, err);
+        r = load_config(j, config, err);
         if (r < 0)
                 return r;
         r = resolve_rootfs(j, err);
@@ -321,11 +311,18 @@ static int do_create(struct create_job *j, struct coi_error *err)
         return 0;
 }
 
-/* create, and the create half of run: one job, unlocked when it returns. ret_pid/ret_staged (run): the
- * init's pid, and whether it waits for a start (false when it went straight on to exec). */
+/* create, and the create half of run: one job, unlocked when it returns. config: see
+ * container_create_with. ret_pid/ret_staged (run): the init's pid, and whether it waits for a start
+ * (false when it went straight on to exec). */
 static int create_job_run(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
-                          bool run, pid_t *ret_pid, bool *ret_staged, struct coi_error *err)
+                          struct create_config *config, bool run, pid_t *ret_pid, bool *ret_staged,
+                          struct coi_error *err)
 {
+        _cleanup_(create_config_done) struct create_config given = { 0 };
+        if (config) {
+                given = *config;
+                *config = (struct create_config){ 0 };
+        }
         if (ctx->systemd_cgroup)
                 return coi_error_set(
                         err, EOPNOTSUPP,
@@ -346,7 +343,7 @@ static int create_job_run(struct coi_context *ctx, const char *id, const struct 
                 .run = run,
                 .timer = timer_start(ctx, run ? "run" : "create"),
         };
-        r = do_create(&j, err);
+        r = do_create(&j, config ? &given : NULL, err);
         if (r < 0)
                 return r;
         j.done = true;
@@ -357,18 +354,25 @@ static int create_job_run(struct coi_context *ctx, const char *id, const struct 
         return 0;
 }
 
+int container_create_with(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                          struct create_config *config, struct coi_error *err)
+{
+        return create_job_run(ctx, id, opts, config, false, NULL, NULL, err);
+}
+
 int coi_container_create(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
                          struct coi_error *err)
 {
-        return create_job_run(ctx, id, opts, false, NULL, NULL, err);
+        return container_create_with(ctx, id, opts, NULL, err);
 }
 
-int coi_container_run(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
-                      pid_t *ret_pid, struct coi_error *err)
+int container_run_with(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                       struct create_config *config, pid_t *ret_pid, struct coi_error *err)
 {
         pid_t pid = 0;
         bool staged = false;
-        int r = create_job_run(ctx, id, opts, true, &pid, &staged, err); /* unlocked: start takes the lock */
+        /* unlocked when it returns: start takes the lock */
+        int r = create_job_run(ctx, id, opts, config, true, &pid, &staged, err);
         if (r < 0)
                 return r;
         if (staged) {
@@ -382,6 +386,12 @@ int coi_container_run(struct coi_context *ctx, const char *id, const struct coi_
         if (ret_pid)
                 *ret_pid = pid;
         return 0;
+}
+
+int coi_container_run(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                      pid_t *ret_pid, struct coi_error *err)
+{
+        return container_run_with(ctx, id, opts, NULL, ret_pid, err);
 }
 
 /* ---- start, state, kill ------------------------------------------------------------------------- */

@@ -314,51 +314,6 @@ int oci_config_parse(const char *json, size_t len, const char *origin, struct oc
         return 0;
 }
 
-static __thread struct {
-        const void *key;
-        char *bundle;
-        char *json;
-        size_t len;
-        struct oci_config *config;
-} stash;
-
-static void stash_clear(void)
-{
-        free(stash.bundle);
-        free(stash.json);
-        oci_config_free(stash.config);
-        memset(&stash, 0, sizeof(stash));
-}
-
-void oci_config_stash(const void *key, const char *bundle, char *json, size_t len, struct oci_config *config)
-{
-        stash_clear();
-        char *b = bundle ? strdup(bundle) : NULL;
-        if (bundle && !b) {
-                free(json);
-                oci_config_free(config);
-                return; /* nothing stashed: the create parses again */
-        }
-        stash.key = key;
-        stash.bundle = b;
-        stash.json = json;
-        stash.len = len;
-        stash.config = config;
-}
-
-bool oci_config_unstash(const void *key, const char *bundle, char **ret_json, size_t *ret_len,
-                        struct oci_config **ret_config)
-{
-        if (!stash.config || stash.key != key || !!stash.bundle != !!bundle ||
-            (bundle && !streq(stash.bundle, bundle)))
-                return false;
-        *ret_json = TAKE_PTR(stash.json);
-        *ret_len = stash.len;
-        *ret_config = TAKE_PTR(stash.config);
-        stash_clear();
-        return true;
-}
-
 int oci_config_load(const char *path, struct oci_config **ret_config, struct coi_error *err)
 {
         _cleanup_free_ char *data = NULL;
