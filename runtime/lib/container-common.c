@@ -45,7 +45,7 @@ int pidfd_send_signal_(int pidfd, int signo)
 void unlock_and_close(int *lockfd)
 {
         if (*lockfd >= 0)
-                flock(*lockfd, LOCK_UN);
+                (void)flock(*lockfd, LOCK_UN); /* our own lock: fails only for a bad fd */
         closep(lockfd);
 }
 

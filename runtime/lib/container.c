@@ -38,15 +38,20 @@ static void create_job_cleanup(struct create_job *j)
         if (!j->done) {
                 /* A failed create leaves nothing behind: no process, no cgroup, no state, no pid file. */
                 if (j->rec.pub.pid > 0) {
-                        kill(j->rec.pub.pid, SIGKILL);
-                        wait_exit(j->rec.pub.pid, 5000, NULL);
+                        (void)kill(j->rec.pub.pid, SIGKILL);
+                        if (wait_exit(j->rec.pub.pid, 5000, NULL) < 0)
+                                log_warning(j->ctx,
+                                            "cleanup of failed create of %s: the init (pid %d) "
+                                            "does not die",
+                                            j->id, (int)j->rec.pub.pid);
                 }
                 struct coi_error e = { 0 };
                 if (j->rec.cgroup_created && j->rec.pub.cgroup_path[0] &&
                     cgroup_destroy(j->rec.pub.cgroup_path, &e) < 0)
                         log_warning(j->ctx, "cleanup of failed create of %s: %s", j->id, e.msg);
-                if (j->pid_file_written)
-                        unlink(j->opts->pid_file);
+                if (j->pid_file_written && unlink(j->opts->pid_file) < 0 && errno != ENOENT)
+                        log_warning(j->ctx, "cleanup of failed create of %s: remove %s: %m", j->id,
+                                    j->opts->pid_file);
                 if (j->dir_created && state_dir_remove(j->rootfd, j->id, j->lockfd, &e) < 0)
                         log_warning(j->ctx, "cleanup of failed create of %s: %s", j->id, e.msg);
         }
@@ -241,7 +246,7 @@ static int do_create(struct create_job *j, struct create_config *config, struct 
         snprintf(j->rec.oci_version, sizeof(j->rec.oci_version), "%s",
                  j->config->oci_version ? j->config->oci_version : "1.1.0");
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        (void)clock_gettime(CLOCK_REALTIME, &ts); /* can't fail for this clock */
         j->rec.pub.created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
         j->rec.pub.status = COI_STATUS_CREATING;
         j->rec.owner_uid = geteuid(); /* its name is looked up only when shown */
@@ -379,7 +384,8 @@ int container_run_with(struct coi_context *ctx, const char *id, const struct coi
                 r = coi_container_start(ctx, id, err);
                 if (r < 0) {
                         struct coi_error derr = { 0 };
-                        coi_container_delete(ctx, id, true, &derr);
+                        if (coi_container_delete(ctx, id, true, &derr) < 0)
+                                log_warning(ctx, "cleanup of failed run of %s: %s", id, derr.msg);
                         return r;
                 }
         }
@@ -493,8 +499,10 @@ static int kill_and_wait(struct coi_context *ctx, struct handle *h, struct coi_e
                 r = cgroup_kill_all(cg, SIGKILL, err);
         if (!cg[0] || r < 0) {
                 struct coi_error e2 = { 0 };
-                if (state_process_alive(h->rec.pub.pid, h->rec.start_time))
-                        signal_init(h, SIGKILL, &e2);
+                /* If this fails too, the wait below says that the init is still there. */
+                if (state_process_alive(h->rec.pub.pid, h->rec.start_time) &&
+                    signal_init(h, SIGKILL, &e2) < 0)
+                        log_warning(ctx, "delete %s: %s", h->rec.pub.id, e2.msg);
         }
         if (cg[0] && cgroup_is_frozen(cg)) {
                 struct coi_error e2 = { 0 };
@@ -621,7 +629,9 @@ int coi_container_update(struct coi_context *ctx, const char *id, const char *re
                 return r;
         _cleanup_(oci_config_freep) struct oci_config *config = NULL;
         struct coi_error cerr = { 0 };
-        load_snapshot(&h, &config, &cerr); /* only for the best-effort annotation */
+        /* Only for the best-effort annotation: without it, the context's setting decides. */
+        if (load_snapshot(&h, &config, &cerr) < 0)
+                log_debug(ctx, "update %s: %s", id, cerr.msg);
         _cleanup_close_ int fd = open(h.rec.pub.cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 r = coi_error_set(err, errno, "open cgroup %s: %m", h.rec.pub.cgroup_path);

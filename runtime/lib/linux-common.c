@@ -74,12 +74,13 @@ void spawn_parent_cleanup(struct spawn_parent *p)
 {
         if (p->done)
                 return;
+        /* Our children until reaped, so kill fails only for ones already gone. */
         if (p->init > 0 && p->init != p->child) {
-                kill(p->init, SIGKILL);
+                (void)kill(p->init, SIGKILL);
                 reap(p->init);
         }
         if (p->child > 0) {
-                kill(p->child, SIGKILL);
+                (void)kill(p->child, SIGKILL);
                 reap(p->child);
         }
 }

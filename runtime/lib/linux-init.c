@@ -115,7 +115,7 @@ static int enter_namespaces(struct init_child *c, struct sync_msg *go, struct co
         r = sync_send(c->sync_fd, SYNC_INIT_PID, pid, NULL, 0, NULL, 0);
         if (r < 0) {
                 /* The runtime would not know the init: it must not run. */
-                kill(pid, SIGKILL);
+                (void)kill(pid, SIGKILL);
                 return coi_error_set(err, -r, "report the init's pid to the runtime: %m");
         }
         _exit(0);

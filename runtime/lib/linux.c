@@ -181,7 +181,7 @@ static int parent_setup_child(const struct linux_spawn *s, pid_t pid, bool new_u
                         r = coi_error_set(err, -r, "sync with the container's init: %m");
         }
         for (size_t i = 0; i < k; i++)
-                close(fds[i]);
+                closep(&fds[i]); /* the child has its own now */
         return r;
 }
 
