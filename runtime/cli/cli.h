@@ -23,6 +23,13 @@ struct cli {
         char **argv; /* main's, for the sealing re-exec */
 };
 
+/* Where a sealing re-exec passes the CLOCK_MONOTONIC of the first main() on, for --timings. */
+#define T0_ENV "_COI_RUNTIME_T0"
+
+/* The library's log callback (ctx.log_data is the struct cli): messages go to stderr or the --log file;
+ * an error (COI_LOG_ERROR) is printed as cli_fail prints one. */
+void cli_on_log(enum coi_log_level level, const char *msg, void *userdata);
+
 /* Re-executes from a sealed copy of the binary when needed (coi_sealed_binary_needed*); returns 0 or,
  * after printing the error, the exit code 1. */
 int cli_seal(struct cli *cli, bool needed);
