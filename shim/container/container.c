@@ -204,6 +204,14 @@ struct start_child {
         const char *config_json;
 };
 
+/* In the starting child, whose stderr is console.log: what the runtime can report nowhere else (an
+ * init failing after start) goes there. */
+static void log_to_console(enum coi_log_level level, const char *msg, void *userdata)
+{
+        if (level <= COI_LOG_WARNING)
+                dprintf(STDERR_FILENO, "coi-runtime: %s\n", msg);
+}
+
 static int start_in_child(void *userdata, struct coi_error *err)
 {
         const struct start_child *c = userdata;
@@ -219,6 +227,8 @@ static int start_in_child(void *userdata, struct coi_error *err)
         if (r == 0 && (setsid() < 0 || dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0))
                 r = coi_error_set(err, errno, "set up the stdio of %s: %m", name);
         struct coi_create_options o = { .bundle = cdir, .config_json = c->config_json };
+        s->ctx.log = log_to_console; /* this child's copy of the store */
+        s->ctx.log_level = COI_LOG_WARNING;
         if (r == 0)
                 r = coi_container_create(&s->ctx, name, &o, err);
         if (r == 0 && c->net) {
