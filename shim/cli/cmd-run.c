@@ -6,20 +6,9 @@
 
 #include "session/agent.h"
 #include "commands.h"
+#include "session-flags.h"
 #include "session/session-run.h"
 #include "util.h"
-
-static const char usage_text[] =
-        "Usage: coi run [flags] [--] COMMAND [ARGS…]\n"
-        "  -w, --workspace PATH   workspace (default .)\n"
-        "  --slot N               slot 1-10 (0 = auto)\n"
-        "  --image NAME           image (default coi-default)\n"
-        "  --persistent           keep the container after the command\n"
-        "  -e, --env K=V          environment variable (repeatable)\n"
-        "  --capture              collect the output, print it when the command ends\n"
-        "  --format pretty|json   json: {\"stdout\",\"stderr\",\"exit_code\"} on stdout (implies --capture)\n"
-        "  --timeout N            accepted for code-on-incus compatibility (not enforced there either)\n"
-        "  --profile NAME, --backend native|incus\n";
 
 static volatile sig_atomic_t got_signal;
 static char cgroup_kill[512]; /* set before the exec */
@@ -39,63 +28,23 @@ static void on_signal(int sig)
         errno = saved;
 }
 
-static int cmd_run(int argc, char **argv)
+static int cmd_run(const struct cli_call *call)
 {
         _cleanup_(session_flags_done) struct session_flags f = { 0 };
-        bool capture = false, json = false;
-        long timeout_s = 120;
-        int i = 1;
-        for (; i < argc; i++) {
-                const char *a = argv[i];
-                if (streq(a, "--")) {
-                        i++;
-                        break;
-                }
-                if (a[0] != '-')
-                        break;
-                int r = session_flag(argc, argv, &i, &f);
-                if (r < 0)
-                        return 2;
-                if (r > 0)
-                        continue;
-                if (streq(a, "-h") || streq(a, "--help")) {
-                        fputs(usage_text, stdout);
-                        return 0;
-                } else if (streq(a, "--capture")) {
-                        capture = true;
-                } else if (startswith(a, "--format") && (a[8] == '=' || (a[8] == '\0' && i + 1 < argc))) {
-                        const char *v = a[8] == '=' ? a + 9 : argv[++i];
-                        if (!streq(v, "pretty") && !streq(v, "json")) {
-                                fprintf(stderr, "coi: invalid --format \"%s\": pretty or json\n", v);
-                                return 2;
-                        }
-                        json = streq(v, "json");
-                } else if (startswith(a, "--timeout") && (a[9] == '=' || (a[9] == '\0' && i + 1 < argc))) {
-                        const char *v = a[9] == '=' ? a + 10 : argv[++i];
-                        char *end;
-                        timeout_s = strtol(v, &end, 10);
-                        if (!*v || *end || timeout_s < 0) {
-                                fprintf(stderr, "coi: invalid --timeout \"%s\"\n", v);
-                                return 2;
-                        }
-                } else {
-                        fprintf(stderr, "coi: unknown flag: %s\n%s", a, usage_text);
-                        return 2;
-                }
-        }
-        if (i >= argc) {
-                fprintf(stderr, "coi: run needs a command\n%s", usage_text);
-                return 2;
-        }
-        int rb = session_check_backend(&f);
-        if (rb)
-                return rb;
-        capture = capture || json;
+        int rf = session_flags_from_call(call, &f);
+        if (rf)
+                return rf;
+        bool json = streq(cli_str(call, "format"), "json");
+        bool capture = cli_bool(call, "capture") || json;
+        long long timeout_s = cli_int(call, "timeout");
+        if (timeout_s < 0)
+                return cli_error(2, "invalid --timeout \"%lld\": a number of seconds", timeout_s);
+        char **argv = call->args;
 
         /* code-on-incus's examples pass one string ("npm test"): a single argument with a space runs
          * through sh -c; several arguments are the argv as given. */
-        char *shv[] = { "sh", "-c", argv[i], NULL };
-        char **cmdv = (argc - i == 1 && strpbrk(argv[i], " \t;|&$")) ? shv : argv + i;
+        char *shv[] = { "sh", "-c", argv[0], NULL };
+        char **cmdv = (call->nargs == 1 && strpbrk(argv[0], " \t;|&$")) ? shv : argv;
 
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -164,7 +113,40 @@ static int cmd_run(int argc, char **argv)
         return code;
 }
 
-/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
-const struct cli_command cli_cmd_run = { .name = "run",
-                                         .summary = "Run a command in an ephemeral container",
-                                         .raw = cmd_run };
+static const char *const run_formats[] = { "pretty", "json", NULL };
+
+static const struct cli_flag run_flags[] = {
+        { .name = "capture", .type = CLI_BOOL, .help = "collect the output, print it when the command ends" },
+        { .name = "format",
+          .type = CLI_STRING,
+          .def = "pretty",
+          .choices = run_formats,
+          .help = "json: {\"stdout\",\"stderr\",\"exit_code\"} on stdout (implies --capture)" },
+        { .name = "timeout",
+          .type = CLI_INT,
+          .def = "120",
+          .help = "seconds: accepted for code-on-incus compatibility, not enforced (nor is it there)" },
+        SESSION_SHARED_FLAGS,
+        { 0 },
+};
+
+const struct cli_command cli_cmd_run = {
+        .name = "run",
+        .use = "<command> [args...]",
+        .summary = "Run a command in an ephemeral container",
+        .description =
+                "Run a command in a fresh container of this workspace (removed afterwards unless\n"
+                "--persistent) as the sandbox user in the workspace; its output streams through and its\n"
+                "exit code is coi's. Flags go before the command; \"--\" may separate them. One argument\n"
+                "with spaces or shell characters runs through sh -c.\n"
+                "\n"
+                "Examples:\n"
+                "  coi run -- make test\n"
+                "  coi run \"npm install && npm test\"\n"
+                "  coi run --format json -- git status",
+        .flags = run_flags,
+        .args = CLI_ARGS_MIN,
+        .n = 1,
+        .flags_before_args = true,
+        .run = cmd_run,
+};

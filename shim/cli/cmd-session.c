@@ -57,6 +57,17 @@ static const char *workspace_of(struct session_meta **sessions, const char *name
         return NULL;
 }
 
+/* The sandbox's address on coi's bridge (its network record), "" without one. */
+static void ipv4_of(const struct net_options *o, const char *name, char buf[static 16])
+{
+        struct net_record rec = { 0 };
+        buf[0] = 0;
+        if (net_name_valid(name) && net_record_load(o->state_dir, name, &rec, NULL) == 0 && rec.addr)
+                snprintf(buf, 16, "%u.%u.%u.%u", rec.addr >> 24, (rec.addr >> 16) & 0xff,
+                         (rec.addr >> 8) & 0xff, rec.addr & 0xff);
+        net_record_done(&rec);
+}
+
 static int load_all_sessions(struct session_meta ***ret, struct coi_error *err)
 {
         _cleanup_(config_freep) struct config *cfg = NULL;
@@ -87,24 +98,9 @@ static int load_all_sessions(struct session_meta ***ret, struct coi_error *err)
         return 0;
 }
 
-static int cmd_list(int argc, char **argv)
+static int cmd_list(const struct cli_call *call)
 {
-        bool all = false, json = false;
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "-a") || streq(argv[i], "--all"))
-                        all = true;
-                else if (streq(argv[i], "--format=json") ||
-                         (streq(argv[i], "--format") && i + 1 < argc && streq(argv[i + 1], "json") && ++i))
-                        json = true;
-                else if (streq(argv[i], "--format=text") ||
-                         (streq(argv[i], "--format") && i + 1 < argc && streq(argv[i + 1], "text") && ++i))
-                        json = false;
-                else {
-                        fprintf(stderr, "coi: unknown flag: %s\nUsage: coi list [-a] [--format text|json]\n",
-                                argv[i]);
-                        return 2;
-                }
-        }
+        bool all = cli_bool(call, "all"), json = streq(cli_str(call, "format"), "json");
         struct coi_error err = { 0 };
         _cleanup_(container_store_freep) struct container_store *store = NULL;
         if (container_store_open(&store, &err) < 0)
@@ -115,6 +111,8 @@ static int cmd_list(int argc, char **argv)
         _cleanup_(session_meta_list_freep) struct session_meta **sessions = NULL;
         load_all_sessions(&sessions, &err);
         if (json) {
+                struct net_options net;
+                net_options_init(&net, true);
                 printf("{\n  \"active_containers\": [");
                 bool first = true;
                 for (size_t i = 0; list[i]; i++) {
@@ -129,7 +127,12 @@ static int cmd_list(int argc, char **argv)
                         json_str(stdout, c->created);
                         printf(", \"image\": ");
                         json_str(stdout, c->image);
-                        printf(", \"persistent\": %s, \"ipv4\": \"\"", c->ephemeral ? "false" : "true");
+                        char ip[16];
+                        ipv4_of(&net, c->name, ip);
+                        printf(", \"persistent\": %s, \"ipv4\": \"%s\", \"pool\": \"\", \"alias\": ",
+                               c->ephemeral ? "false" : "true", ip);
+                        /* No storage pool (coi has none); the alias is the image's name. */
+                        json_str(stdout, c->image);
                         const char *ws = workspace_of(sessions, c->name);
                         if (ws) {
                                 printf(", \"workspace\": ");
@@ -186,24 +189,21 @@ static int cmd_list(int argc, char **argv)
         return 0;
 }
 
-static int cmd_info(int argc, char **argv)
+static int cmd_info(const struct cli_call *call)
 {
         struct coi_error err = { 0 };
         _cleanup_(session_meta_list_freep) struct session_meta **sessions = NULL;
         if (load_all_sessions(&sessions, &err) < 0)
                 return fail(&err);
-        const char *id = argc > 1 ? argv[1] : NULL;
+        const char *id = call->nargs > 0 ? call->args[0] : NULL;
         struct session_meta *m = NULL;
         for (size_t i = 0; sessions && sessions[i] && !m; i++)
                 if (!id || streq(sessions[i]->session_id, id))
                         m = sessions[i];
-        if (!m) {
-                if (id)
-                        fprintf(stderr, "coi: session %s not found\n", id);
-                else
-                        fprintf(stderr, "coi: no saved sessions\n");
-                return 1;
-        }
+        if (!m && id)
+                return cli_error(1, "session not found: %s", id);
+        if (!m)
+                return cli_error(1, "no sessions found (specify session ID or use 'coi list --all')");
         printf("Session ID: %s\nContainer: %s\nPersistent: %s\nProfile: %s\nWorkspace: %s\nTool: %s\n"
                "Slot: %d\nCreated: %s\nSaved: %s\n",
                m->session_id, m->container_name ? m->container_name : "", m->persistent ? "true" : "false",
@@ -227,169 +227,184 @@ static bool confirm(const char *fmt, ...)
         return line[0] == 'y' || line[0] == 'Y';
 }
 
-/* Appends NAMES… (argv from first on, flags skipped) and with all every coi container to *ret. */
-static int collect_names(int argc, char **argv, int first, bool all, struct container_store *store,
-                         char ***ret)
+/* Every coi container (with status: only those in it) appended to *names. */
+static int coi_containers(struct container_store *store, const char *status, char ***names)
 {
-        _cleanup_strv_ char **names = TAKE_PTR(*ret);
-        for (int i = first; i < argc; i++)
-                if (argv[i][0] != '-' && strv_push(&names, argv[i]) < 0)
-                        return -ENOMEM;
-        if (all) {
-                struct coi_error err = { 0 };
-                struct container_info **list = NULL;
-                if (container_list(store, &list, &err) < 0)
-                        return fail(&err), -EIO;
-                for (size_t i = 0; list[i]; i++)
-                        if (is_coi_container(list[i]->name))
-                                strv_push(&names, list[i]->name);
-                container_info_list_free(list);
-        }
-        *ret = TAKE_PTR(names);
+        struct coi_error err = { 0 };
+        struct container_info **list = NULL;
+        if (container_list(store, &list, &err) < 0)
+                return fail(&err);
+        for (size_t i = 0; list[i]; i++)
+                if (is_coi_container(list[i]->name) && (!status || streq(list[i]->status, status)) &&
+                    strv_push(names, list[i]->name) < 0) {
+                        container_info_list_free(list);
+                        return cli_error(1, "out of memory");
+                }
+        container_info_list_free(list);
         return 0;
 }
 
-static int stop_and_delete(int argc, char **argv, bool kill_mode)
+/* kill, shutdown and persist: the same walk over the names (or every container with --all), as
+ * code-on-incus words it; a name that does not exist is a warning, none done an error. */
+struct batch {
+        const char *verb;  /* "kill" */
+        const char *title; /* "Kill" */
+        const char *ing;   /* "Killing" */
+        const char *done;  /* "Killed" */
+        const char *past;  /* "killed": "No containers were killed" */
+        long long timeout; /* shutdown's */
+        int (*fn)(struct container_store *s, const char *name, const struct batch *b, struct coi_error *err);
+};
+
+static int batch_run(const struct cli_call *call, const struct batch *b)
 {
-        bool all = false, force = false;
-        long timeout = 60;
-        _cleanup_strv_ char **names = NULL;
-        for (int i = 1; i < argc; i++) {
-                const char *v = NULL;
-                if (streq(argv[i], "-a") || streq(argv[i], "--all"))
-                        all = true;
-                else if (streq(argv[i], "-f") || streq(argv[i], "--force"))
-                        force = true;
-                else if (!kill_mode && streq(argv[i], "--timeout") && i + 1 < argc)
-                        v = argv[++i];
-                else if (!kill_mode && startswith(argv[i], "--timeout="))
-                        v = argv[i] + 10;
-                else if (argv[i][0] != '-') {
-                        if (strv_push(&names, argv[i]) < 0)
-                                return 1;
-                } else {
-                        fprintf(stderr, "coi: unknown flag: %s\n", argv[i]);
-                        return 2;
-                }
-                if (v) {
-                        char *end;
-                        timeout = strtol(v, &end, 10);
-                        if (!*v || *end || timeout < 0) {
-                                fprintf(stderr, "coi: invalid --timeout \"%s\"\n", v);
-                                return 2;
-                        }
-                }
-        }
+        bool force = cli_bool(call, "force");
         struct coi_error err = { 0 };
         _cleanup_(container_store_freep) struct container_store *store = NULL;
-        if (container_store_open(&store, &err) < 0)
-                return fail(&err);
-        if (all && collect_names(0, NULL, 0, true, store, &names) < 0)
-                return 1;
-        const char *verb = kill_mode ? "kill" : "shutdown";
-        if (!names || !names[0]) {
-                if (all) {
-                        printf("No containers to %s\n", verb);
+        _cleanup_strv_ char **names = NULL;
+        if (cli_bool(call, "all")) {
+                if (container_store_open(&store, &err) < 0)
+                        return fail(&err);
+                int r = coi_containers(store, NULL, &names);
+                if (r)
+                        return r;
+                if (!names) {
+                        printf("No containers to %s\n", b->verb);
                         return 0;
                 }
-                fprintf(stderr,
-                        "Error: no container names provided - use 'coi list' to see active containers\n");
-                return 1;
-        }
-        if (!force) {
                 printf("Found %zu container(s):\n", strv_length(names));
                 for (char **n = names; *n; n++)
                         printf("  - %s\n", *n);
-                if (!confirm("%s %zu container(s)? [y/N]: ", kill_mode ? "Kill" : "Shutdown",
-                             strv_length(names))) {
+                if (!force && !confirm("\n%s all these containers? [y/N]: ", b->title)) {
                         printf("Cancelled.\n");
                         return 0;
                 }
-        }
-        int done = 0, failed = 0;
-        for (char **n = names; *n; n++) {
-                if (kill_mode)
-                        printf("Killing container %s...\n", *n);
-                else
-                        printf("Shutting down container %s (timeout: %lds)...\n", *n, timeout);
-                struct container_stop_result res = { 0 };
-                int r = container_stop(store, *n, (int)timeout, kill_mode, &res, &err);
-                if (r == 0 || r == -ENOENT) {
-                        struct coi_error e2 = { 0 };
-                        r = container_delete(store, *n, true, &e2);
-                        if (r == -ENOENT)
-                                r = 0;
-                        if (r < 0)
-                                err = e2;
+        } else {
+                if (call->nargs == 0)
+                        return cli_error(1, "no container names provided - use 'coi list' to see active "
+                                            "containers");
+                for (int i = 0; i < call->nargs; i++)
+                        if (strv_push(&names, call->args[i]) < 0)
+                                return cli_error(1, "out of memory");
+                /* As code-on-incus: one name is done at once, several are confirmed first. */
+                if (!force && call->nargs > 1 &&
+                    !confirm("%s %d container(s)? [y/N]: ", b->title, call->nargs)) {
+                        printf("Cancelled.\n");
+                        return 0;
                 }
-                if (r < 0) {
-                        fprintf(stderr, "  coi: %s\n", err.msg);
-                        failed++;
+                if (container_store_open(&store, &err) < 0)
+                        return fail(&err);
+        }
+        int done = 0;
+        for (char **n = names; *n; n++) {
+                printf("%s container %s", b->ing, *n);
+                if (b->timeout >= 0)
+                        printf(" (timeout: %llds)", b->timeout);
+                printf("...\n");
+                fflush(stdout);
+                _cleanup_(container_info_freep) struct container_info *info = NULL;
+                int r = container_info_get(store, *n, &info, &err);
+                if (r == -ENOENT || r == -EINVAL) {
+                        fprintf(stderr, "  Warning: Container %s does not exist\n", *n);
                         continue;
                 }
-                printf("  ✓ %s %s\n", kill_mode ? "Killed" : "Shutdown", *n);
+                if (r >= 0)
+                        r = b->fn(store, *n, b, &err);
+                if (r < 0) {
+                        fprintf(stderr, "  Warning: Failed to %s %s: %s\n", b->verb, *n, err.msg);
+                        continue;
+                }
+                printf("  ✓ %s %s\n", b->done, *n);
                 done++;
         }
-        if (done)
-                printf("\n%s %d container(s)\n", kill_mode ? "Killed" : "Shutdown", done);
-        else
-                printf("\nNo containers were %s\n", kill_mode ? "killed" : "shutdown");
-        return failed ? 1 : 0;
+        if (done) {
+                printf("\n%s %d container(s)\n", b->done, done);
+                return 0;
+        }
+        printf("\nNo containers were %s\n", b->past);
+        fflush(stdout);
+        return cli_error(1, "failed to %s specified containers", b->verb);
 }
 
-static int cmd_shutdown(int argc, char **argv)
+/* kill: stop at once; shutdown: stop within the timeout, then kill. Then delete. */
+static int stop_and_delete(struct container_store *s, const char *name, const struct batch *b,
+                           struct coi_error *err)
 {
-        return stop_and_delete(argc, argv, false);
+        bool kill_mode = b->timeout < 0;
+        struct container_stop_result res = { 0 };
+        int r = container_stop(s, name, kill_mode ? 0 : (int)b->timeout, kill_mode, &res, err);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        r = container_delete(s, name, true, err);
+        return r == -ENOENT ? 0 : r;
 }
 
-static int cmd_kill(int argc, char **argv)
+static int make_persistent(struct container_store *s, const char *name, const struct batch *b,
+                           struct coi_error *err)
 {
-        return stop_and_delete(argc, argv, true);
+        (void)b;
+        return container_set_ephemeral(s, name, false, err);
 }
 
-static int for_each_named(int argc, char **argv, const char *what,
-                          int (*fn)(struct container_store *, const char *, struct coi_error *))
+static int cmd_shutdown(const struct cli_call *call)
 {
-        bool all = false;
-        for (int i = 1; i < argc; i++)
-                if (streq(argv[i], "-a") || streq(argv[i], "--all"))
-                        all = true;
+        long long timeout = cli_int(call, "timeout");
+        if (timeout < 0)
+                return cli_error(2, "invalid --timeout \"%lld\": a number of seconds", timeout);
+        struct batch b = { "shutdown", "Shutdown", "Shutting down", "Shutdown",
+                           "shutdown", timeout,    stop_and_delete };
+        return batch_run(call, &b);
+}
+
+static int cmd_kill(const struct cli_call *call)
+{
+        static const struct batch b = { "kill", "Kill", "Killing", "Killed", "killed", -1, stop_and_delete };
+        return batch_run(call, &b);
+}
+
+static int cmd_persist(const struct cli_call *call)
+{
+        static const struct batch b = { "persist",   "Persist", "Persisting",   "Persisted",
+                                        "persisted", -1,        make_persistent };
+        return batch_run(call, &b);
+}
+
+/* unfreeze NAME, or every frozen coi container. */
+static int cmd_unfreeze(const struct cli_call *call)
+{
         struct coi_error err = { 0 };
         _cleanup_(container_store_freep) struct container_store *store = NULL;
         if (container_store_open(&store, &err) < 0)
                 return fail(&err);
         _cleanup_strv_ char **names = NULL;
-        if (collect_names(argc, argv, 1, all, store, &names) < 0)
-                return 1;
-        if (!names || !names[0]) {
-                fprintf(stderr, "coi: no container names provided (or -a)\n");
-                return 2;
+        if (call->nargs > 0) {
+                _cleanup_(container_info_freep) struct container_info *info = NULL;
+                int r = container_info_get(store, call->args[0], &info, &err);
+                if (r == -ENOENT || r == -EINVAL)
+                        return cli_error(1, "container %s not found", call->args[0]);
+                if (r < 0)
+                        return fail(&err);
+                if (strv_push(&names, call->args[0]) < 0)
+                        return cli_error(1, "out of memory");
+        } else {
+                int r = coi_containers(store, "paused", &names);
+                if (r)
+                        return r;
+                if (!names) {
+                        printf("No frozen containers\n");
+                        return 0;
+                }
         }
         int failed = 0;
         for (char **n = names; *n; n++) {
-                if (fn(store, *n, &err) < 0) {
+                if (container_unfreeze(store, *n, &err) < 0) {
                         fprintf(stderr, "coi: %s\n", err.msg);
                         failed++;
                 } else {
-                        printf("%s %s\n", what, *n);
+                        printf("Unfrozen: %s\n", *n);
                 }
         }
         return failed ? 1 : 0;
-}
-
-static int make_persistent(struct container_store *s, const char *name, struct coi_error *err)
-{
-        return container_set_ephemeral(s, name, false, err);
-}
-
-static int cmd_persist(int argc, char **argv)
-{
-        return for_each_named(argc, argv, "Container is now persistent:", make_persistent);
-}
-
-static int cmd_unfreeze(int argc, char **argv)
-{
-        return for_each_named(argc, argv, "Unfrozen:", container_unfreeze);
 }
 
 /* --orphans: everything the crash-safety list of docs/system-containers.md names. */
@@ -466,34 +481,17 @@ static void clean_orphan_networks(bool dry_run, int *cleaned)
                 *cleaned += r;
 }
 
-static int cmd_clean(int argc, char **argv)
+static int cmd_clean(const struct cli_call *call)
 {
-        bool all = false, force = false, sessions = false, orphans = false, dry_run = false;
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "-a") || streq(argv[i], "--all"))
-                        all = true;
-                else if (streq(argv[i], "-f") || streq(argv[i], "--force"))
-                        force = true;
-                else if (streq(argv[i], "--sessions"))
-                        sessions = true;
-                else if (streq(argv[i], "--orphans"))
-                        orphans = true;
-                else if (streq(argv[i], "--dry-run"))
-                        dry_run = true;
-                else {
-                        fprintf(stderr,
-                                "coi: unknown flag: %s\nUsage: coi clean [-a] [--sessions] [--orphans] "
-                                "[--dry-run] [-f]\n",
-                                argv[i]);
-                        return 2;
-                }
-        }
+        bool all = cli_bool(call, "all"), force = cli_bool(call, "force"),
+             sessions = cli_bool(call, "sessions"), orphans = cli_bool(call, "orphans"),
+             pools = cli_bool(call, "pools"), dry_run = cli_bool(call, "dry-run");
         struct coi_error err = { 0 };
         _cleanup_(container_store_freep) struct container_store *store = NULL;
         if (container_store_open(&store, &err) < 0)
                 return fail(&err);
         int cleaned = 0;
-        bool containers = all || (!sessions && !orphans);
+        bool containers = all || (!sessions && !orphans && !pools);
         if (containers) {
                 printf("Checking for stopped claude-on-incus containers...\n");
                 struct container_info **list = NULL;
@@ -552,6 +550,12 @@ static int cmd_clean(int argc, char **argv)
                 clean_orphans(store, dry_run, &cleaned);
                 clean_orphan_networks(dry_run, &cleaned);
         }
+        if (all || pools) {
+                /* code-on-incus removes volumes Incus left in its storage pools; coi keeps each container
+                 * in its data directory, which --orphans covers. */
+                printf("\nChecking for orphaned storage pool volumes...\n");
+                printf("  (none: coi keeps no storage pools)\n");
+        }
         if (cleaned && dry_run)
                 printf("\nWould clean %d item(s) (dry run)\n", cleaned);
         else if (cleaned)
@@ -561,27 +565,128 @@ static int cmd_clean(int argc, char **argv)
         return 0;
 }
 
-/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
-const struct cli_command cli_cmd_list = { .name = "list",
-                                          .summary = "List active containers and saved sessions",
-                                          .raw = cmd_list };
-const struct cli_command cli_cmd_info = { .name = "info",
-                                          .summary = "Show a saved session",
-                                          .raw = cmd_info };
-const struct cli_command cli_cmd_shutdown = { .name = "shutdown",
-                                              .summary = "Gracefully stop and delete containers",
-                                              .raw = cmd_shutdown };
-const struct cli_command cli_cmd_kill = { .name = "kill",
-                                          .summary = "Force-stop and delete containers",
-                                          .raw = cmd_kill };
-const struct cli_command cli_cmd_persist = { .name = "persist",
-                                             .summary = "Make containers persistent",
-                                             .raw = cmd_persist };
-const struct cli_command cli_cmd_unfreeze = { .name = "unfreeze",
-                                              .summary = "Thaw frozen containers",
-                                              .raw = cmd_unfreeze };
+static const struct cli_flag list_flags[] = {
+        { .name = "all", .shorthand = 'a', .type = CLI_BOOL, .help = "also list the saved sessions" },
+        { .name = "format",
+          .type = CLI_STRING,
+          .def = "text",
+          .choices = cli_text_json,
+          .help = "output format: text or json" },
+        { 0 },
+};
+
+const struct cli_command cli_cmd_list = {
+        .name = "list",
+        .summary = "List active containers and saved sessions",
+        .description = "List coi's containers (and with --all the saved sessions).\n"
+                       "\n"
+                       "Examples:\n"
+                       "  coi list\n"
+                       "  coi list --all --format json",
+        .flags = list_flags,
+        .args = CLI_ARGS_ANY,
+        .run = cmd_list,
+};
+
+const struct cli_command cli_cmd_info = {
+        .name = "info",
+        .use = "[session-id]",
+        .summary = "Show a saved session (default: the newest)",
+        .args = CLI_ARGS_MAX,
+        .n = 1,
+        .run = cmd_info,
+};
+
+#define BATCH_FLAGS(what)                                                                                    \
+        { .name = "force", .shorthand = 'f', .type = CLI_BOOL, .help = "do not ask first" },                 \
+        {                                                                                                    \
+                .name = "all", .shorthand = 'a', .type = CLI_BOOL, .help = what " every coi container"       \
+        }
+
+static const struct cli_flag kill_flags[] = { BATCH_FLAGS("kill"), { 0 } };
+static const struct cli_flag persist_flags[] = { BATCH_FLAGS("persist"), { 0 } };
+static const struct cli_flag shutdown_flags[] = {
+        BATCH_FLAGS("shut down"),
+        { .name = "timeout",
+          .type = CLI_INT,
+          .def = "60",
+          .help = "seconds to wait for a graceful stop before killing" },
+        { 0 },
+};
+
+const struct cli_command cli_cmd_shutdown = {
+        .name = "shutdown",
+        .use = "[container-name...]",
+        .summary = "Gracefully stop and delete containers",
+        .description =
+                "Stop containers gracefully (killed after --timeout), then delete them. Several names\n"
+                "or --all are confirmed first unless --force. coi list shows the names.",
+        .flags = shutdown_flags,
+        .args = CLI_ARGS_ANY,
+        .run = cmd_shutdown,
+};
+
+const struct cli_command cli_cmd_kill = {
+        .name = "kill",
+        .use = "[container-name...]",
+        .summary = "Force-stop and delete containers",
+        .description =
+                "Kill containers at once and delete them (coi shutdown stops them gracefully). Several\n"
+                "names or --all are confirmed first unless --force. coi list shows the names.",
+        .flags = kill_flags,
+        .args = CLI_ARGS_ANY,
+        .run = cmd_kill,
+};
+
+const struct cli_command cli_cmd_persist = {
+        .name = "persist",
+        .use = "[container-name...]",
+        .summary = "Make containers persistent",
+        .description = "Keep ephemeral containers after their session ends. Several names or --all are\n"
+                       "confirmed first unless --force. coi list shows the names.",
+        .flags = persist_flags,
+        .args = CLI_ARGS_ANY,
+        .run = cmd_persist,
+};
+
+static const struct cli_flag unfreeze_flags[] = {
+        { .name = "all",
+          .shorthand = 'a',
+          .type = CLI_BOOL,
+          .hidden = true,
+          .help = "every frozen container (the same as no name)" },
+        { 0 },
+};
+
+const struct cli_command cli_cmd_unfreeze = {
+        .name = "unfreeze",
+        .use = "[container-name]",
+        .summary = "Thaw frozen containers (no name: every frozen one)",
+        .flags = unfreeze_flags,
+        .args = CLI_ARGS_MAX,
+        .n = 1,
+        .run = cmd_unfreeze,
+};
+
+static const struct cli_flag clean_flags[] = {
+        { .name = "all", .shorthand = 'a', .type = CLI_BOOL, .help = "clean everything below" },
+        { .name = "force", .shorthand = 'f', .type = CLI_BOOL, .help = "do not ask first" },
+        { .name = "sessions", .type = CLI_BOOL, .help = "delete the saved sessions" },
+        { .name = "orphans",
+          .type = CLI_BOOL,
+          .help = "remove what crashed containers left (mounts, cgroups, state, networks)" },
+        { .name = "pools", .type = CLI_BOOL, .help = "storage pool volumes (coi has none: nothing to do)" },
+        { .name = "dry-run", .type = CLI_BOOL, .help = "only say what would be cleaned" },
+        { 0 },
+};
+
 const struct cli_command cli_cmd_clean = {
         .name = "clean",
         .summary = "Remove stopped containers, saved sessions, orphaned resources",
-        .raw = cmd_clean
+        .description =
+                "Remove coi's stopped containers (the default), the saved sessions (--sessions), what\n"
+                "crashed containers left behind (--orphans), or all of it (--all).",
+        .flags = clean_flags,
+        .args = CLI_ARGS_ANY,
+        .run = cmd_clean,
 };

@@ -8,6 +8,7 @@
 #include <termios.h>
 
 #include "commands.h"
+#include "session-flags.h"
 #include "session/agent.h"
 #include "session/session-run.h"
 #include "util.h"
@@ -169,47 +170,25 @@ static bool tmux_has_session(struct container_store *store, const char *name, co
         return exec_quiet(store, name, argv, uid, gid) == 0;
 }
 
-static int cmd_shell(int argc, char **argv)
+static int attach_named(const char *name, bool bash);
+
+static int cmd_shell(const struct cli_call *call)
 {
         _cleanup_(session_flags_done) struct session_flags f = { 0 };
-        bool background = false, debug = false;
-        const char *model = NULL;
-        for (int i = 1; i < argc; i++) {
-                int r = session_flag(argc, argv, &i, &f);
-                if (r < 0)
-                        return 2;
-                if (r > 0)
-                        continue;
-                if (streq(argv[i], "--model") || startswith(argv[i], "--model=")) {
-                        model = argv[i][7] == '=' ? argv[i] + 8 : i + 1 < argc ? argv[++i] : NULL;
-                        if (!model || !*model) {
-                                fprintf(stderr, "coi: flag needs an argument: --model\n");
-                                return 2;
-                        }
-                } else if (streq(argv[i], "--background"))
-                        background = true;
-                else if (streq(argv[i], "--debug"))
-                        debug = true;
-                else if (streq(argv[i], "--tmux") || streq(argv[i], "--tmux=true"))
-                        continue;
-                else {
-                        fprintf(stderr,
-                                "coi: unknown flag: %s\nUsage: coi shell [--tool claude|opencode] "
-                                "[--background] "
-                                "[--debug] [-w PATH] [--slot N] [--image NAME] [--persistent] "
-                                "[--resume[=ID]] "
-                                "[--profile NAME] [--model NAME]\n",
-                                argv[i]);
-                        return 2;
-                }
-        }
-        int rb = session_check_backend(&f);
-        if (rb)
-                return rb;
-        if (f.tool && !streq(f.tool, "claude") && !streq(f.tool, "opencode")) {
-                fprintf(stderr, "coi: unknown tool \"%s\": claude or opencode\n", f.tool);
-                return 2;
-        }
+        int rf = session_flags_from_call(call, &f);
+        if (rf)
+                return rf;
+        /* `coi` alone comes here with the root's call, which has none of shell's flags: their defaults. */
+        bool background = session_own_bool(call, "background"), debug = session_own_bool(call, "debug");
+        const char *model = session_own_str(call, "model");
+        const char *container = session_own_str(call, "container");
+        if (call->nargs > 0)
+                return cli_error(1,
+                                 "unexpected argument '%s' - did you mean --resume=%s? (note: use = when "
+                                 "specifying session ID)",
+                                 call->args[0], call->args[0]);
+        if (container) /* an existing container: its running session */
+                return attach_named(container, false);
         struct coi_error err = { 0 };
         _cleanup_(session_freep) struct session *s = NULL;
         struct session_start_options so = { .save_metadata = true };
@@ -321,91 +300,9 @@ static int cmd_shell(int argc, char **argv)
         return code;
 }
 
-static int cmd_attach(int argc, char **argv)
+/* Relays tmux attach (or bash -l with bash) of a running container to our terminal. */
+static int attach_relay(struct container_store *store, const char *name, bool bash)
 {
-        _cleanup_(session_flags_done) struct session_flags f = { 0 };
-        const char *name = NULL;
-        bool bash = false;
-        for (int i = 1; i < argc; i++) {
-                int r = session_flag(argc, argv, &i, &f);
-                if (r < 0)
-                        return 2;
-                if (r > 0)
-                        continue;
-                if (streq(argv[i], "--bash"))
-                        bash = true;
-                else if (argv[i][0] != '-' && !name)
-                        name = argv[i];
-                else {
-                        fprintf(stderr,
-                                "coi: unknown flag: %s\nUsage: coi attach [NAME] [--slot N] [--bash]\n",
-                                argv[i]);
-                        return 2;
-                }
-        }
-        struct coi_error err = { 0 };
-        _cleanup_(container_store_freep) struct container_store *store = NULL;
-        if (container_store_open(&store, &err) < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                return 1;
-        }
-        _cleanup_free_ char *chosen = NULL;
-        if (!name && f.slot) {
-                _cleanup_(workspace_freep) struct workspace *ws = NULL;
-                if (workspace_resolve(f.workspace, NULL, &ws, &err) < 0) {
-                        fprintf(stderr, "coi: %s\n", err.msg);
-                        return 1;
-                }
-                chosen = workspace_container_name(ws->path, f.slot, NULL);
-                _cleanup_(container_info_freep) struct container_info *info = NULL;
-                if (!chosen || container_info_get(store, chosen, &info, &err) < 0 ||
-                    !streq(info->status, "running")) {
-                        fprintf(stderr, "Error: container %s not found or not running\n",
-                                chosen ? chosen : "");
-                        return 1;
-                }
-                printf("Attaching to %s (slot %d)...\n", chosen, f.slot);
-                name = chosen;
-        } else if (!name) {
-                /* As code-on-incus: the only running session, or the list to choose from. */
-                struct container_info **list = NULL;
-                if (container_list(store, &list, &err) < 0) {
-                        fprintf(stderr, "coi: %s\n", err.msg);
-                        return 1;
-                }
-                _cleanup_strv_ char **running = NULL;
-                char hash[9];
-                int slot;
-                for (size_t i = 0; list[i]; i++)
-                        if (streq(list[i]->status, "running") &&
-                            workspace_parse_container_name(list[i]->name, workspace_container_prefix(NULL),
-                                                           hash, &slot) == 0)
-                                strv_push(&running, list[i]->name);
-                container_info_list_free(list);
-                size_t n = strv_length(running);
-                if (n == 0) {
-                        printf("No active sessions\n");
-                        return 0;
-                }
-                if (n > 1) {
-                        printf("Active sessions:\n");
-                        for (size_t i = 0; i < n; i++)
-                                printf("  %zu. %s\n", i + 1, running[i]);
-                        printf("\nUse: coi attach <container-name>\n");
-                        return 0;
-                }
-                chosen = strdup(running[0]);
-                if (!chosen)
-                        return 1;
-                name = chosen;
-                printf("Attaching to %s...\n", name);
-        } else {
-                _cleanup_(container_info_freep) struct container_info *info = NULL;
-                if (container_info_get(store, name, &info, &err) < 0 || !streq(info->status, "running")) {
-                        fprintf(stderr, "Error: container %s not found or not running\n", name);
-                        return 1;
-                }
-        }
         fflush(stdout);
         _cleanup_free_ char *tsess = xasprintf("coi-%s", name);
         char *tmux_av[] = { "tmux", "attach", "-t", tsess, NULL };
@@ -419,10 +316,125 @@ static int cmd_attach(int argc, char **argv)
         return r < 0 ? 130 : r;
 }
 
-/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
-const struct cli_command cli_cmd_shell = { .name = "shell",
-                                           .summary = "Start an interactive AI coding session in a container",
-                                           .raw = cmd_shell };
-const struct cli_command cli_cmd_attach = { .name = "attach",
-                                            .summary = "Attach to a running session's tmux",
-                                            .raw = cmd_attach };
+static bool is_running(struct container_store *store, const char *name)
+{
+        struct coi_error err = { 0 };
+        _cleanup_(container_info_freep) struct container_info *info = NULL;
+        return name && container_info_get(store, name, &info, &err) == 0 && streq(info->status, "running");
+}
+
+static int attach_named(const char *name, bool bash)
+{
+        struct coi_error err = { 0 };
+        _cleanup_(container_store_freep) struct container_store *store = NULL;
+        if (container_store_open(&store, &err) < 0)
+                return cli_error(1, "%s", err.msg);
+        if (!is_running(store, name))
+                return cli_error(1, "container %s not found or not running", name);
+        return attach_relay(store, name, bash);
+}
+
+static int cmd_attach(const struct cli_call *call)
+{
+        bool bash = cli_bool(call, "bash");
+        int slot = (int)cli_int(call, "slot"); /* attach's own --slot */
+        if (call->nargs > 0)
+                return attach_named(call->args[0], bash);
+        struct coi_error err = { 0 };
+        _cleanup_(container_store_freep) struct container_store *store = NULL;
+        if (container_store_open(&store, &err) < 0)
+                return cli_error(1, "%s", err.msg);
+        _cleanup_free_ char *chosen = NULL;
+        if (slot) {
+                _cleanup_(workspace_freep) struct workspace *ws = NULL;
+                if (workspace_resolve(cli_str(call, "workspace"), NULL, &ws, &err) < 0)
+                        return cli_error(1, "%s", err.msg);
+                chosen = workspace_container_name(ws->path, slot, NULL);
+                if (!is_running(store, chosen))
+                        return cli_error(1, "container %s not found or not running", chosen ? chosen : "");
+                printf("Attaching to %s (slot %d)...\n", chosen, slot);
+                return attach_relay(store, chosen, bash);
+        }
+        /* As code-on-incus: the only running session, or the list to choose from. */
+        struct container_info **list = NULL;
+        if (container_list(store, &list, &err) < 0)
+                return cli_error(1, "%s", err.msg);
+        _cleanup_strv_ char **running = NULL;
+        char hash[9];
+        int n_slot;
+        for (size_t i = 0; list[i]; i++)
+                if (streq(list[i]->status, "running") &&
+                    workspace_parse_container_name(list[i]->name, workspace_container_prefix(NULL), hash,
+                                                   &n_slot) == 0)
+                        strv_push(&running, list[i]->name);
+        container_info_list_free(list);
+        size_t n = strv_length(running);
+        if (n == 0) {
+                printf("No active sessions\n");
+                return 0;
+        }
+        if (n > 1) {
+                printf("Active sessions:\n");
+                for (size_t i = 0; i < n; i++)
+                        printf("  %zu. %s\n", i + 1, running[i]);
+                printf("\nUse: coi attach <container-name>\n");
+                return 0;
+        }
+        printf("Attaching to %s...\n", running[0]);
+        return attach_relay(store, running[0], bash);
+}
+
+static const struct cli_flag shell_flags[] = {
+        { .name = "debug", .type = CLI_BOOL, .help = "bash in the session's tmux instead of the agent" },
+        { .name = "background",
+          .type = CLI_BOOL,
+          .help = "start the session detached (coi attach or coi tmux to reach it)" },
+        { .name = "tmux",
+          .type = CLI_BOOL,
+          .def = "true",
+          .help = "run the agent in tmux (always: --tmux=false is accepted and ignored)" },
+        { .name = "container",
+          .type = CLI_STRING,
+          .help = "use an existing container: attach to its running session" },
+        { .name = "model", .type = CLI_STRING, .help = "the agent's model (default: [defaults] model)" },
+        SESSION_SHARED_FLAGS,
+        { 0 },
+};
+
+const struct cli_command cli_cmd_shell = {
+        .name = "shell",
+        .summary = "Start an interactive AI coding session",
+        .description =
+                "Start an interactive AI coding session: the agent (Claude Code by default) in tmux in a\n"
+                "container of this workspace. Ctrl+b d detaches (the container keeps running: coi attach);\n"
+                "the session is saved whenever it ends.\n"
+                "\n"
+                "Examples:\n"
+                "  coi shell                        an interactive session\n"
+                "  coi shell --background           start it detached\n"
+                "  coi shell --resume               resume the newest session of this workspace\n"
+                "  coi shell --resume=<session-id>  resume that session (the = is required)\n"
+                "  coi shell --slot 2               a second session on the same workspace\n"
+                "  coi shell --debug                bash instead of the agent",
+        .flags = shell_flags,
+        .args = CLI_ARGS_MAX,
+        .n = 1,
+        .run = cmd_shell,
+};
+
+static const struct cli_flag attach_flags[] = {
+        { .name = "bash", .type = CLI_BOOL, .help = "a login bash instead of the session's tmux" },
+        { .name = "slot", .type = CLI_INT, .help = "the session of this slot of the workspace (-w)" },
+        { 0 },
+};
+
+const struct cli_command cli_cmd_attach = {
+        .name = "attach",
+        .use = "[container-name]",
+        .summary = "Attach to a running session's tmux",
+        .description = "Attach to a running session's tmux: the named container's, the one of --slot in the\n"
+                       "workspace, or the only running one (several: their list).",
+        .flags = attach_flags,
+        .args = CLI_ARGS_ANY,
+        .run = cmd_attach,
+};

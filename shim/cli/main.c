@@ -88,9 +88,6 @@ static int root_run(const struct cli_call *call)
                 printf("coi version %s\n", COI_VERSION);
                 return 0;
         }
-        char *argv[] = { "shell", NULL };
-        if (cli_cmd_shell.raw) /* TRANSITIONAL: until shell takes a cli_call */
-                return cli_cmd_shell.raw(1, argv);
         return cli_cmd_shell.run(call);
 }
 

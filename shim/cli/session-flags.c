@@ -1,99 +1,76 @@
-/* session-flags.c — the global flags of the session commands (code-on-incus's): -w, --slot, --image,
- * --persistent, --resume/--continue, --profile, --backend, --tool, --network, -e, --mount. */
-#include <stdarg.h>
+/* session-flags.c — struct session_flags from a parsed command line: the global flags of the root's
+ * table and the flags shell and run share (session-flags.h), with the checks of their values. */
+#include "session-flags.h"
 
 #include "net/net-nft.h"
-#include "session/session-run.h"
 #include "session/slots.h"
 #include "util.h"
 
-static int flag_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int flag_error(const char *fmt, ...)
+static const struct cli_flag *own_flag(const struct cli_call *call, const char *name)
 {
-        va_list ap;
-        va_start(ap, fmt);
-        fprintf(stderr, "coi: ");
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-        return -1;
+        for (const struct cli_flag *fl = call->cmd->flags; fl && fl->name; fl++)
+                if (streq(fl->name, name))
+                        return fl;
+        return NULL;
 }
 
-/* "--flag VALUE" / "--flag=VALUE" (also a short alias); 1 consumed, 0 not this flag, -1 missing value. */
-static int take_value(int argc, char **argv, int *i, const char *flag, const char *shortf, const char **ret)
+const char *session_own_str(const struct cli_call *call, const char *name)
 {
-        const char *a = argv[*i];
-        size_t n = strlen(flag);
-        if (strncmp(a, flag, n) == 0 && a[n] == '=') {
-                *ret = a + n + 1;
-                return 1;
-        }
-        if (!streq(a, flag) && !(shortf && streq(a, shortf)))
-                return 0;
-        if (*i + 1 >= argc)
-                return flag_error("flag needs an argument: %s", a);
-        *ret = argv[++*i];
-        return 1;
+        if (!own_flag(call, name))
+                return NULL;
+        const char *s = cli_str(call, name);
+        return *s ? s : NULL;
 }
 
-int session_flag(int argc, char **argv, int *i, struct session_flags *f)
+bool session_own_bool(const struct cli_call *call, const char *name)
 {
-        const char *a = argv[*i], *v = NULL;
-        int r;
-        if ((r = take_value(argc, argv, i, "--workspace", "-w", &f->workspace)) != 0)
+        return own_flag(call, name) && cli_bool(call, name);
+}
+
+static const char *nonempty(const char *s)
+{
+        return s && *s ? s : NULL;
+}
+
+int session_flags_from_call(const struct cli_call *call, struct session_flags *f)
+{
+        f->workspace = nonempty(cli_str(call, "workspace"));
+        f->image = nonempty(cli_str(call, "image"));
+        f->profile = nonempty(cli_str(call, "profile"));
+        f->persistent = cli_bool(call, "persistent");
+        long long slot = cli_int(call, "slot");
+        if (slot < 0 || slot > SLOT_MAX)
+                return cli_error(2, "invalid --slot \"%lld\": a number from 0 (auto) to %d", slot, SLOT_MAX);
+        f->slot = (int)slot;
+        /* --resume alone is "auto" (the newest session); --continue wins when both are given. */
+        const char *resume = cli_changed(call, "continue") ? cli_str(call, "continue")
+                             : cli_changed(call, "resume") ? cli_str(call, "resume")
+                                                           : NULL;
+        f->resume = resume != NULL;
+        f->resume_id = resume && *resume && !streq(resume, "auto") ? resume : NULL;
+
+        f->tool = session_own_str(call, "tool");
+        if (f->tool && !streq(f->tool, "claude") && !streq(f->tool, "opencode"))
+                return cli_error(2, "unknown tool \"%s\": claude or opencode", f->tool);
+        f->backend = session_own_str(call, "backend");
+        int r = session_check_backend(f);
+        if (r)
                 return r;
-        if ((r = take_value(argc, argv, i, "--image", NULL, &f->image)) != 0)
-                return r;
-        if ((r = take_value(argc, argv, i, "--profile", NULL, &f->profile)) != 0)
-                return r;
-        if ((r = take_value(argc, argv, i, "--backend", NULL, &f->backend)) != 0)
-                return r;
-        if ((r = take_value(argc, argv, i, "--tool", NULL, &f->tool)) != 0)
-                return r;
-        if ((r = take_value(argc, argv, i, "--network", NULL, &f->network)) != 0) {
-                enum net_mode m;
-                if (r > 0 && net_mode_from_string(f->network, &m) < 0)
-                        return flag_error("invalid --network \"%s\": restricted, allowlist or open",
-                                          f->network);
-                return r;
-        }
-        if ((r = take_value(argc, argv, i, "--slot", NULL, &v)) != 0) {
-                if (r < 0)
-                        return r;
-                char *end;
-                long n = strtol(v, &end, 10);
-                if (!*v || *end || n < 0 || n > SLOT_MAX)
-                        return flag_error("invalid --slot \"%s\": a number from 0 (auto) to %d", v, SLOT_MAX);
-                f->slot = (int)n;
-                return 1;
-        }
-        if ((r = take_value(argc, argv, i, "--env", "-e", &v)) != 0) {
-                if (r < 0)
-                        return r;
-                if (!strchr(v, '=') || v[0] == '=')
-                        return flag_error("invalid --env \"%s\": KEY=VALUE", v);
-                return strv_push(&f->env, v) < 0 ? flag_error("out of memory") : 1;
-        }
-        if ((r = take_value(argc, argv, i, "--mount", NULL, &v)) != 0) {
-                if (r < 0)
-                        return r;
-                return strv_push(&f->mounts, v) < 0 ? flag_error("out of memory") : 1;
-        }
-        if (streq(a, "--persistent")) {
-                f->persistent = true;
-                return 1;
-        }
-        if (streq(a, "--resume") || streq(a, "--continue")) {
-                f->resume = true;
-                return 1;
-        }
-        if (startswith(a, "--resume=") || startswith(a, "--continue=")) {
-                f->resume = true;
-                f->resume_id = strchr(a, '=') + 1;
-                if (!*f->resume_id || streq(f->resume_id, "auto")) /* cobra's NoOptDefVal */
-                        f->resume_id = NULL;
-                return 1;
-        }
+        f->network = session_own_str(call, "network");
+        enum net_mode m;
+        if (f->network && net_mode_from_string(f->network, &m) < 0)
+                return cli_error(2, "invalid --network \"%s\": restricted, allowlist or open", f->network);
+        if (own_flag(call, "env"))
+                for (char *const *e = cli_strv(call, "env"); *e; e++) {
+                        if (!strchr(*e, '=') || (*e)[0] == '=')
+                                return cli_error(2, "invalid --env \"%s\": KEY=VALUE", *e);
+                        if (strv_push(&f->env, *e) < 0)
+                                return cli_error(1, "out of memory");
+                }
+        if (own_flag(call, "mount"))
+                for (char *const *v = cli_strv(call, "mount"); *v; v++)
+                        if (strv_push(&f->mounts, *v) < 0)
+                                return cli_error(1, "out of memory");
         return 0;
 }
 
@@ -108,10 +85,7 @@ int session_check_backend(const struct session_flags *f)
 {
         if (!f->backend || streq(f->backend, "native"))
                 return 0;
-        if (streq(f->backend, "incus")) {
-                fprintf(stderr, "coi: the incus backend is not implemented yet\n");
-                return 2;
-        }
-        fprintf(stderr, "coi: invalid --backend \"%s\": native or incus\n", f->backend);
-        return 2;
+        if (streq(f->backend, "incus"))
+                return cli_error(2, "the incus backend is not implemented yet");
+        return cli_error(2, "invalid --backend \"%s\": native or incus", f->backend);
 }

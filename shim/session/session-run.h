@@ -32,10 +32,6 @@ struct session_flags {
 };
 void session_flags_done(struct session_flags *f);
 
-/* If argv[*i] is a global flag, consumes it (and its value) and returns 1; 0 if it is not one; -1 after
- * printing a usage error. */
-int session_flag(int argc, char **argv, int *i, struct session_flags *f);
-
 /* Refuses --backend incus ("the incus backend is not implemented yet"): 0 or exit code 2 (printed). */
 int session_check_backend(const struct session_flags *f);
 

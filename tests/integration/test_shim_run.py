@@ -6,6 +6,7 @@ The test image (systemd + git + tmux + sudo + a `code` user, uid 1000) is an mmd
 $COI_TEST_CACHE like images/systemd-minimal/build, imported once per session as "coi-default"-like alias
 "coi-test"; tests pass --image coi-test."""
 import hashlib
+import json
 import os
 import pathlib
 import shutil
@@ -222,6 +223,20 @@ def test_backend_incus_refused(coi):
     r = coi("run", "--backend", "incus", "--", "true", check=False)
     assert r.returncode == 2
     assert "the incus backend is not implemented yet" in r.stderr
+
+
+def test_run_command_line(coi):
+    """Flags before the command (with or without --); everything after the command is its own."""
+    r = coi("run", "--image", IMAGE, "sh", "-c", "echo $0 $1", "-w", "--format")
+    assert r.stdout.split() == ["-w", "--format"]
+    r = coi("-w", ".", "run", "--format", "json", "--image", IMAGE, "--", "printf", "%s\\n", "--help")
+    assert json.loads(r.stdout) == {"stdout": "--help\n", "stderr": "", "exit_code": 0}
+    r = coi("run", check=False)
+    assert r.returncode == 1 and "requires at least 1 arg(s), only received 0" in r.stderr
+    r = coi("run", "--format", "yaml", "--", "true", check=False)
+    assert r.returncode == 2 and "invalid format 'yaml'" in r.stderr
+    r = coi("run", "--bogus", "--", "true", check=False)
+    assert r.returncode == 1 and "unknown flag: --bogus" in r.stderr
 
 
 def test_run_true_is_fast(coi):

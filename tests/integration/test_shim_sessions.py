@@ -59,6 +59,14 @@ def test_list_json_has_code_on_incus_fields(coi, background, workspace):
     assert set(c) >= {"name", "status", "created_at", "image", "persistent", "ipv4"}
     assert c["status"] == "Running" and c["image"] == IMAGE and c["persistent"] is True
     assert c["workspace"] == str(workspace)
+    assert c["pool"] == "" and c["alias"] == IMAGE
+    assert len(c["ipv4"].split(".")) == 4  # its address on coi's bridge
+    saved = json.loads(coi("list", "--all", "--format", "json").stdout)["saved_sessions"]
+    assert saved and all(set(x) == {"ID", "SavedAt", "Workspace"} for x in saved)
+    assert str(workspace) in {x["Workspace"] for x in saved}
+    assert "saved_sessions" not in json.loads(coi("list", "--format", "json").stdout)
+    assert name in active(coi) and name in coi("-w", "/", "list").stdout  # global flags, either side
+    assert coi("list", "-w", "/").stdout == coi("-w", "/", "list").stdout
     text = coi("list").stdout
     assert f"  {name} (persistent)\n    Status: Running" in text
     assert "Saved Sessions:" in coi("list", "-a").stdout
@@ -71,11 +79,27 @@ def test_kill_removes_the_container(coi, background):
     assert name not in active(coi)
 
 
-def test_kill_asks_first(coi, background):
+def test_kill_asks_first_for_several(coi, background):
+    a, b = background(), background()
+    r = coi("kill", a, b, input="n\n")
+    assert "Kill 2 container(s)? [y/N]" in r.stdout and "Cancelled." in r.stdout
+    assert {a, b} <= set(active(coi))
+    r = coi("kill", a, input="")  # one name: at once, as code-on-incus
+    assert "[y/N]" not in r.stdout and f"Killed {a}" in r.stdout
+    assert a not in active(coi) and b in active(coi)
+
+
+def test_kill_and_shutdown_of_a_missing_container(coi, background):
+    for verb, past in (("kill", "killed"), ("shutdown", "shutdown"), ("persist", "persisted")):
+        r = coi(verb, "coi-nonexistent", check=False, input="")
+        assert r.returncode == 1, (verb, r.stdout, r.stderr)
+        assert "Container coi-nonexistent does not exist" in r.stderr
+        assert f"No containers were {past}" in r.stdout
+        assert f"failed to {verb} specified containers" in r.stderr
     name = background()
-    r = coi("kill", name, input="n\n")
-    assert "Cancelled." in r.stdout
-    assert name in active(coi)
+    r = coi("kill", "-f", name, "coi-nonexistent")  # one of them done: success
+    assert f"Killed {name}" in r.stdout and "Killed 1 container(s)" in r.stdout
+    assert "Container coi-nonexistent does not exist" in r.stderr
 
 
 def test_shutdown_all(coi, background):
@@ -90,6 +114,53 @@ def test_persist(coi, background):
     assert active(coi)[name]["persistent"] is False
     coi("persist", name)
     assert active(coi)[name]["persistent"] is True
+
+
+@pytest.fixture
+def bare(tmp_path):
+    """coi with a HOME and data directory of its own: no container, no saved session."""
+    (tmp_path / "home").mkdir()
+    e = dict(os.environ, HOME=str(tmp_path / "home"), COI_DATA_DIR=str(tmp_path / "data"))
+    return coi_runner(e, cwd=tmp_path)
+
+
+def test_errors_without_containers(bare):
+    """code-on-incus's exit codes and key words (compat_contract.ERROR_CASES)."""
+    for verb in ("kill", "shutdown", "persist"):
+        r = bare(verb, check=False)
+        assert r.returncode == 1 and "no container names provided" in r.stderr and "coi list" in r.stderr
+        r = bare(verb, "-a", input="")
+        assert "No containers to" in r.stdout
+    r = bare("info", check=False)
+    assert r.returncode == 1 and "no sessions found" in r.stderr and "coi list --all" in r.stderr
+    r = bare("info", "nope", check=False)
+    assert r.returncode == 1 and "session not found: nope" in r.stderr
+    r = bare("info", "a", "b", check=False)
+    assert r.returncode == 1 and "accepts at most 1 arg(s), received 2" in r.stderr
+    r = bare("unfreeze", "coi-nonexistent", check=False)
+    assert r.returncode == 1 and "not found" in r.stderr
+    assert bare("unfreeze").stdout == "No frozen containers\n"
+    r = bare("list", "--format", "yaml", check=False)
+    assert r.returncode == 2 and "invalid format 'yaml': must be 'text' or 'json'" in r.stderr
+    r = bare("list", "--bogus", check=False)
+    assert r.returncode == 1 and "unknown flag: --bogus" in r.stderr and "Usage:" in r.stderr
+    r = bare("list", "-z", check=False)
+    assert r.returncode == 1 and "unknown shorthand flag: 'z' in -z" in r.stderr
+    r = bare("shutdown", "--timeout", "soon", "x", check=False)
+    assert r.returncode == 1 and 'invalid argument "soon" for "--timeout" flag' in r.stderr
+
+
+def test_help_and_global_flags_everywhere(bare, tmp_path):
+    for cmd in ("list", "info", "kill", "shutdown", "persist", "unfreeze", "clean", "attach", "shell", "run"):
+        r = bare(cmd, "--help")
+        assert f"Usage:\n  coi {cmd}" in r.stdout and r.stdout == bare(cmd, "-h").stdout
+        assert "Global Flags:" in r.stdout and "-w, --workspace" in r.stdout
+    assert json.loads(bare("list", "--format", "json", "-w", tmp_path, "--slot", "2").stdout) == \
+        {"active_containers": []}
+    r = bare("--profile", "nope", "list", check=False)
+    assert r.returncode == 1 and "nope" in r.stderr and "not found" in r.stderr
+    r = bare("clean", "--pools", "--dry-run")
+    assert "storage pool" in r.stdout and "Nothing to clean." in r.stdout
 
 
 def test_file_push_and_pull(coi, background, tmp_path):

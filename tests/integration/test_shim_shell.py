@@ -208,8 +208,25 @@ def test_background_then_attach(env, terminal, workspace, run):
         t.wait_for("code@")
         t.send("echo attached-$((1+1))")
         t.wait_for("attached-2")
+        t2 = terminal("shell", "--container", name)  # an existing container: its running session
+        t2.wait_for("attached-2")
     finally:
         run("kill", "-f", name, check=False)
+
+
+def test_shell_command_line(run):
+    """As code-on-incus: a word after shell is a mistaken session id; the root has no shell flags."""
+    r = run("shell", "abc123", check=False)
+    assert r.returncode == 1 and "did you mean --resume=abc123?" in r.stderr
+    r = run("--debug", check=False)
+    assert r.returncode == 1 and "unknown flag: --debug" in r.stderr
+    for args in (("shell", "--container", "coi-nonexistent"), ("attach", "coi-nonexistent")):
+        r = run(*args, check=False)
+        assert r.returncode == 1 and "container coi-nonexistent not found or not running" in r.stderr
+    r = run("shell", "--tool", "vim", check=False)
+    assert r.returncode == 2 and 'unknown tool "vim"' in r.stderr
+    r = run("shell", "--help")
+    assert "Usage:\n  coi shell [flags]" in r.stdout and "--background" in r.stdout
 
 
 # ---- the agent's pane, --model ---------------------------------------------------------------------
