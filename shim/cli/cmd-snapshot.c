@@ -1,100 +1,30 @@
 /* cmd-snapshot.c — `coi snapshot create|list|restore|delete|info` as code-on-incus 0.8 has them (plus
- * `restore --as NEW` to branch): resolves the container, calls snapshot.c, prints. Errors exit 1, usage 2. */
+ * `restore --as NEW` to branch): the flags as data (cli.h), handlers that resolve the container, call
+ * snapshot.c and print. Errors exit 1, the usage errors upstream raises itself 2. */
 #include <stdio.h>
 #include <time.h>
 
-#include "cmd-util.h"
 #include "commands.h"
 #include "session/slots.h"
 #include "container/snapshot.h"
 #include "util.h"
 #include "session/workspace.h"
 
-static const char usage_text[] =
-        "Usage: coi snapshot COMMAND [flags]\n"
-        "  create [NAME] [-c CONTAINER] [--stateful]   snapshot the container (default name "
-        "snap-YYYYMMDD-HHMMSS)\n"
-        "  list [-c CONTAINER] [--all] [--format text|json]\n"
-        "  restore NAME [-c CONTAINER] [-f]            roll a stopped container back to NAME\n"
-        "  restore NAME --as NEW [-c CONTAINER]        branch: a new stopped container NEW from NAME\n"
-        "  delete NAME|--all [-c CONTAINER] [-f]\n"
-        "  info NAME [-c CONTAINER] [--format text|json]\n"
-        "The container: -c/--container, else $COI_CONTAINER, else the one container of the workspace\n"
-        "(-w/--workspace DIR, default the current directory).\n";
-
-#define usage(...) cmd_usage("snapshot", usage_text, __VA_ARGS__)
-
-struct snap_flags {
-        const char *container, *workspace, *format, *as;
-        const char *name;
-        bool stateful, force, all;
-};
-
 static int fail(const struct coi_error *err)
 {
-        fprintf(stderr, "Error: %s\n", err->msg);
-        return 1;
+        return cli_error(1, "%s", err->msg);
 }
 
-/* "--flag value", "--flag=value" or "-c value"; NULL if argv[*i] is none of the given spellings. */
-static const char *flag_value(int argc, char **argv, int *i, const char *lng, const char *shrt, bool *missing)
+/* --format json, or coi's --json. */
+static bool wants_json(const struct cli_call *call)
 {
-        const char *a = argv[*i];
-        size_t n = strlen(lng);
-        if (strncmp(a, lng, n) == 0 && a[n] == '=')
-                return a + n + 1;
-        if (!streq(a, lng) && !(shrt && streq(a, shrt)))
-                return NULL;
-        if (*i + 1 >= argc) {
-                *missing = true;
-                return NULL;
-        }
-        return argv[++*i];
+        return cli_bool(call, "json") || streq(cli_str(call, "format"), "json");
 }
-/* Flags the verb accepts, by letter: c container, s stateful, f force, a all, F format, A as; and its
- * snapshot NAME: n optional, N required. */
-static int parse(int argc, char **argv, const char *accepted, struct snap_flags *f)
+
+/* The snapshot's name: the first argument, or NULL. */
+static const char *name_arg(const struct cli_call *call)
 {
-        const char *verb = argv[0];
-        int max_pos = strchr(accepted, 'n') || strchr(accepted, 'N') ? 1 : 0;
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                bool missing = false;
-                const char *v;
-                if ((v = flag_value(argc, argv, &i, "--container", "-c", &missing)) && strchr(accepted, 'c'))
-                        f->container = v;
-                else if (!missing && (v = flag_value(argc, argv, &i, "--workspace", "-w", &missing)))
-                        f->workspace = v;
-                else if (!missing && strchr(accepted, 'F') &&
-                         (v = flag_value(argc, argv, &i, "--format", NULL, &missing))) {
-                        if (!streq(v, "text") && !streq(v, "json"))
-                                return usage("%s: --format %s: expected text or json", verb, v);
-                        f->format = v;
-                } else if (!missing && strchr(accepted, 'A') &&
-                           (v = flag_value(argc, argv, &i, "--as", NULL, &missing)))
-                        f->as = v;
-                else if (missing)
-                        return usage("%s: %s needs a value", verb, a);
-                else if (strchr(accepted, 'F') && streq(a, "--json"))
-                        f->format = "json";
-                else if (strchr(accepted, 's') && streq(a, "--stateful"))
-                        f->stateful = true;
-                else if (strchr(accepted, 'f') && (streq(a, "--force") || streq(a, "-f")))
-                        f->force = true;
-                else if (strchr(accepted, 'a') && (streq(a, "--all") || streq(a, "-a")))
-                        f->all = true;
-                else if (streq(a, "--help") || streq(a, "-h"))
-                        return usage(NULL);
-                else if (a[0] == '-' && a[1])
-                        return usage("%s: unknown flag %s", verb, a);
-                else if (!f->name && max_pos > 0)
-                        f->name = a;
-                else
-                        return usage("%s: accepts at most %d arg(s), received more (%s)", verb, max_pos, a);
-        }
-        if (strchr(accepted, 'N') && !f->name)
-                return usage("%s: accepts 1 arg(s), received 0 (the snapshot's name is required)", verb);
-        return 0;
+        return call->nargs > 0 ? call->args[0] : NULL;
 }
 
 static bool container_exists(struct container_store *s, const char *name)
@@ -108,10 +38,10 @@ static bool container_exists(struct container_store *s, const char *name)
 }
 
 /* As code-on-incus: --container, then $COI_CONTAINER, then the workspace's only container. */
-static int resolve_container(struct container_store *s, const struct snap_flags *f, char **ret,
+static int resolve_container(struct container_store *s, const struct cli_call *call, char **ret,
                              struct coi_error *err)
 {
-        const char *given = f->container;
+        const char *given = *cli_str(call, "container") ? cli_str(call, "container") : NULL;
         const char *env = getenv("COI_CONTAINER");
         if (given || (env && *env)) {
                 const char *name = given ? given : env;
@@ -122,7 +52,7 @@ static int resolve_container(struct container_store *s, const struct snap_flags 
                 return *ret ? 0 : coi_error_set(err, ENOMEM, "container name: %m");
         }
         _cleanup_(workspace_freep) struct workspace *ws = NULL;
-        int r = workspace_resolve(f->workspace, NULL, &ws, err);
+        int r = workspace_resolve(cli_str(call, "workspace"), NULL, &ws, err);
         if (r < 0)
                 return r;
         _cleanup_strv_ char **found = NULL;
@@ -236,30 +166,30 @@ static void target_done(struct target *t)
 }
 
 /* 0, or the exit code once the error is printed. */
-static int target_open(const struct snap_flags *f, struct target *t)
+static int target_open(const struct cli_call *call, struct target *t)
 {
         struct coi_error err = { 0 };
-        if (container_store_open(&t->s, &err) < 0 || resolve_container(t->s, f, &t->container, &err) < 0)
+        if (container_store_open(&t->s, &err) < 0 || resolve_container(t->s, call, &t->container, &err) < 0)
                 return fail(&err);
         return 0;
 }
 
-static int do_create(const struct snap_flags *f)
+static int do_create(const struct cli_call *call)
 {
         struct coi_error err = { 0 };
-        if (f->stateful) {
-                fprintf(stderr, "Error: stateful snapshots (process memory) are not supported by coi: "
-                                "drop --stateful for a filesystem snapshot\n");
-                return 1;
-        }
+        if (cli_bool(call, "stateful"))
+                return cli_error(1, "stateful snapshots (process memory) are not supported by coi: drop "
+                                    "--stateful for a filesystem snapshot");
         char defname[32];
-        if (!f->name)
+        const char *name = name_arg(call);
+        if (!name) {
                 snapshot_default_name(defname);
-        const char *name = f->name ? f->name : defname;
+                name = defname;
+        }
         if (snapshot_validate_name(name, &err) < 0)
                 return fail(&err);
         _cleanup_(target_done) struct target t = { 0 };
-        int r = target_open(f, &t);
+        int r = target_open(call, &t);
         if (r)
                 return r;
         if (snapshot_create(t.s, t.container, name, NULL, &err) < 0)
@@ -317,17 +247,17 @@ static int list_all(struct container_store *s, bool json)
         return code;
 }
 
-static int do_list(const struct snap_flags *f)
+static int do_list(const struct cli_call *call)
 {
-        bool json = f->format && streq(f->format, "json");
+        bool json = wants_json(call);
         struct coi_error err = { 0 };
         _cleanup_(target_done) struct target t = { 0 };
-        if (f->all) {
+        if (cli_bool(call, "all")) {
                 if (container_store_open(&t.s, &err) < 0)
                         return fail(&err);
                 return list_all(t.s, json);
         }
-        int r = target_open(f, &t);
+        int r = target_open(call, &t);
         if (r)
                 return r;
         struct snapshot_info **list = NULL;
@@ -350,63 +280,63 @@ static int do_list(const struct snap_flags *f)
         return code;
 }
 
-static int do_restore(const struct snap_flags *f)
+static int do_restore(const struct cli_call *call)
 {
-        if (f->stateful) {
-                fprintf(stderr,
-                        "Error: stateful restore is not supported by coi (its snapshots hold no process "
-                        "memory): drop --stateful\n");
-                return 1;
-        }
+        if (cli_bool(call, "stateful"))
+                return cli_error(1, "stateful restore is not supported by coi (its snapshots hold no "
+                                    "process memory): drop --stateful");
+        const char *name = call->args[0], *as = cli_str(call, "as");
         struct coi_error err = { 0 };
         _cleanup_(target_done) struct target t = { 0 };
-        int r = target_open(f, &t);
+        int r = target_open(call, &t);
         if (r)
                 return r;
-        if (f->as) {
-                if (snapshot_branch(t.s, t.container, f->name, f->as, &err) < 0)
+        if (*as) {
+                if (snapshot_branch(t.s, t.container, name, as, &err) < 0)
                         return fail(&err);
-                fprintf(stderr, "Created container '%s' from snapshot '%s' of container '%s'\n", f->as,
-                        f->name, t.container);
+                fprintf(stderr, "Created container '%s' from snapshot '%s' of container '%s'\n", as, name,
+                        t.container);
                 return 0;
         }
         _cleanup_(snapshot_info_freep) struct snapshot_info *info = NULL;
-        if (snapshot_get(t.s, t.container, f->name, &info, &err) < 0)
+        if (snapshot_get(t.s, t.container, name, &info, &err) < 0)
                 return fail(&err);
-        if (!f->force) {
+        if (!cli_bool(call, "force")) {
                 struct container_info *ci = NULL;
                 bool stopped =
                         container_info_get(t.s, t.container, &ci, &err) == 0 && streq(ci->status, "stopped");
                 container_info_free(ci);
                 if (stopped) { /* a running one is refused below without asking */
                         fprintf(stderr, "WARNING: This will restore container '%s' to snapshot '%s'.\n",
-                                t.container, f->name);
+                                t.container, name);
                         fprintf(stderr, "All changes since the snapshot will be lost.\n\n");
                         if (!confirm())
                                 return 0;
                 }
         }
-        if (snapshot_restore(t.s, t.container, f->name, &err) < 0)
+        if (snapshot_restore(t.s, t.container, name, &err) < 0)
                 return fail(&err);
-        fprintf(stderr, "Restored container '%s' from snapshot '%s'\n", t.container, f->name);
+        fprintf(stderr, "Restored container '%s' from snapshot '%s'\n", t.container, name);
         return 0;
 }
 
-static int do_delete(const struct snap_flags *f)
+static int do_delete(const struct cli_call *call)
 {
-        if (!f->name && !f->all)
-                return usage("snapshot name required (or use --all to delete all snapshots)");
-        if (f->name && f->all)
-                return usage("delete: a NAME and --all exclude each other");
+        const char *name = name_arg(call);
+        bool all = cli_bool(call, "all");
+        if (!name && !all)
+                return cli_error(2, "snapshot name required (or use --all to delete all snapshots)");
+        if (name && all)
+                return cli_error(2, "a snapshot name and --all are mutually exclusive");
         struct coi_error err = { 0 };
         _cleanup_(target_done) struct target t = { 0 };
-        int r = target_open(f, &t);
+        int r = target_open(call, &t);
         if (r)
                 return r;
-        if (f->name) {
-                if (snapshot_delete(t.s, t.container, f->name, &err) < 0)
+        if (name) {
+                if (snapshot_delete(t.s, t.container, name, &err) < 0)
                         return fail(&err);
-                fprintf(stderr, "Deleted snapshot '%s' from container '%s'\n", f->name, t.container);
+                fprintf(stderr, "Deleted snapshot '%s' from container '%s'\n", name, t.container);
                 return 0;
         }
         struct snapshot_info **list = NULL;
@@ -416,7 +346,7 @@ static int do_delete(const struct snap_flags *f)
         if (!list[0]) {
                 fprintf(stderr, "No snapshots to delete for container '%s'\n", t.container);
         } else {
-                bool go = f->force;
+                bool go = cli_bool(call, "force");
                 if (!go) {
                         fprintf(stderr, "WARNING: This will delete ALL %zu snapshot(s) for container '%s':\n",
                                 count(list), t.container);
@@ -439,17 +369,17 @@ static int do_delete(const struct snap_flags *f)
         return code;
 }
 
-static int do_info(const struct snap_flags *f)
+static int do_info(const struct cli_call *call)
 {
         struct coi_error err = { 0 };
         _cleanup_(target_done) struct target t = { 0 };
-        int r = target_open(f, &t);
+        int r = target_open(call, &t);
         if (r)
                 return r;
         _cleanup_(snapshot_info_freep) struct snapshot_info *info = NULL;
-        if (snapshot_get(t.s, t.container, f->name, &info, &err) < 0)
+        if (snapshot_get(t.s, t.container, call->args[0], &info, &err) < 0)
                 return fail(&err);
-        if (f->format && streq(f->format, "json")) {
+        if (wants_json(call)) {
                 char *out = NULL;
                 return print_json(snapshot_json(info, t.container, &out, &err), &out, &err);
         }
@@ -464,34 +394,115 @@ static int do_info(const struct snap_flags *f)
         return 0;
 }
 
-static int cmd_snapshot(int argc, char **argv)
-{
-        /* flags: what parse accepts for the verb. */
-        static const struct {
-                const char *name, *flags;
-                int (*run)(const struct snap_flags *f);
-        } verbs[] = {
-                { "create", "csn", do_create },     { "list", "caF", do_list },
-                { "restore", "csfAN", do_restore }, { "delete", "cfan", do_delete },
-                { "info", "cFN", do_info },
-        };
-        if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
-                fputs(usage_text, argc < 2 ? stderr : stdout);
-                return argc < 2 ? 2 : 0;
-        }
-        for (size_t k = 0; k < ELEMENTSOF(verbs); k++) {
-                if (!streq(argv[1], verbs[k].name))
-                        continue;
-                struct snap_flags f = { 0 };
-                int r = parse(argc - 1, argv + 1, verbs[k].flags, &f);
-                return r ?: verbs[k].run(&f);
-        }
-        return usage("unknown command \"%s\"", argv[1]);
-}
+/* ---- the table ---- */
 
-/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+/* Flags several subcommands share. */
+#define CONTAINER_FLAG                                                                                       \
+        {                                                                                                    \
+                .name = "container", .shorthand = 'c', .type = CLI_STRING,                                   \
+                .help = "the container (default: $COI_CONTAINER, else the workspace's one container)"        \
+        }
+#define FORMAT_FLAG                                                                                          \
+        {                                                                                                    \
+                .name = "format", .type = CLI_STRING, .def = "text", .choices = cli_text_json,               \
+                .help = "text or json"                                                                       \
+        }
+#define JSON_FLAG                                                                                            \
+        {                                                                                                    \
+                .name = "json", .type = CLI_BOOL, .help = "coi: same as --format json"                       \
+        }
+
+static const struct cli_flag create_flags[] = {
+        CONTAINER_FLAG,
+        { .name = "stateful", .type = CLI_BOOL, .help = "include process memory (not supported by coi)" },
+        { 0 },
+};
+static const struct cli_flag list_flags[] = {
+        CONTAINER_FLAG,
+        FORMAT_FLAG,
+        JSON_FLAG,
+        { .name = "all", .shorthand = 'a', .type = CLI_BOOL, .help = "the snapshots of every container" },
+        { 0 },
+};
+static const struct cli_flag restore_flags[] = {
+        CONTAINER_FLAG,
+        { .name = "force", .shorthand = 'f', .type = CLI_BOOL, .help = "do not ask first" },
+        { .name = "stateful", .type = CLI_BOOL, .help = "restore process memory (not supported by coi)" },
+        { .name = "as",
+          .type = CLI_STRING,
+          .help = "coi: branch: create the new stopped container NEW from the snapshot instead" },
+        { 0 },
+};
+static const struct cli_flag delete_flags[] = {
+        CONTAINER_FLAG,
+        { .name = "force", .shorthand = 'f', .type = CLI_BOOL, .help = "do not ask first (with --all)" },
+        { .name = "all",
+          .shorthand = 'a',
+          .type = CLI_BOOL,
+          .help = "delete every snapshot of the container" },
+        { 0 },
+};
+static const struct cli_flag info_flags[] = { CONTAINER_FLAG, FORMAT_FLAG, JSON_FLAG, { 0 } };
+
+static const struct cli_command create_cmd = {
+        .name = "create",
+        .use = "[name]",
+        .summary = "Snapshot a container",
+        .description = "Snapshot the container's filesystem as <name> (default snap-YYYYMMDD-HHMMSS).\n"
+                       "The container: --container, else $COI_CONTAINER, else the one container of the\n"
+                       "workspace (-w).",
+        .flags = create_flags,
+        .args = CLI_ARGS_MAX,
+        .n = 1,
+        .run = do_create,
+};
+static const struct cli_command list_cmd = {
+        .name = "list",
+        .summary = "List a container's snapshots",
+        .description = "List a container's snapshots (--all: every container's).",
+        .flags = list_flags,
+        .args = CLI_ARGS_ANY,
+        .run = do_list,
+};
+static const struct cli_command restore_cmd = {
+        .name = "restore",
+        .use = "<name>",
+        .summary = "Roll a stopped container back to a snapshot",
+        .description = "Roll a stopped container back to the snapshot <name>; everything since is lost.\n"
+                       "With --as NEW (coi), create a new stopped container from the snapshot instead.",
+        .flags = restore_flags,
+        .args = CLI_ARGS_EXACT,
+        .n = 1,
+        .run = do_restore,
+};
+static const struct cli_command delete_cmd = {
+        .name = "delete",
+        .use = "<name>", /* upstream's words, though --all needs none */
+        .summary = "Delete a snapshot (or all with --all)",
+        .flags = delete_flags,
+        .args = CLI_ARGS_MAX,
+        .n = 1,
+        .run = do_delete,
+};
+static const struct cli_command info_cmd = {
+        .name = "info",
+        .use = "<name>",
+        .summary = "Show one snapshot's details",
+        .flags = info_flags,
+        .args = CLI_ARGS_EXACT,
+        .n = 1,
+        .run = do_info,
+};
+
+static const struct cli_command *const snapshot_commands[] = {
+        &create_cmd, &list_cmd, &restore_cmd, &delete_cmd, &info_cmd, NULL,
+};
+
 const struct cli_command cli_cmd_snapshot = {
         .name = "snapshot",
-        .summary = "Create, list, restore, delete and inspect container snapshots",
-        .raw = cmd_snapshot
+        .summary = "Manage container snapshots",
+        .description = "Create, list, restore, delete and inspect snapshots of a container's filesystem.\n"
+                       "The container: -c/--container, else $COI_CONTAINER, else the one container of the\n"
+                       "workspace (-w/--workspace, default the current directory).",
+        .subcommands = snapshot_commands,
 };

@@ -563,7 +563,8 @@ static int hotplug_mount(struct container_store *s, const struct container_info 
 }
 
 int container_mount_device(struct container_store *s, const char *name, const char *device,
-                           const char *source, const char *target, bool shift, struct coi_error *err)
+                           const char *source, const char *target, bool shift, bool readonly,
+                           struct coi_error *err)
 {
         if (!device_name_valid(device))
                 return coi_error_set(err, EINVAL,
@@ -592,7 +593,7 @@ int container_mount_device(struct container_store *s, const char *name, const ch
                                              name, device, rec.mounts[i].target);
         /* rec's arrays have room for one more. */
         rec.mounts[rec.n] = (struct container_mount){
-                .source = real, .target = target, .shift = shift, .device = device
+                .source = real, .target = target, .readonly = readonly, .shift = shift, .device = device
         };
         rec.create[rec.n] = NULL;
         if (!streq(m->status, "stopped") && m->pid > 0) {

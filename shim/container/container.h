@@ -200,9 +200,10 @@ int container_start_recorded(struct container_store *s, const char *name, struct
  * disk device): recorded in mounts.json after the launch's mounts so every later start mounts it again,
  * and mounted at once into a running or paused container (in its mount namespace, by a short-lived
  * child; unlike the mounts made before init starts, the container's root can unmount that one). EEXIST
- * when the container already has a device of that name. */
+ * when the container already has a device of that name. readonly: mounted read-only, now and later. */
 int container_mount_device(struct container_store *s, const char *name, const char *device,
-                           const char *source, const char *target, bool shift, struct coi_error *err);
+                           const char *source, const char *target, bool shift, bool readonly,
+                           struct coi_error *err);
 /* The working directory of an exec that names none: "/workspace" when the running container has that
  * directory, else "/" (static strings). */
 const char *container_default_cwd(struct container_store *s, const char *name);

@@ -1,5 +1,5 @@
 """Managing sessions as a user does: `coi list` (text and code-on-incus's JSON), `kill`, `shutdown`,
-`persist`, `file push/pull`, `tmux send/capture/list`, and `clean --orphans` after coi was killed with
+`persist`, `file push/pull`, `tmux send/capture/list` (their help and errors as code-on-incus 0.8 has them), and `clean --orphans` after coi was killed with
 SIGKILL mid-run leaves no container, mount, cgroup, runtime state or id allocation behind."""
 import json
 import os
@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+import compat_contract
 from conftest import coi_runner
 from test_shim_run import COI, IMAGE, build_test_image_tar, env, pytestmark  # noqa: F401
 
@@ -174,7 +175,9 @@ def test_file_push_and_pull(coi, background, tmp_path):
     coi("file", "pull", f"{name}:/home/code/stat.txt", tmp_path / "stat.txt")
     assert (tmp_path / "stat.txt").read_text() == "code:7\n"
     r = coi("file", "pull", f"{name}:/home/code/aptcopy", tmp_path / "apt", check=False)
-    assert r.returncode != 0 and "-r" in r.stderr
+    assert r.returncode == 2 and "source is a directory, use -r flag" in r.stderr
+    r = coi("file", "push", tmp_path, f"{name}:/home/code/dir", check=False)
+    assert r.returncode == 2 and "source is a directory, use -r flag" in r.stderr
     coi("file", "pull", "-r", f"{name}:/home/code/aptcopy", tmp_path / "apt")
     assert (tmp_path / "apt" / "sources.list").exists() or any((tmp_path / "apt").iterdir())
 
@@ -198,8 +201,56 @@ def test_tmux_send_capture_list(coi, background):
     while "captured-15" not in coi("tmux", "capture", name).stdout and time.monotonic() < deadline:
         time.sleep(0.2)
     assert "captured-15" in coi("tmux", "capture", name).stdout
-    assert f"{name} (tmux session: coi-{name})" in coi("tmux", "list").stdout
+    assert f"  - {name} (tmux session: coi-{name})\n" in coi("tmux", "list").stdout
+    sessions = json.loads(coi("tmux", "list", "--format", "json").stdout)
+    assert {"container": name, "session": f"coi-{name}"} in sessions
+    assert all(set(s) == set(compat_contract.JSON_FIELDS[("tmux", "list")]["[]"]) for s in sessions)
 
+
+FILE_TMUX_COMMANDS = [p for p in compat_contract.COMMANDS if p[:1] in (("file",), ("tmux",))]
+
+
+@pytest.mark.parametrize("path", FILE_TMUX_COMMANDS, ids=" ".join)
+def test_help_of_every_file_and_tmux_command(coi, path):
+    spec = compat_contract.COMMANDS[path]
+    for h in ("--help", "-h"):
+        r = coi(*path, h)
+        assert r.stderr == ""
+        if spec["group"]:
+            assert f"Usage:\n  coi {path[0]} [command]\n" in r.stdout
+            assert all(f"  {p[1]} " in r.stdout for p in FILE_TMUX_COMMANDS if len(p) == 2 and p[0] == path[0])
+        else:
+            assert f"Usage:\n  coi {path[0]} {spec['use']} [flags]\n" in r.stdout
+        for short, long, _kind, _default in spec["flags"]:
+            assert (f"  -{short}, --{long}" if short else f"      --{long}") in r.stdout
+    if spec["group"]:
+        assert "Available Commands:" in coi(*path).stdout  # bare: the help, exit 0
+
+
+@pytest.mark.parametrize("case", [c for c in compat_contract.ERROR_CASES if c["argv"][0] in ("file", "tmux")],
+                         ids=lambda c: " ".join(c["argv"]))
+def test_file_and_tmux_errors_as_upstream(coi, case):
+    r = coi(*case["argv"], check=False)
+    assert r.returncode == case["exit"], r.stderr
+    assert all(words in r.stderr for words in case["contains"]), r.stderr
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_file_remote_must_name_a_container_and_an_absolute_path(coi, tmp_path):
+    for remote in ("c:relative", ":/abs", "nocolon"):
+        r = coi("file", "push", "/etc/hostname", remote, check=False)
+        assert r.returncode == 2 and "destination must be in format 'container:path'" in r.stderr
+        r = coi("file", "pull", remote, tmp_path / "out", check=False)
+        assert r.returncode == 2 and "source must be in format 'container:path'" in r.stderr
+    r = coi("file", "push", "/etc/hostname", check=False)
+    assert r.returncode == 1 and r.stderr.endswith("coi: accepts 2 arg(s), received 1\n")
+
+
+def test_tmux_list_without_sessions(coi):
+    assert coi("tmux", "list", "--format", "json").stdout == "[]\n"
+    assert coi("tmux", "list").stdout == "No active sessions\n"
+    r = coi("tmux", "list", "--format", "yaml", check=False)
+    assert (r.returncode, r.stderr) == (2, "coi: invalid format 'yaml': must be 'text' or 'json'\n")
 
 def leftovers(env, name):
     data = pathlib.Path(env["COI_DATA_DIR"])

@@ -15,6 +15,7 @@ import uuid
 
 import pytest
 
+import compat_contract
 from conftest import coi_runner
 from test_shim_run import COI, IMAGE, env  # noqa: F401 (env: the test image in a store of its own)
 
@@ -210,7 +211,6 @@ def test_branch_to_an_existing_name_fails(coi, containers):
 
 @pytest.mark.parametrize("args,needle,code", [
     (["create", "../escape"], 'invalid snapshot name "../escape"', 1),
-    (["create", "-dash"], 'invalid snapshot name "-dash"', 2),  # parsed as an unknown flag
     (["info", "missing"], "snapshot 'missing' not found for container", 1),
     (["restore", "missing", "-f"], "snapshot 'missing' not found for container", 1),
     (["delete", "missing"], "snapshot 'missing' not found for container", 1),
@@ -284,3 +284,43 @@ def test_deleting_the_container_deletes_its_snapshots(coi, containers, env):
     assert (cdir(env, c) / "snapshots/s/metadata.json").exists()
     coi("container", "delete", c, "--force")
     assert not cdir(env, c).exists()
+
+
+SNAPSHOT_COMMANDS = [p for p in compat_contract.COMMANDS if p[:1] == ("snapshot",)]
+
+
+@pytest.mark.parametrize("path", SNAPSHOT_COMMANDS, ids=" ".join)
+def test_help_of_every_snapshot_command(coi, path):
+    spec = compat_contract.COMMANDS[path]
+    for h in ("--help", "-h"):
+        r = coi(*path, h)
+        assert r.stderr == ""
+        if spec["group"]:
+            assert "Usage:\n  coi snapshot [command]\n" in r.stdout
+            assert all(f"  {p[1]} " in r.stdout for p in SNAPSHOT_COMMANDS if len(p) == 2)
+        else:
+            assert f"Usage:\n  coi snapshot {spec['use']} [flags]\n" in r.stdout
+        for short, long, _kind, _default in spec["flags"]:
+            assert (f"  -{short}, --{long}" if short else f"      --{long}") in r.stdout
+        assert "Global Flags:" in r.stdout and "-w, --workspace string" in r.stdout
+
+
+def test_usage_errors(coi):
+    # A bare group, or an unknown word below it: the group's help, exit 0.
+    for args in ([], ["bogus"]):
+        r = coi("snapshot", *args)
+        assert "Available Commands:" in r.stdout and "  restore " in r.stdout
+    # cobra's parse errors: the usage, then the reason, exit 1.
+    r = coi("snapshot", "create", "-dash", "-c", "x", check=False)
+    assert r.returncode == 1 and r.stderr.startswith("Usage:\n  coi snapshot create [name] [flags]\n")
+    assert r.stderr.endswith("coi: unknown shorthand flag: 'd' in -dash\n")
+    r = coi("snapshot", "info", "-c", "x", check=False)
+    assert r.returncode == 1 and r.stderr.endswith("coi: accepts 1 arg(s), received 0\n")
+    # The usage errors code-on-incus raises itself: exit 2, one line.
+    r = coi("snapshot", "list", "--format", "yaml", check=False)
+    assert (r.returncode, r.stderr) == (2, "coi: invalid format 'yaml': must be 'text' or 'json'\n")
+    r = coi("snapshot", "delete", "-c", "x", check=False)
+    assert r.returncode == 2
+    assert r.stderr == "coi: snapshot name required (or use --all to delete all snapshots)\n"
+    r = coi("snapshot", "delete", "a", "--all", "-c", "x", check=False)
+    assert r.returncode == 2 and "mutually exclusive" in r.stderr
