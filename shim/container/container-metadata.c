@@ -186,3 +186,12 @@ int container_info_json(struct container_info *const *infos, size_t n, bool list
         *ret_json = strndup((const char *)buf, len);
         return *ret_json ? 0 : coi_error_set(err, ENOMEM, "container JSON: %m");
 }
+
+/* The usual opening of a verb on one container: a valid name, its lock held, its metadata read. */
+int lock_and_read(struct container_store *s, const char *name, int *ret_lock, struct container_info **ret_m,
+                  struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        r = r ?: container_lock(s, name, ret_lock, err);
+        return r ?: container_metadata_read(s, name, ret_m, err);
+}

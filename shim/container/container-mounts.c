@@ -482,27 +482,28 @@ int add_recorded_devices(const struct container_store *s, const char *name,
         return 0;
 }
 
-int container_start_recorded(struct container_store *s, const char *name, struct coi_error *err)
+int mounts_recorded(const struct container_store *s, const char *name, struct mounts_record **ret_rec,
+                    const struct container_mount **ret_mounts, size_t *ret_n, struct coi_error *err)
 {
-        int r = container_validate_name(name, err);
-        if (r < 0)
-                return r;
-        _cleanup_(mounts_record_done) struct mounts_record rec = { 0 };
+        struct mounts_record *rec = calloc(1, sizeof(*rec));
+        if (!rec)
+                return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
+        *ret_rec = rec;
         bool exists;
-        r = mounts_record_read(s, name, &rec, &exists, err);
+        int r = mounts_record_read(s, name, rec, &exists, err);
         if (r < 0)
                 return r;
-        if (!exists)
-                return container_start(s, name, err);
-        for (size_t i = 0; i < rec.n; i++) {
-                const struct container_mount *m = &rec.mounts[i];
-                r = check_or_create_source(m->source, rec.create[i], m->host_uid, m->host_gid, err);
+        for (size_t i = 0; i < rec->n; i++) {
+                const struct container_mount *m = &rec->mounts[i];
+                r = check_or_create_source(m->source, rec->create[i], m->host_uid, m->host_gid, err);
                 if (r < 0 && m->device)
                         return coi_error_prefix(err, "container %s: device %s: ", name, m->device);
                 if (r < 0)
                         return coi_error_prefix(err, "container %s: ", name);
         }
-        return container_start_with(s, name, rec.mounts, rec.n, false, err);
+        *ret_mounts = rec->mounts;
+        *ret_n = rec->n;
+        return 0;
 }
 
 /* ---- `coi container mount` ---------------------------------------------------------------------- */

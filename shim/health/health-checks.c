@@ -24,7 +24,7 @@
 
 #include "image/build.h"
 #include "container/container.h"
-#include "health-internal.h"
+#include "health.h"
 #include "container/idmap-alloc.h"
 #include "image/image.h"
 #include "net/net.h"
@@ -706,10 +706,25 @@ static void check_orphans(struct health_check *c)
                          total, mounts, cgroups, states, networks);
 }
 
-/* ---- the list ------------------------------------------------------------------------------------ */
+/* ---- the list, run in report order --------------------------------------------------------------- */
 
-const health_check_fn health_checks[] = {
+/* A check fills c: health_check_set() once, details as it likes; it never fails as a whole. */
+typedef void (*health_check_fn)(struct health_check *c);
+
+static const health_check_fn health_checks[] = {
         check_os,     check_kernel, check_namespaces, check_idmapped_mounts, check_cgroup, check_seccomp,
         check_subids, check_image,  check_lsm,        check_nftables,        check_disk,   check_orphans,
 };
-const size_t health_n_checks = ELEMENTSOF(health_checks);
+
+void health_run(struct health_report *ret)
+{
+        *ret = (struct health_report){ 0 };
+        for (size_t i = 0; i < ELEMENTSOF(health_checks) && i < HEALTH_MAX_CHECKS; i++)
+                health_checks[i](&ret->checks[ret->n_checks++]);
+        ret->overall = health_aggregate(ret->checks, ret->n_checks, &ret->summary);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(ret->timestamp, sizeof(ret->timestamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

@@ -1,5 +1,5 @@
 /* health.c — `coi health`'s report: the pure helpers, building a check (status, message, details), running
- * every check of health-checks.c in order, the JSON output. */
+ * the JSON output. The checks themselves and running them in order: health-checks.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <time.h>
 #include <yajl/yajl_gen.h>
 
-#include "health-internal.h"
+#include "health.h"
 #include "util.h"
 
 /* ---- pure helpers -------------------------------------------------------------------------------- */
@@ -157,21 +157,6 @@ void health_report_done(struct health_report *r)
                         free(r->checks[i].details[k].str);
         }
         r->n_checks = 0;
-}
-
-/* ---- the report ---------------------------------------------------------------------------------- */
-
-void health_run(struct health_report *ret)
-{
-        *ret = (struct health_report){ 0 };
-        for (size_t i = 0; i < health_n_checks && i < HEALTH_MAX_CHECKS; i++)
-                health_checks[i](&ret->checks[ret->n_checks++]);
-        ret->overall = health_aggregate(ret->checks, ret->n_checks, &ret->summary);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(ret->timestamp, sizeof(ret->timestamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static bool gs(yajl_gen g, const char *s)

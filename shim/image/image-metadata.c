@@ -1,5 +1,6 @@
 /* image-metadata.c — struct image_info: metadata.json in each image directory (read and written with
  * yajl), the JSON of `coi image list/info --format json`, and freeing. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,17 @@
 #include <unistd.h>
 
 #include "image-internal.h"
+
+bool image_name_valid(const char *s)
+{
+        size_t n = strlen(s);
+        if (n == 0 || n > IMAGE_NAME_MAX || !(isalnum((unsigned char)s[0])))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+                        return false;
+        return true;
+}
 
 void image_info_free(struct image_info *info)
 {

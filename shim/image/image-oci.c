@@ -1,11 +1,50 @@
 /* image-oci.c — reading an OCI image layout for import: index.json → manifest (for this architecture) →
  * config and layers; every blob is opened inside the layout and checked against its sha256 digest. */
 #include <stdio.h>
+#include <sys/utsname.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include "image-internal.h"
 #include "base/sha256.h"
+
+const char *image_oci_arch(const char *machine)
+{
+        static const char *const map[][2] = {
+                { "x86_64", "amd64" }, { "aarch64", "arm64" },   { "i686", "386" },
+                { "i386", "386" },     { "armv7l", "arm" },      { "ppc64le", "ppc64le" },
+                { "s390x", "s390x" },  { "riscv64", "riscv64" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(map); i++)
+                if (streq(machine, map[i][0]))
+                        return map[i][1];
+        return machine;
+}
+
+const char *image_host_arch(void)
+{
+        static struct utsname u;
+        if (!u.machine[0] && uname(&u) < 0)
+                return "unknown";
+        return image_oci_arch(u.machine);
+}
+
+bool image_is_type_at(int dirfd, const char *name, mode_t type)
+{
+        struct stat st;
+        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == type;
+}
+
+static void add_stats(struct extract_stats *sum, const struct extract_stats *s)
+{
+        sum->entries += s->entries;
+        sum->bytes += s->bytes;
+        sum->skipped_devices += s->skipped_devices;
+        sum->skipped_other += s->skipped_other;
+        sum->stripped_setid += s->stripped_setid;
+        sum->skipped_xattrs += s->skipped_xattrs;
+        sum->whiteouts += s->whiteouts;
+}
 
 #define OCI_MAX_JSON    (4u << 20)
 #define OCI_INDEX_DEPTH 4
@@ -206,7 +245,7 @@ int image_import_oci(struct import *im, int layoutfd, int rootfsfd, struct coi_e
                 r = extract_archive(fd, rootfsfd, &xo, &st, err);
                 if (r < 0)
                         return r;
-                image_add_stats(&im->stats, &st);
+                add_stats(&im->stats, &st);
         }
         return 0;
 }

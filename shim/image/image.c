@@ -12,8 +12,6 @@
 
 #include "image-internal.h"
 
-#define NAME_MAX_LEN 128
-
 struct image_store {
         int fd; /* -1: the store doesn't exist (yet) */
         char *path;
@@ -38,17 +36,6 @@ static void tmpdir_cleanup(struct tmpdir *t)
                 remove_tree_at(t->storefd, t->name, &ignored);
                 free(t->name);
         }
-}
-
-bool image_name_valid(const char *s)
-{
-        size_t n = strlen(s);
-        if (n == 0 || n > NAME_MAX_LEN || !(isalnum((unsigned char)s[0])))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
-                        return false;
-        return true;
 }
 
 static const char *base_name(const char *path)
@@ -239,27 +226,6 @@ int image_rootfs_open(struct image_store *s, const char *name, int *ret_fd, stru
 
 /* ---- import helpers ---- */
 
-static const char *oci_arch(const char *machine)
-{
-        static const char *const map[][2] = {
-                { "x86_64", "amd64" }, { "aarch64", "arm64" },   { "i686", "386" },
-                { "i386", "386" },     { "armv7l", "arm" },      { "ppc64le", "ppc64le" },
-                { "s390x", "s390x" },  { "riscv64", "riscv64" },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(map); i++)
-                if (streq(machine, map[i][0]))
-                        return map[i][1];
-        return machine;
-}
-
-const char *image_host_arch(void)
-{
-        static struct utsname u;
-        if (!u.machine[0] && uname(&u) < 0)
-                return "unknown";
-        return oci_arch(u.machine);
-}
-
 /* The architecture of a plain rootfs: the ELF machine of its shell. */
 static char *rootfs_arch(int rootfsfd)
 {
@@ -323,12 +289,6 @@ static bool dir_is_empty(int dirfd)
         return true;
 }
 
-bool image_is_type_at(int dirfd, const char *name, mode_t type)
-{
-        struct stat st;
-        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == type;
-}
-
 static char *now_rfc3339(void)
 {
         time_t t = time(NULL);
@@ -337,17 +297,6 @@ static char *now_rfc3339(void)
         if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
                 return strdup("1970-01-01T00:00:00Z");
         return strdup(buf);
-}
-
-void image_add_stats(struct extract_stats *sum, const struct extract_stats *s)
-{
-        sum->entries += s->entries;
-        sum->bytes += s->bytes;
-        sum->skipped_devices += s->skipped_devices;
-        sum->skipped_other += s->skipped_other;
-        sum->stripped_setid += s->stripped_setid;
-        sum->skipped_xattrs += s->skipped_xattrs;
-        sum->whiteouts += s->whiteouts;
 }
 
 /* ---- Incus / LXD unified tarball: metadata.yaml + rootfs/ (+ templates/) ---- */
@@ -387,7 +336,7 @@ static char *incus_arch(int tmpfd)
                 size_t n = strcspn(v, " \t\"'\r\n");
                 char machine[64];
                 snprintf(machine, sizeof(machine), "%.*s", (int)(n < 63 ? n : 63), v);
-                return strdup(oci_arch(machine));
+                return strdup(image_oci_arch(machine));
         }
         return NULL;
 }
@@ -575,7 +524,7 @@ int image_import(struct image_store *s, const struct image_import_options *o, st
                 return coi_error_set(err, EINVAL,
                                      "invalid image name \"%s\": use letters, digits, '.', '_' and '-', "
                                      "starting with a letter or digit, at most %d bytes",
-                                     o->name, NAME_MAX_LEN);
+                                     o->name, IMAGE_NAME_MAX);
         if (s->fd < 0)
                 return coi_error_set(err, ENOENT, "image store %s does not exist", s->path);
         _cleanup_(import_done) struct import im = {
