@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "image/build.h"
 #include "config/config.h"
 #include "util.h"

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <yajl/yajl_gen.h>
 
+#include "commands.h"
 #include "cmd-util.h"
 #include "container/container.h"
 #include "util.h"

@@ -4,6 +4,7 @@
 #include <libgen.h>
 #include <sys/stat.h>
 
+#include "commands.h"
 #include "session/session-run.h"
 #include "util.h"
 

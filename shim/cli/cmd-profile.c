@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "config/config.h"
 #include "config/profile.h"
 #include "util.h"

@@ -7,6 +7,7 @@
 #include "session/agent.h"
 #include "commands.h"
 #include "session/session-run.h"
+#include "session-flags.h"
 #include "util.h"
 
 static const char usage_text[] =

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "commands.h"
 #include "net/net.h"
 #include "session/session-run.h"
 #include "util.h"

@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <termios.h>
 
+#include "commands.h"
 #include "session/agent.h"
 #include "session/session-run.h"
+#include "session-flags.h"
 #include "util.h"
 
 /* The agent's pane: $@ is the agent's command line; its exit leaves a shell in the pane. */

@@ -1,5 +1,6 @@
 /* cmd-tmux.c — `coi tmux send NAME COMMAND`, `coi tmux capture NAME`, `coi tmux list`: the agent's tmux
  * session "coi-<container>" driven from the host (automation, tests), as code-on-incus does. */
+#include "commands.h"
 #include "session/session-run.h"
 #include "util.h"
 

@@ -4,13 +4,6 @@
 #include <string.h>
 
 #include "commands.h"
-#include "image/build.h"
-#include "config/config.h"
-#include "container/container.h"
-#include "health/health.h"
-#include "image/image.h"
-#include "net/net.h"
-#include "session/session-run.h"
 
 static const struct coi_command commands[] = {
         { "build", cmd_build, "Build the default image (coi-default) or a profile's image" },

@@ -4,6 +4,7 @@
 
 #include "net/net-nft.h"
 #include "session/session-run.h"
+#include "session-flags.h"
 #include "session/slots.h"
 #include "util.h"
 

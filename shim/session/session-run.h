@@ -30,14 +30,6 @@ struct session_flags {
         char **env;            /* -e/--env K=V (repeatable): [defaults] environment; owned, strv */
         char **mounts;         /* --mount HOST:CONTAINER[:ro] (repeatable): [[mounts.default]]; owned */
 };
-void session_flags_done(struct session_flags *f);
-
-/* If argv[*i] is a global flag, consumes it (and its value) and returns 1; 0 if it is not one; -1 after
- * printing a usage error. */
-int session_flag(int argc, char **argv, int *i, struct session_flags *f);
-
-/* Refuses --backend incus ("the incus backend is not implemented yet"): 0 or exit code 2 (printed). */
-int session_check_backend(const struct session_flags *f);
 
 struct session {
         struct config *cfg;
@@ -105,17 +97,3 @@ char *session_dir_for_tool(const struct config *cfg, const char *tool);
 int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct coi_error *err);
 /* openat2(rootfd, path, flags, RESOLVE_IN_ROOT): path as the container sees it. */
 int session_openat2_in_root(int rootfd, const char *path, int flags);
-
-/* The commands (cmd-run.c, cmd-shell.c, cmd-session.c, cmd-file.c, cmd-tmux.c). */
-int cmd_run(int argc, char **argv);
-int cmd_shell(int argc, char **argv);
-int cmd_attach(int argc, char **argv);
-int cmd_list(int argc, char **argv);
-int cmd_info(int argc, char **argv);
-int cmd_shutdown(int argc, char **argv);
-int cmd_kill(int argc, char **argv);
-int cmd_persist(int argc, char **argv);
-int cmd_unfreeze(int argc, char **argv);
-int cmd_clean(int argc, char **argv);
-int cmd_file(int argc, char **argv);
-int cmd_tmux(int argc, char **argv);
