@@ -2,6 +2,7 @@
  * string utilities. Header-only macros plus util.c; shared by the library and the coi shim. */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -20,6 +21,9 @@
 #define _cleanup_fclose_ _cleanup_(fclosep)
 #define _cleanup_strv_   _cleanup_(strv_freep)
 #define _unused_         __attribute__((unused))
+
+/* A directory stream (opendir, fdopendir) closed at the end of the scope. */
+#define _cleanup_closedir_ _cleanup_(dir_closep)
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -49,6 +53,12 @@ static inline void fclosep(FILE **f)
 {
         if (*f)
                 fclose(*f);
+}
+
+static inline void dir_closep(DIR **d)
+{
+        if (*d)
+                closedir(*d);
 }
 
 void strv_free(char **strv);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "coi-runtime.h"
+#include "create-config.h"
 
 struct cli {
         struct coi_context ctx;
@@ -22,12 +23,20 @@ struct cli {
         char **argv; /* main's, for the sealing re-exec */
 };
 
+/* Where a sealing re-exec passes the CLOCK_MONOTONIC of the first main() on, for --timings. */
+#define T0_ENV "_COI_RUNTIME_T0"
+
+/* The library's log callback (ctx.log_data is the struct cli): messages go to stderr or the --log file;
+ * an error (COI_LOG_ERROR) is printed as cli_fail prints one. */
+void cli_on_log(enum coi_log_level level, const char *msg, void *userdata);
+
 /* Re-executes from a sealed copy of the binary when needed (coi_sealed_binary_needed*); returns 0 or,
  * after printing the error, the exit code 1. */
 int cli_seal(struct cli *cli, bool needed);
 struct create_flags;
-/* cli_seal for create/run: asks the library whether this bundle's container needs it. */
-int cli_seal_for_create(struct cli *cli, const struct create_flags *f);
+/* cli_seal for create/run: loads the bundle's config into f->config and asks the library whether its
+ * container needs the sealed copy; the create then runs that very config. */
+int cli_seal_for_create(struct cli *cli, struct create_flags *f);
 
 /* Prints "coi-runtime: <msg>" once on stderr (and into the --log file); returns 1, the exit code. */
 int cli_fail(struct cli *cli, const struct coi_error *err);
@@ -81,7 +90,9 @@ int cmd_spec(struct cli *cli, int argc, char **argv);
 /* Flags shared by create and run. */
 struct create_flags {
         struct coi_create_options opts;
-        bool detach; /* run only */
+        bool detach;                 /* run only */
+        struct create_config config; /* loaded by cli_seal_for_create; create/run take it over */
 };
+void create_flags_done(struct create_flags *f);
 /* Parses create/run flags; returns the index of the container id in argv, or -1 after printing. */
 int cli_parse_create_flags(struct cli *cli, int argc, char **argv, bool is_run, struct create_flags *ret);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 
 #define CREATE_USAGE "[--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--preserve-fds N] ID"
 
@@ -81,23 +82,29 @@ int cli_parse_create_flags(struct cli *cli, int argc, char **argv, bool is_run, 
         return optind;
 }
 
-int cli_seal_for_create(struct cli *cli, const struct create_flags *f)
+void create_flags_done(struct create_flags *f)
+{
+        create_config_done(&f->config);
+}
+
+int cli_seal_for_create(struct cli *cli, struct create_flags *f)
 {
         struct coi_error err = { 0 };
         bool needed = true;
-        if (coi_sealed_binary_needed(&cli->ctx, &f->opts, &needed, &err) < 0)
+        if (create_config_load(&f->opts, f->opts.bundle, &f->config, &err) < 0 ||
+            sealed_binary_needed_for_config(&f->config, &needed, &err) < 0)
                 return cli_fail(cli, &err);
         return cli_seal(cli, needed);
 }
 
 int cmd_create(struct cli *cli, int argc, char **argv)
 {
-        struct create_flags f;
+        _cleanup_(create_flags_done) struct create_flags f = { 0 };
         int i = cli_parse_create_flags(cli, argc, argv, false, &f);
         if (i < 0 || cli_seal_for_create(cli, &f))
                 return 1;
         struct coi_error err = { 0 };
-        if (coi_container_create(&cli->ctx, argv[i], &f.opts, &err) < 0)
+        if (container_create_with(&cli->ctx, argv[i], &f.opts, &f.config, &err) < 0)
                 return cli_fail(cli, &err);
         return 0;
 }

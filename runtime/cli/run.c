@@ -6,10 +6,11 @@
 #include <sys/wait.h>
 
 #include "cli.h"
+#include "util.h"
 
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
-        struct create_flags f;
+        _cleanup_(create_flags_done) struct create_flags f = { 0 };
         int i = cli_parse_create_flags(cli, argc, argv, true, &f);
         if (i < 0 || cli_seal_for_create(cli, &f))
                 return 1;
@@ -29,7 +30,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
                 f.opts.console_socket_fd = tty_remote;
         uint64_t t = cli_now_ns();
         pid_t pid = 0;
-        int rr = coi_container_run(&cli->ctx, id, &f.opts, &pid, &err);
+        int rr = container_run_with(&cli->ctx, id, &f.opts, &f.config, &pid, &err);
         if (tty_remote >= 0)
                 close(tty_remote);
         if (rr < 0) {

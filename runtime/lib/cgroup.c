@@ -649,7 +649,7 @@ static int collect_pids(int dirfd, const char *path, unsigned depth, pid_t **pid
                 (*pids)[*n] = 0;
         }
 
-        DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         r = open_dir_stream(dirfd, path, &d, err);
         if (r < 0)
                 return r;
@@ -666,11 +666,10 @@ static int collect_pids(int dirfd, const char *path, unsigned depth, pid_t **pid
                 else if (sfd >= 0)
                         r = collect_pids(sfd, sub, depth + 1, pids, n, cap, err);
         }
-        closedir(d);
         return r;
 }
 
-/* A directory stream of dirfd's directory on a new fd (dirfd stays the caller's); closedir() it. */
+/* A directory stream of dirfd's directory on a new fd (dirfd stays the caller's), for _cleanup_closedir_. */
 static int open_dir_stream(int dirfd, const char *path, DIR **ret, struct coi_error *err)
 {
         int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -678,7 +677,7 @@ static int open_dir_stream(int dirfd, const char *path, DIR **ret, struct coi_er
                 return coi_error_set(err, errno, "open %s: %m", path);
         DIR *d = fdopendir(dfd);
         if (!d) {
-                close(dfd);
+                closep(&dfd); /* keeps errno */
                 return coi_error_set(err, errno, "opendir %s: %m", path);
         }
         *ret = d;
@@ -692,7 +691,7 @@ static int remove_children(int dirfd, const char *path, unsigned depth, struct c
         if (depth > CGROUP_MAX_DEPTH)
                 return coi_error_set(err, ELOOP, "%s: cgroup tree deeper than %d levels", path,
                                      CGROUP_MAX_DEPTH);
-        DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         int r = open_dir_stream(dirfd, path, &d, err);
         if (r < 0)
                 return r;
@@ -715,7 +714,6 @@ static int remove_children(int dirfd, const char *path, unsigned depth, struct c
                 if (r == 0)
                         r = remove_dir(dirfd, de->d_name, sub, err);
         }
-        closedir(d);
         return r;
 }
 

@@ -74,7 +74,8 @@ int console_make_controlling(int slave_fd, struct coi_error *err)
                         return coi_error_set(err, errno, "console: dup the pty to fd %d: %m", fd);
         if (slave <= 2) {
                 /* dup2 onto itself keeps O_CLOEXEC: clear it, the process needs this fd. */
-                fcntl(slave, F_SETFD, 0);
+                if (fcntl(slave, F_SETFD, 0) < 0)
+                        return coi_error_set(err, errno, "console: keep the pty on fd %d: %m", slave);
                 slave = -1;
         }
         return 0;

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include "container.h"
+#include "create-config.h"
 #include "hooks.h"
 #include "util.h"
 
@@ -44,7 +45,7 @@ int pidfd_send_signal_(int pidfd, int signo)
 void unlock_and_close(int *lockfd)
 {
         if (*lockfd >= 0)
-                flock(*lockfd, LOCK_UN);
+                (void)flock(*lockfd, LOCK_UN); /* our own lock: fails only for a bad fd */
         closep(lockfd);
 }
 
@@ -91,6 +92,40 @@ int load_snapshot(const struct handle *h, struct oci_config **ret_config, struct
                 return coi_error_prefix(err, "config of container %s: ", h->rec.pub.id);
         _cleanup_free_ char *origin = xasprintf("%s/config.json", h->rec.pub.bundle);
         return oci_config_parse(json, len, origin ? origin : CONFIG_FILE, ret_config, err);
+}
+
+int create_config_load(const struct coi_create_options *opts, const char *bundle, struct create_config *ret,
+                       struct coi_error *err)
+{
+        _cleanup_free_ char *json = NULL;
+        size_t len = 0;
+        int r;
+        _cleanup_(oci_config_freep) struct oci_config *config = NULL;
+        if (opts && opts->config_json) {
+                json = strdup(opts->config_json);
+                if (!json)
+                        return coi_error_set(err, ENOMEM, "config: %m");
+                len = strlen(json);
+                r = oci_config_parse(json, len, "config (given in memory)", &config, err);
+        } else {
+                _cleanup_free_ char *path = xasprintf("%s/config.json", bundle);
+                if (!path)
+                        return coi_error_set(err, ENOMEM, "config.json: %m");
+                r = read_file_at(AT_FDCWD, path, CONFIG_MAX_BYTES, &json, &len, err);
+                if (r == 0)
+                        r = oci_config_parse(json, len, path, &config, err);
+        }
+        if (r < 0)
+                return r;
+        *ret = (struct create_config){ .json = TAKE_PTR(json), .len = len, .config = TAKE_PTR(config) };
+        return 0;
+}
+
+void create_config_done(struct create_config *c)
+{
+        free(c->json);
+        oci_config_free(c->config);
+        *c = (struct create_config){ 0 };
 }
 
 int run_hooks(struct coi_context *ctx, const struct oci_config *config, enum oci_hook_kind kind,

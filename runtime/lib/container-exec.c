@@ -166,8 +166,10 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
         if (opts->pid_file) {
                 r = write_pid_file(opts->pid_file, pid, err);
                 if (r < 0) {
-                        kill(pid, SIGKILL);
-                        wait_exit(pid, 5000, NULL);
+                        (void)kill(pid, SIGKILL); /* our child: only fails once it is gone */
+                        if (wait_exit(pid, 5000, NULL) < 0)
+                                log_warning(ctx, "exec in %s: the process (pid %d) does not die", id,
+                                            (int)pid);
                         return r;
                 }
         }

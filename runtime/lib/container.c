@@ -9,35 +9,11 @@
 
 #include "cgroup.h"
 #include "container.h"
+#include "create-config.h"
 #include "linux.h"
 #include "oci-config.h"
 #include "state.h"
 #include "util.h"
-
-const char *coi_status_to_string(enum coi_status status)
-{
-        switch (status) {
-        case COI_STATUS_CREATING:
-                return "creating";
-        case COI_STATUS_CREATED:
-                return "created";
-        case COI_STATUS_RUNNING:
-                return "running";
-        case COI_STATUS_PAUSED:
-                return "paused";
-        case COI_STATUS_STOPPED:
-                return "stopped";
-        }
-        return "unknown";
-}
-
-void coi_state_free(struct coi_state *state)
-{
-        if (!state)
-                return;
-        strv_free(state->annotations);
-        state->annotations = NULL;
-}
 
 /* ---- create -------------------------------------------------------------------------------------- */
 
@@ -62,15 +38,20 @@ static void create_job_cleanup(struct create_job *j)
         if (!j->done) {
                 /* A failed create leaves nothing behind: no process, no cgroup, no state, no pid file. */
                 if (j->rec.pub.pid > 0) {
-                        kill(j->rec.pub.pid, SIGKILL);
-                        wait_exit(j->rec.pub.pid, 5000, NULL);
+                        (void)kill(j->rec.pub.pid, SIGKILL);
+                        if (wait_exit(j->rec.pub.pid, 5000, NULL) < 0)
+                                log_warning(j->ctx,
+                                            "cleanup of failed create of %s: the init (pid %d) "
+                                            "does not die",
+                                            j->id, (int)j->rec.pub.pid);
                 }
                 struct coi_error e = { 0 };
                 if (j->rec.cgroup_created && j->rec.pub.cgroup_path[0] &&
                     cgroup_destroy(j->rec.pub.cgroup_path, &e) < 0)
                         log_warning(j->ctx, "cleanup of failed create of %s: %s", j->id, e.msg);
-                if (j->pid_file_written)
-                        unlink(j->opts->pid_file);
+                if (j->pid_file_written && unlink(j->opts->pid_file) < 0 && errno != ENOENT)
+                        log_warning(j->ctx, "cleanup of failed create of %s: remove %s: %m", j->id,
+                                    j->opts->pid_file);
                 if (j->dir_created && state_dir_remove(j->rootfd, j->id, j->lockfd, &e) < 0)
                         log_warning(j->ctx, "cleanup of failed create of %s: %s", j->id, e.msg);
         }
@@ -84,32 +65,21 @@ static void create_job_cleanup(struct create_job *j)
         state_record_done(&j->rec);
 }
 
-static int load_config(struct create_job *j, char **ret_json, size_t *ret_len, struct coi_error *err)
+/* The config the caller loaded already (taken over), or read now from the resolved bundle. */
+static int load_config(struct create_job *j, struct create_config *given, struct coi_error *err)
 {
-        _cleanup_free_ char *json = NULL;
-        size_t len = 0;
-        if (oci_config_unstash(j->opts, j->opts->bundle, ret_json, ret_len, &j->config))
-                return 0;
-        _cleanup_free_ char *origin = NULL;
-        if (j->opts->config_json) {
-                json = strdup(j->opts->config_json);
-                len = json ? strlen(json) : 0;
-                origin = strdup("config (given in memory)");
+        struct create_config c = { 0 };
+        if (given) {
+                c = *given;
+                *given = (struct create_config){ 0 };
         } else {
-                origin = xasprintf("%s/config.json", j->rec.pub.bundle);
-                if (!origin)
-                        return coi_error_set(err, ENOMEM, "config.json: %m");
-                int r = read_file_at(AT_FDCWD, origin, CONFIG_MAX_BYTES, &json, &len, err);
+                int r = create_config_load(j->opts, j->rec.pub.bundle, &c, err);
                 if (r < 0)
                         return r;
         }
-        if (!json || !origin)
-                return coi_error_set(err, ENOMEM, "config: %m");
-        int r = oci_config_parse(json, len, origin, &j->config, err);
-        if (r < 0)
-                return r;
-        *ret_json = TAKE_PTR(json);
-        *ret_len = len;
+        j->config = c.config;
+        j->config_json = c.json;
+        j->config_len = c.len;
         return 0;
 }
 
@@ -234,13 +204,13 @@ static bool needs_staged_start(const struct oci_config *config)
                config->n_hooks[OCI_HOOK_POSTSTART];
 }
 
-static int do_create(struct create_job *j, struct coi_error *err)
+static int do_create(struct create_job *j, struct create_config *config, struct coi_error *err)
 {
         struct coi_context *ctx = j->ctx;
         int r = resolve_paths(j, err);
         if (r < 0)
                 return r;
-        r = load_config(j, &j->config_json, &j->config_len, err);
+        r = load_config(j, config, err);
         if (r < 0)
                 return r;
         r = resolve_rootfs(j, err);
@@ -276,7 +246,7 @@ static int do_create(struct create_job *j, struct coi_error *err)
         snprintf(j->rec.oci_version, sizeof(j->rec.oci_version), "%s",
                  j->config->oci_version ? j->config->oci_version : "1.1.0");
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        (void)clock_gettime(CLOCK_REALTIME, &ts); /* can't fail for this clock */
         j->rec.pub.created_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
         j->rec.pub.status = COI_STATUS_CREATING;
         j->rec.owner_uid = geteuid(); /* its name is looked up only when shown */
@@ -346,11 +316,18 @@ static int do_create(struct create_job *j, struct coi_error *err)
         return 0;
 }
 
-/* create, and the create half of run: one job, unlocked when it returns. ret_pid/ret_staged (run): the
- * init's pid, and whether it waits for a start (false when it went straight on to exec). */
+/* create, and the create half of run: one job, unlocked when it returns. config: see
+ * container_create_with. ret_pid/ret_staged (run): the init's pid, and whether it waits for a start
+ * (false when it went straight on to exec). */
 static int create_job_run(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
-                          bool run, pid_t *ret_pid, bool *ret_staged, struct coi_error *err)
+                          struct create_config *config, bool run, pid_t *ret_pid, bool *ret_staged,
+                          struct coi_error *err)
 {
+        _cleanup_(create_config_done) struct create_config given = { 0 };
+        if (config) {
+                given = *config;
+                *config = (struct create_config){ 0 };
+        }
         if (ctx->systemd_cgroup)
                 return coi_error_set(
                         err, EOPNOTSUPP,
@@ -371,7 +348,7 @@ static int create_job_run(struct coi_context *ctx, const char *id, const struct 
                 .run = run,
                 .timer = timer_start(ctx, run ? "run" : "create"),
         };
-        r = do_create(&j, err);
+        r = do_create(&j, config ? &given : NULL, err);
         if (r < 0)
                 return r;
         j.done = true;
@@ -382,31 +359,45 @@ static int create_job_run(struct coi_context *ctx, const char *id, const struct 
         return 0;
 }
 
+int container_create_with(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                          struct create_config *config, struct coi_error *err)
+{
+        return create_job_run(ctx, id, opts, config, false, NULL, NULL, err);
+}
+
 int coi_container_create(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
                          struct coi_error *err)
 {
-        return create_job_run(ctx, id, opts, false, NULL, NULL, err);
+        return container_create_with(ctx, id, opts, NULL, err);
 }
 
-int coi_container_run(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
-                      pid_t *ret_pid, struct coi_error *err)
+int container_run_with(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                       struct create_config *config, pid_t *ret_pid, struct coi_error *err)
 {
         pid_t pid = 0;
         bool staged = false;
-        int r = create_job_run(ctx, id, opts, true, &pid, &staged, err); /* unlocked: start takes the lock */
+        /* unlocked when it returns: start takes the lock */
+        int r = create_job_run(ctx, id, opts, config, true, &pid, &staged, err);
         if (r < 0)
                 return r;
         if (staged) {
                 r = coi_container_start(ctx, id, err);
                 if (r < 0) {
                         struct coi_error derr = { 0 };
-                        coi_container_delete(ctx, id, true, &derr);
+                        if (coi_container_delete(ctx, id, true, &derr) < 0)
+                                log_warning(ctx, "cleanup of failed run of %s: %s", id, derr.msg);
                         return r;
                 }
         }
         if (ret_pid)
                 *ret_pid = pid;
         return 0;
+}
+
+int coi_container_run(struct coi_context *ctx, const char *id, const struct coi_create_options *opts,
+                      pid_t *ret_pid, struct coi_error *err)
+{
+        return container_run_with(ctx, id, opts, NULL, ret_pid, err);
 }
 
 /* ---- start, state, kill ------------------------------------------------------------------------- */
@@ -508,8 +499,10 @@ static int kill_and_wait(struct coi_context *ctx, struct handle *h, struct coi_e
                 r = cgroup_kill_all(cg, SIGKILL, err);
         if (!cg[0] || r < 0) {
                 struct coi_error e2 = { 0 };
-                if (state_process_alive(h->rec.pub.pid, h->rec.start_time))
-                        signal_init(h, SIGKILL, &e2);
+                /* If this fails too, the wait below says that the init is still there. */
+                if (state_process_alive(h->rec.pub.pid, h->rec.start_time) &&
+                    signal_init(h, SIGKILL, &e2) < 0)
+                        log_warning(ctx, "delete %s: %s", h->rec.pub.id, e2.msg);
         }
         if (cg[0] && cgroup_is_frozen(cg)) {
                 struct coi_error e2 = { 0 };
@@ -636,7 +629,9 @@ int coi_container_update(struct coi_context *ctx, const char *id, const char *re
                 return r;
         _cleanup_(oci_config_freep) struct oci_config *config = NULL;
         struct coi_error cerr = { 0 };
-        load_snapshot(&h, &config, &cerr); /* only for the best-effort annotation */
+        /* Only for the best-effort annotation: without it, the context's setting decides. */
+        if (load_snapshot(&h, &config, &cerr) < 0)
+                log_debug(ctx, "update %s: %s", id, cerr.msg);
         _cleanup_close_ int fd = open(h.rec.pub.cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 r = coi_error_set(err, errno, "open cgroup %s: %m", h.rec.pub.cgroup_path);
@@ -660,7 +655,7 @@ int coi_container_list(struct coi_context *ctx, char ***ret_ids, struct coi_erro
         _cleanup_strv_ char **ids = calloc(1, sizeof(char *));
         if (!ids)
                 return coi_error_set(err, ENOMEM, "list: %m");
-        DIR *d = opendir(root);
+        _cleanup_closedir_ DIR *d = opendir(root);
         if (!d) {
                 if (errno != ENOENT)
                         return coi_error_set(err, errno, "open state root %s: %m", root);
@@ -677,12 +672,9 @@ int coi_container_list(struct coi_context *ctx, char ***ret_ids, struct coi_erro
                 if (dfd < 0 || state_read(dfd, de->d_name, &rec, NULL) < 0)
                         continue;
                 state_record_done(&rec);
-                if (strv_push(&ids, de->d_name) < 0) {
-                        closedir(d);
+                if (strv_push(&ids, de->d_name) < 0)
                         return coi_error_set(err, ENOMEM, "list: %m");
-                }
         }
-        closedir(d);
         qsort(ids, strv_length(ids), sizeof(char *), compare_strings);
         *ret_ids = TAKE_PTR(ids);
         return 0;

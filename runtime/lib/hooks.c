@@ -153,7 +153,7 @@ static int run_one(const struct oci_hook *h, const char *kind, const char *state
                         exited = true;
         }
         if (timed_out)
-                kill(-pid, SIGKILL);
+                (void)kill(-pid, SIGKILL); /* its group; fails only once all of it is gone */
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;

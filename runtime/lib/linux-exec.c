@@ -1,6 +1,7 @@
 /* linux-exec.c — a process exec'd into a running container: the init's namespaces joined through its
  * pidfd, its cgroup and root entered, the sync with the parent until the process has exec'd. */
 #include <sched.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -70,7 +71,12 @@ static int exec_run(struct exec_child *c, struct coi_error *err)
                 if (pid < 0)
                         return coi_error_set(err, errno, "fork into the container's pid namespace: %m");
                 if (pid > 0) {
-                        sync_send(c->sync_fd, SYNC_INIT_PID, pid, NULL, 0, NULL, 0);
+                        r = sync_send(c->sync_fd, SYNC_INIT_PID, pid, NULL, 0, NULL, 0);
+                        if (r < 0) {
+                                /* The runtime would not know the process: it must not run. */
+                                (void)kill(pid, SIGKILL);
+                                return coi_error_set(err, -r, "report the exec'd process's pid: %m");
+                        }
                         _exit(0);
                 }
         }
@@ -83,8 +89,8 @@ static int exec_run(struct exec_child *c, struct coi_error *err)
                 if (r < 0)
                         return r;
         }
-        if (e->console_socket_fd >= 0)
-                close(e->console_socket_fd);
+        int console_socket_fd = e->console_socket_fd;
+        closep(&console_socket_fd);
         struct finalize f = {
                 .ctx = c->ctx,
                 .config = e->config,
@@ -171,10 +177,11 @@ int linux_exec_spawn(struct coi_context *ctx, const struct linux_exec *exec, pid
                 c.pidfd = TAKE_FD(pidfd);
                 c.rootfd = TAKE_FD(rootfd);
                 if (enter_cgroup && write_cgroup_procs(exec->cgroup_path, &cerr) < 0)
-                        sync_child_fail(c.sync_fd, &cerr);
+                        sync_child_fail(ctx, c.sync_fd, &cerr);
                 closep(&cgroup_fd);
-                exec_run(&c, &cerr);
-                sync_child_fail(c.sync_fd, &cerr);
+                if (exec_run(&c, &cerr) < 0) /* returns only on failure */
+                        sync_child_fail(ctx, c.sync_fd, &cerr);
+                _exit(127);
         }
         closep(&child_end);
         p.init = p.child;

@@ -1,6 +1,7 @@
 /* linux-init.c — the container's init after clone: namespaces joined or unshared (staged start), then its
  * setup sequence inside them: host name, rootfs and mounts, hooks, pivot_root, console, sysctl, exec. */
 #include <sched.h>
+#include <signal.h>
 #include <sys/prctl.h>
 
 #include "console.h"
@@ -85,37 +86,12 @@ static bool needs_state_sync(const struct oci_config *config)
                config->n_hooks[OCI_HOOK_CREATE_CONTAINER] || config->n_hooks[OCI_HOOK_START_CONTAINER];
 }
 
-int init_run(struct init_child *c, struct coi_error *err)
+/* 1. Namespaces: made by clone3 already (direct), or joined/unshared here (staged); then the parent's GO,
+ * which carries the setgroups state and the idmapped trees. */
+static int enter_namespaces(struct init_child *c, struct sync_msg *go, struct coi_error *err)
 {
-        const struct linux_spawn *s = c->spawn;
-        const struct oci_config *config = s->config;
-        const struct oci_linux *l = &config->linux_;
-        struct sync_msg go = { 0 }, resume = { 0 };
         int r;
-        c->timings[PHASE_CLONE] = now_ns();
-        /* Not dumpable from the start: no process of the container may ptrace us or open our /proc
-         * files while we hold fds of the host. An unprivileged parent must still write our id maps
-         * (owned by root once we are not dumpable), so then it waits until after GO. */
-        if (geteuid() == 0)
-                prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-
-        /* 1. Namespaces: made by clone3 already, or joined/unshared here (staged). */
-        if (c->staged) {
-                bool fork_again = false;
-                r = staged_enter(c, &go, &fork_again, err);
-                if (r < 0)
-                        return r;
-                if (fork_again) {
-                        /* CLONE_PARENT: the init becomes the runtime's child (it can reap it); we exit. */
-                        pid_t pid = clone3_fork(CLONE_PARENT, -1);
-                        if (pid < 0)
-                                return coi_error_set(err, errno, "fork into the new pid namespace: %m");
-                        if (pid > 0) {
-                                sync_send(c->sync_fd, SYNC_INIT_PID, pid, NULL, 0, NULL, 0);
-                                _exit(0);
-                        }
-                }
-        } else {
+        if (!c->staged) {
                 /* The network namespace is the slowest to make (devices, sysctl tables: most of the
                  * clone): we make it here instead of clone3, so that the parent writes our id maps and
                  * compiles the seccomp filter meanwhile. We are in the new user namespace already (with
@@ -124,12 +100,33 @@ int init_run(struct init_child *c, struct coi_error *err)
                  * where the parent's work already fills the second one.) */
                 if (c->unshare_flags && unshare((int)c->unshare_flags) < 0)
                         return coi_error_set(err, errno, "unshare the network namespace: %m");
-                r = sync_expect(c->sync_fd, SYNC_GO, "the runtime", &go, err);
-                if (r < 0)
-                        return r;
+                return sync_expect(c->sync_fd, SYNC_GO, "the runtime", go, err);
         }
-        c->timings[PHASE_IDMAPS] = now_ns();
-        bool setgroups_denied = go.hdr.value != 0;
+        bool fork_again = false;
+        r = staged_enter(c, go, &fork_again, err);
+        if (r < 0 || !fork_again)
+                return r;
+        /* CLONE_PARENT: the init becomes the runtime's child (it can reap it); we exit. */
+        pid_t pid = clone3_fork(CLONE_PARENT, -1);
+        if (pid < 0)
+                return coi_error_set(err, errno, "fork into the new pid namespace: %m");
+        if (pid == 0)
+                return 0;
+        r = sync_send(c->sync_fd, SYNC_INIT_PID, pid, NULL, 0, NULL, 0);
+        if (r < 0) {
+                /* The runtime would not know the init: it must not run. */
+                (void)kill(pid, SIGKILL);
+                return coi_error_set(err, -r, "report the init's pid to the runtime: %m");
+        }
+        _exit(0);
+}
+
+/* 2. The container's root, in its user namespace, with its ipc namespace and session keyring. */
+static int become_container_root(struct init_child *c, struct coi_error *err)
+{
+        const struct linux_spawn *s = c->spawn;
+        const struct oci_linux *l = &s->config->linux_;
+        int r;
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 return coi_error_set(err, errno, "prctl(PR_SET_DUMPABLE): %m");
         if (l->namespaces[OCI_NS_USER].present) {
@@ -141,120 +138,191 @@ int init_run(struct init_child *c, struct coi_error *err)
          * container's root instead of the unmapped host root (nobody:nogroup inside). */
         if (c->late_ipc && unshare(CLONE_NEWIPC) < 0)
                 return coi_error_set(err, errno, "unshare the ipc namespace: %m");
-        if (!s->no_new_keyring) {
-                r = join_session_keyring(s->id, err);
-                if (r < 0)
-                        return r;
-        }
+        if (!s->no_new_keyring)
+                return join_session_keyring(s->id, err);
+        return 0;
+}
 
-        /* The parent's idmapped trees, indexed by config mount (payload: their indices). */
-        _cleanup_free_ int *idmapped = NULL;
-        if (go.n_fds) {
-                idmapped = malloc(config->n_mounts * sizeof(int));
-                if (!idmapped)
-                        return coi_error_set(err, ENOMEM, "idmapped mounts: %m");
-                for (size_t i = 0; i < config->n_mounts; i++)
-                        idmapped[i] = -1;
-                const uint32_t *idx = (const uint32_t *)(void *)go.payload;
-                for (size_t i = 0; i < go.n_fds && (i + 1) * sizeof(uint32_t) <= go.len; i++)
-                        if (idx[i] < config->n_mounts)
-                                idmapped[idx[i]] = go.fds[i];
-        }
+/* The parent's idmapped trees (GO's fds), indexed by config mount (GO's payload: their indices); NULL
+ * when there are none. */
+static int idmapped_trees_by_mount(const struct oci_config *config, const struct sync_msg *go, int **ret,
+                                   struct coi_error *err)
+{
+        *ret = NULL;
+        if (!go->n_fds)
+                return 0;
+        int *fds = malloc(config->n_mounts * sizeof(int));
+        if (!fds)
+                return coi_error_set(err, ENOMEM, "idmapped mounts: %m");
+        for (size_t i = 0; i < config->n_mounts; i++)
+                fds[i] = -1;
+        const uint32_t *idx = (const uint32_t *)(void *)go->payload;
+        for (size_t i = 0; i < go->n_fds && (i + 1) * sizeof(uint32_t) <= go->len; i++)
+                if (idx[i] < config->n_mounts)
+                        fds[idx[i]] = go->fds[i];
+        *ret = fds;
+        return 0;
+}
 
-        /* 2. Host name, inside the uts namespace only. */
+/* 3. Host and domain name, inside the uts namespace only. */
+static int set_host_names(const struct oci_config *config, struct coi_error *err)
+{
+        bool uts = config->linux_.namespaces[OCI_NS_UTS].present;
         if (config->hostname && *config->hostname) {
-                if (!l->namespaces[OCI_NS_UTS].present)
+                if (!uts)
                         return coi_error_set(err, EINVAL, "hostname is set but there is no uts namespace");
                 if (sethostname(config->hostname, strlen(config->hostname)) < 0)
                         return coi_error_set(err, errno, "sethostname %s: %m", config->hostname);
         }
         if (config->domainname && *config->domainname) {
-                if (!l->namespaces[OCI_NS_UTS].present)
+                if (!uts)
                         return coi_error_set(err, EINVAL, "domainname is set but there is no uts namespace");
                 if (setdomainname(config->domainname, strlen(config->domainname)) < 0)
                         return coi_error_set(err, errno, "setdomainname %s: %m", config->domainname);
         }
+        return 0;
+}
 
-        /* 3. The rootfs and every mount, still seeing the host's tree (bind sources live there). */
-        if (!l->namespaces[OCI_NS_MOUNT].present)
+/* 4. The rootfs and every mount, still seeing the host's tree (bind sources live there). GO's idmapped
+ * trees are attached now and closed. */
+static int prepare_rootfs(struct init_child *c, struct sync_msg *go, struct coi_error *err)
+{
+        const struct linux_spawn *s = c->spawn;
+        const struct oci_config *config = s->config;
+        if (!config->linux_.namespaces[OCI_NS_MOUNT].present)
                 return coi_error_set(err, EINVAL, "linux.namespaces: a mount namespace is required");
+        _cleanup_free_ int *idmapped = NULL;
+        int r = idmapped_trees_by_mount(config, go, &idmapped, err);
+        if (r < 0)
+                return r;
         struct mounts_setup ms = {
                 .config = config,
                 .rootfs = s->rootfs,
                 .bundle = s->bundle,
                 .cgroup_path = s->cgroup_path,
                 .idmapped_fds = idmapped,
-                .in_userns = l->namespaces[OCI_NS_USER].present,
+                .in_userns = config->linux_.namespaces[OCI_NS_USER].present,
         };
         r = mounts_prepare_rootfs(&ms, err);
+        sync_msg_done(go); /* closes the idmapped trees: attached now */
+        return r;
+}
+
+/* 5. The filter, which the parent compiled while we set the mounts up (msg holds it), or the one the
+ * caller built; NULL for none. */
+static int receive_seccomp(struct init_child *c, struct sync_msg *msg, struct seccomp_program *received,
+                           const struct seccomp_program **ret, struct coi_error *err)
+{
+        const struct linux_spawn *s = c->spawn;
+        *ret = s->seccomp;
+        if (!s->seccomp_config)
+                return 0;
+        int r = sync_expect(c->sync_fd, SYNC_SECCOMP, "the runtime", msg, err);
         if (r < 0)
                 return r;
-        sync_msg_done(&go); /* closes the idmapped trees: attached now */
-        c->timings[PHASE_MOUNTS] = now_ns();
+        received->filter = (struct sock_filter *)(void *)msg->payload;
+        received->len = (unsigned short)(msg->len / sizeof(struct sock_filter));
+        received->flags = (unsigned)msg->hdr.value;
+        *ret = received;
+        return 0;
+}
 
-        /* The filter, which the parent compiled while we set the mounts up. */
-        _cleanup_(sync_msg_done) struct sync_msg filter_msg = { 0 };
+/* 6. createRuntime (in the parent) and createContainer (here, in the container's namespaces, before
+ * pivot_root: hook paths still resolve in the runtime's view). resume gets the state JSON for the
+ * hooks still to come (startContainer). */
+static int create_hooks(struct init_child *c, struct sync_msg *resume, struct coi_error *err)
+{
+        const struct oci_config *config = c->spawn->config;
+        if (!needs_state_sync(config))
+                return 0;
+        int r = sync_send(c->sync_fd, SYNC_CREATE_RUNTIME, 0, NULL, 0, NULL, 0);
+        if (r < 0)
+                return coi_error_set(err, -r, "sync with the runtime: %m");
+        r = sync_expect(c->sync_fd, SYNC_RESUME, "the runtime", resume, err);
+        if (r < 0)
+                return r;
+        if (config->n_hooks[OCI_HOOK_CREATE_CONTAINER])
+                return hooks_run(c->ctx, config, OCI_HOOK_CREATE_CONTAINER, resume->payload, err);
+        return 0;
+}
+
+/* 8. The console: a pty of the container's devpts, its slave on /dev/console (*ret_slave, or -1). The
+ * console socket goes either way. */
+static int setup_console(const struct linux_spawn *s, int *ret_slave, struct coi_error *err)
+{
+        const struct oci_config *config = s->config;
+        _cleanup_close_ int socket_fd = s->console_socket_fd;
+        _cleanup_close_ int slave = -1;
+        *ret_slave = -1;
+        if (!config->process.terminal)
+                return 0;
+        if (socket_fd < 0)
+                return coi_error_set(err, EINVAL, "process.terminal is set but there is no console socket");
+        int r = console_create(socket_fd, &config->process, &slave, err);
+        if (r == 0)
+                r = mounts_bind_console(slave, err);
+        if (r < 0)
+                return r;
+        *ret_slave = TAKE_FD(slave);
+        return 0;
+}
+
+int init_run(struct init_child *c, struct coi_error *err)
+{
+        const struct linux_spawn *s = c->spawn;
+        const struct oci_config *config = s->config;
+        _cleanup_(sync_msg_done) struct sync_msg go = { 0 }, filter_msg = { 0 }, resume = { 0 };
         struct seccomp_program received = { 0 };
-        const struct seccomp_program *seccomp = s->seccomp;
-        if (s->seccomp_config) {
-                r = sync_expect(c->sync_fd, SYNC_SECCOMP, "the runtime", &filter_msg, err);
-                if (r < 0)
-                        return r;
-                received.filter = (struct sock_filter *)(void *)filter_msg.payload;
-                received.len = (unsigned short)(filter_msg.len / sizeof(struct sock_filter));
-                received.flags = (unsigned)filter_msg.hdr.value;
-                seccomp = &received;
-        }
+        const struct seccomp_program *seccomp = NULL;
+        _cleanup_close_ int slave = -1;
+        int r;
+        c->timings[PHASE_CLONE] = now_ns();
+        /* Not dumpable from the start: no process of the container may ptrace us or open our /proc
+         * files while we hold fds of the host. An unprivileged parent must still write our id maps
+         * (owned by root once we are not dumpable), so then it waits until after GO. */
+        if (geteuid() == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return coi_error_set(err, errno, "prctl(PR_SET_DUMPABLE): %m");
+
+        r = enter_namespaces(c, &go, err);
+        if (r < 0)
+                return r;
+        c->timings[PHASE_IDMAPS] = now_ns();
+        bool setgroups_denied = go.hdr.value != 0;
+        r = become_container_root(c, err);
+        if (r < 0)
+                return r;
+        r = set_host_names(config, err);
+        if (r < 0)
+                return r;
+        r = prepare_rootfs(c, &go, err);
+        if (r < 0)
+                return r;
+        c->timings[PHASE_MOUNTS] = now_ns();
+        r = receive_seccomp(c, &filter_msg, &received, &seccomp, err);
+        if (r < 0)
+                return r;
         c->timings[PHASE_FILTER] = now_ns();
+        r = create_hooks(c, &resume, err);
+        if (r < 0)
+                return r;
 
-        /* 4. createRuntime (in the parent) and createContainer (here, in the container's namespaces,
-         * before pivot_root: hook paths still resolve in the runtime's view). */
-        if (needs_state_sync(config)) {
-                r = sync_send(c->sync_fd, SYNC_CREATE_RUNTIME, 0, NULL, 0, NULL, 0);
-                if (r < 0)
-                        return coi_error_set(err, -r, "sync with the runtime: %m");
-                r = sync_expect(c->sync_fd, SYNC_RESUME, "the runtime", &resume, err);
-                if (r < 0)
-                        return r;
-                if (config->n_hooks[OCI_HOOK_CREATE_CONTAINER]) {
-                        r = hooks_run(c->ctx, config, OCI_HOOK_CREATE_CONTAINER, resume.payload, err);
-                        if (r < 0)
-                                return r;
-                }
-        }
-
-        /* 5. Into the rootfs; the host's tree is gone from this mount namespace afterwards. */
+        /* 7. Into the rootfs; the host's tree is gone from this mount namespace afterwards. */
         r = mounts_pivot_root(s->rootfs, s->no_pivot, err);
         if (r < 0)
                 return r;
         c->timings[PHASE_PIVOT] = now_ns();
-
-        /* 6. The console: a pty of the container's devpts, its slave on /dev/console. */
-        int slave = -1;
-        if (config->process.terminal) {
-                if (s->console_socket_fd < 0)
-                        return coi_error_set(err, EINVAL,
-                                             "process.terminal is set but there is no console socket");
-                r = console_create(s->console_socket_fd, &config->process, &slave, err);
-                if (r == 0)
-                        r = mounts_bind_console(slave, err);
-                if (r < 0) {
-                        closep(&slave);
-                        return r;
-                }
-        }
-        if (s->console_socket_fd >= 0)
-                close(s->console_socket_fd);
-
-        /* 7. sysctl (before readonly paths make /proc/sys read-only), then masks and read-only views. */
+        r = setup_console(s, &slave, err);
+        if (r < 0)
+                return r;
+        /* 9. sysctl (before readonly paths make /proc/sys read-only), then masks and read-only views. */
         r = mounts_apply_sysctl(config, err);
         if (r == 0)
                 r = mounts_finish_rootfs(config, err);
-        if (r < 0) {
-                closep(&slave);
+        if (r < 0)
                 return r;
-        }
 
+        /* 10. The process's own last steps, shared with exec'd processes: limits, fds, privileges, wait
+         * for start, startContainer hooks, seccomp, execve. */
         struct finalize f = {
                 .ctx = c->ctx,
                 .config = config,
@@ -264,7 +332,7 @@ int init_run(struct init_child *c, struct coi_error *err)
                 .sync_fd = c->sync_fd,
                 .fifo_fd = c->fifo_fd,
                 .fifo_dirfd = s->wait_for_start ? s->state_dirfd : -1,
-                .console_slave = slave,
+                .console_slave = TAKE_FD(slave),
                 .preserve_fds = s->preserve_fds,
                 .setgroups_denied = setgroups_denied,
                 .report_ready = true,
@@ -274,6 +342,5 @@ int init_run(struct init_child *c, struct coi_error *err)
         r = finalize_and_exec(&f, err);
         c->sync_fd = f.sync_fd;
         closep(&f.console_slave);
-        sync_msg_done(&resume);
         return r;
 }

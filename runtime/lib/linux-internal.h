@@ -1,5 +1,5 @@
-/* linux-internal.h — what linux.c lends linux-init.c and linux-exec.c: clone3, the namespace flags, the
- * session keyring, entering a cgroup, the init's start and the parent's hold on its child. Not API. */
+/* linux-internal.h — what linux.c, linux-init.c and linux-exec.c share: linux-common.c's clone3, namespace
+ * flags, session keyring, cgroup entry and the parent's hold on its child; the init's start. Not API. */
 #pragma once
 
 #include <stdbool.h>
@@ -13,6 +13,8 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
+/* ---- linux-common.c ---- */
+
 /* The clone flag of each OCI namespace type. */
 extern const int ns_clone_flag[_OCI_NS_MAX];
 
@@ -22,6 +24,19 @@ pid_t clone3_fork(uint64_t flags, int cgroup_fd);
 int join_session_keyring(const char *id, struct coi_error *err);
 /* Moves the calling process into the cgroup at cgroup_path (its cgroup.procs). */
 int write_cgroup_procs(const char *cgroup_path, struct coi_error *err);
+
+struct spawn_parent {
+        pid_t child; /* the process we cloned (the init, or the staged middle) */
+        pid_t init;  /* the init, once known */
+        bool done;
+};
+
+/* Waits for pid, through EINTR. */
+void reap(pid_t pid);
+/* Kills and reaps what p holds unless p->done (for _cleanup_). */
+void spawn_parent_cleanup(struct spawn_parent *p);
+
+/* ---- linux-init.c ---- */
 
 struct init_child {
         struct coi_context *ctx;
@@ -37,14 +52,3 @@ struct init_child {
 /* The container's init, in the child after clone: its whole setup sequence, then execve. Returns only on
  * error (in err), which the caller sends to the parent. */
 int init_run(struct init_child *c, struct coi_error *err);
-
-struct spawn_parent {
-        pid_t child; /* the process we cloned (the init, or the staged middle) */
-        pid_t init;  /* the init, once known */
-        bool done;
-};
-
-/* Waits for pid, through EINTR. */
-void reap(pid_t pid);
-/* Kills and reaps what p holds unless p->done (for _cleanup_). */
-void spawn_parent_cleanup(struct spawn_parent *p);

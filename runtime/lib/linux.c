@@ -1,6 +1,5 @@
 /* linux.c — starting the container's init: clone into new namespaces (or stage the joins), id maps, the
  * parent's side of the sync protocol (sync.c), hooks at their points; the init's side is linux-init.c. */
-#include <linux/keyctl.h>
 #include <linux/mount.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,33 +17,7 @@
 #include "sync.h"
 #include "util.h"
 
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-
-/* ---- small syscalls ------------------------------------------------------------------------------ */
-
-struct clone3_args {
-        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-                set_tid_size, cgroup;
-};
-
-pid_t clone3_fork(uint64_t flags, int cgroup_fd)
-{
-        /* With CLONE_PARENT the kernel takes the exit signal from us and refuses one given here. */
-        struct clone3_args a = { .flags = flags, .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD };
-        if (cgroup_fd >= 0) {
-                a.flags |= CLONE_INTO_CGROUP;
-                a.cgroup = (uint64_t)cgroup_fd;
-        }
-        return (pid_t)syscall(SYS_clone3, &a, sizeof(a));
-}
-
-const int ns_clone_flag[_OCI_NS_MAX] = {
-        [OCI_NS_PID] = CLONE_NEWPID,       [OCI_NS_NETWORK] = CLONE_NEWNET, [OCI_NS_MOUNT] = CLONE_NEWNS,
-        [OCI_NS_IPC] = CLONE_NEWIPC,       [OCI_NS_UTS] = CLONE_NEWUTS,     [OCI_NS_USER] = CLONE_NEWUSER,
-        [OCI_NS_CGROUP] = CLONE_NEWCGROUP, [OCI_NS_TIME] = CLONE_NEWTIME,
-};
+/* ---- the id maps and the parent's other writes to /proc/PID ------------------------------------------ */
 
 static int write_proc_file(pid_t pid, const char *file, const char *data, struct coi_error *err)
 {
@@ -140,55 +113,7 @@ static int write_id_maps(pid_t pid, const struct oci_linux *l, bool *ret_setgrou
         return write_proc_file(pid, "gid_map", buf, err);
 }
 
-/* A new session keyring, named after the container, joined by the init and by exec'd processes (as runc
- * does, unless --no-new-keyring). Otherwise they keep the caller's session keyring: the keys a user or
- * service on the host put there (credentials, tokens) would be possessed, thus readable, inside the
- * container. Made with the container's credentials, so its owner is the container's root. A kernel
- * without keys (ENOSYS) has nothing to leak. */
-int join_session_keyring(const char *id, struct coi_error *err)
-{
-        char name[64 + 1024];
-        snprintf(name, sizeof(name), "_ses.%s", id && *id ? id : "coi");
-        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name) < 0 && errno != ENOSYS) {
-                if (errno == EDQUOT)
-                        return coi_error_set(err, EDQUOT,
-                                             "create the session keyring %s: the owner's key quota is used "
-                                             "up (kernel.keys.maxkeys/maxbytes; or --no-new-keyring): %m",
-                                             name);
-                return coi_error_set(err, errno, "create the session keyring %s: %m", name);
-        }
-        return 0;
-}
-
-int write_cgroup_procs(const char *cgroup_path, struct coi_error *err)
-{
-        _cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", cgroup_path);
-        if (!procs)
-                return coi_error_set(err, ENOMEM, "cgroup %s: %m", cgroup_path);
-        return write_file_at(AT_FDCWD, procs, "0", err);
-}
-
 /* ---- linux_container_spawn (parent side) --------------------------------------------------------- */
-
-void reap(pid_t pid)
-{
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-}
-
-void spawn_parent_cleanup(struct spawn_parent *p)
-{
-        if (p->done)
-                return;
-        if (p->init > 0 && p->init != p->child) {
-                kill(p->init, SIGKILL);
-                reap(p->init);
-        }
-        if (p->child > 0) {
-                kill(p->child, SIGKILL);
-                reap(p->child);
-        }
-}
 
 static int open_container_userns(const struct linux_spawn *s, pid_t pid, int *ret_fd, struct coi_error *err)
 {
@@ -256,7 +181,7 @@ static int parent_setup_child(const struct linux_spawn *s, pid_t pid, bool new_u
                         r = coi_error_set(err, -r, "sync with the container's init: %m");
         }
         for (size_t i = 0; i < k; i++)
-                close(fds[i]);
+                closep(&fds[i]); /* the child has its own now */
         return r;
 }
 
@@ -310,19 +235,83 @@ static void log_timings(struct coi_context *ctx, uint64_t start, const struct sy
         coi_log(ctx, COI_LOG_INFO, "spawn: %s", line);
 }
 
-int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spawn, pid_t *ret_pid,
-                          struct coi_error *err)
+/* The child's requests until it is ready: the staged init's pid, the createRuntime point (then the
+ * state for its hooks), READY. With wait_for_start it is ready when it waits on exec.fifo; without,
+ * once it has exec'd (its end of the socket closes on exec). */
+static int serve_until_ready(struct coi_context *ctx, const struct linux_spawn *spawn, int sync_fd,
+                             struct spawn_parent *p, uint64_t start, struct coi_error *err)
 {
-        const struct oci_config *config = spawn->config;
-        const struct oci_linux *l = &config->linux_;
-        uint64_t start = now_ns();
-        int r;
-        if (!config->has_process || !config->process.args || !config->process.args[0])
-                return coi_error_set(err, EINVAL, "process.args is empty: nothing to run");
+        _cleanup_free_ char *state_json = NULL;
+        bool ready = false;
+        while (!ready || !spawn->wait_for_start) {
+                _cleanup_(sync_msg_done) struct sync_msg m = { 0 };
+                int r = sync_recv(sync_fd, &m);
+                if (r == -EPIPE) {
+                        if (ready)
+                                return 0; /* exec'd: the socket was O_CLOEXEC */
+                        int status = 0;
+                        pid_t w = waitpid(p->init, &status, WNOHANG);
+                        return coi_error_set(err, ECHILD, "the container's init exited before it was ready%s",
+                                             w == p->init && WIFSIGNALED(status) ? " (killed by a signal)"
+                                                                                 : "");
+                }
+                if (r < 0)
+                        return coi_error_set(err, -r, "read the sync socket of the container's init: %m");
+                switch (m.hdr.type) {
+                case SYNC_ERROR:
+                        return coi_error_set(err, m.hdr.value ? m.hdr.value : EIO, "%s", m.payload);
+                case SYNC_INIT_PID:
+                        /* Staged: the middle process forked the init (as our child) and exits. */
+                        p->init = m.hdr.value;
+                        reap(p->child);
+                        p->child = 0;
+                        break;
+                case SYNC_CREATE_RUNTIME:
+                        if (spawn->on_create_runtime) {
+                                r = spawn->on_create_runtime(spawn->userdata, p->init, err);
+                                if (r < 0)
+                                        return r;
+                        }
+                        free(state_json);
+                        state_json = NULL;
+                        r = make_state_json(spawn, p->init, &state_json, err);
+                        if (r < 0)
+                                return r;
+                        r = sync_send(sync_fd, SYNC_RESUME, 0, state_json, strlen(state_json) + 1, NULL, 0);
+                        if (r < 0)
+                                return coi_error_set(err, -r, "resume the container's init: %m");
+                        break;
+                case SYNC_READY:
+                        ready = true;
+                        log_timings(ctx, start, &m);
+                        break;
+                default:
+                        return coi_error_set(err, EPROTO,
+                                             "unexpected sync message %u from the container's init",
+                                             m.hdr.type);
+                }
+        }
+        return 0;
+}
 
-        /* Which namespaces are new and which are joined decides between the direct path (clone3 makes
-         * them all at once) and the staged one (join by path, then unshare, then fork for pid/time). */
-        uint64_t new_flags = 0;
+/* How the init gets its namespaces. */
+struct ns_plan {
+        uint64_t new_flags; /* the namespaces to make */
+        bool new_userns;
+        /* Joins by path, a time namespace (its offsets are written before any process enters it) or a
+         * cgroup entered by path: the staged start (join, unshare, fork for pid/time) instead of the
+         * direct one (clone3 makes them all at once). */
+        bool staged;
+        /* Direct path with a new user namespace: the network and ipc namespaces are made by the child
+         * (init_run), off our critical path; owned by the new user namespace just as with clone3. */
+        uint64_t late_flags;
+        bool late_ipc;
+};
+
+static struct ns_plan plan_namespaces(const struct linux_spawn *spawn)
+{
+        const struct oci_linux *l = &spawn->config->linux_;
+        struct ns_plan p = { 0 };
         bool joins = false;
         for (int t = 0; t < _OCI_NS_MAX; t++) {
                 if (!l->namespaces[t].present)
@@ -330,48 +319,120 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
                 if (l->namespaces[t].path)
                         joins = true;
                 else
-                        new_flags |= (uint64_t)ns_clone_flag[t];
+                        p.new_flags |= (uint64_t)ns_clone_flag[t];
         }
-        bool new_userns = new_flags & CLONE_NEWUSER;
-        /* Time offsets must be written before any process enters the time namespace. */
-        bool staged = joins || (new_flags & CLONE_NEWTIME) || (spawn->cgroup_path && spawn->cgroup_dirfd < 0);
+        p.new_userns = p.new_flags & CLONE_NEWUSER;
+        p.staged = joins || (p.new_flags & CLONE_NEWTIME) || (spawn->cgroup_path && spawn->cgroup_dirfd < 0);
+        p.late_flags = !p.staged && p.new_userns ? (p.new_flags & CLONE_NEWNET) : 0;
+        p.late_ipc = !p.staged && p.new_userns && (p.new_flags & CLONE_NEWIPC);
+        return p;
+}
 
-        /* exec.fifo: writable by the container's (mapped) root; the init reopens it through an O_PATH
-         * fd we hand down, so it never needs to search the state directory. */
+/* exec.fifo: writable by the container's (mapped) root; the init reopens it through an O_PATH fd we
+ * hand down (*ret_fd), so it never needs to search the state directory. */
+static int open_exec_fifo(const struct linux_spawn *spawn, int *ret_fd, struct coi_error *err)
+{
+        if (fchmodat(spawn->state_dirfd, FIFO_FILE, 0622, 0) < 0) {
+                if (errno != ENOENT || mkfifoat(spawn->state_dirfd, FIFO_FILE, 0622) < 0 ||
+                    fchmodat(spawn->state_dirfd, FIFO_FILE, 0622, 0) < 0)
+                        return coi_error_set(err, errno, "create exec.fifo of %s: %m", spawn->id);
+        }
+        /* The init holds this fd while it waits (see wait_for_start): a detached clone of the fifo's
+         * mount, if we may make one (not rootless), shows no host path. */
+        int fd = (int)syscall(SYS_open_tree, spawn->state_dirfd, FIFO_FILE,
+                              OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (fd < 0)
+                fd = openat(spawn->state_dirfd, FIFO_FILE, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+                return coi_error_set(err, errno, "open exec.fifo of %s: %m", spawn->id);
+        *ret_fd = fd;
+        return 0;
+}
+
+/* The child after clone: into the cgroup unless clone3 put it there, then the init's whole setup
+ * (linux-init.c). Never returns: it execs, or reports its error and exits. */
+static _Noreturn void run_init_child(struct init_child *c, bool enter_cgroup)
+{
+        const struct linux_spawn *spawn = c->spawn;
+        struct coi_error err = { 0 };
+        if (enter_cgroup) {
+                int r = spawn->cgroup_dirfd >= 0
+                                ? write_file_at(spawn->cgroup_dirfd, "cgroup.procs", "0", &err)
+                                : write_cgroup_procs(spawn->cgroup_path, &err);
+                if (r < 0)
+                        sync_child_fail(c->ctx, c->sync_fd, &err);
+        }
+        /* The caller's directory fds must never reach the container. */
+        int cgroup_dirfd = spawn->cgroup_dirfd;
+        closep(&cgroup_dirfd);
+        int state_dirfd = spawn->wait_for_start ? -1 : spawn->state_dirfd;
+        closep(&state_dirfd);
+        if (init_run(c, &err) < 0) /* returns only on failure */
+                sync_child_fail(c->ctx, c->sync_fd, &err);
+        _exit(127);
+}
+
+/* The parent from clone to "set up": map the child's user namespace (staged: once it has unshared it),
+ * send GO and the seccomp filter, then serve the child's requests until it is ready. */
+static int parent_drive_child(struct coi_context *ctx, const struct linux_spawn *spawn,
+                              const struct ns_plan *plan, int sync_fd, struct spawn_parent *p, uint64_t start,
+                              struct coi_error *err)
+{
+        int r;
+        if (plan->staged && plan->new_userns) {
+                _cleanup_(sync_msg_done) struct sync_msg m = { 0 };
+                r = sync_expect(sync_fd, SYNC_USERNS_READY, "the container's init", &m, err);
+                if (r < 0)
+                        return r;
+        }
+        r = parent_setup_child(spawn, p->child, plan->new_userns, sync_fd, err);
+        if (r < 0)
+                return r;
+        /* The filter compiles now, while the child sets its mounts up, instead of before clone. */
+        if (spawn->seccomp_config) {
+                r = send_seccomp(ctx, spawn->seccomp_config, sync_fd, err);
+                if (r < 0)
+                        return r;
+        }
+        if (!plan->staged && spawn->on_spawned) {
+                r = spawn->on_spawned(spawn->userdata, p->init, err);
+                if (r < 0)
+                        return r;
+        }
+        return serve_until_ready(ctx, spawn, sync_fd, p, start, err);
+}
+
+int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spawn, pid_t *ret_pid,
+                          struct coi_error *err)
+{
+        const struct oci_config *config = spawn->config;
+        uint64_t start = now_ns();
+        if (!config->has_process || !config->process.args || !config->process.args[0])
+                return coi_error_set(err, EINVAL, "process.args is empty: nothing to run");
+        struct ns_plan plan = plan_namespaces(spawn);
         _cleanup_close_ int fifo = -1;
         if (spawn->wait_for_start) {
-                if (fchmodat(spawn->state_dirfd, FIFO_FILE, 0622, 0) < 0) {
-                        if (errno != ENOENT || mkfifoat(spawn->state_dirfd, FIFO_FILE, 0622) < 0 ||
-                            fchmodat(spawn->state_dirfd, FIFO_FILE, 0622, 0) < 0)
-                                return coi_error_set(err, errno, "create exec.fifo of %s: %m", spawn->id);
-                }
-                /* The init holds this fd while it waits (see wait_for_start): a detached clone of the
-                 * fifo's mount, if we may make one (not rootless), shows no host path. */
-                fifo = (int)syscall(SYS_open_tree, spawn->state_dirfd, FIFO_FILE,
-                                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-                if (fifo < 0)
-                        fifo = openat(spawn->state_dirfd, FIFO_FILE, O_PATH | O_CLOEXEC);
-                if (fifo < 0)
-                        return coi_error_set(err, errno, "open exec.fifo of %s: %m", spawn->id);
+                int r = open_exec_fifo(spawn, &fifo, err);
+                if (r < 0)
+                        return r;
         }
-
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return coi_error_set(err, errno, "sync socketpair: %m");
         _cleanup_close_ int sync_fd = sv[0], child_end = sv[1];
 
         _cleanup_(spawn_parent_cleanup) struct spawn_parent p = { 0 };
-        /* Direct path: the network namespace is unshared by the child (init_run), off our critical path;
-         * only with a new user namespace, which then owns it just as with clone3. */
-        uint64_t late_flags = !staged && new_userns ? (new_flags & CLONE_NEWNET) : 0;
-        bool late_ipc = !staged && new_userns && (new_flags & CLONE_NEWIPC);
-        p.child = clone3_fork(staged ? 0 : new_flags & ~late_flags & ~(late_ipc ? (uint64_t)CLONE_NEWIPC : 0),
-                              spawn->cgroup_dirfd);
+        uint64_t clone_flags = plan.staged ? 0 : plan.new_flags & ~plan.late_flags;
+        if (plan.late_ipc)
+                clone_flags &= ~(uint64_t)CLONE_NEWIPC;
+        p.child = clone3_fork(clone_flags, spawn->cgroup_dirfd);
         bool enter_cgroup = spawn->cgroup_dirfd < 0 && spawn->cgroup_path;
         if (p.child < 0 && spawn->cgroup_dirfd >= 0) {
                 /* No CLONE_INTO_CGROUP here: the staged path enters the cgroup by writing cgroup.procs,
                  * before it unshares the user namespace (the host's root owns the file). */
-                staged = enter_cgroup = true;
+                plan.staged = enter_cgroup = true;
+                plan.late_flags = 0;
+                plan.late_ipc = false;
                 p.child = clone3_fork(0, -1);
         }
         if (p.child < 0)
@@ -383,112 +444,19 @@ int linux_container_spawn(struct coi_context *ctx, const struct linux_spawn *spa
                         .spawn = spawn,
                         .sync_fd = TAKE_FD(child_end),
                         .fifo_fd = TAKE_FD(fifo),
-                        .staged = staged,
-                        .unshare_flags = staged ? new_flags : late_flags,
-                        .late_ipc = late_ipc,
+                        .staged = plan.staged,
+                        .unshare_flags = plan.staged ? plan.new_flags : plan.late_flags,
+                        .late_ipc = plan.late_ipc,
                 };
-                struct coi_error cerr = { 0 };
-                if (enter_cgroup) {
-                        int r2 = spawn->cgroup_dirfd >= 0
-                                         ? write_file_at(spawn->cgroup_dirfd, "cgroup.procs", "0", &cerr)
-                                         : write_cgroup_procs(spawn->cgroup_path, &cerr);
-                        if (r2 < 0)
-                                sync_child_fail(c.sync_fd, &cerr);
-                }
-                /* The caller's directory fds must never reach the container. */
-                if (spawn->cgroup_dirfd >= 0)
-                        close(spawn->cgroup_dirfd);
-                if (!spawn->wait_for_start && spawn->state_dirfd >= 0)
-                        close(spawn->state_dirfd);
-                init_run(&c, &cerr);
-                sync_child_fail(c.sync_fd, &cerr);
+                run_init_child(&c, enter_cgroup);
         }
         closep(&child_end);
         closep(&fifo);
         p.init = p.child;
 
-        /* The child exists: map its user namespace (staged: once it has unshared it). */
-        struct sync_msg m = { 0 };
-        if (staged && new_userns) {
-                r = sync_expect(sync_fd, SYNC_USERNS_READY, "the container's init", &m, err);
-                sync_msg_done(&m);
-                if (r < 0)
-                        return r;
-        }
-        r = parent_setup_child(spawn, p.child, new_userns, sync_fd, err);
+        int r = parent_drive_child(ctx, spawn, &plan, sync_fd, &p, start, err);
         if (r < 0)
                 return r;
-        /* The filter compiles now, while the child sets its mounts up, instead of before clone. */
-        if (spawn->seccomp_config) {
-                r = send_seccomp(ctx, spawn->seccomp_config, sync_fd, err);
-                if (r < 0)
-                        return r;
-        }
-        if (!staged && spawn->on_spawned) {
-                r = spawn->on_spawned(spawn->userdata, p.init, err);
-                if (r < 0)
-                        return r;
-        }
-
-        _cleanup_free_ char *state_json = NULL;
-        bool ready = false;
-        for (;;) {
-                r = sync_recv(sync_fd, &m);
-                if (r == -EPIPE) {
-                        if (ready && !spawn->wait_for_start)
-                                break; /* exec'd: the socket was O_CLOEXEC */
-                        int status = 0;
-                        pid_t w = waitpid(p.init, &status, WNOHANG);
-                        return coi_error_set(err, ECHILD, "the container's init exited before it was ready%s",
-                                             w == p.init && WIFSIGNALED(status) ? " (killed by a signal)"
-                                                                                : "");
-                }
-                if (r < 0)
-                        return coi_error_set(err, -r, "read the sync socket of the container's init: %m");
-                switch (m.hdr.type) {
-                case SYNC_ERROR:
-                        r = coi_error_set(err, m.hdr.value ? m.hdr.value : EIO, "%s", m.payload);
-                        sync_msg_done(&m);
-                        return r;
-                case SYNC_INIT_PID:
-                        /* Staged: the middle process forked the init (as our child) and exits. */
-                        p.init = m.hdr.value;
-                        reap(p.child);
-                        p.child = 0;
-                        break;
-                case SYNC_CREATE_RUNTIME:
-                        if (spawn->on_create_runtime) {
-                                r = spawn->on_create_runtime(spawn->userdata, p.init, err);
-                                if (r < 0) {
-                                        sync_msg_done(&m);
-                                        return r;
-                                }
-                        }
-                        r = make_state_json(spawn, p.init, &state_json, err);
-                        if (r < 0) {
-                                sync_msg_done(&m);
-                                return r;
-                        }
-                        r = sync_send(sync_fd, SYNC_RESUME, 0, state_json, strlen(state_json) + 1, NULL, 0);
-                        if (r < 0) {
-                                sync_msg_done(&m);
-                                return coi_error_set(err, -r, "resume the container's init: %m");
-                        }
-                        break;
-                case SYNC_READY:
-                        ready = true;
-                        log_timings(ctx, start, &m);
-                        break;
-                default:
-                        sync_msg_done(&m);
-                        return coi_error_set(err, EPROTO,
-                                             "unexpected sync message %u from the container's init",
-                                             m.hdr.type);
-                }
-                sync_msg_done(&m);
-                if (ready && spawn->wait_for_start)
-                        break;
-        }
         p.done = true;
         *ret_pid = p.init;
         return 0;

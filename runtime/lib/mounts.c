@@ -218,7 +218,7 @@ static int copy_tree(int from, int to, const char *where, int depth, struct coi_
         if (depth > 64)
                 return coi_error_set(err, ELOOP, "tmpcopyup %s: directories nested too deep", where);
         int dfd = fcntl(from, F_DUPFD_CLOEXEC, 3);
-        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        _cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
         if (!d) {
                 closep(&dfd);
                 return coi_error_set(err, errno, "tmpcopyup %s: read directory: %m", where);
@@ -276,7 +276,6 @@ static int copy_tree(int from, int to, const char *where, int depth, struct coi_
                 if (r == 0 && !S_ISLNK(st.st_mode) && fchmodat(to, n, mode, 0) < 0)
                         r = coi_error_set(err, errno, "tmpcopyup %s/%s: chmod: %m", where, n);
         }
-        closedir(d);
         return r;
 }
 

@@ -130,3 +130,5 @@ FIELD_PARSER(fp_u32_array);
 /* oci-config-linux.c: id mappings, and the "linux" object. */
 FIELD_PARSER(fp_id_mappings);
 FIELD_PARSER(fp_linux);
+/* Frees what fp_linux filled in. */
+void oci_linux_done(struct oci_linux *l);

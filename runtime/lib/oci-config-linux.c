@@ -657,3 +657,51 @@ const char *oci_namespace_name(enum oci_namespace_type type)
 {
         return (unsigned)type < _OCI_NS_MAX ? namespace_names[type] : NULL;
 }
+
+/* ---- freeing -------------------------------------------------------------------------------------------- */
+
+void oci_resources_done(struct oci_resources *resources)
+{
+        if (!resources)
+                return;
+        free(resources->cpu_cpus);
+        free(resources->cpu_mems);
+        free(resources->io_devices);
+        strv_free(resources->unified);
+        free(resources->device_rules);
+        memset(resources, 0, sizeof(*resources));
+}
+
+static void seccomp_free(struct oci_seccomp *s)
+{
+        if (!s)
+                return;
+        free(s->architectures);
+        strv_free(s->flags);
+        free(s->listener_path);
+        for (size_t i = 0; i < s->n_syscalls; i++) {
+                strv_free(s->syscalls[i].names);
+                free(s->syscalls[i].args);
+        }
+        free(s->syscalls);
+        free(s);
+}
+
+void oci_linux_done(struct oci_linux *l)
+{
+        for (int t = 0; t < _OCI_NS_MAX; t++)
+                free(l->namespaces[t].path);
+        free(l->uid_mappings);
+        free(l->gid_mappings);
+        for (size_t i = 0; i < l->n_devices; i++)
+                free(l->devices[i].path);
+        free(l->devices);
+        strv_free(l->sysctl);
+        strv_free(l->masked_paths);
+        strv_free(l->readonly_paths);
+        free(l->cgroups_path);
+        oci_resources_done(&l->resources);
+        seccomp_free(l->seccomp);
+        free(l->mount_label);
+        memset(l, 0, sizeof(*l));
+}

@@ -314,51 +314,6 @@ int oci_config_parse(const char *json, size_t len, const char *origin, struct oc
         return 0;
 }
 
-static __thread struct {
-        const void *key;
-        char *bundle;
-        char *json;
-        size_t len;
-        struct oci_config *config;
-} stash;
-
-static void stash_clear(void)
-{
-        free(stash.bundle);
-        free(stash.json);
-        oci_config_free(stash.config);
-        memset(&stash, 0, sizeof(stash));
-}
-
-void oci_config_stash(const void *key, const char *bundle, char *json, size_t len, struct oci_config *config)
-{
-        stash_clear();
-        char *b = bundle ? strdup(bundle) : NULL;
-        if (bundle && !b) {
-                free(json);
-                oci_config_free(config);
-                return; /* nothing stashed: the create parses again */
-        }
-        stash.key = key;
-        stash.bundle = b;
-        stash.json = json;
-        stash.len = len;
-        stash.config = config;
-}
-
-bool oci_config_unstash(const void *key, const char *bundle, char **ret_json, size_t *ret_len,
-                        struct oci_config **ret_config)
-{
-        if (!stash.config || stash.key != key || !!stash.bundle != !!bundle ||
-            (bundle && !streq(stash.bundle, bundle)))
-                return false;
-        *ret_json = TAKE_PTR(stash.json);
-        *ret_len = stash.len;
-        *ret_config = TAKE_PTR(stash.config);
-        stash_clear();
-        return true;
-}
-
 int oci_config_load(const char *path, struct oci_config **ret_config, struct coi_error *err)
 {
         _cleanup_free_ char *data = NULL;
@@ -422,33 +377,6 @@ void oci_process_done(struct oci_process *process)
         memset(process, 0, sizeof(*process));
 }
 
-void oci_resources_done(struct oci_resources *resources)
-{
-        if (!resources)
-                return;
-        free(resources->cpu_cpus);
-        free(resources->cpu_mems);
-        free(resources->io_devices);
-        strv_free(resources->unified);
-        free(resources->device_rules);
-        memset(resources, 0, sizeof(*resources));
-}
-
-static void seccomp_free(struct oci_seccomp *s)
-{
-        if (!s)
-                return;
-        free(s->architectures);
-        strv_free(s->flags);
-        free(s->listener_path);
-        for (size_t i = 0; i < s->n_syscalls; i++) {
-                strv_free(s->syscalls[i].names);
-                free(s->syscalls[i].args);
-        }
-        free(s->syscalls);
-        free(s);
-}
-
 void oci_config_free(struct oci_config *config)
 {
         if (!config)
@@ -478,20 +406,6 @@ void oci_config_free(struct oci_config *config)
                 free(config->hooks[k]);
         }
         strv_free(config->annotations);
-        struct oci_linux *l = &config->linux_;
-        for (int t = 0; t < _OCI_NS_MAX; t++)
-                free(l->namespaces[t].path);
-        free(l->uid_mappings);
-        free(l->gid_mappings);
-        for (size_t i = 0; i < l->n_devices; i++)
-                free(l->devices[i].path);
-        free(l->devices);
-        strv_free(l->sysctl);
-        strv_free(l->masked_paths);
-        strv_free(l->readonly_paths);
-        free(l->cgroups_path);
-        oci_resources_done(&l->resources);
-        seccomp_free(l->seccomp);
-        free(l->mount_label);
+        oci_linux_done(&config->linux_);
         free(config);
 }

@@ -241,15 +241,6 @@ static inline void oci_config_freep(struct oci_config **c)
         oci_config_free(*c);
 }
 
-/* One create's config, parsed once: coi_sealed_binary_needed() parses it to decide on the sealed copy
- * and leaves it here; the create given the same options takes it, so the config that runs is the one
- * the decision was made on (the file can't be swapped in between) and it is not read and parsed twice
- * (≈0.15 ms). One slot per thread, replaced by the next stash; key is the create's options, bundle
- * their bundle (may be NULL). Stashing takes ownership of json and config. */
-void oci_config_stash(const void *key, const char *bundle, char *json, size_t len, struct oci_config *config);
-bool oci_config_unstash(const void *key, const char *bundle, char **ret_json, size_t *ret_len,
-                        struct oci_config **ret_config);
-
 /* Parses a standalone "process" object (exec --process) and a "resources" object (update). */
 int oci_process_parse(const char *json, size_t len, const char *origin, struct oci_process *ret_process,
                       struct coi_error *err);

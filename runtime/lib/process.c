@@ -129,7 +129,7 @@ static int move_above(int *fd, int floor)
         int n = fcntl(*fd, F_DUPFD_CLOEXEC, floor);
         if (n < 0)
                 return -errno;
-        close(*fd);
+        closep(fd);
         *fd = n;
         return 0;
 }
@@ -145,7 +145,7 @@ static void close_fds_except(int from, const int *keep, size_t n)
                 unsigned hi = next == INT_MAX ? ~0u : (unsigned)next - 1;
                 if (next > lo && close_range((unsigned)lo, hi, 0) < 0)
                         for (int fd = lo; fd < 65536 && (unsigned)fd <= hi; fd++)
-                                close(fd);
+                                (void)close(fd); /* EBADF for most: no close_range, so try them all */
                 if (next == INT_MAX)
                         return;
                 lo = next + 1;
@@ -158,7 +158,7 @@ static void close_fds_except(int from, const int *keep, size_t n)
  * needs: the fifo's O_PATH fd (a detached mount of the fifo alone where the runtime could make one:
  * it reads back as "/", and ".." of a fifo leads nowhere) and, only when the container has no /proc
  * to reopen that fd through, the state directory. The sync socket goes too: after READY nobody
- * listens, and later errors go to the container's stderr. */
+ * listens, and later errors go to the log callback (sync_child_fail). */
 static int wait_for_start(struct finalize *f, struct coi_error *err)
 {
         bool have_proc = access("/proc/self/fd", F_OK) == 0;
@@ -225,7 +225,8 @@ int finalize_and_exec(struct finalize *f, struct coi_error *err)
                         return coi_error_set(err, errno, "preserved fd %d: %m", fd);
         if (close_range((unsigned)floor, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
                 for (int fd = floor; fd < 65536; fd++)
-                        fcntl(fd, F_SETFD, FD_CLOEXEC);
+                        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 && errno != EBADF)
+                                return coi_error_set(err, errno, "mark fd %d close-on-exec: %m", fd);
         }
 
         /* Still not dumpable (set when the child started) while we hold privileges: nothing in the

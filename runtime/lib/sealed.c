@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "container.h"
+#include "create-config.h"
 #include "oci-config.h"
 #include "state.h"
 #include "util.h"
@@ -97,7 +98,7 @@ static bool range_contains(const struct oci_id_mapping *maps, size_t n, uint32_t
         return false;
 }
 
-static int needed_for_config(const struct oci_config *config, bool *ret_needed, struct coi_error *err)
+static int needed_for(const struct oci_config *config, bool *ret_needed, struct coi_error *err)
 {
         const struct oci_linux *l = &config->linux_;
         *ret_needed = true;
@@ -115,37 +116,19 @@ static int needed_for_config(const struct oci_config *config, bool *ret_needed, 
         return 0;
 }
 
+int sealed_binary_needed_for_config(const struct create_config *c, bool *ret_needed, struct coi_error *err)
+{
+        return needed_for(c->config, ret_needed, err);
+}
+
 int coi_sealed_binary_needed(struct coi_context *ctx, const struct coi_create_options *opts, bool *ret_needed,
                              struct coi_error *err)
 {
-        _cleanup_(oci_config_freep) struct oci_config *config = NULL;
-        _cleanup_free_ char *json = NULL;
-        size_t len = 0;
-        int r;
-        if (opts && opts->config_json) {
-                json = strdup(opts->config_json);
-                if (!json)
-                        return coi_error_set(err, ENOMEM, "config: %m");
-                len = strlen(json);
-                r = oci_config_parse(json, len, "config (given in memory)", &config, err);
-        } else {
-                _cleanup_free_ char *path =
-                        xasprintf("%s/config.json", opts && opts->bundle ? opts->bundle : ".");
-                if (!path)
-                        return coi_error_set(err, ENOMEM, "config.json: %m");
-                r = read_file_at(AT_FDCWD, path, CONFIG_MAX_BYTES, &json, &len, err);
-                if (r == 0)
-                        r = oci_config_parse(json, len, path, &config, err);
-        }
+        _cleanup_(create_config_done) struct create_config c = { 0 };
+        int r = create_config_load(opts, opts && opts->bundle ? opts->bundle : ".", &c, err);
         if (r < 0)
                 return r;
-        r = needed_for_config(config, ret_needed, err);
-        if (r < 0)
-                return r;
-        /* The create with these options runs this very parse (oci_config_stash). */
-        if (opts)
-                oci_config_stash(opts, opts->bundle, TAKE_PTR(json), len, TAKE_PTR(config));
-        return 0;
+        return needed_for(c.config, ret_needed, err);
 }
 
 int coi_sealed_binary_needed_for_exec(struct coi_context *ctx, const char *id, bool *ret_needed,
@@ -171,5 +154,5 @@ int coi_sealed_binary_needed_for_exec(struct coi_context *ctx, const char *id, b
         r = oci_config_parse(json, len, CONFIG_FILE, &config, err);
         if (r < 0)
                 return r;
-        return needed_for_config(config, ret_needed, err);
+        return needed_for(config, ret_needed, err);
 }

@@ -71,12 +71,10 @@ static void spare_name(char buf[static 16], int i)
 static int empty_dir(int dfd)
 {
         int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
         if (!d) {
-                int saved = errno;
-                if (fd >= 0)
-                        close(fd);
-                return -saved;
+                closep(&fd); /* keeps errno */
+                return -errno;
         }
         int r = 0;
         struct dirent *de;
@@ -84,7 +82,6 @@ static int empty_dir(int dfd)
                 if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
                     unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
                         r = -errno;
-        closedir(d);
         return r;
 }
 
@@ -113,7 +110,7 @@ int state_dir_create(int rootfd, const char *id, int *ret_dirfd, struct coi_erro
         /* A spare is emptied before it is put aside; a runtime that wrote into it meanwhile (a `start`
          * racing the delete) must not leave a stale state.json to a new container. */
         if (reused && empty_dir(fd) < 0) {
-                close(fd);
+                closep(&fd);
                 return coi_error_set(err, EIO, "clear the reused state directory of %s", id);
         }
         *ret_dirfd = fd;
@@ -144,7 +141,7 @@ int state_dir_remove(int rootfd, const char *id, int lockfd, struct coi_error *e
         bool empty = empty_dir(dfd) == 0;
         /* Unlocked before it goes: a create that takes the spare next must not find it locked. */
         if (lockfd >= 0)
-                flock(lockfd, LOCK_UN);
+                (void)flock(lockfd, LOCK_UN); /* the caller's own lock: fails only for a bad fd */
         for (int i = 0; empty && i < STATE_SPARE_DIRS; i++) {
                 char spare[16];
                 spare_name(spare, i);
@@ -283,7 +280,7 @@ int state_write_file(int dirfd, const char *name, const void *data, size_t len, 
         if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = -errno;
         if (r < 0) {
-                unlinkat(dirfd, tmp, 0);
+                (void)unlinkat(dirfd, tmp, 0); /* best effort: the write's error is the one to report */
                 return coi_error_set(err, -r, "write %s: %m", name);
         }
         return 0;
@@ -298,7 +295,7 @@ int state_write_new_file(int dirfd, const char *name, const void *data, size_t l
                 return coi_error_set(err, errno, "create %s: %m", name);
         int r = write_all(fd, data, len);
         if (r < 0) {
-                unlinkat(dirfd, name, 0);
+                (void)unlinkat(dirfd, name, 0); /* best effort: the write's error is the one to report */
                 return coi_error_set(err, -r, "write %s: %m", name);
         }
         return 0;
@@ -405,6 +402,31 @@ void state_record_done(struct state_record *rec)
                 return;
         strv_free(rec->pub.annotations);
         rec->pub.annotations = NULL;
+}
+
+const char *coi_status_to_string(enum coi_status status)
+{
+        switch (status) {
+        case COI_STATUS_CREATING:
+                return "creating";
+        case COI_STATUS_CREATED:
+                return "created";
+        case COI_STATUS_RUNNING:
+                return "running";
+        case COI_STATUS_PAUSED:
+                return "paused";
+        case COI_STATUS_STOPPED:
+                return "stopped";
+        }
+        return "unknown";
+}
+
+void coi_state_free(struct coi_state *state)
+{
+        if (!state)
+                return;
+        strv_free(state->annotations);
+        state->annotations = NULL;
 }
 
 /* ---- live status --------------------------------------------------------------------------------- */

@@ -103,11 +103,10 @@ int sync_expect(int fd, enum sync_type want, const char *who, struct sync_msg *r
         return 0;
 }
 
-_Noreturn void sync_child_fail(int sync_fd, const struct coi_error *err)
+_Noreturn void sync_child_fail(const struct coi_context *ctx, int sync_fd, const struct coi_error *err)
 {
         const char *msg = err->msg[0] ? err->msg : "container setup failed (no message)";
-        if (sync_send(sync_fd, SYNC_ERROR, err->code ? err->code : EIO, msg, strlen(msg) + 1, NULL, 0) < 0) {
-                dprintf(STDERR_FILENO, "coi-runtime: %s\n", msg);
-        }
+        if (sync_send(sync_fd, SYNC_ERROR, err->code ? err->code : EIO, msg, strlen(msg) + 1, NULL, 0) < 0)
+                log_error(ctx, "%s", msg);
         _exit(127);
 }

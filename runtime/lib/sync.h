@@ -42,5 +42,6 @@ int sync_recv(int fd, struct sync_msg *ret);
 /* Waits for a message of `want`; a SYNC_ERROR becomes err, exactly as the child wrote it. */
 int sync_expect(int fd, enum sync_type want, const char *who, struct sync_msg *ret, struct coi_error *err);
 /* Reports err to the parent and exits; used by every child. When the parent no longer listens (after
- * start), the container's stderr is the only place left to say why. */
-_Noreturn void sync_child_fail(int sync_fd, const struct coi_error *err);
+ * start), nobody can return the error any more: it goes to ctx's log callback at COI_LOG_ERROR, the
+ * only level the library uses for exactly this (coi-runtime prints it as it prints its own errors). */
+_Noreturn void sync_child_fail(const struct coi_context *ctx, int sync_fd, const struct coi_error *err);

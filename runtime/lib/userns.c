@@ -52,7 +52,7 @@ int userns_fd_with_mappings(const struct oci_id_mapping *uid, size_t n_uid, cons
                 if (fd < 0)
                         r = coi_error_set(err, errno, "open %s: %m", path);
         }
-        kill(pid, SIGKILL);
+        (void)kill(pid, SIGKILL); /* our unreaped child: can't fail */
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         if (r < 0)

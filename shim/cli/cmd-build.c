@@ -33,7 +33,8 @@ static void usage(FILE *out)
               "  -f, --force      rebuild an image that exists and replace it when the build is done\n"
               "  --profile NAME   build the profile's image\n"
               "  --recipe DIR     the recipe directory (default: $COI_BUILD_RECIPE_DIR, else images/default\n"
-              "                   next to coi, else the installed " COI_DATADIR "/images/default)\n"
+              "                   of the source tree of an uninstalled coi, else the installed\n"
+              "                   " COI_DATADIR "/images/default)\n"
               "  -v, --verbose    show every line of the build's output\n"
               "\n"
               "The store is $COI_IMAGES_DIR, or " IMAGE_STORE_DEFAULT ".\n",
@@ -119,8 +120,16 @@ static bool is_recipe(const char *dir)
         return build && access(build, X_OK) == 0;
 }
 
-/* --recipe, $COI_BUILD_RECIPE_DIR, images/default in the source tree coi was built in (build-x/shim/coi
- * or an installed bin/coi next to share/), then the usual data directories. */
+/* True when the running coi is the one in the build directory meson made (not an installed copy). */
+static bool running_uninstalled(void)
+{
+        _cleanup_free_ char *exe = realpath("/proc/self/exe", NULL);
+        _cleanup_free_ char *build_root = realpath(COI_BUILD_ROOT, NULL);
+        return exe && build_root && startswith(exe, build_root) && exe[strlen(build_root)] == '/';
+}
+
+/* --recipe, $COI_BUILD_RECIPE_DIR, then images/default of the source tree an uninstalled coi was
+ * built from (meson records it), then the installed data directories. */
 static char *find_recipe(const char *flag)
 {
         if (flag)
@@ -128,21 +137,8 @@ static char *find_recipe(const char *flag)
         const char *env = getenv("COI_BUILD_RECIPE_DIR");
         if (env && env[0])
                 return strdup(env);
-        char exe[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        if (n > 0) {
-                exe[n] = '\0';
-                char *slash = strrchr(exe, '/');
-                if (slash)
-                        *slash = '\0';
-                const char *rel[] = { "../../images/default", "../images/default",
-                                      "../share/coi/images/default" };
-                for (size_t i = 0; i < ELEMENTSOF(rel); i++) {
-                        _cleanup_free_ char *dir = xasprintf("%s/%s", exe, rel[i]);
-                        if (dir && is_recipe(dir))
-                                return realpath(dir, NULL);
-                }
-        }
+        if (running_uninstalled() && is_recipe(COI_SOURCE_ROOT "/images/default"))
+                return strdup(COI_SOURCE_ROOT "/images/default");
         const char *fixed[] = { COI_DATADIR "/images/default", "/usr/share/coi/images/default" };
         for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
                 if (is_recipe(fixed[i]))
@@ -218,7 +214,7 @@ static void print_exists(struct image_store *s, const char *name, const char *re
         build_record_done(&rec);
 }
 
-int cmd_build(int argc, char **argv)
+static int cmd_build(int argc, char **argv)
 {
         struct args a = { 0 };
         int r = parse_args(argc, argv, &a);
@@ -336,3 +332,10 @@ int cmd_build(int argc, char **argv)
         printf("[%7.1fs] Built %s in %s: %s\n", elapsed(&p), info->name, took, size);
         return 0;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_build = {
+        .name = "build",
+        .summary = "Build the default image (coi-default) or a profile's image",
+        .raw = cmd_build
+};

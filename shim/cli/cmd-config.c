@@ -18,7 +18,7 @@ static void usage(FILE *out)
               out);
 }
 
-int cmd_config(int argc, char **argv)
+static int cmd_config(int argc, char **argv)
 {
         enum config_show_format format = CONFIG_SHOW_TEXT;
         const char *profile = NULL;
@@ -78,3 +78,10 @@ int cmd_config(int argc, char **argv)
         }
         return 0;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_config = {
+        .name = "config",
+        .summary = "Show the merged configuration and where each value comes from",
+        .raw = cmd_config
+};

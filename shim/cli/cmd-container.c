@@ -425,7 +425,7 @@ static const struct {
         { "exec", do_exec },     { "list", do_list },   { "info", do_info }, { "mount", do_mount },
 };
 
-int cmd_container(int argc, char **argv)
+static int cmd_container(int argc, char **argv)
 {
         if (argc < 2)
                 return usage(NULL);
@@ -438,3 +438,8 @@ int cmd_container(int argc, char **argv)
                         return verbs[i].run(argc - 1, argv + 1);
         return usage("unknown command \"%s\"", argv[1]);
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_container = { .name = "container",
+                                               .summary = "Low-level container operations",
+                                               .raw = cmd_container };

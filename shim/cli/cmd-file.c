@@ -33,7 +33,7 @@ static int copy_file(int in, int dirfd, const char *base, mode_t mode, uid_t uid
         return 0;
 }
 
-int cmd_file(int argc, char **argv)
+static int cmd_file(int argc, char **argv)
 {
         if (argc < 2)
                 return usage();
@@ -154,3 +154,8 @@ int cmd_file(int argc, char **argv)
         }
         return 0;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_file = { .name = "file",
+                                          .summary = "Copy files into and out of containers",
+                                          .raw = cmd_file };

@@ -118,7 +118,7 @@ static void print_text(const struct health_report *r, bool verbose)
         }
 }
 
-int cmd_health(int argc, char **argv)
+static int cmd_health(int argc, char **argv)
 {
         const char *format = "text";
         bool verbose = false;
@@ -164,3 +164,8 @@ int cmd_health(int argc, char **argv)
         health_report_done(&r);
         return code;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_health = { .name = "health",
+                                            .summary = "Check system health and dependencies",
+                                            .raw = cmd_health };

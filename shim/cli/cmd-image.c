@@ -433,7 +433,7 @@ static int image_cmd_alias(int argc, char **argv)
         return 0;
 }
 
-int cmd_image(int argc, char **argv)
+static int cmd_image(int argc, char **argv)
 {
         static const struct {
                 const char *name;
@@ -455,3 +455,8 @@ int cmd_image(int argc, char **argv)
         usage(stderr);
         return 2;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_image = {
+        .name = "image", .summary = "Import, export, list, inspect, alias and delete images", .raw = cmd_image
+};

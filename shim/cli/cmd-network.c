@@ -42,7 +42,7 @@ static int pick_container(const struct net_options *o, const char *given, char *
         return *ret ? 0 : coi_error_set(err, ENOMEM, "container name");
 }
 
-static int network_change(const struct net_options *o, int argc, char **argv, bool allow)
+static int cmd_change(const struct net_options *o, int argc, char **argv, bool allow)
 {
         const char *container = NULL;
         static const struct option opts[] = { { "container", required_argument, NULL, 'c' }, { 0 } };
@@ -67,7 +67,7 @@ static int network_change(const struct net_options *o, int argc, char **argv, bo
         return r < 0 ? fail(&err) : 0;
 }
 
-static int network_show(const struct net_options *o, int argc, char **argv)
+static int cmd_show(const struct net_options *o, int argc, char **argv)
 {
         bool json = false;
         static const struct option opts[] = { { "format", required_argument, NULL, 'f' }, { 0 } };
@@ -113,7 +113,7 @@ static int print_packet(const struct net_blocked_packet *p, void *data)
         return 0;
 }
 
-static int network_log(const struct net_options *o, int argc, char **argv)
+static int cmd_log(const struct net_options *o, int argc, char **argv)
 {
         bool follow = false;
         int timeout_ms = -1;
@@ -151,7 +151,7 @@ static int network_log(const struct net_options *o, int argc, char **argv)
         return 0;
 }
 
-static int network_attach(const struct net_options *o, int argc, char **argv)
+static int cmd_attach(const struct net_options *o, int argc, char **argv)
 {
         enum {
                 ALLOW_LOCAL = 256,
@@ -225,7 +225,7 @@ static int network_attach(const struct net_options *o, int argc, char **argv)
         return 0;
 }
 
-int cmd_network(int argc, char **argv)
+static int cmd_network(int argc, char **argv)
 {
         if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
                 fputs(usage, argc < 2 ? stderr : stdout);
@@ -238,13 +238,13 @@ int cmd_network(int argc, char **argv)
         argv++;
         struct coi_error err = { 0 };
         if (streq(verb, "allow") || streq(verb, "deny"))
-                return network_change(&o, argc, argv, streq(verb, "allow"));
+                return cmd_change(&o, argc, argv, streq(verb, "allow"));
         if (streq(verb, "show"))
-                return network_show(&o, argc, argv);
+                return cmd_show(&o, argc, argv);
         if (streq(verb, "log"))
-                return network_log(&o, argc, argv);
+                return cmd_log(&o, argc, argv);
         if (streq(verb, "attach"))
-                return network_attach(&o, argc, argv);
+                return cmd_attach(&o, argc, argv);
         if (streq(verb, "detach") && argc == 2)
                 return net_container_teardown(&o, argv[1], &err) < 0 ? fail(&err) : 0;
         if (streq(verb, "prune") && argc == 1) {
@@ -257,3 +257,10 @@ int cmd_network(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_network = {
+        .name = "network",
+        .summary = "Network policy of running containers: allow, deny, show, log",
+        .raw = cmd_network
+};

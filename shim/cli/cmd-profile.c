@@ -363,7 +363,7 @@ static int profile_delete(struct ctx *c, int argc, char **argv)
         return 0;
 }
 
-int cmd_profile(int argc, char **argv)
+static int cmd_profile(int argc, char **argv)
 {
         if (argc < 2) {
                 usage(stderr);
@@ -401,3 +401,8 @@ int cmd_profile(int argc, char **argv)
         profile_set_free(c.set);
         return r;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_profile = { .name = "profile",
+                                             .summary = "List, show, create, edit and delete profiles",
+                                             .raw = cmd_profile };

@@ -40,7 +40,7 @@ static void on_signal(int sig)
         errno = saved;
 }
 
-int cmd_run(int argc, char **argv)
+static int cmd_run(int argc, char **argv)
 {
         _cleanup_(session_flags_done) struct session_flags f = { 0 };
         bool capture = false, json = false;
@@ -164,3 +164,8 @@ int cmd_run(int argc, char **argv)
         }
         return code;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_run = { .name = "run",
+                                         .summary = "Run a command in an ephemeral container",
+                                         .raw = cmd_run };

@@ -87,7 +87,7 @@ static int load_all_sessions(struct session_meta ***ret, struct coi_error *err)
         return 0;
 }
 
-int cmd_list(int argc, char **argv)
+static int cmd_list(int argc, char **argv)
 {
         bool all = false, json = false;
         for (int i = 1; i < argc; i++) {
@@ -186,7 +186,7 @@ int cmd_list(int argc, char **argv)
         return 0;
 }
 
-int cmd_info(int argc, char **argv)
+static int cmd_info(int argc, char **argv)
 {
         struct coi_error err = { 0 };
         _cleanup_(session_meta_list_freep) struct session_meta **sessions = NULL;
@@ -337,12 +337,12 @@ static int stop_and_delete(int argc, char **argv, bool kill_mode)
         return failed ? 1 : 0;
 }
 
-int cmd_shutdown(int argc, char **argv)
+static int cmd_shutdown(int argc, char **argv)
 {
         return stop_and_delete(argc, argv, false);
 }
 
-int cmd_kill(int argc, char **argv)
+static int cmd_kill(int argc, char **argv)
 {
         return stop_and_delete(argc, argv, true);
 }
@@ -382,12 +382,12 @@ static int make_persistent(struct container_store *s, const char *name, struct c
         return container_set_ephemeral(s, name, false, err);
 }
 
-int cmd_persist(int argc, char **argv)
+static int cmd_persist(int argc, char **argv)
 {
         return for_each_named(argc, argv, "Container is now persistent:", make_persistent);
 }
 
-int cmd_unfreeze(int argc, char **argv)
+static int cmd_unfreeze(int argc, char **argv)
 {
         return for_each_named(argc, argv, "Unfrozen:", container_unfreeze);
 }
@@ -466,7 +466,7 @@ static void clean_orphan_networks(bool dry_run, int *cleaned)
                 *cleaned += r;
 }
 
-int cmd_clean(int argc, char **argv)
+static int cmd_clean(int argc, char **argv)
 {
         bool all = false, force = false, sessions = false, orphans = false, dry_run = false;
         for (int i = 1; i < argc; i++) {
@@ -560,3 +560,28 @@ int cmd_clean(int argc, char **argv)
                 printf("\nNothing to clean.\n");
         return 0;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_list = { .name = "list",
+                                          .summary = "List active containers and saved sessions",
+                                          .raw = cmd_list };
+const struct cli_command cli_cmd_info = { .name = "info",
+                                          .summary = "Show a saved session",
+                                          .raw = cmd_info };
+const struct cli_command cli_cmd_shutdown = { .name = "shutdown",
+                                              .summary = "Gracefully stop and delete containers",
+                                              .raw = cmd_shutdown };
+const struct cli_command cli_cmd_kill = { .name = "kill",
+                                          .summary = "Force-stop and delete containers",
+                                          .raw = cmd_kill };
+const struct cli_command cli_cmd_persist = { .name = "persist",
+                                             .summary = "Make containers persistent",
+                                             .raw = cmd_persist };
+const struct cli_command cli_cmd_unfreeze = { .name = "unfreeze",
+                                              .summary = "Thaw frozen containers",
+                                              .raw = cmd_unfreeze };
+const struct cli_command cli_cmd_clean = {
+        .name = "clean",
+        .summary = "Remove stopped containers, saved sessions, orphaned resources",
+        .raw = cmd_clean
+};

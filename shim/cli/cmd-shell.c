@@ -170,7 +170,7 @@ static bool tmux_has_session(struct container_store *store, const char *name, co
         return exec_quiet(store, name, argv, uid, gid) == 0;
 }
 
-int cmd_shell(int argc, char **argv)
+static int cmd_shell(int argc, char **argv)
 {
         _cleanup_(session_flags_done) struct session_flags f = { 0 };
         bool background = false, debug = false;
@@ -322,7 +322,7 @@ int cmd_shell(int argc, char **argv)
         return code;
 }
 
-int cmd_attach(int argc, char **argv)
+static int cmd_attach(int argc, char **argv)
 {
         _cleanup_(session_flags_done) struct session_flags f = { 0 };
         const char *name = NULL;
@@ -419,3 +419,11 @@ int cmd_attach(int argc, char **argv)
         int r = relay_exec(store, name, bash ? bash_av : tmux_av, env, WORKSPACE_CONTAINER_ROOT, 1000, 1000);
         return r < 0 ? 130 : r;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_shell = { .name = "shell",
+                                           .summary = "Start an interactive AI coding session in a container",
+                                           .raw = cmd_shell };
+const struct cli_command cli_cmd_attach = { .name = "attach",
+                                            .summary = "Attach to a running session's tmux",
+                                            .raw = cmd_attach };

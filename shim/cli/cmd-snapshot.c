@@ -464,7 +464,7 @@ static int do_info(const struct snap_flags *f)
         return 0;
 }
 
-int cmd_snapshot(int argc, char **argv)
+static int cmd_snapshot(int argc, char **argv)
 {
         /* flags: what parse accepts for the verb. */
         static const struct {
@@ -488,3 +488,10 @@ int cmd_snapshot(int argc, char **argv)
         }
         return usage("unknown command \"%s\"", argv[1]);
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_snapshot = {
+        .name = "snapshot",
+        .summary = "Create, list, restore, delete and inspect container snapshots",
+        .raw = cmd_snapshot
+};

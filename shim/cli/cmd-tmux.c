@@ -29,7 +29,7 @@ static int tmux_exec(struct container_store *store, const char *name, char *cons
         return code;
 }
 
-int cmd_tmux(int argc, char **argv)
+static int cmd_tmux(int argc, char **argv)
 {
         const char *usage = "Usage: coi tmux send NAME COMMAND | coi tmux capture NAME | coi tmux list\n";
         if (argc < 2) {
@@ -81,3 +81,8 @@ int cmd_tmux(int argc, char **argv)
         char *av[] = { "tmux", "capture-pane", "-t", ts, "-p", NULL };
         return tmux_exec(store, argv[2], av, true) ? 1 : 0;
 }
+
+/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+const struct cli_command cli_cmd_tmux = { .name = "tmux",
+                                          .summary = "Send to, capture and list the agents' tmux sessions",
+                                          .raw = cmd_tmux };

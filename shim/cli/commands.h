@@ -1,36 +1,17 @@
-/* commands.h — the table of coi's commands: each lives in its own cmd-*.c and takes argv from its
- * own name on (argv[0] = "image"), returning the process exit code. */
+/* commands.h — coi's command tree: the root (main.c) and one cli_command per top-level command, each
+ * defined in its cmd-*.c beside its handler. cli.h describes the table; docs/compat.md maps it to
+ * code-on-incus 0.8. */
 #pragma once
 
-struct coi_command {
-        const char *name;
-        int (*run)(int argc, char **argv);
-        const char *summary;
-};
+#include "cli.h"
 
-int cmd_version(int argc, char **argv);
-int cmd_help(int argc, char **argv);
-int cmd_build(int argc, char **argv);      /* cmd-build.c */
-int cmd_completion(int argc, char **argv); /* cmd-completion.c */
-int cmd_config(int argc, char **argv);     /* cmd-config.c */
-int cmd_container(int argc, char **argv);  /* cmd-container.c */
-int cmd_file(int argc, char **argv);       /* cmd-file.c */
-int cmd_health(int argc, char **argv);     /* cmd-health.c */
-int cmd_image(int argc, char **argv);      /* cmd-image.c */
-/* allow, deny, show [--format json], log, and the plumbing verbs attach / detach / prune that `coi run`
- * performs itself (cmd-network.c). */
-int cmd_network(int argc, char **argv);
-int cmd_profile(int argc, char **argv); /* cmd-profile.c */
-int cmd_run(int argc, char **argv);     /* cmd-run.c */
-int cmd_shell(int argc, char **argv);   /* cmd-shell.c */
-int cmd_attach(int argc, char **argv);
-/* cmd-session.c */
-int cmd_list(int argc, char **argv);
-int cmd_info(int argc, char **argv);
-int cmd_shutdown(int argc, char **argv);
-int cmd_kill(int argc, char **argv);
-int cmd_persist(int argc, char **argv);
-int cmd_unfreeze(int argc, char **argv);
-int cmd_clean(int argc, char **argv);
-int cmd_snapshot(int argc, char **argv); /* cmd-snapshot.c */
-int cmd_tmux(int argc, char **argv);     /* cmd-tmux.c */
+extern const struct cli_command cli_root;
+
+extern const struct cli_command cli_cmd_attach, cli_cmd_build, cli_cmd_clean, cli_cmd_completion,
+        cli_cmd_config, cli_cmd_container, cli_cmd_file, cli_cmd_health, cli_cmd_help, cli_cmd_image,
+        cli_cmd_info, cli_cmd_kill, cli_cmd_list, cli_cmd_network, cli_cmd_persist, cli_cmd_profile,
+        cli_cmd_run, cli_cmd_shell, cli_cmd_shutdown, cli_cmd_snapshot, cli_cmd_tmux, cli_cmd_unfreeze,
+        cli_cmd_version;
+
+/* --format's values where code-on-incus has text and json (NULL-terminated). */
+extern const char *const cli_text_json[];

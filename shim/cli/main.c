@@ -1,46 +1,40 @@
-/* main.c — coi: global flags and dispatch to one file per command (cmd-*.c). Each command parses its
- * own flags, calls the runtime library or the shim's modules, prints, and returns an exit code. */
+/* main.c — coi's root command: the global flags every command accepts, the list of commands, the
+ * configuration loaded before each, version and help. The parsing itself is cli-parse.c's; each
+ * command's flags and handler live in its cmd-*.c. */
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
+#include "config/config.h"
+#include "util.h"
 
-static const struct coi_command commands[] = {
-        { "build", cmd_build, "Build the default image (coi-default) or a profile's image" },
-        { "config", cmd_config, "Show the merged configuration and where each value comes from" },
-        { "container", cmd_container,
-          "Low-level container commands: launch, start, stop, delete, exec, list, info" },
-        { "snapshot", cmd_snapshot, "Create, list, restore, delete and inspect container snapshots" },
-        { "image", cmd_image, "Import, export, list, inspect, alias and delete images" },
-        { "network", cmd_network, "Network policy of running containers: allow, deny, show, log" },
-        { "profile", cmd_profile, "List, show, create, edit and delete profiles" },
-        { "health", cmd_health, "Check system health and dependencies" },
-        { "completion", cmd_completion, "Generate the shell completion script (bash)" },
-        { "shell", cmd_shell, "Start an interactive AI coding session in a container" },
-        { "run", cmd_run, "Run a command in an ephemeral container" },
-        { "attach", cmd_attach, "Attach to a running session's tmux" },
-        { "list", cmd_list, "List active containers and saved sessions" },
-        { "info", cmd_info, "Show a saved session" },
-        { "shutdown", cmd_shutdown, "Gracefully stop and delete containers" },
-        { "kill", cmd_kill, "Force-stop and delete containers" },
-        { "persist", cmd_persist, "Make containers persistent" },
-        { "unfreeze", cmd_unfreeze, "Thaw frozen containers" },
-        { "clean", cmd_clean, "Remove stopped containers, saved sessions, orphaned resources" },
-        { "file", cmd_file, "Copy files into and out of containers" },
-        { "tmux", cmd_tmux, "Send to, capture and list the agents' tmux sessions" },
-        { "version", cmd_version, "Print the version" },
-        { "help", cmd_help, "Help about a command" },
+const char *const cli_text_json[] = { "text", "json", NULL };
+
+/* code-on-incus's persistent flags: accepted by every command, before or after its name. */
+static const struct cli_flag global_flags[] = {
+        { .name = "workspace",
+          .shorthand = 'w',
+          .type = CLI_STRING,
+          .def = ".",
+          .help = "workspace directory" },
+        { .name = "slot", .type = CLI_INT, .help = "slot for parallel sessions (0: the first free one)" },
+        { .name = "image", .type = CLI_STRING, .help = "image to start from (default: [container] image)" },
+        { .name = "persistent", .type = CLI_BOOL, .help = "keep the container after the session" },
+        { .name = "resume",
+          .type = CLI_STRING,
+          .no_opt = "auto",
+          .help = "resume a saved session (alone: the newest)" },
+        { .name = "continue", .type = CLI_STRING, .no_opt = "auto", .help = "same as --resume" },
+        { .name = "profile", .type = CLI_STRING, .help = "profile to apply" },
+        { 0 },
 };
 
-static const struct coi_command *command_find(const char *name)
-{
-        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-                if (strcmp(commands[i].name, name) == 0)
-                        return &commands[i];
-        return NULL;
-}
+static const struct cli_flag root_flags[] = {
+        { .name = "version", .shorthand = 'v', .type = CLI_BOOL, .help = "version for coi" },
+        { 0 },
+};
 
-int cmd_version(int argc, char **argv)
+static int print_version(const struct cli_call *call)
 {
         /* code-on-incus's two lines: scripts match the first against "code-on-incus (coi) vX.Y.Z". */
         printf("code-on-incus (coi) v%s\n", COI_VERSION);
@@ -48,36 +42,110 @@ int cmd_version(int argc, char **argv)
         return 0;
 }
 
-int cmd_help(int argc, char **argv)
+const struct cli_command cli_cmd_version = {
+        .name = "version",
+        .summary = "Print the version",
+        .args = CLI_ARGS_ANY,
+        .run = print_version,
+        .no_config = true,
+};
+
+/* `coi help [command…]`: that command's help; an unknown one is cobra's "Unknown help topic". */
+static int help(const struct cli_call *call)
 {
-        if (argc > 1) {
-                const struct coi_command *c = command_find(argv[1]);
-                if (!c) {
-                        fprintf(stderr, "coi: unknown command \"%s\"\n", argv[1]);
-                        return 1;
+        const struct cli_command *path[CLI_PATH_MAX] = { &cli_root };
+        int depth = 1;
+        for (int i = 0; i < call->nargs; i++) {
+                const struct cli_command *found = NULL;
+                const struct cli_command *c = path[depth - 1];
+                for (const struct cli_command *const *s = c->subcommands; s && *s && !found; s++)
+                        if (streq((*s)->name, call->args[i]))
+                                found = *s;
+                if (!found || depth == CLI_PATH_MAX) {
+                        printf("Unknown help topic [`%s`]\n", call->args[i]);
+                        cli_print_usage(stdout, path, depth);
+                        return 0;
                 }
-                printf("coi %s — %s\n", c->name, c->summary);
-                return 0;
+                path[depth++] = found;
         }
-        printf("coi — a sandbox for AI coding agents\n\nUsage: coi [command] [flags]\n\nCommands:\n");
-        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-                printf("  %-12s %s\n", commands[i].name, commands[i].summary);
+        cli_print_help(stdout, path, depth);
         return 0;
 }
 
+const struct cli_command cli_cmd_help = {
+        .name = "help",
+        .use = "[command]",
+        .summary = "Help about any command",
+        .args = CLI_ARGS_ANY,
+        .run = help,
+        .no_config = true,
+};
+
+/* `coi` alone is `coi shell`; `coi --version` is cobra's one line. */
+static int root_run(const struct cli_call *call)
+{
+        if (cli_bool(call, "version")) {
+                printf("coi version %s\n", COI_VERSION);
+                return 0;
+        }
+        char *argv[] = { "shell", NULL };
+        if (cli_cmd_shell.raw) /* TRANSITIONAL: until shell takes a cli_call */
+                return cli_cmd_shell.raw(1, argv);
+        return cli_cmd_shell.run(call);
+}
+
+/* Before every command (unless it says no_config): the configuration must load and --profile must
+ * name a profile, as code-on-incus checks before running anything. */
+static int prepare(const struct cli_call *call)
+{
+        if (call->cmd->raw) /* TRANSITIONAL: raw commands load their configuration themselves */
+                return 0;
+        const char *profile = cli_str(call, "profile");
+        struct config_load_options o = { .profile = *profile ? profile : NULL };
+        struct config *cfg = NULL;
+        struct coi_error err = { 0 };
+        int r = config_load(&o, &cfg, &err);
+        config_free(cfg);
+        if (r == -ENOENT && *profile && strstr(err.msg, "not found"))
+                return cli_error(1, "%s", err.msg);
+        if (r < 0)
+                return cli_error(1, "failed to load config: %s", err.msg);
+        return 0;
+}
+
+static const struct cli_command *const root_commands[] = {
+        &cli_cmd_attach, &cli_cmd_build,     &cli_cmd_clean,    &cli_cmd_completion,
+        &cli_cmd_config, &cli_cmd_container, &cli_cmd_file,     &cli_cmd_health,
+        &cli_cmd_help,   &cli_cmd_image,     &cli_cmd_info,     &cli_cmd_kill,
+        &cli_cmd_list,   &cli_cmd_network,   &cli_cmd_persist,  &cli_cmd_profile,
+        &cli_cmd_run,    &cli_cmd_shell,     &cli_cmd_shutdown, &cli_cmd_snapshot,
+        &cli_cmd_tmux,   &cli_cmd_unfreeze,  &cli_cmd_version,  NULL,
+};
+
+const struct cli_command cli_root = {
+        .name = "coi",
+        .summary = "A sandbox for AI coding agents (code-on-incus compatible)",
+        .description =
+                "coi runs AI coding agents (Claude Code, opencode) in a sandboxed Debian system container "
+                "with\n"
+                "your workspace mounted at /workspace, protected paths read-only and a filtered network:\n"
+                "no Incus, no Docker and no daemon needed. Command-line compatible with code-on-incus 0.8.\n"
+                "\n"
+                "Examples:\n"
+                "  coi                   start an interactive session (same as coi shell)\n"
+                "  coi shell --slot 2    a second session on the same workspace\n"
+                "  coi run -- make test  run a command in an ephemeral container\n"
+                "  coi build             build the default image\n"
+                "  coi list              list active sessions",
+        .flags = root_flags,
+        .persistent = global_flags,
+        .subcommands = root_commands,
+        .args = CLI_ARGS_ANY,
+        .run = root_run,
+        .prepare = prepare,
+};
+
 int main(int argc, char **argv)
 {
-        if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0))
-                return cmd_version(argc - 1, argv + 1);
-        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-                return cmd_help(1, argv);
-        if (argc < 2 || argv[1][0] == '-') /* `coi` alone, or with global flags only: `coi shell` */
-                return cmd_shell(argc, argv);
-        const struct coi_command *c = command_find(argv[1]);
-        if (!c) {
-                fprintf(stderr, "coi: unknown command \"%s\" for \"coi\"\nRun 'coi --help' for usage.\n",
-                        argv[1]);
-                return 2;
-        }
-        return c->run(argc - 1, argv + 1);
+        return cli_main(&cli_root, argc, argv);
 }

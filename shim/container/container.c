@@ -78,6 +78,14 @@ struct start_child {
         const char *config_json;
 };
 
+/* In the starting child, whose stderr is console.log: what the runtime can report nowhere else (an
+ * init failing after start) goes there. */
+static void log_to_console(enum coi_log_level level, const char *msg, void *userdata)
+{
+        if (level <= COI_LOG_WARNING)
+                dprintf(STDERR_FILENO, "coi-runtime: %s\n", msg);
+}
+
 static int start_in_child(void *userdata, struct coi_error *err)
 {
         const struct start_child *c = userdata;
@@ -93,6 +101,8 @@ static int start_in_child(void *userdata, struct coi_error *err)
         if (r == 0 && (setsid() < 0 || dup2(nullfd, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0))
                 r = coi_error_set(err, errno, "set up the stdio of %s: %m", name);
         struct coi_create_options o = { .bundle = cdir, .config_json = c->config_json };
+        s->ctx.log = log_to_console; /* this child's copy of the store */
+        s->ctx.log_level = COI_LOG_WARNING;
         if (r == 0)
                 r = coi_container_create(&s->ctx, name, &o, err);
         if (r == 0 && c->net) {
@@ -208,7 +218,8 @@ static int start_locked(struct container_store *s, const struct container_info *
         if (r < 0)
                 return coi_error_prefix(err, "container %s: ", name);
         _cleanup_free_ char *seccomp = NULL;
-        r = system_config_find_seccomp(&seccomp, err);
+        const char *seccomp_origin = NULL;
+        r = system_config_load_seccomp(&seccomp, &seccomp_origin, err);
         if (r < 0)
                 return r;
         _cleanup_(container_network_record_done) struct container_network_record net = { 0 };
@@ -223,7 +234,11 @@ static int start_locked(struct container_store *s, const struct container_info *
         _cleanup_free_ char *rootfs = xasprintf("%s/%s", m->dir, ROOTFS_MOUNT);
         _cleanup_free_ char *json = NULL;
         struct system_config c = {
-                .name = name, .rootfs = rootfs, .ids = m->ids, .seccomp_profile = seccomp
+                .name = name,
+                .rootfs = rootfs,
+                .ids = m->ids,
+                .seccomp_json = seccomp,
+                .seccomp_origin = seccomp_origin,
         };
         if (!rootfs)
                 r = coi_error_set(err, ENOMEM, "rootfs of %s: %m", name);

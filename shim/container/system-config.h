@@ -9,7 +9,8 @@ struct system_config {
         const char *name;            /* container name: hostname, cgroup /coi/NAME */
         const char *rootfs;          /* absolute path of the mounted overlay */
         struct idmap_allocation ids; /* the container's block of IDMAP_RANGE_SIZE ids */
-        const char *seccomp_profile; /* path of an OCI seccomp object (seccomp-profiles/default.json) */
+        const char *seccomp_json;    /* an OCI seccomp object (system_config_load_seccomp), or NULL */
+        const char *seccomp_origin;  /* where it came from, for errors: a path or "built-in default" */
 };
 
 #define SYSTEM_CGROUP_PARENT "/coi" /* cgroupsPath = /coi/NAME, under the cgroup2 mount */
@@ -17,7 +18,10 @@ struct system_config {
 /* The config document, allocated (free()). */
 int system_config_json(const struct system_config *c, char **ret_json, struct coi_error *err);
 
-/* Where the default seccomp profile is: $COI_SECCOMP_PROFILE, /etc/coi/seccomp/default.json,
- * /usr/share/coi/seccomp-profiles/default.json, or seccomp-profiles/default.json of the source tree the
- * running binary was built in (build-dir/shim/coi → ../../seccomp-profiles). ENOENT naming them all. */
-int system_config_find_seccomp(char **ret_path, struct coi_error *err);
+/* The seccomp profile's text (free()) and where it came from: the file $COI_SECCOMP_PROFILE, else
+ * /etc/coi/seccomp/default.json, else the default compiled into coi (seccomp-profiles/default.json of
+ * the source tree it was built from), so an uninstalled build works from any directory. */
+int system_config_load_seccomp(char **ret_json, const char **ret_origin, struct coi_error *err);
+
+#define SECCOMP_OVERRIDE_PATH  "/etc/coi/seccomp/default.json"
+#define SECCOMP_BUILTIN_ORIGIN "built-in default profile"

@@ -92,8 +92,8 @@ static int parse_id(const char *s, unsigned long *ret)
         return 0;
 }
 
-int workspace_owner(char *const *env, uid_t uid, gid_t gid, uid_t *ret_uid, gid_t *ret_gid,
-                    struct coi_error *err)
+int workspace_owner(char *const *env, uid_t uid, gid_t gid, const struct stat *dir, uid_t *ret_uid,
+                    gid_t *ret_gid, struct coi_error *err)
 {
         const char *su = env_get(env, "SUDO_UID"), *sg = env_get(env, "SUDO_GID");
         /* Only root started through sudo acts for another user; an ordinary user's SUDO_UID is just text. */
@@ -109,6 +109,13 @@ int workspace_owner(char *const *env, uid_t uid, gid_t gid, uid_t *ret_uid, gid_
                 }
                 *ret_uid = (uid_t)u;
                 *ret_gid = (gid_t)g;
+                return 0;
+        }
+        if (uid == 0 && dir && dir->st_uid != 0) {
+                /* Root without sudo in someone else's directory: act for its owner, so what the agent
+                 * writes belongs to them and the workspace's own files are the agent's. */
+                *ret_uid = dir->st_uid;
+                *ret_gid = dir->st_gid;
                 return 0;
         }
         *ret_uid = uid;
@@ -147,7 +154,7 @@ int workspace_resolve(const char *arg, const struct workspace_options *opts, str
 
         uid_t uid = opts->set_ids ? opts->uid : getuid();
         gid_t gid = opts->set_ids ? opts->gid : getgid();
-        int r = workspace_owner(opts->environ, uid, gid, &ws->uid, &ws->gid, err);
+        int r = workspace_owner(opts->environ, uid, gid, &st, &ws->uid, &ws->gid, err);
         if (r < 0)
                 return r;
         workspace_hash(ws->path, ws->hash);

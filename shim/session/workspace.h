@@ -2,6 +2,8 @@
  * target, and the protected paths (git hooks, IDE configs) resolved safely into a list for the mount layer. */
 #pragma once
 
+#include <sys/stat.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -46,9 +48,11 @@ int workspace_resolve(const char *arg, const struct workspace_options *opts, str
  * resolves ".." textually. Allocated. */
 char *workspace_abs_path(const char *path, const char *cwd);
 
-/* The owner: SUDO_UID/SUDO_GID from environ when uid is 0 and they are set, else uid/gid. */
-int workspace_owner(char *const *environ, uid_t uid, gid_t gid, uid_t *ret_uid, gid_t *ret_gid,
-                    struct coi_error *err);
+/* The owner the container's user 1000 stands for: SUDO_UID/SUDO_GID from environ when uid is 0 and
+ * they are set; else, for root, the owner of the workspace directory dir (root in a checkout of a CI
+ * runner's user acts for that user); else uid/gid. */
+int workspace_owner(char *const *environ, uid_t uid, gid_t gid, const struct stat *dir, uid_t *ret_uid,
+                    gid_t *ret_gid, struct coi_error *err);
 
 /* sha256(path) as 8 hex digits + NUL. */
 void workspace_hash(const char *path, char ret[9]);

@@ -133,7 +133,7 @@ class Lab:
         sh("nft", "add", "rule", "ip", "hostfw", "forward_host", "ip", "daddr", "192.0.2.99", "drop")
         # the outside is up when its DNS answers and its servers listen (bounded)
         ok = wait_until(lambda: sh(*o, "ss", "-Hltun", check=False).stdout.count(f":{PORT} ") >= 6 and
-                        f"{OUT_DNS}:53" in sh(*o, "ss", "-Hlun", check=False).stdout, 10)
+                        f"{OUT_DNS}:53" in sh(*o, "ss", "-Hlun", check=False).stdout, 30)
         assert ok, "the outside namespace's servers did not start"
 
     def settled(self, seconds=6):

@@ -130,6 +130,17 @@ def test_existing_image_is_not_rebuilt(coi, store, recipe):
     assert "has changed since" in r.stdout
 
 
+def test_uninstalled_coi_finds_its_source_trees_recipe_from_anywhere(coi, store):
+    """No --recipe, no $COI_BUILD_RECIPE_DIR, started from / : the build directory's coi takes
+    images/default of the source tree meson built it from (it names it: the test recipe built the
+    image, so the default recipe counts as changed)."""
+    coi("build")
+    env = {k: v for k, v in coi.env.items() if k != "COI_BUILD_RECIPE_DIR"}
+    r = subprocess.run([str(COI), "build"], capture_output=True, text=True, env=env, cwd="/", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert f"The recipe {ROOT / 'images' / 'default'} has changed since" in r.stdout
+
+
 def test_force_rebuilds_and_replaces(coi, store, recipe):
     coi("build")
     coi("image", "alias", "coi-default", "dflt")

@@ -338,6 +338,20 @@ def test_missing_binary_fails_and_leaves_nothing(rt, bundle, ids):
     assert_nothing_left(rt, cid)
 
 
+def test_failure_after_start_is_told_on_the_containers_stderr(rt, bundle, ids, tmp_path):
+    """After start nobody can return an error any more: the init says why on the container's stderr."""
+    cid = ids()
+    stderr = tmp_path / "container-stderr"
+    with open(stderr, "w") as f:  # create's stderr becomes the container's
+        r = subprocess.run(rt.cmd("create", "-b", bundle({"process": {"args": ["/bin/no-such-program"]}}), cid),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f, timeout=60)
+    assert r.returncode == 0
+    assert stderr.read_text() == ""
+    rt("start", cid, check=True)
+    wait_for(lambda: "/bin/no-such-program" in stderr.read_text(), what="the init's error")
+    assert stderr.read_text().count("coi-runtime:") == 1, stderr.read_text()
+
+
 def test_missing_bind_source_fails_create_naming_it(rt, bundle, ids):
     cid = ids()
     mount = {"destination": "/mnt", "type": "bind", "source": "/nonexistent-coi-test-source",

@@ -136,6 +136,18 @@ def test_created_file_belongs_to_host_user(coi, workspace):
     assert (st.st_uid, st.st_gid) == (1234, 1234)
 
 
+def test_root_without_sudo_acts_for_the_checkouts_owner(coi, workspace):
+    """A CI job as root in the runner user's checkout (no SUDO_UID): the launch works, the workspace's
+    files are the agent's, what it writes belongs to the checkout's owner, protected paths still hold."""
+    r = coi("run", "--image", IMAGE, "--", "sh", "-c",
+            "stat -c %U /workspace/README; echo data > /workspace/by-ci; "
+            "echo x > /workspace/.git/hooks/pre-commit || echo HOOKS-READ-ONLY", user=None)
+    assert r.stdout.split() == ["code", "HOOKS-READ-ONLY"], r.stdout + r.stderr
+    st = (workspace / "by-ci").stat()
+    assert (st.st_uid, st.st_gid) == (1234, 1234)
+    assert not (workspace / ".git/hooks/pre-commit").exists()
+
+
 def test_hooks_read_only_even_for_root(coi, workspace):
     script = ("sudo sh -c 'echo x > /workspace/.git/hooks/pre-commit' && echo WROTE; "
               "sudo mount -o remount,bind,rw /workspace/.git/hooks && echo REMOUNTED; "

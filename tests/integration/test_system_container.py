@@ -372,3 +372,36 @@ def test_clean_orphans_of_another_store_leaves_this_one_running(coi, launch, ima
     assert coi("container", "exec", name, "--", "true").returncode == 0
     info = coi("container", "info", name, "--format", "json").stdout
     assert '"status": "running"' in info or '"status":"running"' in info
+
+
+def test_built_in_seccomp_profile_is_applied_without_any_file(coi, launch):
+    """No $COI_SECCOMP_PROFILE, no /etc/coi/seccomp/default.json: the profile compiled into coi."""
+    assert not pathlib.Path("/etc/coi/seccomp/default.json").exists()
+    name = launch()
+    out = capture(coi, name, "sh", "-c", "grep -E '^Seccomp(_filters)?:' /proc/self/status; mkdir /tmp/d && echo MKDIR")
+    assert out["stdout"].split() == ["Seccomp:", "2", "Seccomp_filters:", "1", "MKDIR"], out
+
+
+def test_seccomp_profile_file_overrides_the_built_in(coi, data_dir, tmp_path):
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mknod", "mknodat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}))
+    name = f"sys-{uuid.uuid4().hex[:8]}"
+    try:
+        coi("container", "launch", "systemd-minimal", name, "--ephemeral",
+            extra_env={"COI_SECCOMP_PROFILE": str(profile)})
+        out = capture(coi, name, "sh", "-c", "mknod /tmp/fifo p || echo REFUSED")
+        assert "REFUSED" in out["stdout"] and "Operation not permitted" in out["stderr"], out
+    finally:
+        coi("container", "delete", "--force", name, check=False)
+    assert leftovers(data_dir, name) == []
+
+
+def test_missing_seccomp_override_is_an_error_naming_it(coi, data_dir):
+    name = f"sys-{uuid.uuid4().hex[:8]}"
+    r = coi("container", "launch", "systemd-minimal", name, "--ephemeral", check=False,
+            extra_env={"COI_SECCOMP_PROFILE": "/nonexistent/profile.json"})
+    assert r.returncode != 0
+    assert "$COI_SECCOMP_PROFILE" in r.stderr and "/nonexistent/profile.json" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert leftovers(data_dir, name) == []

@@ -182,7 +182,7 @@ static void remove_tree(const char *path)
                 (void)!write(fd, "1", 1);
                 close(fd);
         }
-        DIR *d = opendir(path);
+        _cleanup_closedir_ DIR *d = opendir(path);
         if (!d)
                 return;
         for (struct dirent *de; (de = readdir(d));) {
@@ -191,7 +191,6 @@ static void remove_tree(const char *path)
                 _cleanup_free_ char *child = xasprintf("%s/%s", path, de->d_name);
                 remove_tree(child);
         }
-        closedir(d);
         for (int i = 0; i < 100 && rmdir(path) < 0 && errno == EBUSY; i++)
                 sleep_ms(10);
 }
@@ -218,7 +217,7 @@ static int setup(void **state)
                 return 0;
         }
         /* Leftovers of runs that crashed before their teardown (their pid is gone). */
-        DIR *d = opendir(hier.mount_point);
+        _cleanup_closedir_ DIR *d = opendir(hier.mount_point);
         for (struct dirent *de; d && (de = readdir(d));) {
                 int old;
                 if (sscanf(de->d_name, "coi-test-%d", &old) == 1 && old > 0 && kill(old, 0) < 0 &&
@@ -227,8 +226,6 @@ static int setup(void **state)
                         remove_tree(stale);
                 }
         }
-        if (d)
-                closedir(d);
         snprintf(base, sizeof(base), "%s/coi-test-%d", hier.mount_point, (int)getpid());
         if (mkdir(base, 0755) < 0) {
                 fprintf(stderr, "mkdir %s: %m\n", base);

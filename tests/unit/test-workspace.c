@@ -181,18 +181,26 @@ static void test_owner_from_sudo(void **state)
         uid_t u;
         gid_t g;
         char *sudo[] = { "SUDO_UID=1001", "SUDO_GID=1002", NULL };
-        assert_int_equal(workspace_owner(sudo, 0, 0, &u, &g, &err), 0);
+        struct stat root_dir = { .st_uid = 0, .st_gid = 0 }, user_dir = { .st_uid = 1234, .st_gid = 1235 };
+        assert_int_equal(workspace_owner(sudo, 0, 0, &root_dir, &u, &g, &err), 0);
         assert_int_equal(u, 1001);
         assert_int_equal(g, 1002);
-        /* not root: SUDO_UID means nothing */
-        assert_int_equal(workspace_owner(sudo, 1000, 1000, &u, &g, &err), 0);
+        /* sudo wins over the directory's owner */
+        assert_int_equal(workspace_owner(sudo, 0, 0, &user_dir, &u, &g, &err), 0);
+        assert_int_equal(u, 1001);
+        /* not root: SUDO_UID means nothing, and neither does the directory's owner */
+        assert_int_equal(workspace_owner(sudo, 1000, 1000, &user_dir, &u, &g, &err), 0);
         assert_int_equal(u, 1000);
         assert_int_equal(g, 1000);
         char *none[] = { NULL };
-        assert_int_equal(workspace_owner(none, 0, 0, &u, &g, &err), 0);
+        assert_int_equal(workspace_owner(none, 0, 0, &root_dir, &u, &g, &err), 0);
         assert_int_equal(u, 0);
+        /* root without sudo in a CI runner's checkout: its owner */
+        assert_int_equal(workspace_owner(none, 0, 0, &user_dir, &u, &g, &err), 0);
+        assert_int_equal(u, 1234);
+        assert_int_equal(g, 1235);
         char *bad[] = { "SUDO_UID=abc", NULL };
-        assert_int_equal(workspace_owner(bad, 0, 0, &u, &g, &err), -EINVAL);
+        assert_int_equal(workspace_owner(bad, 0, 0, &root_dir, &u, &g, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "SUDO_UID=abc"));
 }
 
