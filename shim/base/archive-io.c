@@ -387,7 +387,7 @@ static int apply_opaque(struct extractor *x, int pfd, const char *parent, struct
         _cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return entry_error(x, err, errno, "open %s: %m", *parent ? parent : "/");
-        _cleanup_(closedirp) DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+        _cleanup_closedir_ DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
         if (!d)
                 return entry_error(x, err, errno, "read directory %s: %m", *parent ? parent : "/");
         struct dirent *de;
@@ -735,7 +735,7 @@ int remove_tree_at(int dirfd, const char *name, struct coi_error *err)
         _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return coi_error_set(err, errno, "open %s: %m", name);
-        _cleanup_(closedirp) DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+        _cleanup_closedir_ DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
         if (!d)
                 return coi_error_set(err, errno, "read directory %s: %m", name);
         struct dirent *de;

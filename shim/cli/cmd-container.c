@@ -1,8 +1,8 @@
 /* cmd-container.c — `coi container launch|start|stop|delete|exec|list|info|mount`: parses flags, calls
  * container.c, prints. Errors: one line on stderr, exit 1; usage errors exit 2. */
 #include <limits.h>
-#include <yajl/yajl_gen.h>
 
+#include "json-util.h"
 #include "commands.h"
 #include "cmd-util.h"
 #include "container/container.h"

@@ -1,5 +1,5 @@
-/* cmd-util.h — what the files of `coi` commands share when a user called one wrong: the reason and the
- * command's usage text on stderr, exit code 2. Header-only. */
+/* cmd-util.h — what the files of `coi` commands share: when a user called one wrong, the reason and the
+ * command's usage text on stderr, exit code 2; a JSON string for hand-laid JSON output. Header-only. */
 #pragma once
 
 #include <stdarg.h>
@@ -21,4 +21,20 @@ static inline int cmd_usage(const char *cmd, const char *usage_text, const char 
         }
         fputs(usage_text, stderr);
         return 2;
+}
+
+/* s as a JSON string ("" for NULL), for output laid out by hand as code-on-incus lays it out. */
+static inline void cmd_json_string(FILE *f, const char *s)
+{
+        fputc('"', f);
+        for (; s && *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (c == '"' || c == '\\')
+                        fprintf(f, "\\%c", c);
+                else if (c < 0x20)
+                        fprintf(f, "\\u%04x", c);
+                else
+                        fputc(c, f);
+        }
+        fputc('"', f);
 }

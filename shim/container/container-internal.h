@@ -4,8 +4,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
 
 #include "container.h"
 #include "json-util.h"
@@ -36,26 +34,6 @@ int container_metadata_read(const struct container_store *s, const char *name, s
 /* The usual opening of a verb on one container: a valid name, its lock held, its metadata read. */
 int lock_and_read(struct container_store *s, const char *name, int *ret_lock, struct container_info **ret_m,
                   struct coi_error *err);
-
-static inline bool gs(yajl_gen g, const char *str)
-{
-        return yajl_gen_string(g, (const unsigned char *)(str ? str : ""), strlen(str ? str : "")) ==
-               yajl_gen_status_ok;
-}
-
-static inline const char *json_str(yajl_val root, const char *key)
-{
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_string);
-        return v ? v->u.string : NULL;
-}
-
-static inline long long json_int(yajl_val root, const char *key, long long def)
-{
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_number);
-        return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : def;
-}
 
 /* ---- container-mounts.c ---- */
 /* Bind-mounts mounts (in order) under rootfs, in the host's mount namespace, before init starts. */

@@ -232,18 +232,20 @@ int unmount_below(const char *dir, struct coi_error *err)
 
 static bool gen_mount(yajl_gen g, const struct container_mount *m, const char *create)
 {
-        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && gs(g, "source") && gs(g, m->source) &&
-                  gs(g, "target") && gs(g, m->target) && gs(g, "readonly") &&
-                  yajl_gen_bool(g, m->readonly) == yajl_gen_status_ok && gs(g, "idmap") &&
-                  yajl_gen_bool(g, m->idmap) == yajl_gen_status_ok && gs(g, "host_uid") &&
-                  yajl_gen_integer(g, m->host_uid) == yajl_gen_status_ok && gs(g, "host_gid") &&
-                  yajl_gen_integer(g, m->host_gid) == yajl_gen_status_ok && gs(g, "container_uid") &&
-                  yajl_gen_integer(g, m->container_uid) == yajl_gen_status_ok && gs(g, "container_gid") &&
-                  yajl_gen_integer(g, m->container_gid) == yajl_gen_status_ok && gs(g, "create") &&
-                  gs(g, create ? create : "") && gs(g, "shift") &&
+        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && json_gen_str(g, "source") &&
+                  json_gen_str(g, m->source) && json_gen_str(g, "target") && json_gen_str(g, m->target) &&
+                  json_gen_str(g, "readonly") && yajl_gen_bool(g, m->readonly) == yajl_gen_status_ok &&
+                  json_gen_str(g, "idmap") && yajl_gen_bool(g, m->idmap) == yajl_gen_status_ok &&
+                  json_gen_str(g, "host_uid") && yajl_gen_integer(g, m->host_uid) == yajl_gen_status_ok &&
+                  json_gen_str(g, "host_gid") && yajl_gen_integer(g, m->host_gid) == yajl_gen_status_ok &&
+                  json_gen_str(g, "container_uid") &&
+                  yajl_gen_integer(g, m->container_uid) == yajl_gen_status_ok &&
+                  json_gen_str(g, "container_gid") &&
+                  yajl_gen_integer(g, m->container_gid) == yajl_gen_status_ok && json_gen_str(g, "create") &&
+                  json_gen_str(g, create ? create : "") && json_gen_str(g, "shift") &&
                   yajl_gen_bool(g, m->shift) == yajl_gen_status_ok;
         if (ok && m->device)
-                ok = gs(g, "device") && gs(g, m->device);
+                ok = json_gen_str(g, "device") && json_gen_str(g, m->device);
         return ok && yajl_gen_map_close(g) == yajl_gen_status_ok;
 }
 

@@ -51,12 +51,6 @@ void container_network_record_done(struct container_network_record *rec)
         *rec = (struct container_network_record){ 0 };
 }
 
-static bool json_flag(yajl_val root, const char *key)
-{
-        yajl_val v = json_member(root, key, yajl_t_any);
-        return v && YAJL_IS_TRUE(v);
-}
-
 int container_network_load(int cdirfd, const char *name, struct container_network_record *ret, bool *ret_has,
                            struct coi_error *err)
 {
@@ -80,9 +74,9 @@ int container_network_load(int cdirfd, const char *name, struct container_networ
         if (!mode || net_mode_from_string(mode->u.string, &rec.net.policy.mode) < 0)
                 return coi_error_set(err, EINVAL,
                                      "containers/%s: \"mode\" must be restricted, allowlist or open", path);
-        rec.net.policy.allow_local_network_access = json_flag(root, "allow_local_network_access");
-        rec.net.policy.block_metadata_endpoint = json_flag(root, "block_metadata_endpoint");
-        rec.net.policy.block_private_networks = json_flag(root, "block_private_networks");
+        rec.net.policy.allow_local_network_access = json_bool(root, "allow_local_network_access");
+        rec.net.policy.block_metadata_endpoint = json_bool(root, "block_metadata_endpoint");
+        rec.net.policy.block_private_networks = json_bool(root, "block_private_networks");
         yajl_val allowed = json_member(root, "allowed", yajl_t_array);
         for (size_t i = 0; allowed && i < allowed->u.array.len; i++) {
                 yajl_val v = allowed->u.array.values[i];

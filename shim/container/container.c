@@ -9,8 +9,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <yajl/yajl_tree.h>
 
+#include "json-util.h"
 #include "container-internal.h"
 #include "container-net.h"
 #include "image/image.h"
@@ -350,7 +350,7 @@ int container_unfreeze(struct container_store *s, const char *name, struct coi_e
 /* Adds the names of dir's sub-directories; with only, just those already in *only (NULL = all). */
 static void push_dir_names(char ***list, const char *dir, char **only)
 {
-        DIR *d = opendir(dir);
+        _cleanup_closedir_ DIR *d = opendir(dir);
         if (!d)
                 return;
         struct dirent *de;
@@ -358,7 +358,6 @@ static void push_dir_names(char ***list, const char *dir, char **only)
                 if (de->d_name[0] != '.' && de->d_type == DT_DIR &&
                     (!only || strv_contains(only, de->d_name)))
                         strv_push(list, de->d_name);
-        closedir(d);
 }
 
 int container_orphan_candidates(struct container_store *s, char ***ret, struct coi_error *err)

@@ -201,7 +201,7 @@ static int remove_children(int dirfd, const char *path, dev_t dev, struct coi_er
         int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return coi_error_set(err, errno, "open %s: %m", path);
-        DIR *d = fdopendir(fd);
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
         if (!d) {
                 int r = coi_error_set(err, errno, "opendir %s: %m", path);
                 close(fd);
@@ -243,7 +243,6 @@ static int remove_children(int dirfd, const char *path, dev_t dev, struct coi_er
                 if (r == 0 && unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
                         r = coi_error_set(err, errno, "rmdir %s: %m", sub);
         }
-        closedir(d);
         return r;
 }
 

@@ -273,7 +273,7 @@ static int copy_children(struct copy_ctx *c, int sfd, int dfd, const char *rel, 
         int fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return coi_error_set(err, errno, "open %s: %m", rel);
-        _cleanup_(closedirp) DIR *d = fdopendir(fd);
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
         if (!d) {
                 int r = coi_error_set(err, errno, "read directory %s: %m", rel);
                 close(fd);

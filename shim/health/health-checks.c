@@ -587,7 +587,7 @@ static int live_containers(char ***ret_live, int *ret_dead)
         struct coi_context ctx = { .state_root = rt && *rt ? rt : CONTAINER_RUNTIME_ROOT };
         _cleanup_strv_ char **live = NULL;
         int dead = 0;
-        DIR *d = opendir(ctx.state_root);
+        _cleanup_closedir_ DIR *d = opendir(ctx.state_root);
         struct dirent *de;
         while (d && (de = readdir(d))) {
                 if (de->d_name[0] == '.' || de->d_type != DT_DIR)
@@ -602,8 +602,6 @@ static int live_containers(char ***ret_live, int *ret_dead)
                 if (dead < 0)
                         break;
         }
-        if (d)
-                closedir(d);
         if (dead < 0)
                 return -ENOMEM;
         *ret_live = TAKE_PTR(live);
@@ -645,7 +643,7 @@ static int count_orphan_cgroups(char **live)
         if (coi_cgroup_detect(&h, &e) < 0 || h.layout == COI_CGROUP_NONE)
                 return 0;
         _cleanup_free_ char *parent = xasprintf("%s%s", h.mount_point, SYSTEM_CGROUP_PARENT);
-        DIR *d = parent ? opendir(parent) : NULL;
+        _cleanup_closedir_ DIR *d = parent ? opendir(parent) : NULL;
         if (!d)
                 return 0;
         int n = 0;
@@ -654,7 +652,6 @@ static int count_orphan_cgroups(char **live)
                 if (de->d_type == DT_DIR && !streq(de->d_name, ".") && !streq(de->d_name, "..") &&
                     !strv_contains(live, de->d_name))
                         n++;
-        closedir(d);
         return n;
 }
 

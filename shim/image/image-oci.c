@@ -123,13 +123,6 @@ static int blob_json(struct import *im, int layoutfd, const char *digest, yajl_v
         return 0;
 }
 
-static const char *json_get_str(yajl_val v, const char *a, const char *b)
-{
-        const char *path[] = { a, b, NULL };
-        yajl_val s = yajl_tree_get(v, path, yajl_t_string);
-        return s ? YAJL_GET_STRING(s) : NULL;
-}
-
 static bool is_index_type(const char *mt)
 {
         return mt && (streq(mt, "application/vnd.oci.image.index.v1+json") ||
@@ -148,8 +141,8 @@ static int pick_manifest(struct import *im, int layoutfd, yajl_val index, int de
         yajl_val exact = NULL, fallback = NULL;
         for (size_t i = 0; i < YAJL_GET_ARRAY(ms)->len; i++) {
                 yajl_val m = YAJL_GET_ARRAY(ms)->values[i];
-                const char *os = json_get_str(m, "platform", "os");
-                const char *arch = json_get_str(m, "platform", "architecture");
+                const char *os = json_str(json_member(m, "platform", yajl_t_object), "os");
+                const char *arch = json_str(json_member(m, "platform", yajl_t_object), "architecture");
                 if (!os && !arch && !fallback)
                         fallback = m;
                 if ((!os || streq(os, "linux")) && arch && streq(arch, image_host_arch()) && !exact)
@@ -159,8 +152,8 @@ static int pick_manifest(struct import *im, int layoutfd, yajl_val index, int de
         if (!m)
                 return coi_error_set(err, ENOENT, "%s: no manifest for linux/%s in the index", im->file_name,
                                      image_host_arch());
-        const char *digest = json_get_str(m, "digest", NULL);
-        if (is_index_type(json_get_str(m, "mediaType", NULL))) {
+        const char *digest = json_str(m, "digest");
+        if (is_index_type(json_str(m, "mediaType"))) {
                 if (depth >= OCI_INDEX_DEPTH)
                         return coi_error_set(err, ELOOP, "%s: indexes nested more than %d deep",
                                              im->file_name, OCI_INDEX_DEPTH);
@@ -206,13 +199,13 @@ int image_import_oci(struct import *im, int layoutfd, int rootfsfd, struct coi_e
         r = blob_json(im, layoutfd, manifest_digest, &manifest, err);
         if (r < 0)
                 return r;
-        const char *config_digest = json_get_str(manifest, "config", "digest");
+        const char *config_digest = json_str(json_member(manifest, "config", yajl_t_object), "digest");
         if (config_digest) {
                 _cleanup_yajl_ yajl_val config = NULL;
                 r = blob_json(im, layoutfd, config_digest, &config, err);
                 if (r < 0)
                         return r;
-                const char *arch = json_get_str(config, "architecture", NULL);
+                const char *arch = json_str(config, "architecture");
                 if (arch && !(im->architecture = strdup(arch)))
                         return coi_error_set(err, ENOMEM, "%s: %m", im->file_name);
         }
@@ -223,7 +216,7 @@ int image_import_oci(struct import *im, int layoutfd, int rootfsfd, struct coi_e
                                      manifest_digest);
         size_t n = YAJL_GET_ARRAY(layers)->len;
         for (size_t i = 0; i < n; i++) {
-                const char *digest = json_get_str(YAJL_GET_ARRAY(layers)->values[i], "digest", NULL);
+                const char *digest = json_str(YAJL_GET_ARRAY(layers)->values[i], "digest");
                 _cleanup_close_ int fd = -1;
                 r = blob_open(im, layoutfd, digest, &fd, err);
                 if (r < 0)

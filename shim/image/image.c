@@ -8,20 +8,14 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
-#include <yajl/yajl_tree.h>
 
+#include "json-util.h"
 #include "image-internal.h"
 
 struct image_store {
         int fd; /* -1: the store doesn't exist (yet) */
         char *path;
 };
-
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
 
 /* A temporary directory in the store, removed on scope exit unless handed over (name = NULL). */
 struct tmpdir {
@@ -153,8 +147,7 @@ int image_list(struct image_store *s, struct image_info ***ret_list, struct coi_
         if (!list)
                 return coi_error_set(err, ENOMEM, "image store %s: %m", s->path);
         if (s->fd >= 0) {
-                _cleanup_(closedirp) DIR *d =
-                        fdopendir(openat(s->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+                _cleanup_closedir_ DIR *d = fdopendir(openat(s->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
                 if (!d)
                         return coi_error_set(err, errno, "read image store %s: %m", s->path);
                 struct dirent *de;
@@ -259,7 +252,7 @@ static char *rootfs_arch(int rootfsfd)
 
 static uint64_t tree_size(int fd)
 {
-        _cleanup_(closedirp) DIR *d = fdopendir(openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        _cleanup_closedir_ DIR *d = fdopendir(openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         uint64_t total = 0;
         struct dirent *de;
         while (d && (de = readdir(d))) {
@@ -281,7 +274,7 @@ static uint64_t tree_size(int fd)
 
 static bool dir_is_empty(int dirfd)
 {
-        _cleanup_(closedirp) DIR *d = fdopendir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        _cleanup_closedir_ DIR *d = fdopendir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         struct dirent *de;
         while (d && (de = readdir(d)))
                 if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
@@ -305,7 +298,7 @@ static bool looks_like_incus(int dirfd)
 {
         if (!image_is_type_at(dirfd, "metadata.yaml", S_IFREG) || !image_is_type_at(dirfd, "rootfs", S_IFDIR))
                 return false;
-        _cleanup_(closedirp) DIR *d = fdopendir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        _cleanup_closedir_ DIR *d = fdopendir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         struct dirent *de;
         while (d && (de = readdir(d)))
                 if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
@@ -429,7 +422,7 @@ static int claim_name(struct import *im, bool *ret_replace, char ***ret_old_alia
 /* .tmp-* left by an import or delete that was killed (SIGKILL, power loss): gone after a day. */
 static void remove_stale_tmpdirs(struct image_store *s)
 {
-        _cleanup_(closedirp) DIR *d = fdopendir(openat(s->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        _cleanup_closedir_ DIR *d = fdopendir(openat(s->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         struct dirent *de;
         time_t day_ago = time(NULL) - 24 * 3600;
         while (d && (de = readdir(d))) {

@@ -107,7 +107,7 @@ int net_record_list(const char *state_dir, char ***ret, struct coi_error *err)
         _cleanup_strv_ char **names = calloc(1, sizeof(char *));
         if (!dir || !names)
                 return coi_error_set(err, ENOMEM, "list records");
-        DIR *d = opendir(dir);
+        _cleanup_closedir_ DIR *d = opendir(dir);
         if (!d) {
                 if (errno != ENOENT)
                         return coi_error_set(err, errno, "open %s: %m", dir);
@@ -118,11 +118,9 @@ int net_record_list(const char *state_dir, char ***ret, struct coi_error *err)
                 /* write_file_atomic_at's temporary files end in .tmp and are no records */
                 if (net_name_valid(de->d_name) && !strstr(de->d_name, ".tmp") &&
                     strv_push(&names, de->d_name) < 0) {
-                        closedir(d);
                         return coi_error_set(err, ENOMEM, "list records");
                 }
         }
-        closedir(d);
         *ret = TAKE_PTR(names);
         return 0;
 }

@@ -83,7 +83,7 @@ int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct 
         int sfd = dup(src);
         if (sfd < 0)
                 return coi_error_set(err, errno, "dup: %m");
-        DIR *d = fdopendir(sfd);
+        _cleanup_closedir_ DIR *d = fdopendir(sfd);
         if (!d) {
                 close(sfd);
                 return coi_error_set(err, errno, "opendir: %m");
@@ -137,7 +137,6 @@ int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct 
                                 r = coi_error_set(err, errno, "chown %s: %m", de->d_name);
                 }
         }
-        closedir(d);
         return r;
 }
 
@@ -271,7 +270,7 @@ static void remove_if_empty(const char *path)
         }
         if (!S_ISDIR(st.st_mode))
                 return;
-        DIR *d = opendir(path);
+        _cleanup_closedir_ DIR *d = opendir(path);
         if (!d)
                 return;
         struct dirent *de;
@@ -282,7 +281,6 @@ static void remove_if_empty(const char *path)
                 if (sub)
                         remove_if_empty(sub);
         }
-        closedir(d);
         rmdir(path); /* fails (kept) if anything is left */
 }
 
