@@ -523,11 +523,6 @@ int state_fifo_create(int dirfd, const char *id, struct coi_error *err)
         return 0;
 }
 
-static int pidfd_open_(pid_t pid)
-{
-        return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
 int state_fifo_release(int dirfd, const char *id, pid_t pid, struct coi_error *err)
 {
         /* Non-blocking open: a plain O_RDONLY open would hang forever if the init died before it

@@ -98,8 +98,7 @@ static int cmd_file(int argc, char **argv)
                                 fprintf(stderr, "coi: %s is a directory (use -r)\n", local);
                                 return 1;
                         }
-                        _cleanup_close_ int parent =
-                                session_openat2_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY);
+                        _cleanup_close_ int parent = openat2_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY);
                         if (parent < 0 || (mkdirat(parent, base, st.st_mode & 0777) < 0 && errno != EEXIST)) {
                                 fprintf(stderr, "coi: create %s in %s: %m\n", rpath, name);
                                 return 1;
@@ -109,12 +108,11 @@ static int cmd_file(int argc, char **argv)
                         r = dst < 0 || fchown(dst, cu, cg) < 0 ? -errno
                                                                : session_copy_tree(in, dst, cu, cg, 0, &err);
                 } else {
-                        _cleanup_close_ int parent =
-                                session_openat2_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY);
+                        _cleanup_close_ int parent = openat2_in_root(rootfd, dir, O_RDONLY | O_DIRECTORY);
                         r = parent < 0 ? -errno : copy_file(in, parent, base, st.st_mode, cu, cg);
                 }
         } else {
-                _cleanup_close_ int in = session_openat2_in_root(rootfd, rpath, O_RDONLY);
+                _cleanup_close_ int in = openat2_in_root(rootfd, rpath, O_RDONLY);
                 struct stat st;
                 if (in < 0 || fstat(in, &st) < 0) {
                         fprintf(stderr, "coi: open %s in %s: %m\n", rpath, name);

@@ -58,9 +58,7 @@ static int create_as_parent_owner(int parent, const char *name, bool file)
 static int open_target(int rootfd, const char *target, bool is_dir, const struct container_info *m,
                        int *ret_fd, struct coi_error *err)
 {
-        struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        int fd = (int)syscall(SYS_openat2, rootfd, target, &how, sizeof(how));
+        int fd = openat2_in_root(rootfd, target, O_PATH);
         if (fd >= 0) {
                 *ret_fd = fd;
                 return 0;
@@ -76,14 +74,12 @@ static int open_target(int rootfd, const char *target, bool is_dir, const struct
                 bool last = !slash;
                 if (slash)
                         *slash = '\0';
-                _cleanup_close_ int cur = (int)syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+                _cleanup_close_ int cur = openat2_in_root(rootfd, p, O_PATH);
                 if (cur < 0 && errno == ENOENT) {
                         char *base = strrchr(p, '/');
                         *base = '\0';
-                        struct open_how dh = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                                               .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
                         _cleanup_close_ int parent =
-                                (int)syscall(SYS_openat2, rootfd, *p ? p : "/", &dh, sizeof(dh));
+                                openat2_in_root(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY);
                         *base = '/';
                         if (parent < 0)
                                 return coi_error_set(err, errno, "mount point %s in %s: %m", p, m->name);
@@ -103,7 +99,7 @@ static int open_target(int rootfd, const char *target, bool is_dir, const struct
                         break;
                 *slash = '/';
         }
-        fd = (int)syscall(SYS_openat2, rootfd, target, &how, sizeof(how));
+        fd = openat2_in_root(rootfd, target, O_PATH);
         if (fd < 0)
                 return coi_error_set(err, errno, "mount point %s in %s: %m", target, m->name);
         *ret_fd = fd;

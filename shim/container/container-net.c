@@ -104,9 +104,8 @@ static int write_resolv_conf(const char *rootfs, const struct idmap_allocation *
         _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return coi_error_set(err, errno, "open %s: %m", rootfs);
-        struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
-        _cleanup_close_ int etc = (int)syscall(SYS_openat2, rootfd, "etc", &how, sizeof(how));
+        _cleanup_close_ int etc = openat2_(rootfd, "etc", O_PATH | O_DIRECTORY,
+                                           RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
         if (etc < 0)
                 return coi_error_set(err, errno, "open %s/etc: %m", rootfs);
         char gw[INET_ADDRSTRLEN];

@@ -18,11 +18,6 @@
 #include "system-config.h"
 #include "util.h"
 
-static int pidfd_open_(pid_t pid)
-{
-        return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
 /* ---- cgroups ------------------------------------------------------------------------------------- */
 
 /* The cgroup2 mount the runtime uses: /sys/fs/cgroup on a pure v2 host, else its unified mount. */

@@ -305,11 +305,9 @@ static int link_if_seen(struct copy_ctx *c, const struct stat *st, int ddir, con
         for (size_t i = 0; i < c->n_links; i++) {
                 if (c->links[i].dev != st->st_dev || c->links[i].ino != st->st_ino)
                         continue;
-                struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-                                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-                                                   RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
-                _cleanup_close_ int fd =
-                        (int)syscall(SYS_openat2, c->dst_root, c->links[i].rel, &how, sizeof(how));
+                _cleanup_close_ int fd = openat2_(c->dst_root, c->links[i].rel, O_PATH | O_NOFOLLOW,
+                                                  RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+                                                          RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
                 if (fd < 0)
                         return coi_error_set(err, errno, "hard link %s: open the first copy %s: %m", rel,
                                              c->links[i].rel);

@@ -59,7 +59,7 @@ static void dns_stop(const struct net_options *o)
         if (pid > 0) {
                 /* a pidfd turns readable at exit, zombie or not (the forwarder's parent is whoever
                  * reaps orphans here, maybe late) */
-                _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+                _cleanup_close_ int pidfd = pidfd_open_(pid);
                 kill(pid, SIGTERM);
                 struct pollfd p = { .fd = pidfd, .events = POLLIN };
                 if (pidfd >= 0)

@@ -67,13 +67,6 @@ void session_agent_launch(const struct session *s, struct agent_launch *al)
         al->ssh_agent = s->ssh_agent;
 }
 
-int session_openat2_in_root(int rootfd, const char *path, int flags)
-{
-        struct open_how how = { .flags = (uint64_t)flags | O_CLOEXEC,
-                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-}
-
 /* Copies regular files and directories of src into dst (created, owned uid:gid); symlinks, devices,
  * fifos and sockets are skipped, nothing is followed: the source may be written by the sandbox. */
 int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct coi_error *err)
@@ -705,7 +698,7 @@ int session_save(struct session *s, struct coi_error *err)
         _cleanup_free_ char *state = xasprintf("%s/%s", SESSION_CODE_HOME, tool_state_dir(s->tool));
         if (!state)
                 return coi_error_set(err, ENOMEM, "save: %m");
-        _cleanup_close_ int src = session_openat2_in_root(rootfd, state, O_RDONLY | O_DIRECTORY);
+        _cleanup_close_ int src = openat2_in_root(rootfd, state, O_RDONLY | O_DIRECTORY);
         _cleanup_free_ char *staging = NULL;
         int r = session_stage_begin(s->sessions_dir, s->id, &staging, err);
         if (r < 0)

@@ -95,5 +95,3 @@ char *session_dir_for_tool(const struct config *cfg, const char *tool);
 
 /* Copies regular files and directories of src into dst (owned uid:gid), never following a symlink. */
 int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct coi_error *err);
-/* openat2(rootfd, path, flags, RESOLVE_IN_ROOT): path as the container sees it. */
-int session_openat2_in_root(int rootfd, const char *path, int flags);
