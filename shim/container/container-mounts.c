@@ -440,6 +440,18 @@ void mounts_record_freep(struct mounts_record **rec)
         free(*rec);
 }
 
+/* mounts.json read into a record of its own (*ret_rec, set even on failure for its cleanup). */
+static int mounts_record_new(const struct container_store *s, const char *name,
+                             struct mounts_record **ret_rec, struct coi_error *err)
+{
+        struct mounts_record *rec = calloc(1, sizeof(*rec));
+        if (!rec)
+                return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
+        *ret_rec = rec;
+        bool exists;
+        return mounts_record_read(s, name, rec, &exists, err);
+}
+
 /* mounts, then the devices recorded for name, unless mounts has devices already (container_start_recorded
  * passes the whole record). *ret_all is allocated only when there are devices; its strings point into
  * *ret_rec. A device whose source has gone (or moved behind a symlink) stops the start. */
@@ -450,14 +462,10 @@ int add_recorded_devices(const struct container_store *s, const char *name,
         for (size_t i = 0; i < n; i++)
                 if (mounts[i].device)
                         return 0;
-        struct mounts_record *rec = calloc(1, sizeof(*rec));
-        if (!rec)
-                return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
-        *ret_rec = rec;
-        bool exists;
-        int r = mounts_record_read(s, name, rec, &exists, err);
+        int r = mounts_record_new(s, name, ret_rec, err);
         if (r < 0)
                 return r;
+        const struct mounts_record *rec = *ret_rec;
         _cleanup_free_ struct container_mount *all = calloc(n + rec->n + 1, sizeof(*all));
         if (!all)
                 return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
@@ -483,14 +491,10 @@ int add_recorded_devices(const struct container_store *s, const char *name,
 int mounts_recorded(const struct container_store *s, const char *name, struct mounts_record **ret_rec,
                     const struct container_mount **ret_mounts, size_t *ret_n, struct coi_error *err)
 {
-        struct mounts_record *rec = calloc(1, sizeof(*rec));
-        if (!rec)
-                return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
-        *ret_rec = rec;
-        bool exists;
-        int r = mounts_record_read(s, name, rec, &exists, err);
+        int r = mounts_record_new(s, name, ret_rec, err);
         if (r < 0)
                 return r;
+        const struct mounts_record *rec = *ret_rec;
         for (size_t i = 0; i < rec->n; i++) {
                 const struct container_mount *m = &rec->mounts[i];
                 r = check_or_create_source(m->source, rec->create[i], m->host_uid, m->host_gid, err);
