@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
@@ -33,6 +34,34 @@ static inline yajl_val json_member(yajl_val root, const char *key, yajl_type typ
 {
         const char *path[] = { key, NULL };
         return yajl_tree_get(root, path, type);
+}
+
+/* root[key] as a string, NULL when absent or not a string; points into root. */
+static inline const char *json_str(yajl_val root, const char *key)
+{
+        yajl_val v = json_member(root, key, yajl_t_string);
+        return v ? YAJL_GET_STRING(v) : NULL;
+}
+
+/* A copy of root[key]; NULL when absent, not a string, or out of memory. */
+static inline char *json_strdup(yajl_val root, const char *key)
+{
+        const char *s = json_str(root, key);
+        return s ? strdup(s) : NULL;
+}
+
+/* root[key] as an integer, def when absent or not an integer. */
+static inline long long json_int(yajl_val root, const char *key, long long def)
+{
+        yajl_val v = json_member(root, key, yajl_t_number);
+        return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : def;
+}
+
+/* True only when root[key] is true. */
+static inline bool json_bool(yajl_val root, const char *key)
+{
+        yajl_val v = json_member(root, key, yajl_t_any);
+        return v && YAJL_IS_TRUE(v);
 }
 
 /* Parses data, which must be a JSON value of type want (yajl_t_object, yajl_t_array, or yajl_t_any);

@@ -1,6 +1,8 @@
 /* util.c — errors, logging, strv, and file helpers shared by the library and the shim. */
 #include <stdint.h>
 #include <sys/stat.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "util.h"
@@ -254,4 +256,25 @@ uint64_t now_ns(void)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int pidfd_open_(pid_t pid)
+{
+        return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int openat2_(int dirfd, const char *path, int flags, uint64_t resolve)
+{
+        struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = resolve };
+        for (int tries = 0;; tries++) {
+                int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+                /* EAGAIN: a rename raced with the lookup; the kernel asks us to retry. */
+                if (fd >= 0 || errno != EAGAIN || tries >= 8)
+                        return fd;
+        }
+}
+
+int openat2_in_root(int rootfd, const char *path, int flags)
+{
+        return openat2_(rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }

@@ -115,6 +115,15 @@ int write_all(int fd, const void *data, size_t len);
 /* mkdir -p relative to dirfd; existing directories are fine. */
 int mkdir_p_at(int dirfd, const char *path, mode_t mode, struct coi_error *err);
 
+/* openat2(2) of path below dirfd with these RESOLVE_* flags, O_CLOEXEC added; the EAGAIN a concurrent
+ * rename can cause is retried a few times. An fd, or -1 with errno. */
+int openat2_(int dirfd, const char *path, int flags, uint64_t resolve);
+/* path as a container sees it: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS below rootfd. */
+int openat2_in_root(int rootfd, const char *path, int flags);
+
+/* pidfd_open(2) (glibc < 2.36 has no wrapper): an fd that refers to pid, -1 with errno. */
+int pidfd_open_(pid_t pid);
+
 /* CLOCK_MONOTONIC in nanoseconds, for the --timings breakdown. */
 uint64_t now_ns(void);
 

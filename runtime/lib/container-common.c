@@ -32,11 +32,6 @@ void timer_phase(struct timer *t, const char *phase)
         t->last = now;
 }
 
-int pidfd_open_(pid_t pid)
-{
-        return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
 int pidfd_send_signal_(int pidfd, int signo)
 {
         return (int)syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0);

@@ -54,5 +54,4 @@ int connect_console_socket(const char *path, int fd_given, int *ret_fd, struct c
 int write_pid_file(const char *path, pid_t pid, struct coi_error *err);
 /* --cgroup-best-effort, or the run.coi.cgroup.best-effort annotation. */
 bool best_effort(const struct coi_context *ctx, const struct oci_config *config);
-int pidfd_open_(pid_t pid);
 int pidfd_send_signal_(int pidfd, int signo);

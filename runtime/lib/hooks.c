@@ -94,7 +94,7 @@ static int run_one(const struct oci_hook *h, const char *kind, const char *state
                 return coi_error_set(err, r, "hook %s (%s): %m", h->path, kind);
         closep(&in_child);
         closep(&out_child);
-        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        _cleanup_close_ int pidfd = pidfd_open_(pid);
 
         /* The state is small (a few hundred bytes), far below the socket buffer: this never blocks. */
         for (size_t off = 0, len = strlen(state_json); off < len;) {

@@ -132,7 +132,7 @@ int linux_exec_spawn(struct coi_context *ctx, const struct linux_exec *exec, pid
         pid_t ipid = exec->init_pid;
         struct exec_child c = { .ctx = ctx, .exec = exec, .sync_fd = -1, .pidfd = -1, .rootfd = -1 };
 
-        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, ipid, 0);
+        _cleanup_close_ int pidfd = pidfd_open_(ipid);
         if (pidfd < 0)
                 return coi_error_set(err, errno, "open the container's init (pid %d): %m", (int)ipid);
         char path[64];

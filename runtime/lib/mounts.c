@@ -16,14 +16,6 @@
 #include "userns.h"
 #include "util.h"
 
-#define RESOLVE_CONTAINED (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
-
-static int openat2_in_root(int rootfd, const char *path, int flags)
-{
-        struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_CONTAINED };
-        return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-}
-
 static uint64_t ms_to_mount_attr(unsigned long ms)
 {
         uint64_t a = 0;
@@ -735,9 +727,7 @@ int mounts_apply_sysctl(const struct oci_config *config, struct coi_error *err)
                 for (char *c = rel; *c; c++)
                         if (*c == '.')
                                 *c = '/';
-                struct open_how how = { .flags = O_WRONLY | O_CLOEXEC,
-                                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
-                _cleanup_close_ int fd = (int)syscall(SYS_openat2, sys, rel, &how, sizeof(how));
+                _cleanup_close_ int fd = openat2_(sys, rel, O_WRONLY, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
                 if (fd < 0)
                         return coi_error_set(err, errno, "sysctl %s: open: %m", key);
                 if (write(fd, kv[1], strlen(kv[1])) < 0)

@@ -301,18 +301,11 @@ int state_write_new_file(int dirfd, const char *name, const void *data, size_t l
         return 0;
 }
 
-static const char *json_str(yajl_val root, const char *key)
+/* root[key], "" when absent. */
+static const char *str_member(yajl_val root, const char *key)
 {
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_string);
-        return v ? YAJL_GET_STRING(v) : "";
-}
-
-static long long json_int(yajl_val root, const char *key)
-{
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_number);
-        return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : 0;
+        const char *s = json_str(root, key);
+        return s ? s : "";
 }
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -335,32 +328,28 @@ int state_read(int dirfd, const char *id, struct state_record *ret_rec, struct c
                                      *errbuf ? errbuf : "not a JSON object");
 
         struct state_record rec = { 0 };
-        copy_str(rec.pub.id, sizeof(rec.pub.id), json_str(root, "id"));
+        copy_str(rec.pub.id, sizeof(rec.pub.id), str_member(root, "id"));
         if (!streq(rec.pub.id, id))
                 return coi_error_set(err, EBADMSG, "state of container %s names another id \"%s\"", id,
                                      rec.pub.id);
-        const char *status = json_str(root, "status");
+        const char *status = str_member(root, "status");
         rec.pub.status = streq(status, "creating")  ? COI_STATUS_CREATING
                          : streq(status, "created") ? COI_STATUS_CREATED
                          : streq(status, "paused")  ? COI_STATUS_PAUSED
                          : streq(status, "stopped") ? COI_STATUS_STOPPED
                                                     : COI_STATUS_RUNNING;
-        rec.pub.pid = (pid_t)json_int(root, "pid");
-        copy_str(rec.pub.bundle, sizeof(rec.pub.bundle), json_str(root, "bundle"));
-        copy_str(rec.pub.rootfs, sizeof(rec.pub.rootfs), json_str(root, "rootfs"));
-        copy_str(rec.pub.cgroup_path, sizeof(rec.pub.cgroup_path), json_str(root, "cgroupPath"));
-        copy_str(rec.pub.owner, sizeof(rec.pub.owner), json_str(root, "owner"));
-        const char *upath[] = { "ownerUid", NULL };
-        yajl_val uv = yajl_tree_get(root, upath, yajl_t_number);
-        rec.owner_uid = uv && YAJL_IS_INTEGER(uv) ? YAJL_GET_INTEGER(uv) : -1;
-        copy_str(rec.oci_version, sizeof(rec.oci_version), json_str(root, "ociVersion"));
-        rec.cgroup_created = json_int(root, "cgroupCreated") != 0;
-        rec.pub.created_ns = (uint64_t)json_int(root, "created");
-        rec.start_time = (uint64_t)json_int(root, "startTime");
-        const char *ppath[] = { "poststopHooks", NULL };
-        yajl_val pv = yajl_tree_get(root, ppath, yajl_t_number);
-        rec.poststop_hooks = pv && YAJL_IS_INTEGER(pv) ? (int)YAJL_GET_INTEGER(pv) : -1;
-        rec.no_new_keyring = json_int(root, "noNewKeyring") != 0;
+        rec.pub.pid = (pid_t)json_int(root, "pid", 0);
+        copy_str(rec.pub.bundle, sizeof(rec.pub.bundle), str_member(root, "bundle"));
+        copy_str(rec.pub.rootfs, sizeof(rec.pub.rootfs), str_member(root, "rootfs"));
+        copy_str(rec.pub.cgroup_path, sizeof(rec.pub.cgroup_path), str_member(root, "cgroupPath"));
+        copy_str(rec.pub.owner, sizeof(rec.pub.owner), str_member(root, "owner"));
+        rec.owner_uid = json_int(root, "ownerUid", -1);
+        copy_str(rec.oci_version, sizeof(rec.oci_version), str_member(root, "ociVersion"));
+        rec.cgroup_created = json_int(root, "cgroupCreated", 0) != 0;
+        rec.pub.created_ns = (uint64_t)json_int(root, "created", 0);
+        rec.start_time = (uint64_t)json_int(root, "startTime", 0);
+        rec.poststop_hooks = (int)json_int(root, "poststopHooks", -1);
+        rec.no_new_keyring = json_int(root, "noNewKeyring", 0) != 0;
 
         const char *apath[] = { "annotations", NULL };
         yajl_val ann = yajl_tree_get(root, apath, yajl_t_object);
@@ -532,11 +521,6 @@ int state_fifo_create(int dirfd, const char *id, struct coi_error *err)
         if (mkfifoat(dirfd, FIFO_FILE, 0600) < 0)
                 return coi_error_set(err, errno, "create exec.fifo of container %s: %m", id);
         return 0;
-}
-
-static int pidfd_open_(pid_t pid)
-{
-        return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
 int state_fifo_release(int dirfd, const char *id, pid_t pid, struct coi_error *err)

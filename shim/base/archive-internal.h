@@ -16,9 +16,3 @@ static inline void archive_entry_freep(struct archive_entry **e)
         if (*e)
                 archive_entry_free(*e);
 }
-
-static inline void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}

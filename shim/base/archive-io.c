@@ -30,13 +30,7 @@ static void archive_read_freep(struct archive **a)
 
 int open_inside(int rootfd, const char *path, int flags)
 {
-        struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_INSIDE };
-        for (int tries = 0;; tries++) {
-                int fd = (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
-                /* EAGAIN: a rename raced with the lookup; the kernel asks us to retry. */
-                if (fd >= 0 || errno != EAGAIN || tries >= 8)
-                        return fd;
-        }
+        return openat2_(rootfd, *path ? path : ".", flags, RESOLVE_INSIDE);
 }
 
 /* ---- reading the archive file: hashed as it is read ---- */
@@ -387,7 +381,7 @@ static int apply_opaque(struct extractor *x, int pfd, const char *parent, struct
         _cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return entry_error(x, err, errno, "open %s: %m", *parent ? parent : "/");
-        _cleanup_(closedirp) DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
+        _cleanup_closedir_ DIR *d = fdopendir(fcntl(dfd, F_DUPFD_CLOEXEC, 3));
         if (!d)
                 return entry_error(x, err, errno, "read directory %s: %m", *parent ? parent : "/");
         struct dirent *de;
@@ -717,36 +711,52 @@ int extract_archive(int archive_fd, int target_dirfd, const struct extract_optio
 
 /* ---- removing a tree ---- */
 
-int remove_tree_at(int dirfd, const char *name, struct coi_error *err)
+/* Removes dirfd/name. Messages name it parent/name, or shown at the top (parent NULL). */
+static int remove_entry(int dirfd, const char *name, const char *parent, const char *shown,
+                        struct coi_error *err)
 {
-        struct stat st, parent;
+        const char *pre = parent ? parent : "", *sep = parent ? "/" : "", *last = parent ? name : shown;
+        struct stat st, up;
         if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : coi_error_set(err, errno, "stat %s: %m", name);
+                return errno == ENOENT ? 0 : coi_error_set(err, errno, "stat %s%s%s: %m", pre, sep, last);
         if (!S_ISDIR(st.st_mode)) {
                 if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-                        return coi_error_set(err, errno, "remove %s: %m", name);
+                        return coi_error_set(err, errno, "remove %s%s%s: %m", pre, sep, last);
                 return 0;
         }
-        if (fstat(dirfd, &parent) < 0)
-                return coi_error_set(err, errno, "stat parent of %s: %m", name);
-        if (parent.st_dev != st.st_dev)
-                return coi_error_set(err, EXDEV,
-                                     "remove %s: a mount point, not removing what is mounted there", name);
+        if (fstat(dirfd, &up) < 0)
+                return coi_error_set(err, errno, "stat the parent of %s%s%s: %m", pre, sep, last);
+        if (up.st_dev != st.st_dev)
+                return coi_error_set(err, EBUSY, "not removing %s%s%s: something is mounted there", pre, sep,
+                                     last);
+        _cleanup_free_ char *self = xasprintf("%s%s%s", pre, sep, last);
+        if (!self)
+                return coi_error_set(err, ENOMEM, "remove %s%s%s: %m", pre, sep, last);
         _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-                return coi_error_set(err, errno, "open %s: %m", name);
-        _cleanup_(closedirp) DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+                return coi_error_set(err, errno, "open %s: %m", self);
+        _cleanup_closedir_ DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
         if (!d)
-                return coi_error_set(err, errno, "read directory %s: %m", name);
+                return coi_error_set(err, errno, "read directory %s: %m", self);
         struct dirent *de;
         while ((de = readdir(d))) {
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                int r = remove_tree_at(fd, de->d_name, err);
+                int r = remove_entry(fd, de->d_name, self, NULL, err);
                 if (r < 0)
                         return r;
         }
         if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                return coi_error_set(err, errno, "remove directory %s: %m", name);
+                return coi_error_set(err, errno, "remove directory %s: %m", self);
         return 0;
+}
+
+int remove_tree_at(int dirfd, const char *name, struct coi_error *err)
+{
+        return remove_entry(dirfd, name, NULL, name, err);
+}
+
+int remove_tree_named(int dirfd, const char *name, const char *what, struct coi_error *err)
+{
+        return remove_entry(dirfd, name, NULL, what, err);
 }

@@ -65,6 +65,8 @@ int archive_write_tree(int rootfs_dirfd, int out_fd, const char *compression, co
  * symlinks and ".." never leave rootfd. "" is rootfd itself. Returns an fd, or -1 with errno. */
 int open_inside(int rootfd, const char *path, int flags);
 
-/* rm -rf NAME relative to dirfd, never following symlinks and never crossing into another mount.
- * A missing NAME is not an error. */
+/* rm -rf NAME relative to dirfd, never following symlinks and never crossing into another mount (a
+ * directory on another device than its parent: EBUSY naming it). A missing NAME is not an error.
+ * remove_tree_named: messages call NAME what (the path the user knows) and its entries what/…. */
 int remove_tree_at(int dirfd, const char *name, struct coi_error *err);
+int remove_tree_named(int dirfd, const char *name, const char *what, struct coi_error *err);

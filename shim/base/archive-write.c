@@ -163,7 +163,7 @@ static int write_one(struct writer *wr, int dirfd, const char *name, const char 
 /* Children in name order, so the same tree always gives the same archive. */
 static int write_dir(struct writer *wr, int dirfd, const char *dirpath, struct coi_error *err)
 {
-        _cleanup_(closedirp) DIR *d = fdopendir(fcntl(dirfd, F_DUPFD_CLOEXEC, 3));
+        _cleanup_closedir_ DIR *d = fdopendir(fcntl(dirfd, F_DUPFD_CLOEXEC, 3));
         if (!d)
                 return coi_error_set(err, errno, "read directory %s: %m", dirpath);
         _cleanup_strv_ char **names = NULL;

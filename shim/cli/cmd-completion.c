@@ -9,7 +9,7 @@ static const struct cli_flag completion_flags[] = {
 
 static int print_script(const struct cli_call *call)
 {
-        cli_print_completion(stdout, &cli_root, call->cmd->name, !cli_bool(call, "no-descriptions"));
+        cli_print_completion(stdout, call->path[0], call->cmd->name, !cli_bool(call, "no-descriptions"));
         return 0;
 }
 

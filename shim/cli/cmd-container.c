@@ -3,6 +3,7 @@
  * exit 1; the usage errors code-on-incus raises itself exit 2. */
 #include <limits.h>
 
+#include "json-util.h"
 #include "commands.h"
 #include "container/container.h"
 #include "util.h"

@@ -96,7 +96,7 @@ static int cmd_push(const struct cli_call *call)
         if (!dcopy || !bcopy)
                 return cli_error(1, "out of memory");
         const char *dir = dirname(dcopy), *base = basename(bcopy);
-        _cleanup_close_ int parent = session_openat2_in_root(rm.rootfd, dir, O_RDONLY | O_DIRECTORY);
+        _cleanup_close_ int parent = openat2_in_root(rm.rootfd, dir, O_RDONLY | O_DIRECTORY);
         struct coi_error err = { 0 };
         if (!S_ISDIR(st.st_mode)) {
                 r = parent < 0 ? -errno : copy_file(in, parent, base, st.st_mode, cu, cg);
@@ -116,7 +116,7 @@ static int cmd_pull(const struct cli_call *call)
         int r = remote_open(call->args[0], "source", &rm);
         if (r)
                 return r;
-        _cleanup_close_ int in = session_openat2_in_root(rm.rootfd, rm.path, O_RDONLY);
+        _cleanup_close_ int in = openat2_in_root(rm.rootfd, rm.path, O_RDONLY);
         struct stat st;
         if (in < 0 || fstat(in, &st) < 0)
                 return cli_error(1, "open %s in %s: %s", rm.path, rm.name, strerror(errno));

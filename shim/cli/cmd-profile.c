@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cmd-util.h"
 #include "commands.h"
 #include "config/config.h"
 #include "config/profile.h"
@@ -55,20 +56,6 @@ static int ctx_load(struct ctx *c)
                 return -err.code;
         }
         return 0;
-}
-
-static void json_string(const char *s)
-{
-        putchar('"');
-        for (; *s; s++) {
-                if (*s == '"' || *s == '\\')
-                        printf("\\%c", *s);
-                else if ((unsigned char)*s < 0x20)
-                        printf("\\u%04x", (unsigned char)*s);
-                else
-                        putchar(*s);
-        }
-        putchar('"');
 }
 
 struct row {
@@ -131,17 +118,17 @@ static int profile_list(struct ctx *c, int argc, char **argv)
                 fputs("[", stdout);
                 for (size_t i = 0; i < n; i++) {
                         fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", stdout);
-                        json_string(rows[i].name);
+                        cmd_json_string(stdout, rows[i].name);
                         fputs(", \"image\": ", stdout);
-                        json_string(rows[i].image);
+                        cmd_json_string(stdout, rows[i].image);
                         printf(", \"persistent\": %s",
                                streq(rows[i].persistent, "-") ? "null" : rows[i].persistent);
                         if (!streq(rows[i].inherits, "-")) {
                                 fputs(", \"inherits\": ", stdout);
-                                json_string(rows[i].inherits);
+                                cmd_json_string(stdout, rows[i].inherits);
                         }
                         fputs(", \"source\": ", stdout);
-                        json_string(rows[i].source);
+                        cmd_json_string(stdout, rows[i].source);
                         fputs("}", stdout);
                 }
                 fputs("\n]\n", stdout);

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "session-flags.h"
 #include "session/session-run.h"
+#include "session-flags.h"
 #include "util.h"
 
 static volatile sig_atomic_t got_signal;

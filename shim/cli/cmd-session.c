@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "cmd-util.h"
 #include "commands.h"
 #include "net/net.h"
 #include "session/session-run.h"
@@ -31,21 +32,6 @@ static const char *incus_status(const char *status)
         if (streq(status, "stopped"))
                 return "Stopped";
         return "Created";
-}
-
-static void json_str(FILE *f, const char *s)
-{
-        fputc('"', f);
-        for (; s && *s; s++) {
-                unsigned char c = (unsigned char)*s;
-                if (c == '"' || c == '\\')
-                        fprintf(f, "\\%c", c);
-                else if (c < 0x20)
-                        fprintf(f, "\\u%04x", c);
-                else
-                        fputc(c, f);
-        }
-        fputc('"', f);
 }
 
 /* The workspace of a container: from the newest session metadata naming it. */
@@ -120,23 +106,23 @@ static int cmd_list(const struct cli_call *call)
                         if (!is_coi_container(c->name))
                                 continue;
                         printf("%s\n    {\"name\": ", first ? "" : ",");
-                        json_str(stdout, c->name);
+                        cmd_json_string(stdout, c->name);
                         printf(", \"status\": ");
-                        json_str(stdout, incus_status(c->status));
+                        cmd_json_string(stdout, incus_status(c->status));
                         printf(", \"created_at\": ");
-                        json_str(stdout, c->created);
+                        cmd_json_string(stdout, c->created);
                         printf(", \"image\": ");
-                        json_str(stdout, c->image);
+                        cmd_json_string(stdout, c->image);
                         char ip[16];
                         ipv4_of(&net, c->name, ip);
                         printf(", \"persistent\": %s, \"ipv4\": \"%s\", \"pool\": \"\", \"alias\": ",
                                c->ephemeral ? "false" : "true", ip);
                         /* No storage pool (coi has none); the alias is the image's name. */
-                        json_str(stdout, c->image);
+                        cmd_json_string(stdout, c->image);
                         const char *ws = workspace_of(sessions, c->name);
                         if (ws) {
                                 printf(", \"workspace\": ");
-                                json_str(stdout, ws);
+                                cmd_json_string(stdout, ws);
                         }
                         printf("}");
                         first = false;
@@ -146,11 +132,11 @@ static int cmd_list(const struct cli_call *call)
                         printf(",\n  \"saved_sessions\": [");
                         for (size_t i = 0; sessions[i]; i++) {
                                 printf("%s\n    {\"ID\": ", i ? "," : "");
-                                json_str(stdout, sessions[i]->session_id);
+                                cmd_json_string(stdout, sessions[i]->session_id);
                                 printf(", \"SavedAt\": ");
-                                json_str(stdout, sessions[i]->saved_at);
+                                cmd_json_string(stdout, sessions[i]->saved_at);
                                 printf(", \"Workspace\": ");
-                                json_str(stdout, sessions[i]->workspace);
+                                cmd_json_string(stdout, sessions[i]->workspace);
                                 printf("}");
                         }
                         printf("\n  ]");

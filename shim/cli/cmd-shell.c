@@ -170,6 +170,113 @@ static bool tmux_has_session(struct container_store *store, const char *name, co
         return exec_quiet(store, name, argv, uid, gid) == 0;
 }
 
+/* The agent's command line: a resumed Claude session continues its newest conversation of the saved
+ * ~/.claude; --model, or [defaults] model when the user set it (a file, a profile, the environment): the
+ * built-in default is not passed, the tool keeps its own (code-on-incus never passes one). */
+static int shell_agent_command(struct session *s, const char *model, bool debug, struct agent_command **ret,
+                               struct coi_error *err)
+{
+        _cleanup_free_ char *conversation = NULL;
+        if (s->resumed && streq(s->tool, "claude")) {
+                _cleanup_free_ char *state = xasprintf("%s/%s/.claude", s->sessions_dir, s->id);
+                struct coi_error e = { 0 };
+                if (state)
+                        agent_claude_find_conversation(state, s->target, &conversation, &e);
+        }
+        const char *origin = config_origin(s->cfg, "defaults.model");
+        if (!model && origin && !streq(origin, "default"))
+                model = s->cfg->defaults.model;
+        struct agent_launch al = { .tool = s->tool,
+                                   .model = model,
+                                   .binary = s->cfg->tool.binary,
+                                   .permission_mode = s->cfg->tool.permission_mode,
+                                   .session_id = s->id,
+                                   .resume = s->resumed,
+                                   .resume_tool_id = conversation,
+                                   .debug = debug,
+                                   .term = getenv("TERM") };
+        session_agent_launch(s, &al);
+        return agent_command_build(&al, ret, err);
+}
+
+/* The tmux session tsess running the agent, unless the container has it already (an attach to a
+ * running persistent session). 0, or 1 after printing why not. */
+static int shell_start_tmux(struct session *s, const char *tsess, struct agent_command *ac, bool debug)
+{
+        if (tmux_has_session(s->store, s->name, tsess, s->code_uid, s->code_gid))
+                return 0;
+        _cleanup_strv_ char **tv = NULL;
+        const char *pre[] = { "tmux",    "new-session", "-d",  "-s", tsess, "-c",
+                              s->target, "-x",          "200", "-y", "50",  NULL };
+        for (size_t i = 0; pre[i]; i++)
+                strv_push(&tv, pre[i]);
+        /* As code-on-incus: when the agent exits (an error, no network, /exit) its pane becomes a
+         * shell, so the user can read what it said; exiting that shell ends the session. Ctrl+C
+         * reaches the agent and never ends the wrapper. */
+        if (!debug) {
+                strv_push(&tv, "bash");
+                strv_push(&tv, "-c");
+                strv_push(&tv, AGENT_EXIT_SHELL);
+                strv_push(&tv, "coi-agent");
+        }
+        for (char **a = ac->argv; *a; a++)
+                strv_push(&tv, *a);
+        strv_push(&ac->envp, SESSION_TMUX_TMPDIR);
+        struct container_exec_options xo = { .args = tv,
+                                             .env = ac->envp,
+                                             .cwd = s->target,
+                                             .uid = s->code_uid,
+                                             .gid = s->code_gid,
+                                             .capture = true,
+                                             .exact_env = true };
+        struct container_exec_result res = { 0 };
+        struct coi_error err = { 0 };
+        int code = 0;
+        if (container_exec(s->store, s->name, &xo, &res, &err) < 0 || res.exit_code != 0) {
+                fprintf(stderr, "coi: start tmux in %s: %s%s\n", s->name, res.err_out ? res.err_out : "",
+                        res.err_out ? "" : err.msg);
+                code = 1;
+        }
+        container_exec_result_done(&res);
+        return code;
+}
+
+/* The user's terminal on the tmux session until they detach or it ends; true if they detached (the
+ * session still runs). */
+static bool shell_attach(struct session *s, const char *tsess)
+{
+        char *av[] = { "tmux", "attach", "-t", (char *)tsess, NULL };
+        _cleanup_strv_ char **env = session_code_env(getenv("TERM"));
+        int r = relay_exec(s->store, s->name, av, env, s->target, s->code_uid, s->code_gid);
+        return r >= 0 && !got_signal && tmux_has_session(s->store, s->name, tsess, s->code_uid, s->code_gid);
+}
+
+/* Every way out: the session saved, then the container left running (detached), stopped (persistent)
+ * or removed. Returns code, or 1 if saving or stopping failed. */
+static int shell_leave(struct session *s, bool detached, int code)
+{
+        struct coi_error err = { 0 };
+        fprintf(stderr, "\nSaving session %s...\n", s->id);
+        if (session_save(s, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                code = 1;
+        }
+        if (detached) {
+                fprintf(stderr, "Detached; the container %s keeps running: coi attach %s\n", s->name,
+                        s->name);
+                return code;
+        }
+        if (s->persistent)
+                fprintf(stderr, "Stopping persistent container %s...\n", s->name);
+        else
+                fprintf(stderr, "Cleaning up container %s...\n", s->name);
+        if (session_stop(s, false, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                code = 1;
+        }
+        return code;
+}
+
 static int attach_named(const char *name, bool bash);
 
 static int cmd_shell(const struct cli_call *call)
@@ -203,101 +310,21 @@ static int cmd_shell(const struct cli_call *call)
         sigaction(SIGHUP, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
 
-        /* A resumed Claude session continues its newest conversation of the saved ~/.claude. */
-        _cleanup_free_ char *conversation = NULL;
-        if (s->resumed && streq(s->tool, "claude")) {
-                _cleanup_free_ char *state = xasprintf("%s/%s/.claude", s->sessions_dir, s->id);
-                struct coi_error e = { 0 };
-                if (state)
-                        agent_claude_find_conversation(state, s->target, &conversation, &e);
-        }
-        /* --model, or [defaults] model when the user set it (a file, a profile, the environment): the
-         * built-in default is not passed, the tool keeps its own (code-on-incus never passes one). */
-        const char *origin = config_origin(s->cfg, "defaults.model");
-        if (!model && origin && !streq(origin, "default"))
-                model = s->cfg->defaults.model;
-        struct agent_launch al = { .tool = s->tool,
-                                   .model = model,
-                                   .binary = s->cfg->tool.binary,
-                                   .permission_mode = s->cfg->tool.permission_mode,
-                                   .session_id = s->id,
-                                   .resume = s->resumed,
-                                   .resume_tool_id = conversation,
-                                   .debug = debug,
-                                   .term = getenv("TERM") };
-        session_agent_launch(s, &al);
         _cleanup_(agent_command_freep) struct agent_command *ac = NULL;
-        int code = 0;
         _cleanup_free_ char *tsess = xasprintf("coi-%s", s->name);
-        if (!tsess || agent_command_build(&al, &ac, &err) < 0) {
+        int code = 0;
+        if (!tsess || shell_agent_command(s, model, debug, &ac, &err) < 0) {
                 fprintf(stderr, "coi: %s\n", tsess ? err.msg : "out of memory");
                 code = 1;
         }
-        if (code == 0 && !tmux_has_session(s->store, s->name, tsess, s->code_uid, s->code_gid)) {
-                _cleanup_strv_ char **tv = NULL;
-                const char *pre[] = { "tmux",    "new-session", "-d",  "-s", tsess, "-c",
-                                      s->target, "-x",          "200", "-y", "50",  NULL };
-                for (size_t i = 0; pre[i]; i++)
-                        strv_push(&tv, pre[i]);
-                /* As code-on-incus: when the agent exits (an error, no network, /exit) its pane becomes a
-                 * shell, so the user can read what it said; exiting that shell ends the session. Ctrl+C
-                 * reaches the agent and never ends the wrapper. */
-                if (!debug) {
-                        strv_push(&tv, "bash");
-                        strv_push(&tv, "-c");
-                        strv_push(&tv, AGENT_EXIT_SHELL);
-                        strv_push(&tv, "coi-agent");
-                }
-                for (char **a = ac->argv; *a; a++)
-                        strv_push(&tv, *a);
-                strv_push(&ac->envp, SESSION_TMUX_TMPDIR);
-                struct container_exec_options xo = { .args = tv,
-                                                     .env = ac->envp,
-                                                     .cwd = s->target,
-                                                     .uid = s->code_uid,
-                                                     .gid = s->code_gid,
-                                                     .capture = true,
-                                                     .exact_env = true };
-                struct container_exec_result res = { 0 };
-                if (container_exec(s->store, s->name, &xo, &res, &err) < 0 || res.exit_code != 0) {
-                        fprintf(stderr, "coi: start tmux in %s: %s%s\n", s->name,
-                                res.err_out ? res.err_out : "", res.err_out ? "" : err.msg);
-                        code = 1;
-                }
-                container_exec_result_done(&res);
-        }
+        code = code ?: shell_start_tmux(s, tsess, ac, debug);
         if (code == 0 && background) {
                 fprintf(stderr, "Created background tmux session: %s\n", tsess);
                 fprintf(stderr, "Attach with: coi attach %s\n", s->name);
                 return 0;
         }
-        bool detached = false;
-        if (code == 0) {
-                char *av[] = { "tmux", "attach", "-t", tsess, NULL };
-                _cleanup_strv_ char **env = session_code_env(getenv("TERM"));
-                int r = relay_exec(s->store, s->name, av, env, s->target, s->code_uid, s->code_gid);
-                detached = r >= 0 && !got_signal &&
-                           tmux_has_session(s->store, s->name, tsess, s->code_uid, s->code_gid);
-        }
-        fprintf(stderr, "\nSaving session %s...\n", s->id);
-        if (session_save(s, &err) < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                code = 1;
-        }
-        if (detached) {
-                fprintf(stderr, "Detached; the container %s keeps running: coi attach %s\n", s->name,
-                        s->name);
-                return code;
-        }
-        if (s->persistent)
-                fprintf(stderr, "Stopping persistent container %s...\n", s->name);
-        else
-                fprintf(stderr, "Cleaning up container %s...\n", s->name);
-        if (session_stop(s, false, &err) < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                code = 1;
-        }
-        return code;
+        bool detached = code == 0 && shell_attach(s, tsess);
+        return shell_leave(s, detached, code);
 }
 
 /* Relays tmux attach (or bash -l with bash) of a running container to our terminal. */

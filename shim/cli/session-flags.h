@@ -20,6 +20,11 @@
         { .name = "mount", .type = CLI_STRINGS, .help = "HOST:CONTAINER[:ro] to mount as well (repeatable)" }
 /* clang-format on */
 
+void session_flags_done(struct session_flags *f);
+
+/* Refuses --backend incus ("the incus backend is not implemented yet"): 0 or exit code 2 (printed). */
+int session_check_backend(const struct session_flags *f);
+
 /* f from call: the global flags (-w, --slot, --image, --persistent, --resume/--continue, --profile) and,
  * when call's command has them, the shared ones above (`coi` alone runs shell with the root's call,
  * which has none: their defaults). Checks the values; returns 0 or an exit code after printing why.

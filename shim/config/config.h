@@ -221,5 +221,3 @@ int config_show(const struct config *c, FILE *out, enum config_show_format forma
 /* "did you mean": the candidate closest to word by Damerau-Levenshtein distance, if close enough
  * (at most 1 edit for words up to 4 characters, 2 up to 8, 3 beyond); NULL otherwise. */
 const char *config_suggest(const char *word, const char *const *candidates, size_t n);
-
-/* The commands (shim/cmd-config.c, shim/cmd-profile.c). */

@@ -107,7 +107,7 @@ static int scan_dir(struct profile_set *s, const char *parent, struct coi_error 
         _cleanup_free_ char *profiles = xasprintf("%s/profiles", parent);
         if (!profiles)
                 return coi_error_set(err, ENOMEM, "%s: %m", parent);
-        DIR *d = opendir(profiles);
+        _cleanup_closedir_ DIR *d = opendir(profiles);
         if (!d)
                 return 0; /* no profiles here */
         _cleanup_strv_ char **names = NULL;
@@ -116,7 +116,6 @@ static int scan_dir(struct profile_set *s, const char *parent, struct coi_error 
         while ((de = readdir(d)))
                 if (de->d_name[0] != '.' && strv_push(&names, de->d_name) < 0)
                         r = -ENOMEM;
-        closedir(d);
         if (r < 0)
                 return coi_error_set(err, ENOMEM, "%s: %m", profiles);
         if (!names)

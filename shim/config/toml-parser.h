@@ -22,7 +22,8 @@ struct parser {
         struct toml_value *current; /* the table that key/value lines go into */
 };
 
-/* Where offset pos (the current one) is, as line and column. */
+/* toml-parser.c: where offset off / the current offset is, as line and column (code points). */
+struct toml_pos toml_pos_at(struct parser *p, size_t off);
 struct toml_pos toml_here(struct parser *p);
 /* Sets "file:line:col: message" and returns -EINVAL. */
 int toml_fail_at(struct parser *p, struct toml_pos at, const char *fmt, ...)

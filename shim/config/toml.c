@@ -57,41 +57,6 @@ static int buf_putc(struct buf *b, char c)
         return buf_put(b, &c, 1);
 }
 
-/* ---- positions and errors ---- */
-
-static struct toml_pos pos_at(struct parser *p, size_t off)
-{
-        /* Columns count code points from the line start; the cache keeps this linear as we move on. */
-        if (p->col_off < p->line_start || p->col_off > off) {
-                p->col_off = p->line_start;
-                p->col_val = 1;
-        }
-        for (; p->col_off < off; p->col_off++)
-                if (((unsigned char)p->buf[p->col_off] & 0xC0) != 0x80)
-                        p->col_val++;
-        return (struct toml_pos){ p->line, p->col_val };
-}
-
-struct toml_pos toml_here(struct parser *p)
-{
-        return pos_at(p, p->pos);
-}
-
-int toml_fail_at(struct parser *p, struct toml_pos at, const char *fmt, ...)
-{
-        char msg[768];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        return coi_error_set(p->err, EINVAL, "%s:%u:%u: %s", p->filename, at.line, at.col, msg);
-}
-
-int toml_oom(struct parser *p)
-{
-        return coi_error_set(p->err, ENOMEM, "%s: out of memory", p->filename);
-}
-
 /* Names the character at pos for a message: "`x`", "end of file", "newline", "U+0007", "`é` (U+00E9)". */
 static const char *char_name(const struct parser *p, char out[static 32])
 {
@@ -268,7 +233,7 @@ static int validate_utf8(struct parser *p)
                 if (ok && n == 4)
                         ok = !(s[i] == 0xF0 && s[i + 1] < 0x90) && !(s[i] == 0xF4 && s[i + 1] >= 0x90);
                 if (!ok)
-                        return toml_fail_at(p, pos_at(p, i), "invalid UTF-8 (byte 0x%02X)", s[i]);
+                        return toml_fail_at(p, toml_pos_at(p, i), "invalid UTF-8 (byte 0x%02X)", s[i]);
                 i += n;
         }
         p->line = 1;

@@ -208,10 +208,7 @@ const char *container_default_cwd(struct container_store *s, const char *name)
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/root", (int)m->pid);
         _cleanup_close_ int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        _cleanup_close_ int ws =
-                root < 0 ? -1 : (int)syscall(SYS_openat2, root, "workspace", &how, sizeof(how));
+        _cleanup_close_ int ws = root < 0 ? -1 : openat2_in_root(root, "workspace", O_PATH | O_DIRECTORY);
         return ws >= 0 ? "/workspace" : "/";
 }
 

@@ -1,11 +1,9 @@
-/* container-internal.h — what the files of shim/container*.c share and nobody else uses: the store,
- * metadata.json read/write, the lock-and-read opening, the rootfs mounts, the forked-child helper. */
+/* container-internal.h — what the files of container*.c share and nobody else uses: the store and the
+ * forked-child helper, metadata.json read/write, the lock-and-read opening, the rootfs mounts. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
 
 #include "container.h"
 #include "json-util.h"
@@ -17,12 +15,9 @@ struct container_store {
         struct coi_context ctx;
 };
 
-/* ---- container.c ---- */
+/* ---- container-store.c ---- */
 /* containers/NAME under the data dir, allocated. */
 char *container_dir(const struct container_store *s, const char *name);
-/* The usual opening of a verb on one container: a valid name, its lock held, its metadata read. */
-int lock_and_read(struct container_store *s, const char *name, int *ret_lock, struct container_info **ret_m,
-                  struct coi_error *err);
 /* Runs fn(userdata, &e) in a forked child and waits for it; the child's coi_error comes back over a pipe
  * and becomes err. action/doing name the work in the messages of a failed fork ("fork to ACTION NAME")
  * or a child that died without a message ("DOING NAME failed without a message"). */
@@ -36,26 +31,9 @@ int container_metadata_write(const struct container_store *s, const struct conta
 /* The recorded metadata plus the live status from the runtime. */
 int container_metadata_read(const struct container_store *s, const char *name, struct container_info **ret,
                             struct coi_error *err);
-
-static inline bool gs(yajl_gen g, const char *str)
-{
-        return yajl_gen_string(g, (const unsigned char *)(str ? str : ""), strlen(str ? str : "")) ==
-               yajl_gen_status_ok;
-}
-
-static inline const char *json_str(yajl_val root, const char *key)
-{
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_string);
-        return v ? v->u.string : NULL;
-}
-
-static inline long long json_int(yajl_val root, const char *key, long long def)
-{
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_number);
-        return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : def;
-}
+/* The usual opening of a verb on one container: a valid name, its lock held, its metadata read. */
+int lock_and_read(struct container_store *s, const char *name, int *ret_lock, struct container_info **ret_m,
+                  struct coi_error *err);
 
 /* ---- container-mounts.c ---- */
 /* Bind-mounts mounts (in order) under rootfs, in the host's mount namespace, before init starts. */
@@ -66,6 +44,10 @@ int unmount_below(const char *dir, struct coi_error *err);
 /* mounts.json parsed (opaque here). */
 struct mounts_record;
 void mounts_record_freep(struct mounts_record **rec);
+/* The mounts recorded for name in mounts.json (none without one), each source checked, or created as
+ * recorded; *ret_mounts points into *ret_rec. */
+int mounts_recorded(const struct container_store *s, const char *name, struct mounts_record **ret_rec,
+                    const struct container_mount **ret_mounts, size_t *ret_n, struct coi_error *err);
 /* mounts, then the devices recorded for name, unless mounts has devices already (container_start_recorded
  * passes the whole record). *ret_all is allocated only when there are devices; its strings point into
  * *ret_rec. A device whose source has gone (or moved behind a symlink) stops the start. */

@@ -28,17 +28,18 @@ void container_info_list_free(struct container_info **list)
 
 static bool gen_info(yajl_gen g, const struct container_info *m, bool live)
 {
-        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && gs(g, "name") && gs(g, m->name) &&
-                  gs(g, "image") && gs(g, m->image) && gs(g, "created") && gs(g, m->created) &&
-                  gs(g, "ephemeral") && yajl_gen_bool(g, m->ephemeral) == yajl_gen_status_ok &&
-                  gs(g, "uid") && yajl_gen_integer(g, m->ids.uid) == yajl_gen_status_ok && gs(g, "gid") &&
-                  yajl_gen_integer(g, m->ids.gid) == yajl_gen_status_ok && gs(g, "ids") &&
+        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && json_gen_str(g, "name") &&
+                  json_gen_str(g, m->name) && json_gen_str(g, "image") && json_gen_str(g, m->image) &&
+                  json_gen_str(g, "created") && json_gen_str(g, m->created) && json_gen_str(g, "ephemeral") &&
+                  yajl_gen_bool(g, m->ephemeral) == yajl_gen_status_ok && json_gen_str(g, "uid") &&
+                  yajl_gen_integer(g, m->ids.uid) == yajl_gen_status_ok && json_gen_str(g, "gid") &&
+                  yajl_gen_integer(g, m->ids.gid) == yajl_gen_status_ok && json_gen_str(g, "ids") &&
                   yajl_gen_integer(g, IDMAP_RANGE_SIZE) == yajl_gen_status_ok;
         if (live)
-                ok = ok && gs(g, "status") && gs(g, m->status) && gs(g, "pid") &&
-                     yajl_gen_integer(g, m->pid) == yajl_gen_status_ok && gs(g, "dir") && gs(g, m->dir) &&
-                     gs(g, "cgroup") &&
-                     (m->cgroup ? gs(g, m->cgroup) : yajl_gen_null(g) == yajl_gen_status_ok);
+                ok = ok && json_gen_str(g, "status") && json_gen_str(g, m->status) &&
+                     json_gen_str(g, "pid") && yajl_gen_integer(g, m->pid) == yajl_gen_status_ok &&
+                     json_gen_str(g, "dir") && json_gen_str(g, m->dir) && json_gen_str(g, "cgroup") &&
+                     (m->cgroup ? json_gen_str(g, m->cgroup) : yajl_gen_null(g) == yajl_gen_status_ok);
         return ok && yajl_gen_map_close(g) == yajl_gen_status_ok;
 }
 
@@ -131,7 +132,7 @@ int container_list(struct container_store *s, struct container_info ***ret_list,
         int fd = openat(s->cdirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return coi_error_set(err, errno, "open %s/containers: %m", s->path);
-        DIR *d = fdopendir(fd);
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
         if (!d) {
                 int r = coi_error_set(err, errno, "open %s/containers: %m", s->path);
                 close(fd);
@@ -158,7 +159,6 @@ int container_list(struct container_store *s, struct container_info ***ret_list,
                 list[n++] = m;
                 list[n] = NULL;
         }
-        closedir(d);
         if (r < 0) {
                 container_info_list_free(list);
                 return r;
@@ -185,4 +185,13 @@ int container_info_json(struct container_info *const *infos, size_t n, bool list
                 return coi_error_set(err, ENOMEM, "container JSON: %m");
         *ret_json = strndup((const char *)buf, len);
         return *ret_json ? 0 : coi_error_set(err, ENOMEM, "container JSON: %m");
+}
+
+/* The usual opening of a verb on one container: a valid name, its lock held, its metadata read. */
+int lock_and_read(struct container_store *s, const char *name, int *ret_lock, struct container_info **ret_m,
+                  struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        r = r ?: container_lock(s, name, ret_lock, err);
+        return r ?: container_metadata_read(s, name, ret_m, err);
 }

@@ -58,9 +58,7 @@ static int create_as_parent_owner(int parent, const char *name, bool file)
 static int open_target(int rootfd, const char *target, bool is_dir, const struct container_info *m,
                        int *ret_fd, struct coi_error *err)
 {
-        struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        int fd = (int)syscall(SYS_openat2, rootfd, target, &how, sizeof(how));
+        int fd = openat2_in_root(rootfd, target, O_PATH);
         if (fd >= 0) {
                 *ret_fd = fd;
                 return 0;
@@ -76,14 +74,12 @@ static int open_target(int rootfd, const char *target, bool is_dir, const struct
                 bool last = !slash;
                 if (slash)
                         *slash = '\0';
-                _cleanup_close_ int cur = (int)syscall(SYS_openat2, rootfd, p, &how, sizeof(how));
+                _cleanup_close_ int cur = openat2_in_root(rootfd, p, O_PATH);
                 if (cur < 0 && errno == ENOENT) {
                         char *base = strrchr(p, '/');
                         *base = '\0';
-                        struct open_how dh = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                                               .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
                         _cleanup_close_ int parent =
-                                (int)syscall(SYS_openat2, rootfd, *p ? p : "/", &dh, sizeof(dh));
+                                openat2_in_root(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY);
                         *base = '/';
                         if (parent < 0)
                                 return coi_error_set(err, errno, "mount point %s in %s: %m", p, m->name);
@@ -103,7 +99,7 @@ static int open_target(int rootfd, const char *target, bool is_dir, const struct
                         break;
                 *slash = '/';
         }
-        fd = (int)syscall(SYS_openat2, rootfd, target, &how, sizeof(how));
+        fd = openat2_in_root(rootfd, target, O_PATH);
         if (fd < 0)
                 return coi_error_set(err, errno, "mount point %s in %s: %m", target, m->name);
         *ret_fd = fd;
@@ -232,18 +228,20 @@ int unmount_below(const char *dir, struct coi_error *err)
 
 static bool gen_mount(yajl_gen g, const struct container_mount *m, const char *create)
 {
-        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && gs(g, "source") && gs(g, m->source) &&
-                  gs(g, "target") && gs(g, m->target) && gs(g, "readonly") &&
-                  yajl_gen_bool(g, m->readonly) == yajl_gen_status_ok && gs(g, "idmap") &&
-                  yajl_gen_bool(g, m->idmap) == yajl_gen_status_ok && gs(g, "host_uid") &&
-                  yajl_gen_integer(g, m->host_uid) == yajl_gen_status_ok && gs(g, "host_gid") &&
-                  yajl_gen_integer(g, m->host_gid) == yajl_gen_status_ok && gs(g, "container_uid") &&
-                  yajl_gen_integer(g, m->container_uid) == yajl_gen_status_ok && gs(g, "container_gid") &&
-                  yajl_gen_integer(g, m->container_gid) == yajl_gen_status_ok && gs(g, "create") &&
-                  gs(g, create ? create : "") && gs(g, "shift") &&
+        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && json_gen_str(g, "source") &&
+                  json_gen_str(g, m->source) && json_gen_str(g, "target") && json_gen_str(g, m->target) &&
+                  json_gen_str(g, "readonly") && yajl_gen_bool(g, m->readonly) == yajl_gen_status_ok &&
+                  json_gen_str(g, "idmap") && yajl_gen_bool(g, m->idmap) == yajl_gen_status_ok &&
+                  json_gen_str(g, "host_uid") && yajl_gen_integer(g, m->host_uid) == yajl_gen_status_ok &&
+                  json_gen_str(g, "host_gid") && yajl_gen_integer(g, m->host_gid) == yajl_gen_status_ok &&
+                  json_gen_str(g, "container_uid") &&
+                  yajl_gen_integer(g, m->container_uid) == yajl_gen_status_ok &&
+                  json_gen_str(g, "container_gid") &&
+                  yajl_gen_integer(g, m->container_gid) == yajl_gen_status_ok && json_gen_str(g, "create") &&
+                  json_gen_str(g, create ? create : "") && json_gen_str(g, "shift") &&
                   yajl_gen_bool(g, m->shift) == yajl_gen_status_ok;
         if (ok && m->device)
-                ok = gs(g, "device") && gs(g, m->device);
+                ok = json_gen_str(g, "device") && json_gen_str(g, m->device);
         return ok && yajl_gen_map_close(g) == yajl_gen_status_ok;
 }
 
@@ -442,6 +440,18 @@ void mounts_record_freep(struct mounts_record **rec)
         free(*rec);
 }
 
+/* mounts.json read into a record of its own (*ret_rec, set even on failure for its cleanup). */
+static int mounts_record_new(const struct container_store *s, const char *name,
+                             struct mounts_record **ret_rec, struct coi_error *err)
+{
+        struct mounts_record *rec = calloc(1, sizeof(*rec));
+        if (!rec)
+                return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
+        *ret_rec = rec;
+        bool exists;
+        return mounts_record_read(s, name, rec, &exists, err);
+}
+
 /* mounts, then the devices recorded for name, unless mounts has devices already (container_start_recorded
  * passes the whole record). *ret_all is allocated only when there are devices; its strings point into
  * *ret_rec. A device whose source has gone (or moved behind a symlink) stops the start. */
@@ -452,14 +462,10 @@ int add_recorded_devices(const struct container_store *s, const char *name,
         for (size_t i = 0; i < n; i++)
                 if (mounts[i].device)
                         return 0;
-        struct mounts_record *rec = calloc(1, sizeof(*rec));
-        if (!rec)
-                return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
-        *ret_rec = rec;
-        bool exists;
-        int r = mounts_record_read(s, name, rec, &exists, err);
+        int r = mounts_record_new(s, name, ret_rec, err);
         if (r < 0)
                 return r;
+        const struct mounts_record *rec = *ret_rec;
         _cleanup_free_ struct container_mount *all = calloc(n + rec->n + 1, sizeof(*all));
         if (!all)
                 return coi_error_set(err, ENOMEM, "mounts of %s: %m", name);
@@ -482,27 +488,24 @@ int add_recorded_devices(const struct container_store *s, const char *name,
         return 0;
 }
 
-int container_start_recorded(struct container_store *s, const char *name, struct coi_error *err)
+int mounts_recorded(const struct container_store *s, const char *name, struct mounts_record **ret_rec,
+                    const struct container_mount **ret_mounts, size_t *ret_n, struct coi_error *err)
 {
-        int r = container_validate_name(name, err);
+        int r = mounts_record_new(s, name, ret_rec, err);
         if (r < 0)
                 return r;
-        _cleanup_(mounts_record_done) struct mounts_record rec = { 0 };
-        bool exists;
-        r = mounts_record_read(s, name, &rec, &exists, err);
-        if (r < 0)
-                return r;
-        if (!exists)
-                return container_start(s, name, err);
-        for (size_t i = 0; i < rec.n; i++) {
-                const struct container_mount *m = &rec.mounts[i];
-                r = check_or_create_source(m->source, rec.create[i], m->host_uid, m->host_gid, err);
+        const struct mounts_record *rec = *ret_rec;
+        for (size_t i = 0; i < rec->n; i++) {
+                const struct container_mount *m = &rec->mounts[i];
+                r = check_or_create_source(m->source, rec->create[i], m->host_uid, m->host_gid, err);
                 if (r < 0 && m->device)
                         return coi_error_prefix(err, "container %s: device %s: ", name, m->device);
                 if (r < 0)
                         return coi_error_prefix(err, "container %s: ", name);
         }
-        return container_start_with(s, name, rec.mounts, rec.n, false, err);
+        *ret_mounts = rec->mounts;
+        *ret_n = rec->n;
+        return 0;
 }
 
 /* ---- `coi container mount` ---------------------------------------------------------------------- */

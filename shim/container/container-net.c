@@ -51,12 +51,6 @@ void container_network_record_done(struct container_network_record *rec)
         *rec = (struct container_network_record){ 0 };
 }
 
-static bool json_flag(yajl_val root, const char *key)
-{
-        yajl_val v = json_member(root, key, yajl_t_any);
-        return v && YAJL_IS_TRUE(v);
-}
-
 int container_network_load(int cdirfd, const char *name, struct container_network_record *ret, bool *ret_has,
                            struct coi_error *err)
 {
@@ -80,9 +74,9 @@ int container_network_load(int cdirfd, const char *name, struct container_networ
         if (!mode || net_mode_from_string(mode->u.string, &rec.net.policy.mode) < 0)
                 return coi_error_set(err, EINVAL,
                                      "containers/%s: \"mode\" must be restricted, allowlist or open", path);
-        rec.net.policy.allow_local_network_access = json_flag(root, "allow_local_network_access");
-        rec.net.policy.block_metadata_endpoint = json_flag(root, "block_metadata_endpoint");
-        rec.net.policy.block_private_networks = json_flag(root, "block_private_networks");
+        rec.net.policy.allow_local_network_access = json_bool(root, "allow_local_network_access");
+        rec.net.policy.block_metadata_endpoint = json_bool(root, "block_metadata_endpoint");
+        rec.net.policy.block_private_networks = json_bool(root, "block_private_networks");
         yajl_val allowed = json_member(root, "allowed", yajl_t_array);
         for (size_t i = 0; allowed && i < allowed->u.array.len; i++) {
                 yajl_val v = allowed->u.array.values[i];
@@ -110,9 +104,8 @@ static int write_resolv_conf(const char *rootfs, const struct idmap_allocation *
         _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return coi_error_set(err, errno, "open %s: %m", rootfs);
-        struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
-        _cleanup_close_ int etc = (int)syscall(SYS_openat2, rootfd, "etc", &how, sizeof(how));
+        _cleanup_close_ int etc = openat2_(rootfd, "etc", O_PATH | O_DIRECTORY,
+                                           RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
         if (etc < 0)
                 return coi_error_set(err, errno, "open %s/etc: %m", rootfs);
         char gw[INET_ADDRSTRLEN];

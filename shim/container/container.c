@@ -9,105 +9,14 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <yajl/yajl_tree.h>
 
+#include "json-util.h"
 #include "container-internal.h"
 #include "container-net.h"
 #include "image/image.h"
 #include "rootfs.h"
 #include "system-config.h"
 #include "util.h"
-
-static int pidfd_open_(pid_t pid)
-{
-        return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-/* ---- store and names ----------------------------------------------------------------------------- */
-
-int container_store_open(struct container_store **ret, struct coi_error *err)
-{
-        const char *env = getenv("COI_DATA_DIR");
-        const char *path = env && *env ? env : CONTAINER_DATA_DEFAULT;
-        int r = mkdir_p_at(AT_FDCWD, path, 0711, err);
-        if (r < 0)
-                return coi_error_prefix(err, "data directory: ");
-        struct container_store *s = calloc(1, sizeof(*s));
-        if (!s)
-                return coi_error_set(err, ENOMEM, "data directory %s: %m", path);
-        s->dirfd = s->cdirfd = -1;
-        s->path = strdup(path);
-        s->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (s->dirfd < 0) {
-                r = coi_error_set(err, errno, "open data directory %s: %m", path);
-                container_store_free(s);
-                return r;
-        }
-        if (mkdirat(s->dirfd, "containers", 0711) < 0 && errno != EEXIST) {
-                r = coi_error_set(err, errno, "mkdir %s/containers: %m", path);
-                container_store_free(s);
-                return r;
-        }
-        s->cdirfd = openat(s->dirfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (s->cdirfd < 0 || !s->path) {
-                r = coi_error_set(err, s->path ? errno : ENOMEM, "open %s/containers: %m", path);
-                container_store_free(s);
-                return r;
-        }
-        const char *rt = getenv("COI_RUNTIME_DIR");
-        s->ctx.state_root = rt && *rt ? rt : CONTAINER_RUNTIME_ROOT;
-        *ret = s;
-        return 0;
-}
-
-void container_store_free(struct container_store *s)
-{
-        if (!s)
-                return;
-        closep(&s->dirfd);
-        closep(&s->cdirfd);
-        free(s->path);
-        free(s);
-}
-
-int container_validate_name(const char *name, struct coi_error *err)
-{
-        size_t len = strlen(name);
-        bool ok = len > 0 && len <= CONTAINER_NAME_MAX && name[len - 1] != '-' && name[0] != '-';
-        for (size_t i = 0; ok && i < len; i++) {
-                char c = name[i];
-                ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-        }
-        if (!ok)
-                return coi_error_set(err, EINVAL,
-                                     "invalid container name \"%s\": use letters, digits and '-' (not first "
-                                     "or last), at most %d characters",
-                                     name, CONTAINER_NAME_MAX);
-        return 0;
-}
-
-char *container_dir(const struct container_store *s, const char *name)
-{
-        return xasprintf("%s/containers/%s", s->path, name);
-}
-
-/* An exclusive flock on the container's directory: one lifecycle operation at a time. */
-int container_lock(const struct container_store *s, const char *name, int *ret_fd, struct coi_error *err)
-{
-        int fd = openat(s->cdirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return coi_error_set(err, ENOENT, "container %s not found", name);
-                return coi_error_set(err, errno, "open container %s: %m", name);
-        }
-        if (flock(fd, LOCK_EX) < 0) {
-                int r = coi_error_set(err, errno, "lock container %s: %m", name);
-                close(fd);
-                return r;
-        }
-        *ret_fd = fd;
-        return 0;
-}
 
 /* ---- cgroups ------------------------------------------------------------------------------------- */
 
@@ -141,46 +50,6 @@ static char *container_cgroup(const char *name)
 }
 
 /* ---- start --------------------------------------------------------------------------------------- */
-
-int container_run_in_child(container_child_fn fn, void *userdata, const char *action, const char *doing,
-                           const char *name, struct coi_error *err)
-{
-        int pipefd[2];
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return coi_error_set(err, errno, "pipe: %m");
-        _cleanup_close_ int rd = pipefd[0];
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = coi_error_set(err, errno, "fork to %s %s: %m", action, name);
-                close(pipefd[1]);
-                return r;
-        }
-        if (pid == 0) {
-                close(rd);
-                struct coi_error e = { 0 };
-                int r = fn(userdata, &e);
-                if (r < 0 && write(pipefd[1], &e, sizeof(e)) < 0)
-                        _exit(2);
-                _exit(r < 0 ? 1 : 0);
-        }
-        close(pipefd[1]);
-        struct coi_error e = { 0 };
-        ssize_t n;
-        do
-                n = read(rd, &e, sizeof(e));
-        while (n < 0 && errno == EINTR);
-        int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        if (n == (ssize_t)sizeof(e)) {
-                e.msg[sizeof(e.msg) - 1] = '\0';
-                return coi_error_set(err, e.code ? e.code : EIO, "%s", e.msg);
-        }
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return coi_error_set(err, EIO, "%s %s failed without a message (status %d)", doing, name,
-                                     status);
-        return 0;
-}
 
 /* The container's network goes in between create and start: init exists (its namespaces too) but
  * has not run yet. */
@@ -385,15 +254,6 @@ static int start_locked(struct container_store *s, const struct container_info *
         return 0;
 }
 
-/* The usual opening of a verb on one container: a valid name, its lock held, its metadata read. */
-int lock_and_read(struct container_store *s, const char *name, int *ret_lock, struct container_info **ret_m,
-                  struct coi_error *err)
-{
-        int r = container_validate_name(name, err);
-        r = r ?: container_lock(s, name, ret_lock, err);
-        return r ?: container_metadata_read(s, name, ret_m, err);
-}
-
 int container_start(struct container_store *s, const char *name, struct coi_error *err)
 {
         return container_start_with(s, name, NULL, 0, false, err);
@@ -415,6 +275,18 @@ int container_start_with(struct container_store *s, const char *name, const stru
         if (r < 0)
                 return r;
         return start_locked(s, m, all ? all : mounts, all ? n_all : n_mounts, no_wait, err);
+}
+
+int container_start_recorded(struct container_store *s, const char *name, struct coi_error *err)
+{
+        int r = container_validate_name(name, err);
+        if (r < 0)
+                return r;
+        _cleanup_(mounts_record_freep) struct mounts_record *rec = NULL;
+        const struct container_mount *mounts = NULL;
+        size_t n = 0;
+        r = mounts_recorded(s, name, &rec, &mounts, &n, err);
+        return r ?: container_start_with(s, name, mounts, n, false, err);
 }
 
 char *container_rootfs_path(struct container_store *s, const char *name)
@@ -473,7 +345,7 @@ int container_unfreeze(struct container_store *s, const char *name, struct coi_e
 /* Adds the names of dir's sub-directories; with only, just those already in *only (NULL = all). */
 static void push_dir_names(char ***list, const char *dir, char **only)
 {
-        DIR *d = opendir(dir);
+        _cleanup_closedir_ DIR *d = opendir(dir);
         if (!d)
                 return;
         struct dirent *de;
@@ -481,7 +353,6 @@ static void push_dir_names(char ***list, const char *dir, char **only)
                 if (de->d_name[0] != '.' && de->d_type == DT_DIR &&
                     (!only || strv_contains(only, de->d_name)))
                         strv_push(list, de->d_name);
-        closedir(d);
 }
 
 int container_orphan_candidates(struct container_store *s, char ***ret, struct coi_error *err)

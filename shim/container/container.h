@@ -170,8 +170,6 @@ int container_clean_orphan(struct container_store *s, const char *name, struct c
 /* Names that have runtime state, a cgroup, an id allocation or a directory (may repeat). */
 int container_orphan_candidates(struct container_store *s, char ***ret, struct coi_error *err);
 
-/* `coi container …` (cmd-container.c). */
-
 /* ---- for snapshots (shim/snapshot.c) ---- */
 /* Opens containers/NAME and takes its exclusive flock (waiting for it): one lifecycle operation at a
  * time. ENOENT "container NAME not found". The caller validates name; *ret_fd is the locked directory. */

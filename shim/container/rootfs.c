@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "base/archive-io.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -196,76 +197,12 @@ int rootfs_write_hostname(const char *cdir, const struct idmap_allocation *a, co
         return write_etc_file(cdir, a, "hostname", text, 0644, err);
 }
 
-static int remove_children(int dirfd, const char *path, dev_t dev, struct coi_error *err)
-{
-        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return coi_error_set(err, errno, "open %s: %m", path);
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                int r = coi_error_set(err, errno, "opendir %s: %m", path);
-                close(fd);
-                return r;
-        }
-        int r = 0;
-        struct dirent *de;
-        while (r == 0 && (de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                struct stat st;
-                if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        r = coi_error_set(err, errno, "stat %s/%s: %m", path, de->d_name);
-                        break;
-                }
-                if (!S_ISDIR(st.st_mode)) {
-                        if (unlinkat(dirfd, de->d_name, 0) < 0 && errno != ENOENT)
-                                r = coi_error_set(err, errno, "remove %s/%s: %m", path, de->d_name);
-                        continue;
-                }
-                _cleanup_free_ char *sub = xasprintf("%s/%s", path, de->d_name);
-                if (!sub) {
-                        r = coi_error_set(err, ENOMEM, "remove %s: %m", path);
-                        break;
-                }
-                if (st.st_dev != dev) {
-                        r = coi_error_set(err, EBUSY, "not removing %s: something is mounted there", sub);
-                        break;
-                }
-                _cleanup_close_ int subfd =
-                        openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (subfd < 0) {
-                        r = coi_error_set(err, errno, "open %s: %m", sub);
-                        break;
-                }
-                r = remove_children(subfd, sub, dev, err);
-                if (r == 0 && unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                        r = coi_error_set(err, errno, "rmdir %s: %m", sub);
-        }
-        closedir(d);
-        return r;
-}
-
 int rootfs_remove_tree_at(int dirfd, const char *name, const char *what, struct coi_error *err)
 {
+        /* A bind mount on the same device is invisible to remove_tree_named's device check. */
         struct stat st;
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : coi_error_set(err, errno, "stat %s: %m", what);
-        if (!S_ISDIR(st.st_mode)) {
-                if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-                        return coi_error_set(err, errno, "remove %s: %m", what);
-                return 0;
-        }
-        if (rootfs_is_mounted(what))
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+            rootfs_is_mounted(what))
                 return coi_error_set(err, EBUSY, "not removing %s: it is a mount point", what);
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return coi_error_set(err, errno, "open %s: %m", what);
-        int r = remove_children(fd, what, st.st_dev, err);
-        if (r < 0)
-                return r;
-        if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                return coi_error_set(err, errno, "rmdir %s: %m", what);
-        return 0;
+        return remove_tree_named(dirfd, name, what, err);
 }

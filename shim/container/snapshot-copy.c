@@ -273,7 +273,7 @@ static int copy_children(struct copy_ctx *c, int sfd, int dfd, const char *rel, 
         int fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
                 return coi_error_set(err, errno, "open %s: %m", rel);
-        _cleanup_(closedirp) DIR *d = fdopendir(fd);
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
         if (!d) {
                 int r = coi_error_set(err, errno, "read directory %s: %m", rel);
                 close(fd);
@@ -305,11 +305,9 @@ static int link_if_seen(struct copy_ctx *c, const struct stat *st, int ddir, con
         for (size_t i = 0; i < c->n_links; i++) {
                 if (c->links[i].dev != st->st_dev || c->links[i].ino != st->st_ino)
                         continue;
-                struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-                                        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-                                                   RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
-                _cleanup_close_ int fd =
-                        (int)syscall(SYS_openat2, c->dst_root, c->links[i].rel, &how, sizeof(how));
+                _cleanup_close_ int fd = openat2_(c->dst_root, c->links[i].rel, O_PATH | O_NOFOLLOW,
+                                                  RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+                                                          RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
                 if (fd < 0)
                         return coi_error_set(err, errno, "hard link %s: open the first copy %s: %m", rel,
                                              c->links[i].rel);

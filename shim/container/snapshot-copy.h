@@ -11,12 +11,6 @@
 /* Deepest directory nesting copied (each level holds two fds); deeper trees are refused by name. */
 #define SNAPSHOT_MAX_DEPTH 400
 
-static inline void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-
 /* Copies the directory sdir/sname to ddir/dname (which must not exist): owners, modes, times, xattrs
  * (overlayfs whiteouts and opaque directories, file capabilities and ACL entries re-shifted), hard links,
  * symlinks as symlinks, sparse files sparse. Ids of the block from move to the same offset in to; any

@@ -110,12 +110,6 @@ static int metadata_write(int dirfd, const struct snapshot_info *i, struct coi_e
         return write_file_atomic_at(dirfd, SNAPSHOT_METADATA, json, strlen(json), 0600, err);
 }
 
-static long long json_int(yajl_val root, const char *key, long long def)
-{
-        yajl_val v = json_member(root, key, yajl_t_number);
-        return v && YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : def;
-}
-
 static int metadata_read(int snapsfd, const char *container, const char *name, struct snapshot_info **ret,
                          struct coi_error *err)
 {
@@ -314,7 +308,7 @@ int snapshot_list(struct container_store *s, const char *container, struct snaps
                 return coi_error_set(err, ENOMEM, "snapshots of %s: %m", container);
         size_t n = 0;
         int fd = t.snapsfd >= 0 ? fcntl(t.snapsfd, F_DUPFD_CLOEXEC, 3) : -1;
-        _cleanup_(closedirp) DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        _cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
         if (fd >= 0 && !d)
                 close(fd);
         struct dirent *de;

@@ -173,7 +173,7 @@ static int proc_sys_readonly(char ***ret, struct coi_error *err)
         for (size_t i = 0; i < ELEMENTSOF(readonly_paths); i++)
                 if (strv_push(&list, readonly_paths[i]) < 0)
                         return coi_error_set(err, ENOMEM, "readonlyPaths: %m");
-        DIR *d = opendir("/proc/sys");
+        _cleanup_closedir_ DIR *d = opendir("/proc/sys");
         if (!d)
                 return coi_error_set(err, errno, "open /proc/sys: %m");
         struct dirent *de;
@@ -185,7 +185,6 @@ static int proc_sys_readonly(char ***ret, struct coi_error *err)
                 if (!p || strv_push(&list, p) < 0)
                         r = coi_error_set(err, ENOMEM, "readonlyPaths: %m");
         }
-        closedir(d);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(list);

@@ -24,7 +24,7 @@
 
 #include "image/build.h"
 #include "container/container.h"
-#include "health-internal.h"
+#include "health.h"
 #include "container/idmap-alloc.h"
 #include "image/image.h"
 #include "net/net.h"
@@ -587,7 +587,7 @@ static int live_containers(char ***ret_live, int *ret_dead)
         struct coi_context ctx = { .state_root = rt && *rt ? rt : CONTAINER_RUNTIME_ROOT };
         _cleanup_strv_ char **live = NULL;
         int dead = 0;
-        DIR *d = opendir(ctx.state_root);
+        _cleanup_closedir_ DIR *d = opendir(ctx.state_root);
         struct dirent *de;
         while (d && (de = readdir(d))) {
                 if (de->d_name[0] == '.' || de->d_type != DT_DIR)
@@ -602,8 +602,6 @@ static int live_containers(char ***ret_live, int *ret_dead)
                 if (dead < 0)
                         break;
         }
-        if (d)
-                closedir(d);
         if (dead < 0)
                 return -ENOMEM;
         *ret_live = TAKE_PTR(live);
@@ -645,7 +643,7 @@ static int count_orphan_cgroups(char **live)
         if (coi_cgroup_detect(&h, &e) < 0 || h.layout == COI_CGROUP_NONE)
                 return 0;
         _cleanup_free_ char *parent = xasprintf("%s%s", h.mount_point, SYSTEM_CGROUP_PARENT);
-        DIR *d = parent ? opendir(parent) : NULL;
+        _cleanup_closedir_ DIR *d = parent ? opendir(parent) : NULL;
         if (!d)
                 return 0;
         int n = 0;
@@ -654,7 +652,6 @@ static int count_orphan_cgroups(char **live)
                 if (de->d_type == DT_DIR && !streq(de->d_name, ".") && !streq(de->d_name, "..") &&
                     !strv_contains(live, de->d_name))
                         n++;
-        closedir(d);
         return n;
 }
 
@@ -706,10 +703,25 @@ static void check_orphans(struct health_check *c)
                          total, mounts, cgroups, states, networks);
 }
 
-/* ---- the list ------------------------------------------------------------------------------------ */
+/* ---- the list, run in report order --------------------------------------------------------------- */
 
-const health_check_fn health_checks[] = {
+/* A check fills c: health_check_set() once, details as it likes; it never fails as a whole. */
+typedef void (*health_check_fn)(struct health_check *c);
+
+static const health_check_fn health_checks[] = {
         check_os,     check_kernel, check_namespaces, check_idmapped_mounts, check_cgroup, check_seccomp,
         check_subids, check_image,  check_lsm,        check_nftables,        check_disk,   check_orphans,
 };
-const size_t health_n_checks = ELEMENTSOF(health_checks);
+
+void health_run(struct health_report *ret)
+{
+        *ret = (struct health_report){ 0 };
+        for (size_t i = 0; i < ELEMENTSOF(health_checks) && i < HEALTH_MAX_CHECKS; i++)
+                health_checks[i](&ret->checks[ret->n_checks++]);
+        ret->overall = health_aggregate(ret->checks, ret->n_checks, &ret->summary);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(ret->timestamp, sizeof(ret->timestamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

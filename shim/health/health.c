@@ -1,14 +1,14 @@
 /* health.c — `coi health`'s report: the pure helpers, building a check (status, message, details), running
- * every check of health-checks.c in order, the JSON output. */
+ * the JSON output. The checks themselves and running them in order: health-checks.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <yajl/yajl_gen.h>
 
-#include "health-internal.h"
+#include "json-util.h"
+#include "health.h"
 #include "util.h"
 
 /* ---- pure helpers -------------------------------------------------------------------------------- */
@@ -159,46 +159,27 @@ void health_report_done(struct health_report *r)
         r->n_checks = 0;
 }
 
-/* ---- the report ---------------------------------------------------------------------------------- */
-
-void health_run(struct health_report *ret)
-{
-        *ret = (struct health_report){ 0 };
-        for (size_t i = 0; i < health_n_checks && i < HEALTH_MAX_CHECKS; i++)
-                health_checks[i](&ret->checks[ret->n_checks++]);
-        ret->overall = health_aggregate(ret->checks, ret->n_checks, &ret->summary);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(ret->timestamp, sizeof(ret->timestamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static bool gs(yajl_gen g, const char *s)
-{
-        return yajl_gen_string(g, (const unsigned char *)s, strlen(s)) == yajl_gen_status_ok;
-}
-
 static bool gi(yajl_gen g, const char *key, long long v)
 {
-        return gs(g, key) && yajl_gen_integer(g, v) == yajl_gen_status_ok;
+        return json_gen_str(g, key) && yajl_gen_integer(g, v) == yajl_gen_status_ok;
 }
 
 static bool gen_check(yajl_gen g, const struct health_check *c)
 {
-        bool ok = gs(g, c->name) && yajl_gen_map_open(g) == yajl_gen_status_ok && gs(g, "name") &&
-                  gs(g, c->name) && gs(g, "status") && gs(g, health_status_to_string(c->status)) &&
-                  gs(g, "message") && gs(g, c->message ? c->message : "");
+        bool ok = json_gen_str(g, c->name) && yajl_gen_map_open(g) == yajl_gen_status_ok &&
+                  json_gen_str(g, "name") && json_gen_str(g, c->name) && json_gen_str(g, "status") &&
+                  json_gen_str(g, health_status_to_string(c->status)) && json_gen_str(g, "message") &&
+                  json_gen_str(g, c->message ? c->message : "");
         if (ok && c->n_details) {
-                ok = gs(g, "details") && yajl_gen_map_open(g) == yajl_gen_status_ok;
+                ok = json_gen_str(g, "details") && yajl_gen_map_open(g) == yajl_gen_status_ok;
                 for (size_t k = 0; ok && k < c->n_details; k++) {
                         const struct health_detail *d = &c->details[k];
-                        ok = gs(g, d->key);
+                        ok = json_gen_str(g, d->key);
                         if (!ok)
                                 break;
                         switch (d->kind) {
                         case DETAIL_STRING:
-                                ok = gs(g, d->str ? d->str : "");
+                                ok = json_gen_str(g, d->str ? d->str : "");
                                 break;
                         case DETAIL_INT:
                                 ok = yajl_gen_integer(g, d->i) == yajl_gen_status_ok;
@@ -223,12 +204,13 @@ int health_report_json(const struct health_report *r, char **ret_json, struct co
                 return coi_error_set(err, ENOMEM, "health JSON: %m");
         yajl_gen_config(g, yajl_gen_beautify, 1);
         yajl_gen_config(g, yajl_gen_indent_string, "  ");
-        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && gs(g, "status") &&
-                  gs(g, health_overall_to_string(r->overall)) && gs(g, "timestamp") && gs(g, r->timestamp) &&
-                  gs(g, "checks") && yajl_gen_map_open(g) == yajl_gen_status_ok;
+        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && json_gen_str(g, "status") &&
+                  json_gen_str(g, health_overall_to_string(r->overall)) && json_gen_str(g, "timestamp") &&
+                  json_gen_str(g, r->timestamp) && json_gen_str(g, "checks") &&
+                  yajl_gen_map_open(g) == yajl_gen_status_ok;
         for (size_t i = 0; ok && i < r->n_checks; i++)
                 ok = gen_check(g, &r->checks[i]);
-        ok = ok && yajl_gen_map_close(g) == yajl_gen_status_ok && gs(g, "summary") &&
+        ok = ok && yajl_gen_map_close(g) == yajl_gen_status_ok && json_gen_str(g, "summary") &&
              yajl_gen_map_open(g) == yajl_gen_status_ok && gi(g, "total", r->summary.total) &&
              gi(g, "passed", r->summary.passed) && gi(g, "warnings", r->summary.warnings) &&
              gi(g, "failed", r->summary.failed) && yajl_gen_map_close(g) == yajl_gen_status_ok &&

@@ -97,5 +97,3 @@ void health_detail_num(struct health_check *c, const char *key, double v);
 /* The report as code-on-incus prints it with --format json: status, timestamp, checks (an object keyed
  * by check name: name, status, message, details), summary (total, passed, warnings, failed). */
 int health_report_json(const struct health_report *r, char **ret_json, struct coi_error *err);
-
-/* `coi health` (cmd-health.c) and `coi completion` (cmd-completion.c). */

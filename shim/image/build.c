@@ -15,9 +15,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
 
+#include "json-util.h"
 #include "base/archive-io.h"
 #include "build.h"
 #include "base/sha256.h"
@@ -688,14 +687,6 @@ void build_record_done(struct build_record *r)
         *r = (struct build_record){ 0 };
 }
 
-static char *json_string(yajl_val root, const char *key)
-{
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_string);
-        const char *str = v ? YAJL_GET_STRING(v) : NULL;
-        return str ? strdup(str) : NULL;
-}
-
 int build_record_read(struct image_store *s, const char *name, struct build_record *ret,
                       struct coi_error *err)
 {
@@ -717,12 +708,12 @@ int build_record_read(struct image_store *s, const char *name, struct build_reco
                 return coi_error_set(err, EINVAL, "%s: not a JSON object", path);
         }
         struct build_record rec = {
-                .recipe = json_string(root, "recipe"),
-                .recipe_hash = json_string(root, "recipe_hash"),
-                .base = json_string(root, "base"),
-                .base_digest = json_string(root, "base_digest"),
-                .profile = json_string(root, "profile"),
-                .script_hash = json_string(root, "script_hash"),
+                .recipe = json_strdup(root, "recipe"),
+                .recipe_hash = json_strdup(root, "recipe_hash"),
+                .base = json_strdup(root, "base"),
+                .base_digest = json_strdup(root, "base_digest"),
+                .profile = json_strdup(root, "profile"),
+                .script_hash = json_strdup(root, "script_hash"),
         };
         const char *spath[] = { "seconds", NULL };
         yajl_val v = yajl_tree_get(root, spath, yajl_t_number);

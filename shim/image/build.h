@@ -60,5 +60,3 @@ void build_record_done(struct build_record *r);
 /* The build record of image name (ENOENT if it was not built by coi build). */
 int build_record_read(struct image_store *s, const char *name, struct build_record *ret,
                       struct coi_error *err);
-
-/* `coi build` (cmd-build.c). */

@@ -1,5 +1,6 @@
 /* image-metadata.c — struct image_info: metadata.json in each image directory (read and written with
  * yajl), the JSON of `coi image list/info --format json`, and freeing. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,17 @@
 #include <unistd.h>
 
 #include "image-internal.h"
+
+bool image_name_valid(const char *s)
+{
+        size_t n = strlen(s);
+        if (n == 0 || n > IMAGE_NAME_MAX || !(isalnum((unsigned char)s[0])))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+                        return false;
+        return true;
+}
 
 void image_info_free(struct image_info *info)
 {
@@ -80,13 +92,6 @@ int image_info_json(struct image_info *const *infos, size_t n, bool list, char *
         return 0;
 }
 
-static char *json_str(yajl_val root, const char *key)
-{
-        yajl_val v = json_member(root, key, yajl_t_string);
-        const char *str = v ? YAJL_GET_STRING(v) : NULL;
-        return str ? strdup(str) : NULL;
-}
-
 int image_parse_metadata(const char *json, const char *where, struct image_info **ret_info,
                          struct coi_error *err)
 {
@@ -97,12 +102,12 @@ int image_parse_metadata(const char *json, const char *where, struct image_info 
         _cleanup_(image_info_freep) struct image_info *info = calloc(1, sizeof(*info));
         if (!info)
                 return coi_error_set(err, ENOMEM, "%s: %m", where);
-        info->name = json_str(root, "name");
-        info->source = json_str(root, "source");
-        info->created = json_str(root, "created");
-        info->architecture = json_str(root, "architecture");
-        info->digest = json_str(root, "digest");
-        info->format = json_str(root, "format");
+        info->name = json_strdup(root, "name");
+        info->source = json_strdup(root, "source");
+        info->created = json_strdup(root, "created");
+        info->architecture = json_strdup(root, "architecture");
+        info->digest = json_strdup(root, "digest");
+        info->format = json_strdup(root, "format");
         if (!info->name || !image_name_valid(info->name))
                 return coi_error_set(err, EINVAL, "%s: \"name\" is missing or invalid", where);
         char **optional[] = { &info->source, &info->created, &info->architecture, &info->digest,

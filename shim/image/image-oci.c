@@ -1,11 +1,50 @@
 /* image-oci.c — reading an OCI image layout for import: index.json → manifest (for this architecture) →
  * config and layers; every blob is opened inside the layout and checked against its sha256 digest. */
 #include <stdio.h>
+#include <sys/utsname.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include "image-internal.h"
 #include "base/sha256.h"
+
+const char *image_oci_arch(const char *machine)
+{
+        static const char *const map[][2] = {
+                { "x86_64", "amd64" }, { "aarch64", "arm64" },   { "i686", "386" },
+                { "i386", "386" },     { "armv7l", "arm" },      { "ppc64le", "ppc64le" },
+                { "s390x", "s390x" },  { "riscv64", "riscv64" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(map); i++)
+                if (streq(machine, map[i][0]))
+                        return map[i][1];
+        return machine;
+}
+
+const char *image_host_arch(void)
+{
+        static struct utsname u;
+        if (!u.machine[0] && uname(&u) < 0)
+                return "unknown";
+        return image_oci_arch(u.machine);
+}
+
+bool image_is_type_at(int dirfd, const char *name, mode_t type)
+{
+        struct stat st;
+        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == type;
+}
+
+static void add_stats(struct extract_stats *sum, const struct extract_stats *s)
+{
+        sum->entries += s->entries;
+        sum->bytes += s->bytes;
+        sum->skipped_devices += s->skipped_devices;
+        sum->skipped_other += s->skipped_other;
+        sum->stripped_setid += s->stripped_setid;
+        sum->skipped_xattrs += s->skipped_xattrs;
+        sum->whiteouts += s->whiteouts;
+}
 
 #define OCI_MAX_JSON    (4u << 20)
 #define OCI_INDEX_DEPTH 4
@@ -84,13 +123,6 @@ static int blob_json(struct import *im, int layoutfd, const char *digest, yajl_v
         return 0;
 }
 
-static const char *json_get_str(yajl_val v, const char *a, const char *b)
-{
-        const char *path[] = { a, b, NULL };
-        yajl_val s = yajl_tree_get(v, path, yajl_t_string);
-        return s ? YAJL_GET_STRING(s) : NULL;
-}
-
 static bool is_index_type(const char *mt)
 {
         return mt && (streq(mt, "application/vnd.oci.image.index.v1+json") ||
@@ -109,8 +141,8 @@ static int pick_manifest(struct import *im, int layoutfd, yajl_val index, int de
         yajl_val exact = NULL, fallback = NULL;
         for (size_t i = 0; i < YAJL_GET_ARRAY(ms)->len; i++) {
                 yajl_val m = YAJL_GET_ARRAY(ms)->values[i];
-                const char *os = json_get_str(m, "platform", "os");
-                const char *arch = json_get_str(m, "platform", "architecture");
+                const char *os = json_str(json_member(m, "platform", yajl_t_object), "os");
+                const char *arch = json_str(json_member(m, "platform", yajl_t_object), "architecture");
                 if (!os && !arch && !fallback)
                         fallback = m;
                 if ((!os || streq(os, "linux")) && arch && streq(arch, image_host_arch()) && !exact)
@@ -120,8 +152,8 @@ static int pick_manifest(struct import *im, int layoutfd, yajl_val index, int de
         if (!m)
                 return coi_error_set(err, ENOENT, "%s: no manifest for linux/%s in the index", im->file_name,
                                      image_host_arch());
-        const char *digest = json_get_str(m, "digest", NULL);
-        if (is_index_type(json_get_str(m, "mediaType", NULL))) {
+        const char *digest = json_str(m, "digest");
+        if (is_index_type(json_str(m, "mediaType"))) {
                 if (depth >= OCI_INDEX_DEPTH)
                         return coi_error_set(err, ELOOP, "%s: indexes nested more than %d deep",
                                              im->file_name, OCI_INDEX_DEPTH);
@@ -167,13 +199,13 @@ int image_import_oci(struct import *im, int layoutfd, int rootfsfd, struct coi_e
         r = blob_json(im, layoutfd, manifest_digest, &manifest, err);
         if (r < 0)
                 return r;
-        const char *config_digest = json_get_str(manifest, "config", "digest");
+        const char *config_digest = json_str(json_member(manifest, "config", yajl_t_object), "digest");
         if (config_digest) {
                 _cleanup_yajl_ yajl_val config = NULL;
                 r = blob_json(im, layoutfd, config_digest, &config, err);
                 if (r < 0)
                         return r;
-                const char *arch = json_get_str(config, "architecture", NULL);
+                const char *arch = json_str(config, "architecture");
                 if (arch && !(im->architecture = strdup(arch)))
                         return coi_error_set(err, ENOMEM, "%s: %m", im->file_name);
         }
@@ -184,7 +216,7 @@ int image_import_oci(struct import *im, int layoutfd, int rootfsfd, struct coi_e
                                      manifest_digest);
         size_t n = YAJL_GET_ARRAY(layers)->len;
         for (size_t i = 0; i < n; i++) {
-                const char *digest = json_get_str(YAJL_GET_ARRAY(layers)->values[i], "digest", NULL);
+                const char *digest = json_str(YAJL_GET_ARRAY(layers)->values[i], "digest");
                 _cleanup_close_ int fd = -1;
                 r = blob_open(im, layoutfd, digest, &fd, err);
                 if (r < 0)
@@ -206,7 +238,7 @@ int image_import_oci(struct import *im, int layoutfd, int rootfsfd, struct coi_e
                 r = extract_archive(fd, rootfsfd, &xo, &st, err);
                 if (r < 0)
                         return r;
-                image_add_stats(&im->stats, &st);
+                add_stats(&im->stats, &st);
         }
         return 0;
 }

@@ -8,22 +8,14 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
-#include <yajl/yajl_tree.h>
 
+#include "json-util.h"
 #include "image-internal.h"
-
-#define NAME_MAX_LEN 128
 
 struct image_store {
         int fd; /* -1: the store doesn't exist (yet) */
         char *path;
 };
-
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
 
 /* A temporary directory in the store, removed on scope exit unless handed over (name = NULL). */
 struct tmpdir {
@@ -38,17 +30,6 @@ static void tmpdir_cleanup(struct tmpdir *t)
                 remove_tree_at(t->storefd, t->name, &ignored);
                 free(t->name);
         }
-}
-
-bool image_name_valid(const char *s)
-{
-        size_t n = strlen(s);
-        if (n == 0 || n > NAME_MAX_LEN || !(isalnum((unsigned char)s[0])))
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
-                        return false;
-        return true;
 }
 
 static const char *base_name(const char *path)
@@ -166,8 +147,7 @@ int image_list(struct image_store *s, struct image_info ***ret_list, struct coi_
         if (!list)
                 return coi_error_set(err, ENOMEM, "image store %s: %m", s->path);
         if (s->fd >= 0) {
-                _cleanup_(closedirp) DIR *d =
-                        fdopendir(openat(s->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+                _cleanup_closedir_ DIR *d = fdopendir(openat(s->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
                 if (!d)
                         return coi_error_set(err, errno, "read image store %s: %m", s->path);
                 struct dirent *de;
@@ -239,27 +219,6 @@ int image_rootfs_open(struct image_store *s, const char *name, int *ret_fd, stru
 
 /* ---- import helpers ---- */
 
-static const char *oci_arch(const char *machine)
-{
-        static const char *const map[][2] = {
-                { "x86_64", "amd64" }, { "aarch64", "arm64" },   { "i686", "386" },
-                { "i386", "386" },     { "armv7l", "arm" },      { "ppc64le", "ppc64le" },
-                { "s390x", "s390x" },  { "riscv64", "riscv64" },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(map); i++)
-                if (streq(machine, map[i][0]))
-                        return map[i][1];
-        return machine;
-}
-
-const char *image_host_arch(void)
-{
-        static struct utsname u;
-        if (!u.machine[0] && uname(&u) < 0)
-                return "unknown";
-        return oci_arch(u.machine);
-}
-
 /* The architecture of a plain rootfs: the ELF machine of its shell. */
 static char *rootfs_arch(int rootfsfd)
 {
@@ -293,7 +252,7 @@ static char *rootfs_arch(int rootfsfd)
 
 static uint64_t tree_size(int fd)
 {
-        _cleanup_(closedirp) DIR *d = fdopendir(openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        _cleanup_closedir_ DIR *d = fdopendir(openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         uint64_t total = 0;
         struct dirent *de;
         while (d && (de = readdir(d))) {
@@ -315,18 +274,12 @@ static uint64_t tree_size(int fd)
 
 static bool dir_is_empty(int dirfd)
 {
-        _cleanup_(closedirp) DIR *d = fdopendir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        _cleanup_closedir_ DIR *d = fdopendir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         struct dirent *de;
         while (d && (de = readdir(d)))
                 if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
                         return false;
         return true;
-}
-
-bool image_is_type_at(int dirfd, const char *name, mode_t type)
-{
-        struct stat st;
-        return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == type;
 }
 
 static char *now_rfc3339(void)
@@ -339,24 +292,13 @@ static char *now_rfc3339(void)
         return strdup(buf);
 }
 
-void image_add_stats(struct extract_stats *sum, const struct extract_stats *s)
-{
-        sum->entries += s->entries;
-        sum->bytes += s->bytes;
-        sum->skipped_devices += s->skipped_devices;
-        sum->skipped_other += s->skipped_other;
-        sum->stripped_setid += s->stripped_setid;
-        sum->skipped_xattrs += s->skipped_xattrs;
-        sum->whiteouts += s->whiteouts;
-}
-
 /* ---- Incus / LXD unified tarball: metadata.yaml + rootfs/ (+ templates/) ---- */
 
 static bool looks_like_incus(int dirfd)
 {
         if (!image_is_type_at(dirfd, "metadata.yaml", S_IFREG) || !image_is_type_at(dirfd, "rootfs", S_IFDIR))
                 return false;
-        _cleanup_(closedirp) DIR *d = fdopendir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        _cleanup_closedir_ DIR *d = fdopendir(openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         struct dirent *de;
         while (d && (de = readdir(d)))
                 if (!streq(de->d_name, ".") && !streq(de->d_name, "..") &&
@@ -387,7 +329,7 @@ static char *incus_arch(int tmpfd)
                 size_t n = strcspn(v, " \t\"'\r\n");
                 char machine[64];
                 snprintf(machine, sizeof(machine), "%.*s", (int)(n < 63 ? n : 63), v);
-                return strdup(oci_arch(machine));
+                return strdup(image_oci_arch(machine));
         }
         return NULL;
 }
@@ -480,7 +422,7 @@ static int claim_name(struct import *im, bool *ret_replace, char ***ret_old_alia
 /* .tmp-* left by an import or delete that was killed (SIGKILL, power loss): gone after a day. */
 static void remove_stale_tmpdirs(struct image_store *s)
 {
-        _cleanup_(closedirp) DIR *d = fdopendir(openat(s->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        _cleanup_closedir_ DIR *d = fdopendir(openat(s->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         struct dirent *de;
         time_t day_ago = time(NULL) - 24 * 3600;
         while (d && (de = readdir(d))) {
@@ -575,7 +517,7 @@ int image_import(struct image_store *s, const struct image_import_options *o, st
                 return coi_error_set(err, EINVAL,
                                      "invalid image name \"%s\": use letters, digits, '.', '_' and '-', "
                                      "starting with a letter or digit, at most %d bytes",
-                                     o->name, NAME_MAX_LEN);
+                                     o->name, IMAGE_NAME_MAX);
         if (s->fd < 0)
                 return coi_error_set(err, ENOENT, "image store %s does not exist", s->path);
         _cleanup_(import_done) struct import im = {

@@ -75,5 +75,3 @@ int image_export(struct image_store *s, const char *name, const char *file, cons
 /* JSON of one image, or of a list (an array) when list is set; allocated, free(). */
 int image_info_json(struct image_info *const *infos, size_t n, bool list, char **ret_json,
                     struct coi_error *err);
-
-/* `coi image …` (cmd-image.c). */

@@ -6,11 +6,9 @@
 
 #include "net.h"
 
-/* ---- net.c ---- */
+/* ---- net-record.c ---- */
 /* Takes STATE_DIR/lock (making STATE_DIR and STATE_DIR/containers first): the fd that holds it. */
 int net_lock_state(const struct net_options *o, struct coi_error *err);
-
-/* ---- net-record.c ---- */
 /* STATE_DIR/containers/NAME, allocated. */
 char *net_record_path(const char *state_dir, const char *name);
 

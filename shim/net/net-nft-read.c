@@ -1,5 +1,6 @@
 /* net-nft-read.c — what coi's nftables state holds: the table, the containers' chains, the elements of
- * their sets; and the NFLOG reader of the packets their rules rejected. Reads only, never changes. */
+ * their sets; and the NFLOG reader of the packets their rules rejected. Reads only, never changes; the
+ * netlink socket and set names net-nft.c (the writer) builds on are here too. */
 #include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -16,6 +17,25 @@
 
 #include "net-nft.h"
 #include "net-nft-internal.h"
+
+int net_nft_socket_open(struct mnl_socket **ret, struct coi_error *err)
+{
+        struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+        if (!nl)
+                return coi_error_set(err, errno, "open nfnetlink socket: %m");
+        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+                int e = errno;
+                mnl_socket_close(nl);
+                return coi_error_set(err, e, "bind nfnetlink socket: %s", strerror(e));
+        }
+        *ret = nl;
+        return 0;
+}
+
+void net_nft_set_name(char *buf, size_t size, char kind, const char *name)
+{
+        snprintf(buf, size, "%c-%s", kind, name);
+}
 
 /* A request answered by data messages (a dump or a get), each handed to cb. */
 static int nft_query(uint16_t type, uint16_t flags, void (*payload)(struct nlmsghdr *, void *), void *obj,

@@ -101,20 +101,6 @@ static void batch_next(struct batch *bt)
                 bt->oom = true;
 }
 
-int net_nft_socket_open(struct mnl_socket **ret, struct coi_error *err)
-{
-        struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-        if (!nl)
-                return coi_error_set(err, errno, "open nfnetlink socket: %m");
-        if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-                int e = errno;
-                mnl_socket_close(nl);
-                return coi_error_set(err, e, "bind nfnetlink socket: %s", strerror(e));
-        }
-        *ret = nl;
-        return 0;
-}
-
 /* Sends the batch and collects every answer. nfnetlink handles a batch synchronously inside sendmsg(),
  * so all acks and errors are queued when it returns: read until the queue is empty. */
 static int batch_commit(struct batch *bt, const char *what, struct coi_error *err)
@@ -565,11 +551,6 @@ int net_nft_host_remove(struct coi_error *err)
         r = batch_commit(&bt, "delete nftables table inet " NET_NFT_TABLE, err);
         batch_done(&bt);
         return r == -ENOENT ? 0 : r;
-}
-
-void net_nft_set_name(char *buf, size_t size, char kind, const char *name)
-{
-        snprintf(buf, size, "%c-%s", kind, name);
 }
 
 int net_nft_container_add(const char *name, uint32_t addr, uint32_t bridge_addr,

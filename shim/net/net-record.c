@@ -1,7 +1,8 @@
 /* net-record.c — the record of one container's network (STATE_DIR/containers/NAME: address, host veth,
- * policy, allow/deny lists): load, save, list, and the container names they may have. */
+ * policy, allow/deny lists): load, save, list, the container names they may have, and the lock over them. */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <sys/file.h>
 
 #include "net-internal.h"
 
@@ -106,7 +107,7 @@ int net_record_list(const char *state_dir, char ***ret, struct coi_error *err)
         _cleanup_strv_ char **names = calloc(1, sizeof(char *));
         if (!dir || !names)
                 return coi_error_set(err, ENOMEM, "list records");
-        DIR *d = opendir(dir);
+        _cleanup_closedir_ DIR *d = opendir(dir);
         if (!d) {
                 if (errno != ENOENT)
                         return coi_error_set(err, errno, "open %s: %m", dir);
@@ -117,11 +118,29 @@ int net_record_list(const char *state_dir, char ***ret, struct coi_error *err)
                 /* write_file_atomic_at's temporary files end in .tmp and are no records */
                 if (net_name_valid(de->d_name) && !strstr(de->d_name, ".tmp") &&
                     strv_push(&names, de->d_name) < 0) {
-                        closedir(d);
                         return coi_error_set(err, ENOMEM, "list records");
                 }
         }
-        closedir(d);
         *ret = TAKE_PTR(names);
         return 0;
+}
+
+int net_lock_state(const struct net_options *o, struct coi_error *err)
+{
+        int r = mkdir_p_at(AT_FDCWD, o->state_dir, 0700, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *containers = xasprintf("%s/containers", o->state_dir);
+        _cleanup_free_ char *lock = xasprintf("%s/lock", o->state_dir);
+        if (!containers || !lock)
+                return coi_error_set(err, ENOMEM, "lock %s", o->state_dir);
+        r = mkdir_p_at(AT_FDCWD, containers, 0700, err);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return coi_error_set(err, errno, "open %s: %m", lock);
+        if (flock(fd, LOCK_EX) < 0)
+                return coi_error_set(err, errno, "lock %s: %m", lock);
+        return TAKE_FD(fd);
 }

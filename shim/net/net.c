@@ -35,27 +35,7 @@ void net_options_init(struct net_options *o, bool use_env)
                 o->resolv_conf = v;
 }
 
-/* ---- locking and the forwarder process ---- */
-
-int net_lock_state(const struct net_options *o, struct coi_error *err)
-{
-        int r = mkdir_p_at(AT_FDCWD, o->state_dir, 0700, err);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *containers = xasprintf("%s/containers", o->state_dir);
-        _cleanup_free_ char *lock = xasprintf("%s/lock", o->state_dir);
-        if (!containers || !lock)
-                return coi_error_set(err, ENOMEM, "lock %s", o->state_dir);
-        r = mkdir_p_at(AT_FDCWD, containers, 0700, err);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return coi_error_set(err, errno, "open %s: %m", lock);
-        if (flock(fd, LOCK_EX) < 0)
-                return coi_error_set(err, errno, "lock %s: %m", lock);
-        return TAKE_FD(fd);
-}
+/* ---- the forwarder process ---- */
 
 static pid_t dns_pid(const struct net_options *o)
 {
@@ -79,7 +59,7 @@ static void dns_stop(const struct net_options *o)
         if (pid > 0) {
                 /* a pidfd turns readable at exit, zombie or not (the forwarder's parent is whoever
                  * reaps orphans here, maybe late) */
-                _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+                _cleanup_close_ int pidfd = pidfd_open_(pid);
                 kill(pid, SIGTERM);
                 struct pollfd p = { .fd = pidfd, .events = POLLIN };
                 if (pidfd >= 0)

@@ -90,9 +90,6 @@ int net_show(const struct net_options *o, const char *name, bool json, char **re
 /* Blocked attempts seen by the forwarder (refused names), one line each, oldest first (malloc'ed). */
 int net_blocked_read(const struct net_options *o, const char *name, char **ret, struct coi_error *err);
 
-/* The `coi network …` verb (cmd-network.c): allow, deny, show [--format json], log, and the plumbing
- * verbs attach / detach / prune that `coi run` performs itself. */
-
 /* ---- the record of one container (STATE_DIR/containers/NAME), shared with net-dns.c ---- */
 
 struct net_record {

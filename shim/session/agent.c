@@ -16,7 +16,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
 
 #include "json-util.h"
 #include "agent.h"
@@ -274,7 +273,7 @@ int agent_claude_find_conversation(const char *state_dir, const char *container_
         _cleanup_close_ int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return errno == ENOENT || errno == ENOTDIR ? 0 : coi_error_set(err, errno, "%s: %m", path);
-        DIR *d = fdopendir(dup(dfd));
+        _cleanup_closedir_ DIR *d = fdopendir(dup(dfd));
         if (!d)
                 return coi_error_set(err, errno, "%s: %m", path);
         _cleanup_free_ char *best = NULL;
@@ -294,11 +293,9 @@ int agent_claude_find_conversation(const char *state_dir, const char *container_
                 best = strndup(de->d_name, n - 6);
                 best_t = st.st_mtim;
                 if (!best) {
-                        closedir(d);
                         return coi_error_set(err, ENOMEM, "claude conversation: out of memory");
                 }
         }
-        closedir(d);
         *ret = TAKE_PTR(best);
         return 0;
 }

@@ -67,13 +67,6 @@ void session_agent_launch(const struct session *s, struct agent_launch *al)
         al->ssh_agent = s->ssh_agent;
 }
 
-int session_openat2_in_root(int rootfd, const char *path, int flags)
-{
-        struct open_how how = { .flags = (uint64_t)flags | O_CLOEXEC,
-                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-}
-
 /* Copies regular files and directories of src into dst (created, owned uid:gid); symlinks, devices,
  * fifos and sockets are skipped, nothing is followed: the source may be written by the sandbox. */
 int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct coi_error *err)
@@ -83,7 +76,7 @@ int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct 
         int sfd = dup(src);
         if (sfd < 0)
                 return coi_error_set(err, errno, "dup: %m");
-        DIR *d = fdopendir(sfd);
+        _cleanup_closedir_ DIR *d = fdopendir(sfd);
         if (!d) {
                 close(sfd);
                 return coi_error_set(err, errno, "opendir: %m");
@@ -137,7 +130,6 @@ int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct 
                                 r = coi_error_set(err, errno, "chown %s: %m", de->d_name);
                 }
         }
-        closedir(d);
         return r;
 }
 
@@ -271,7 +263,7 @@ static void remove_if_empty(const char *path)
         }
         if (!S_ISDIR(st.st_mode))
                 return;
-        DIR *d = opendir(path);
+        _cleanup_closedir_ DIR *d = opendir(path);
         if (!d)
                 return;
         struct dirent *de;
@@ -282,7 +274,6 @@ static void remove_if_empty(const char *path)
                 if (sub)
                         remove_if_empty(sub);
         }
-        closedir(d);
         rmdir(path); /* fails (kept) if anything is left */
 }
 
@@ -467,12 +458,10 @@ static int continue_running(struct session *s, const struct session_meta *meta, 
         return r < 0 ? r : 1;
 }
 
-int session_start(const struct session_flags *f, const struct session_start_options *o, struct session **ret,
-                  struct coi_error *err)
+/* Step 1: the configuration (with --env and --mount), the workspace, the store, the tool and the code
+ * user, persistence, the time zone. */
+static int load_settings(struct session *s, const struct session_flags *f, struct coi_error *err)
 {
-        _cleanup_(session_freep) struct session *s = calloc(1, sizeof(*s));
-        if (!s)
-                return coi_error_set(err, ENOMEM, "session: %m");
         struct config_load_options lo = { .profile = f->profile };
         int r = config_load(&lo, &s->cfg, err);
         for (char **e = f->env; r == 0 && e && *e; e++)
@@ -493,25 +482,35 @@ int session_start(const struct session_flags *f, const struct session_start_opti
         struct coi_error tze = { 0 };
         if (agent_timezone(s->cfg->timezone.mode, s->cfg->timezone.name, NULL, NULL, &s->timezone, &tze) < 0)
                 fprintf(stderr, "Warning: %s; TZ is not set\n", tze.msg);
+        return 0;
+}
 
-        _cleanup_(session_meta_freep) struct session_meta *meta = NULL;
-        if (f->resume) {
-                r = f->resume_id ? session_find(s->sessions_dir, f->resume_id, s->ws->path, &meta, err)
-                                 : session_find_latest(s->sessions_dir, s->ws->path, &meta, err);
-                if (r < 0)
-                        return r;
-                snprintf(s->id, sizeof(s->id), "%s", meta->session_id);
-                if (!f->persistent && meta->persistent)
-                        s->persistent = true;
-        } else {
+/* Step 2: the session's id: the resumed session's (*ret_meta: its metadata), or a new one. */
+static int choose_id(struct session *s, const struct session_flags *f, struct session_meta **ret_meta,
+                     struct coi_error *err)
+{
+        if (!f->resume) {
                 char id[37];
-                r = session_id_new(id, err);
+                int r = session_id_new(id, err);
                 if (r < 0)
                         return r;
                 snprintf(s->id, sizeof(s->id), "%s", id);
+                return 0;
         }
+        int r = f->resume_id ? session_find(s->sessions_dir, f->resume_id, s->ws->path, ret_meta, err)
+                             : session_find_latest(s->sessions_dir, s->ws->path, ret_meta, err);
+        if (r < 0)
+                return r;
+        snprintf(s->id, sizeof(s->id), "%s", (*ret_meta)->session_id);
+        if (!f->persistent && (*ret_meta)->persistent)
+                s->persistent = true;
+        return 0;
+}
 
-        r = workspace_mount_target(s->ws, s->cfg->paths.preserve_workspace_path, &s->target, err);
+/* Step 3: where the workspace goes in the container and which paths in it are protected. */
+static int protect_workspace(struct session *s, struct coi_error *err)
+{
+        int r = workspace_mount_target(s->ws, s->cfg->paths.preserve_workspace_path, &s->target, err);
         struct protect_options po = {
                 .protected_paths = s->cfg->security.protected_paths,
                 .additional_protected_paths = s->cfg->security.additional_protected_paths,
@@ -523,31 +522,44 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                 return r;
         for (char **w = s->prot->warnings; w && *w; w++)
                 fprintf(stderr, "Warning: %s\n", *w);
-        r = meta ? continue_running(s, meta, err) : 0;
-        if (r != 0) {
-                if (r > 0)
-                        *ret = TAKE_PTR(s);
-                return r < 0 ? r : 0;
-        }
+        return 0;
+}
 
-        /* Mounts: the workspace, a linked worktree's git directory, then each protected path read-only
-         * on top (all idmapped: the host owner is the container's code user). */
-        size_t n = 0;
-        _cleanup_free_ struct container_mount *mounts =
-                calloc(s->prot->n + 3 + s->cfg->mounts.n_default, sizeof(*mounts));
-        /* Per mount: a placeholder kind, recorded for a later plain `coi container start`. */
-        _cleanup_free_ const char **create =
-                calloc(s->prot->n + 3 + s->cfg->mounts.n_default, sizeof(char *));
-        if (!mounts || !create)
+/* The container's mounts: the first n_recorded are recorded for a later plain `coi container start`
+ * (create[i]: the placeholder kind to make again), the SSH agent relay's socket after them is not. */
+struct session_mounts {
+        struct container_mount *v;
+        const char **create;
+        size_t n, n_recorded;
+        char *agent_sock, *relay_sock;
+};
+
+static void session_mounts_done(struct session_mounts *m)
+{
+        free(m->v);
+        free(m->create);
+        free(m->agent_sock);
+        free(m->relay_sock);
+}
+
+/* Step 4: the workspace, [[mounts.default]] and --mount, a linked worktree's git directory, then each
+ * protected path read-only on top (all idmapped: the host owner is the container's code user), and the
+ * SSH agent relay's socket last. */
+static int plan_mounts(struct session *s, struct session_mounts *m, struct coi_error *err)
+{
+        size_t cap = s->prot->n + 3 + s->cfg->mounts.n_default;
+        m->v = calloc(cap, sizeof(*m->v));
+        m->create = calloc(cap, sizeof(*m->create));
+        if (!m->v || !m->create)
                 return coi_error_set(err, ENOMEM, "mounts: %m");
         struct container_mount base = { .idmap = true,
                                         .host_uid = s->ws->uid,
                                         .host_gid = s->ws->gid,
                                         .container_uid = s->code_uid,
                                         .container_gid = s->code_gid };
-        mounts[n] = base;
-        mounts[n].source = s->ws->real_path;
-        mounts[n++].target = s->target;
+        m->v[m->n] = base;
+        m->v[m->n].source = s->ws->real_path;
+        m->v[m->n++].target = s->target;
         /* [[mounts.default]] and --mount: idmapped like the workspace; a missing host directory is
          * created (as code-on-incus does), owned by the workspace owner. */
         for (size_t i = 0; i < s->cfg->mounts.n_default; i++) {
@@ -557,57 +569,56 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                                              cm->host ? cm->host : "", cm->container ? cm->container : "");
                 if (mkdir(cm->host, 0755) == 0 && chown(cm->host, s->ws->uid, s->ws->gid) < 0)
                         return coi_error_set(err, errno, "chown %s: %m", cm->host);
-                mounts[n] = base;
-                mounts[n].source = cm->host;
-                mounts[n].target = cm->container;
-                mounts[n++].readonly = cm->readonly;
+                m->v[m->n] = base;
+                m->v[m->n].source = cm->host;
+                m->v[m->n].target = cm->container;
+                m->v[m->n++].readonly = cm->readonly;
         }
         if (s->prot->git_common_dir) {
-                mounts[n] = base;
-                mounts[n].source = mounts[n].target = s->prot->git_common_dir;
-                n++;
+                m->v[m->n] = base;
+                m->v[m->n].source = m->v[m->n].target = s->prot->git_common_dir;
+                m->n++;
         }
         for (size_t i = 0; i < s->prot->n; i++) {
                 const struct protected_mount *pm = &s->prot->v[i];
                 if (pm->must_create) {
-                        r = make_placeholder(s, pm, err);
+                        int r = make_placeholder(s, pm, err);
                         if (r < 0)
                                 return r;
                 }
-                create[n] = !pm->must_create ? NULL : pm->kind == PROTECT_DIR ? "dir" : "file";
-                mounts[n] = base;
-                mounts[n].source = pm->host;
-                mounts[n].target = pm->container;
-                mounts[n++].readonly = true;
+                m->create[m->n] = !pm->must_create ? NULL : pm->kind == PROTECT_DIR ? "dir" : "file";
+                m->v[m->n] = base;
+                m->v[m->n].source = pm->host;
+                m->v[m->n].target = pm->container;
+                m->v[m->n++].readonly = true;
         }
 
-        /* The SSH agent relay's socket last: it is not recorded for a later plain start (no relay then).
-         * Its directory is coi's (root's, 0700); the relay starts once the container's name is known. */
-        _cleanup_free_ char *agent_sock = NULL, *relay_sock = NULL;
-        size_t n_recorded = n;
-        if (ssh_agent_socket(s, &agent_sock) > 0) {
+        /* The relay's directory is coi's (root's, 0700); the relay starts once the container's name is
+         * known. */
+        m->n_recorded = m->n;
+        if (ssh_agent_socket(s, &m->agent_sock) > 0) {
                 char tmpl[] = "/run/coi-ssh-XXXXXX";
                 char tmpl2[] = "/tmp/coi-ssh-XXXXXX";
                 const char *dir = mkdtemp(tmpl) ?: mkdtemp(tmpl2);
-                relay_sock = dir ? xasprintf("%s/agent.sock", dir) : NULL;
-                if (!relay_sock)
+                m->relay_sock = dir ? xasprintf("%s/agent.sock", dir) : NULL;
+                if (!m->relay_sock)
                         return coi_error_set(err, errno ?: ENOMEM, "SSH agent relay directory: %m");
-                mounts[n] = base;
-                mounts[n].source = relay_sock;
-                mounts[n++].target = AGENT_SSH_SOCK_PATH;
+                m->v[m->n] = base;
+                m->v[m->n].source = m->relay_sock;
+                m->v[m->n++].target = AGENT_SSH_SOCK_PATH;
                 s->ssh_agent = true;
         }
+        return 0;
+}
 
-        struct container_network net;
-        r = network_options(f, s->cfg, &net, err);
-        if (r < 0)
-                return r;
-        s->network_mode = strdup(net_mode_to_string(net.policy.mode));
-        if (!s->network_mode)
-                return coi_error_set(err, ENOMEM, "session: %m");
-
-        /* Two sessions of one workspace starting at once may pick the same free slot: the launch's
-         * name claim (mkdir) decides, and the loser chooses again. */
+/* Step 5: a slot, then the container on it: the persistent one restarted, or a new one launched (with
+ * the SSH agent relay started first). Two sessions of one workspace starting at once may pick the same
+ * free slot: the launch's name claim (mkdir) decides, and the loser chooses again. */
+static int launch_on_slot(struct session *s, const struct session_flags *f,
+                          const struct session_start_options *o, const struct session_mounts *m,
+                          const struct container_network *net, struct coi_error *err)
+{
+        int r;
         for (int attempt = 0;; attempt++) {
                 struct slot_request sr = { .workspace = s->ws->path,
                                            .slot = f->slot,
@@ -628,29 +639,29 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                 else if (f->slot == 0)
                         fprintf(stderr, "Auto-allocated slot %d\n", s->slot);
 
-                if (relay_sock) {
+                if (m->relay_sock) {
                         _cleanup_free_ char *cgroup = container_cgroup_path(s->name);
-                        r = cgroup ? agent_ssh_relay_start(agent_sock, relay_sock, s->ws->uid, s->ws->gid,
-                                                           cgroup, &s->ssh_relay, err)
+                        r = cgroup ? agent_ssh_relay_start(m->agent_sock, m->relay_sock, s->ws->uid,
+                                                           s->ws->gid, cgroup, &s->ssh_relay, err)
                                    : coi_error_set(err, ENOMEM, "cgroup path: %m");
                         if (r < 0)
                                 break;
                 }
                 if (s->reused) {
                         fprintf(stderr, "Restarting existing persistent container %s...\n", s->name);
-                        r = container_set_network(s->store, s->name, &net, err);
-                        r = r ?: container_start_with(s->store, s->name, mounts, n, o->no_wait, err);
+                        r = container_set_network(s->store, s->name, net, err);
+                        r = r ?: container_start_with(s->store, s->name, m->v, m->n, o->no_wait, err);
                 } else {
                         const char *image = f->image ? f->image : s->cfg->container.image;
                         fprintf(stderr, "Launching container %s from image %s...\n", s->name, image);
-                        struct container_launch_options lo2 = { .image = image,
-                                                                .name = s->name,
-                                                                .ephemeral = !s->persistent,
-                                                                .mounts = mounts,
-                                                                .n_mounts = n,
-                                                                .no_wait = o->no_wait,
-                                                                .network = &net };
-                        r = container_launch(s->store, &lo2, err);
+                        struct container_launch_options lo = { .image = image,
+                                                               .name = s->name,
+                                                               .ephemeral = !s->persistent,
+                                                               .mounts = m->v,
+                                                               .n_mounts = m->n,
+                                                               .no_wait = o->no_wait,
+                                                               .network = net };
+                        r = container_launch(s->store, &lo, err);
                 }
                 if (r < 0) {
                         agent_ssh_relay_stop(s->ssh_relay);
@@ -663,27 +674,67 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                 }
                 break;
         }
-        if (r < 0) {
+        if (r < 0)
                 for (char **p = s->placeholders; p && *p; p++)
                         remove_if_empty(*p);
-                return r;
-        }
-        r = container_record_mounts(s->store, s->name, mounts, create, n_recorded, err);
+        return r;
+}
+
+/* Step 6: the mounts recorded, the ids known, the tool's state copied in, the session's metadata saved. */
+static int settle_in(struct session *s, const struct session_flags *f, const struct session_start_options *o,
+                     const struct session_meta *meta, const struct session_mounts *m, struct coi_error *err)
+{
+        int r = container_record_mounts(s->store, s->name, m->v, m->create, m->n_recorded, err);
         r = r ?: container_ids(s->store, s->name, &s->ids, err);
         if (r == 0) {
                 _cleanup_free_ char *resume_dir = meta ? xasprintf("%s/%s", s->sessions_dir, s->id) : NULL;
                 r = copy_in(s, resume_dir, err);
         }
         if (r == 0 && o->save_metadata) {
-                struct session_meta m = { .session_id = s->id,
-                                          .container_name = s->name,
-                                          .persistent = s->persistent,
-                                          .profile_name = (char *)(f->profile ? f->profile : ""),
-                                          .workspace = s->ws->path,
-                                          .tool = s->tool,
-                                          .slot = s->slot };
-                r = session_save_metadata(s->sessions_dir, &m, err);
+                struct session_meta sm = { .session_id = s->id,
+                                           .container_name = s->name,
+                                           .persistent = s->persistent,
+                                           .profile_name = (char *)(f->profile ? f->profile : ""),
+                                           .workspace = s->ws->path,
+                                           .tool = s->tool,
+                                           .slot = s->slot };
+                r = session_save_metadata(s->sessions_dir, &sm, err);
         }
+        return r;
+}
+
+int session_start(const struct session_flags *f, const struct session_start_options *o, struct session **ret,
+                  struct coi_error *err)
+{
+        _cleanup_(session_freep) struct session *s = calloc(1, sizeof(*s));
+        if (!s)
+                return coi_error_set(err, ENOMEM, "session: %m");
+        _cleanup_(session_meta_freep) struct session_meta *meta = NULL;
+        int r = load_settings(s, f, err);
+        r = r ?: choose_id(s, f, &meta, err);
+        r = r ?: protect_workspace(s, err);
+        if (r < 0)
+                return r;
+        /* A persistent session resumed while its container still runs: attach to it as it is. */
+        r = meta ? continue_running(s, meta, err) : 0;
+        if (r != 0) {
+                if (r > 0)
+                        *ret = TAKE_PTR(s);
+                return r < 0 ? r : 0;
+        }
+        _cleanup_(session_mounts_done) struct session_mounts mounts = { 0 };
+        struct container_network net;
+        r = plan_mounts(s, &mounts, err);
+        r = r ?: network_options(f, s->cfg, &net, err);
+        if (r < 0)
+                return r;
+        s->network_mode = strdup(net_mode_to_string(net.policy.mode));
+        if (!s->network_mode)
+                return coi_error_set(err, ENOMEM, "session: %m");
+        r = launch_on_slot(s, f, o, &mounts, &net, err);
+        if (r < 0)
+                return r;
+        r = settle_in(s, f, o, meta, &mounts, err);
         if (r < 0) {
                 struct coi_error e = { 0 };
                 session_stop(s, true, &e);
@@ -707,7 +758,7 @@ int session_save(struct session *s, struct coi_error *err)
         _cleanup_free_ char *state = xasprintf("%s/%s", SESSION_CODE_HOME, tool_state_dir(s->tool));
         if (!state)
                 return coi_error_set(err, ENOMEM, "save: %m");
-        _cleanup_close_ int src = session_openat2_in_root(rootfd, state, O_RDONLY | O_DIRECTORY);
+        _cleanup_close_ int src = openat2_in_root(rootfd, state, O_RDONLY | O_DIRECTORY);
         _cleanup_free_ char *staging = NULL;
         int r = session_stage_begin(s->sessions_dir, s->id, &staging, err);
         if (r < 0)

@@ -30,10 +30,6 @@ struct session_flags {
         char **env;            /* -e/--env K=V (repeatable): [defaults] environment; owned, strv */
         char **mounts;         /* --mount HOST:CONTAINER[:ro] (repeatable): [[mounts.default]]; owned */
 };
-void session_flags_done(struct session_flags *f);
-
-/* Refuses --backend incus ("the incus backend is not implemented yet"): 0 or exit code 2 (printed). */
-int session_check_backend(const struct session_flags *f);
 
 struct session {
         struct config *cfg;
@@ -99,7 +95,3 @@ char *session_dir_for_tool(const struct config *cfg, const char *tool);
 
 /* Copies regular files and directories of src into dst (owned uid:gid), never following a symlink. */
 int session_copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth, struct coi_error *err);
-/* openat2(rootfd, path, flags, RESOLVE_IN_ROOT): path as the container sees it. */
-int session_openat2_in_root(int rootfd, const char *path, int flags);
-
-/* The commands (cmd-run.c, cmd-shell.c, cmd-session.c, cmd-file.c, cmd-tmux.c). */

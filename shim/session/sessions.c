@@ -10,8 +10,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
 
 #include "json-util.h"
 #include "base/archive-io.h"
@@ -160,12 +158,11 @@ static int meta_to_json(const struct session_meta *m, char **ret, struct coi_err
         return *ret ? 0 : coi_error_set(err, ENOMEM, "session metadata: out of memory");
 }
 
-static char *json_str(yajl_val root, const char *key)
+/* A copy of root[key], "" when absent. */
+static char *member_or_empty(yajl_val root, const char *key)
 {
-        const char *path[] = { key, NULL };
-        yajl_val v = yajl_tree_get(root, path, yajl_t_string);
-        const char *str = v ? YAJL_GET_STRING(v) : NULL;
-        return strdup(str ? str : "");
+        const char *s = json_str(root, key);
+        return strdup(s ? s : "");
 }
 
 static int meta_from_json(const char *json, const char *where, struct session_meta **ret,
@@ -178,13 +175,13 @@ static int meta_from_json(const char *json, const char *where, struct session_me
         _cleanup_(session_meta_freep) struct session_meta *m = calloc(1, sizeof(*m));
         if (!m)
                 return coi_error_set(err, ENOMEM, "%s: out of memory", where);
-        m->session_id = json_str(root, "session_id");
-        m->container_name = json_str(root, "container_name");
-        m->profile_name = json_str(root, "profile_name");
-        m->workspace = json_str(root, "workspace");
-        m->saved_at = json_str(root, "saved_at");
-        m->tool = json_str(root, "tool");
-        m->created_at = json_str(root, "created_at");
+        m->session_id = member_or_empty(root, "session_id");
+        m->container_name = member_or_empty(root, "container_name");
+        m->profile_name = member_or_empty(root, "profile_name");
+        m->workspace = member_or_empty(root, "workspace");
+        m->saved_at = member_or_empty(root, "saved_at");
+        m->tool = member_or_empty(root, "tool");
+        m->created_at = member_or_empty(root, "created_at");
         if (!m->session_id || !m->container_name || !m->profile_name || !m->workspace || !m->saved_at ||
             !m->tool || !m->created_at)
                 return coi_error_set(err, ENOMEM, "%s: out of memory", where);
@@ -393,7 +390,7 @@ int sessions_remove_stale(const char *dir, int64_t min_age_sec, struct coi_error
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return errno == ENOENT ? 0 : coi_error_set(err, errno, "%s: %m", dir);
-        DIR *d = fdopendir(dup(dfd));
+        _cleanup_closedir_ DIR *d = fdopendir(dup(dfd));
         if (!d)
                 return coi_error_set(err, errno, "%s: %m", dir);
         time_t now = time(NULL);
@@ -408,7 +405,6 @@ int sessions_remove_stale(const char *dir, int64_t min_age_sec, struct coi_error
                         continue;
                 r = remove_tree_at(dfd, de->d_name, err);
         }
-        closedir(d);
         return r;
 }
 
@@ -438,7 +434,7 @@ int sessions_list(const char *dir, struct session_meta ***ret, size_t *ret_n, st
         struct entry *v = NULL;
         size_t n = 0;
         int r = 0;
-        DIR *d = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
+        _cleanup_closedir_ DIR *d = dfd >= 0 ? fdopendir(dup(dfd)) : NULL;
         if (dfd >= 0 && !d)
                 r = coi_error_set(err, errno, "%s: %m", dir);
         for (struct dirent *de; d && r == 0 && (de = readdir(d));) {
@@ -460,8 +456,6 @@ int sessions_list(const char *dir, struct session_meta ***ret, size_t *ret_n, st
                 v = nv;
                 v[n++] = (struct entry){ .m = m, .saved = rfc3339_parse(m->saved_at), .mtime_ns = mt };
         }
-        if (d)
-                closedir(d);
         struct session_meta **out = r == 0 ? calloc(n + 1, sizeof(*out)) : NULL;
         if (r == 0 && !out)
                 r = coi_error_set(err, ENOMEM, "%s: out of memory", dir);
@@ -560,7 +554,7 @@ int sessions_delete_all(const char *dir, size_t *ret_n, struct coi_error *err)
                         *ret_n = 0;
                 return 0;
         }
-        DIR *d = fdopendir(dup(dfd));
+        _cleanup_closedir_ DIR *d = fdopendir(dup(dfd));
         if (!d)
                 return coi_error_set(err, errno, "%s: %m", dir);
         int r = 0;
@@ -571,7 +565,6 @@ int sessions_delete_all(const char *dir, size_t *ret_n, struct coi_error *err)
                 if (r == 0 && de->d_name[0] != '.')
                         n++;
         }
-        closedir(d);
         if (r == 0 && ret_n)
                 *ret_n = n;
         return r;

@@ -484,7 +484,7 @@ static int protect_config_worktrees(struct builder *b, const char *gitdir, bool 
         if (lstat(main_cw, &st) == 0 && S_ISREG(st.st_mode))
                 r = add_entry(b, ".git/config.worktree", main_cw, false, external, PROTECT_FILE, err);
         _cleanup_free_ char *wdir = xasprintf("%s/worktrees", gitdir);
-        DIR *d = wdir ? opendir(wdir) : NULL;
+        _cleanup_closedir_ DIR *d = wdir ? opendir(wdir) : NULL;
         for (struct dirent *de; r == 0 && d && (de = readdir(d));) {
                 if (de->d_name[0] == '.')
                         continue;
@@ -495,8 +495,6 @@ static int protect_config_worktrees(struct builder *b, const char *gitdir, bool 
                 else if (lstat(cw, &st) == 0 && S_ISREG(st.st_mode))
                         r = add_entry(b, rel, cw, false, external, PROTECT_FILE, err);
         }
-        if (d)
-                closedir(d);
         return r;
 }
 
