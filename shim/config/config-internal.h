@@ -59,3 +59,7 @@ int config_strv_add_unique(char ***strv, const char *s);
 int config_env_set(struct config *c, const char *name, const char *value, const char *origin);
 /* Appends a copy of m to mounts.default. -ENOMEM. */
 int config_mount_add(struct config *c, const struct config_mount *m);
+/* The pre-0.8 layouts code-on-incus 0.8.0 refuses (config-migrate.c): 0, or -EINVAL with every one root has
+ * in one multi-line message, "config error in FILE:" (profile layer: "profile error in FILE:") and the fix. */
+int config_check_old_layout(const struct toml_value *root, const char *file, enum config_layer layer,
+                            struct coi_error *err);

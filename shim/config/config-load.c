@@ -26,11 +26,15 @@ int config_load(const struct config_load_options *opts, struct config **ret, str
         _cleanup_free_ char *project = xasprintf("%s/.coi/config.toml", o.workdir);
         if (!legacy || !user || !project)
                 return coi_error_set(err, ENOMEM, "config paths: %m");
-        if (access(legacy, F_OK) == 0)
-                return coi_error_set(err, EINVAL,
-                                     "%s: project config now lives in .coi/config.toml (code-on-incus 0.8); "
-                                     "move it: mkdir -p .coi && mv .coi.toml .coi/config.toml",
-                                     legacy);
+        if (access(legacy, F_OK) == 0) {
+                _cleanup_free_ char *shown = config_display_path(o.workdir, o.home);
+                return coi_error_set(
+                        err, EINVAL,
+                        "found .coi.toml in project root (%s). As of code-on-incus 0.8, project config "
+                        "must be placed in .coi/config.toml. Please move your config: mkdir -p .coi "
+                        "&& mv .coi.toml .coi/config.toml",
+                        shown ? shown : o.workdir);
+        }
 
         _cleanup_(config_freep) struct config *c = NULL;
         int r = config_new_defaults(o.home, &c, err);
@@ -49,11 +53,13 @@ int config_load(const struct config_load_options *opts, struct config **ret, str
                 if (r < 0 && r != -ENOENT)
                         return r;
         }
+        /* Every profile is read and checked, used or not: a broken one (a pre-0.8 layout, an unknown key)
+         * fails every command, as in code-on-incus. */
+        _cleanup_(profile_set_freep) struct profile_set *set = NULL;
+        r = profile_set_load(o.home, o.workdir, env_config, &set, err);
+        if (r < 0)
+                return r;
         if (o.profile && !streq(o.profile, "default")) {
-                _cleanup_(profile_set_freep) struct profile_set *set = NULL;
-                r = profile_set_load(o.home, o.workdir, env_config, &set, err);
-                if (r < 0)
-                        return r;
                 r = profile_apply(c, set, o.profile, err);
                 if (r < 0)
                         return r;

@@ -1,5 +1,5 @@
 /* config-toml.c — laying a TOML document (a config file, a profile, the defaults) over struct config:
- * type checks, unknown keys with suggestions, keys code-on-incus 0.8 moved, "file:line" origins. */
+ * type checks, unknown keys with suggestions, "file:line" origins (pre-0.8 layouts: config-migrate.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,15 +19,6 @@ static const struct {
         { "forward_env", "defaults.forward_env" },
         { "model", "defaults.model" },
         { "mounts", "mounts.default" },
-};
-
-/* Pre-0.8 places of keys that code-on-incus 0.8 moved under [container]. */
-static const struct {
-        const char *file_key, *profile_key, *moved_to;
-} moved_keys[] = {
-        { "defaults.image", "image", "[container] image" },
-        { "defaults.persistent", "persistent", "[container] persistent" },
-        { "build", "build", "[container.build]" },
 };
 
 /* What laying one document needs to know. */
@@ -273,18 +264,9 @@ static size_t children(const char *prefix, bool profile_root, const char **out, 
 }
 
 static int unknown_key(const struct apply_ctx *ctx, const char *prefix, const char *written_prefix,
-                       const char *name, const char *canon, struct toml_pos p, struct coi_error *err)
+                       const char *name, struct toml_pos p, struct coi_error *err)
 {
         bool profile_root = ctx->layer == CONFIG_LAYER_PROFILE && prefix[0] == '\0';
-        for (size_t i = 0; i < ELEMENTSOF(moved_keys); i++) {
-                const char *old = ctx->layer == CONFIG_LAYER_PROFILE ? moved_keys[i].profile_key
-                                                                     : moved_keys[i].file_key;
-                if (streq(canon, old) && (ctx->layer == CONFIG_LAYER_FILE || profile_root))
-                        return coi_error_set(
-                                err, EINVAL,
-                                "%s:%u:%u: \"%s\" moved to %s in code-on-incus 0.8; move it there", ctx->file,
-                                p.line, p.col, canon, moved_keys[i].moved_to);
-        }
         const char *cands[CONFIG_N_KEYS + 8];
         size_t n = children(prefix, profile_root, cands, ELEMENTSOF(cands));
         const char *sug = config_suggest(name, cands, n);
@@ -352,8 +334,7 @@ static int apply_table(struct apply_ctx *ctx, const struct toml_value *t, const 
                                 return r;
                         continue;
                 }
-                snprintf(canon, sizeof(canon), "%s%s%s", prefix, prefix[0] ? "." : "", name);
-                return unknown_key(ctx, prefix, written_prefix, name, canon, p, err);
+                return unknown_key(ctx, prefix, written_prefix, name, p, err);
         }
         return 0;
 }
@@ -370,6 +351,9 @@ int config_apply_toml(struct config *c, const struct toml_value *root, const cha
         if (slash)
                 slash[slash == real ? 1 : 0] = '\0';
         ctx.dir = slash ? real : NULL;
+        int r = config_check_old_layout(root, ctx.file, layer, err);
+        if (r < 0)
+                return r;
         return apply_table(&ctx, root, "", "", err);
 }
 

@@ -172,7 +172,9 @@ struct config_load_options {
 
 /* Builds the effective configuration: built-in defaults, ~/.coi/config.toml, ./.coi/config.toml,
  * $COI_CONFIG, the profile (if any), then the environment variables code-on-incus reads. Missing files
- * are skipped; errors are "file:line:col: message". Flags come after, via config_set_from_flag. */
+ * are skipped; every profile is checked, applied or not. Errors are "file:line:col: message", except
+ * code-on-incus 0.8's multi-line migration errors for pre-0.8 layouts (a ./.coi.toml, "config error in
+ * FILE:", "profile error in FILE:"). Flags come after, via config_set_from_flag. */
 int config_load(const struct config_load_options *opts, struct config **ret, struct coi_error *err);
 
 /* A config holding only the built-in defaults. */

@@ -132,10 +132,11 @@ static int scan_dir(struct profile_set *s, const char *parent, struct coi_error 
                         continue; /* not a profile, as in code-on-incus */
                 const struct profile *old = profile_find(s, *n);
                 if (old)
-                        return coi_error_set(err, EEXIST,
-                                             "profile \"%s\" is defined in two places: %s and %s; rename or "
-                                             "delete one so it is clear which one is used",
-                                             *n, old->path, path);
+                        return coi_error_set(
+                                err, EEXIST,
+                                "profile \"%s\" defined in multiple locations: %s and %s; rename or "
+                                "delete one so it is clear which one is used",
+                                *n, old->path, path);
                 struct profile *v = realloc(s->v, (s->n + 1) * sizeof(*v));
                 if (!v)
                         return coi_error_set(err, ENOMEM, "%s: %m", path);
@@ -147,6 +148,45 @@ static int scan_dir(struct profile_set *s, const char *parent, struct coi_error 
                 r = profile_read(p, s->home, err);
                 if (r < 0)
                         return r;
+        }
+        return 0;
+}
+
+/* "a -> b -> a" from chain[0..n) plus last. */
+static void chain_text(const struct profile *const *chain, size_t n, const char *last, char *buf, size_t size)
+{
+        buf[0] = '\0';
+        for (size_t i = 0; i < n; i++)
+                snprintf(buf + strlen(buf), size - strlen(buf), "%s -> ", chain[i]->name);
+        snprintf(buf + strlen(buf), size - strlen(buf), "%s", last);
+}
+
+/* code-on-incus's words, then the chain: "profile inheritance cycle detected involving "a": a -> b -> a". */
+static int cycle_error(const struct profile *p, const char *chain, struct coi_error *err)
+{
+        return coi_error_set(err, ELOOP, "%s:%u:%u: profile inheritance cycle detected involving \"%s\": %s",
+                             p->shown, p->inherits_pos.line, p->inherits_pos.col, p->inherits, chain);
+}
+
+/* A cycle anywhere fails loading, as in code-on-incus, whether or not the profile is used. A missing
+ * parent or a chain too deep is reported when the profile is applied (profile_resolve). */
+static int check_cycles(const struct profile_set *s, struct coi_error *err)
+{
+        for (size_t i = 0; i < s->n; i++) {
+                const struct profile *chain[PROFILE_MAX_INHERITS + 2];
+                size_t n = 0;
+                for (const struct profile *p = &s->v[i]; p && n <= PROFILE_MAX_INHERITS;
+                     p = profile_find(s, p->inherits)) {
+                        chain[n++] = p;
+                        if (!p->inherits)
+                                break;
+                        for (size_t j = 0; j < n; j++)
+                                if (streq(chain[j]->name, p->inherits)) {
+                                        char text[1024];
+                                        chain_text(chain, n, p->inherits, text, sizeof(text));
+                                        return cycle_error(p, text, err);
+                                }
+                }
         }
         return 0;
 }
@@ -189,17 +229,11 @@ int profile_set_load(const char *home, const char *workdir, const char *coi_conf
                 if (r < 0)
                         return r;
         }
+        int r = check_cycles(s, err);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(set);
         return 0;
-}
-
-/* "a -> b -> a" from chain[0..n) plus last. */
-static void chain_text(const struct profile *const *chain, size_t n, const char *last, char *buf, size_t size)
-{
-        buf[0] = '\0';
-        for (size_t i = 0; i < n; i++)
-                snprintf(buf + strlen(buf), size - strlen(buf), "%s -> ", chain[i]->name);
-        snprintf(buf + strlen(buf), size - strlen(buf), "%s", last);
 }
 
 int profile_resolve(const struct profile_set *s, const char *name, struct config **ret_overlay,
@@ -219,9 +253,7 @@ int profile_resolve(const struct profile_set *s, const char *name, struct config
                 for (size_t i = 0; i < n; i++)
                         if (streq(chain[i]->name, p->inherits)) {
                                 chain_text(chain, n, p->inherits, text, sizeof(text));
-                                return coi_error_set(err, ELOOP, "%s:%u:%u: profile inheritance cycle: %s",
-                                                     p->shown, p->inherits_pos.line, p->inherits_pos.col,
-                                                     text);
+                                return cycle_error(p, text, err);
                         }
                 const struct profile *parent = profile_find(s, p->inherits);
                 if (!parent && streq(p->inherits, "default"))

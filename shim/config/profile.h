@@ -27,7 +27,7 @@ struct profile_set {
 
 /* Scans the profile directories. Every profile is parsed and checked (unknown keys, types) now, so a
  * broken profile is reported with file:line:col whichever one is used. The same name in two places is an
- * error. coi_config may be NULL. */
+ * error, and so is an inherits cycle anywhere. coi_config may be NULL. */
 int profile_set_load(const char *home, const char *workdir, const char *coi_config, struct profile_set **ret,
                      struct coi_error *err);
 void profile_set_free(struct profile_set *s);

@@ -168,4 +168,4 @@ def test_profile_cycle_names_the_chain(user):
     write(user.home / ".coi/profiles/b/config.toml", 'inherits = "a"\n')
     r = user.coi("config", "show", "--profile", "a", check=False)
     assert r.returncode == 1
-    assert "profile inheritance cycle: a -> b -> a" in r.stderr
+    assert 'profile inheritance cycle detected involving "a": a -> b -> a' in r.stderr

@@ -1,6 +1,6 @@
 /* test-config.c — coi's configuration: defaults, the precedence of files, environment and flags with each
- * value's origin, unknown keys and wrong types, profiles (inherits, merge, "" clearing, cycles, depth) and
- * `config show` output read back. Every test gets its own temporary HOME and workspace. */
+ * value's origin, unknown keys and wrong types, pre-0.8 layouts, profiles (inherits, merge, "" clearing,
+ * cycles, depth) and `config show` output read back. Every test gets its own temporary HOME and workspace. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,10 +245,95 @@ static void test_unknown_keys(void **state)
         struct env *e = *state;
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
                 assert_user_config_error(e, cases[i].toml, cases[i].want);
+}
 
-        /* a pre-0.8 layout says where the key went */
-        put(e->home, ".coi/config.toml", "[defaults]\nimage = \"old\"\n");
-        assert_non_null(strstr(load_error(e, NULL), "moved to [container] image"));
+/* The layouts code-on-incus 0.8.0 refuses: every problem of a file in one message, in upstream's words,
+ * with the lines to write instead. */
+static void test_old_layouts(void **state)
+{
+        struct env *e = *state;
+        const char *p = put(e->home, ".coi/config.toml",
+                            "[defaults]\nmodel = \"m\"\nimage = \"old\"\npersistent = true\n"
+                            "[build]\nscript = \"b.sh\"\ncommands = [\"a\", \"b\\\"c\"]\n");
+        _cleanup_free_ char *want = xfmt("config error in %s:\n"
+                                         "  [defaults] image = \"old\" is no longer supported in 0.8.0.\n"
+                                         "  Move it under [container]:\n"
+                                         "\n"
+                                         "      [container]\n"
+                                         "      image = \"old\"\n"
+                                         "\n"
+                                         "  [defaults] persistent = true is no longer supported in 0.8.0.\n"
+                                         "  Move it under [container]:\n"
+                                         "\n"
+                                         "      [container]\n"
+                                         "      persistent = true\n"
+                                         "\n"
+                                         "  Top-level [build] is no longer supported in 0.8.0.\n"
+                                         "  Move it under [container.build]:\n"
+                                         "\n"
+                                         "      [container.build]\n"
+                                         "      script = \"b.sh\"\n"
+                                         "      commands = [\"a\", \"b\\\"c\"]",
+                                         p);
+        assert_string_equal(load_error(e, NULL), want);
+
+        /* one problem alone, in the project's file and in $COI_CONFIG */
+        put(e->home, ".coi/config.toml", "");
+        p = put(e->ws, ".coi/config.toml", "[defaults]\npersistent = false\n");
+        const char *msg = load_error(e, NULL);
+        _cleanup_free_ char *head = xfmt("config error in %s:\n", p);
+        assert_true(startswith(msg, head));
+        assert_non_null(strstr(msg, "  [defaults] persistent = false is no longer supported in 0.8.0.\n"));
+        assert_null(strstr(msg, "image"));
+        put(e->ws, ".coi/config.toml", "");
+        _cleanup_free_ char *explicit = strdup(put(e->root, "explicit.toml", "[build]\nbase = \"coi\"\n"));
+        _cleanup_free_ char *var = xfmt("COI_CONFIG=%s", explicit);
+        setvar(e, var);
+        msg = load_error(e, NULL);
+        assert_non_null(strstr(msg, "config error in "));
+        assert_non_null(strstr(msg, "Top-level [build] is no longer supported in 0.8.0.\n"
+                                    "  Move it under [container.build]:\n\n      [container.build]\n"
+                                    "      base = \"coi\""));
+        put(e->root, "explicit.toml", "");
+
+        /* a profile's root-level keys; the profile need not be the one used */
+        p = put(e->home, ".coi/profiles/old/config.toml",
+                "image = \"x\"\npersistent = true\n[build]\nbase = \"coi\"\n");
+        _cleanup_free_ char *pwant = xfmt("profile error in %s:\n"
+                                          "  Root-level image = \"x\" is no longer supported in 0.8.0.\n"
+                                          "  Move it under [container]:\n"
+                                          "\n"
+                                          "      [container]\n"
+                                          "      image = \"x\"\n"
+                                          "\n"
+                                          "  Root-level persistent = true is no longer supported in 0.8.0.\n"
+                                          "  Move it under [container]:\n"
+                                          "\n"
+                                          "      [container]\n"
+                                          "      persistent = true\n"
+                                          "\n"
+                                          "  Root-level [build] is no longer supported in 0.8.0.\n"
+                                          "  Move it under [container.build]:\n"
+                                          "\n"
+                                          "      [container.build]\n"
+                                          "      base = \"coi\"",
+                                          p);
+        assert_string_equal(load_error(e, NULL), pwant);
+        put(e->home, ".coi/profiles/other/config.toml", "[container]\nimage = \"y\"\n");
+        assert_string_equal(load_error(e, "other"), pwant);
+        /* the new places load */
+        put(e->home, ".coi/profiles/old/config.toml",
+            "[container]\nimage = \"x\"\n[container.build]\nbase = \"coi\"\n");
+        _cleanup_(config_freep) struct config *c = load(e, "old");
+        assert_string_equal(c->container.image, "x");
+        assert_string_equal(c->container.build.base, "coi");
+
+        /* the pre-0.8 project file, whatever it holds */
+        put(e->ws, ".coi.toml", "");
+        msg = load_error(e, NULL);
+        assert_true(startswith(msg, "found .coi.toml in project root"));
+        assert_non_null(strstr(msg, "must be placed in .coi/config.toml"));
+        assert_non_null(strstr(msg, "mkdir -p .coi && mv .coi.toml .coi/config.toml"));
 }
 
 static void test_wrong_types(void **state)
@@ -379,15 +464,22 @@ static void test_profile_cycle(void **state)
         const char *a = put(e->home, ".coi/profiles/a/config.toml", "inherits = \"b\"\n");
         _cleanup_free_ char *pa = strdup(a);
         const char *b = put(e->home, ".coi/profiles/b/config.toml", "\ninherits = \"a\"\n");
-        _cleanup_free_ char *want = xfmt("%s:2:1: profile inheritance cycle: a -> b -> a", b);
+        _cleanup_free_ char *want =
+                xfmt("%s:2:1: profile inheritance cycle detected involving \"a\": a -> b -> a", b);
         assert_string_equal(load_error(e, "a"), want);
+        /* a cycle fails loading even when no profile is applied, as in code-on-incus */
+        assert_string_equal(load_error(e, NULL), want);
+        put(e->home, ".coi/profiles/b/config.toml", "");
 
         put(e->home, ".coi/profiles/self/config.toml", "inherits = \"self\"\n");
-        assert_non_null(strstr(load_error(e, "self"), "cycle: self -> self"));
+        assert_non_null(strstr(load_error(e, "self"), "cycle detected involving \"self\": self -> self"));
+        put(e->home, ".coi/profiles/self/config.toml", "");
 
+        /* a missing parent only matters to the profile that is applied */
         put(e->home, ".coi/profiles/orphan/config.toml", "inherits = \"nope\"\n");
         assert_non_null(
                 strstr(load_error(e, "orphan"), "inherits from \"nope\", but there is no profile \"nope\""));
+        config_free(load(e, NULL));
         assert_string_equal(load_error(e, "missing"), "profile 'missing' not found");
         (void)pa;
 }
@@ -432,7 +524,7 @@ static void test_profile_errors(void **state)
         /* the same name in two places is ambiguous */
         put(e->home, ".coi/profiles/bad/config.toml", "");
         put(e->ws, ".coi/profiles/bad/config.toml", "");
-        assert_non_null(strstr(load_error(e, "bad"), "defined in two places"));
+        assert_non_null(strstr(load_error(e, "bad"), "profile \"bad\" defined in multiple locations: "));
 }
 
 /* `config show` text is TOML: read it back and lay it over an empty config. */
@@ -543,6 +635,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_env_vars, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_old_layouts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wrong_types, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_file_merge, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_profile_inherits, setup, teardown),
