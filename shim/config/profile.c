@@ -134,8 +134,8 @@ static int scan_dir(struct profile_set *s, const char *parent, struct coi_error 
                 const struct profile *old = profile_find(s, *n);
                 if (old)
                         return coi_error_set(err, EEXIST,
-                                             "profile \"%s\" is defined in two places: %s and %s; rename or "
-                                             "delete one so it is clear which one is used",
+                                             "profile \"%s\" defined in multiple locations:\n  %s\n  %s\n"
+                                             "rename or delete one so it is clear which one is used",
                                              *n, old->path, path);
                 struct profile *v = realloc(s->v, (s->n + 1) * sizeof(*v));
                 if (!v)
@@ -220,9 +220,11 @@ int profile_resolve(const struct profile_set *s, const char *name, struct config
                 for (size_t i = 0; i < n; i++)
                         if (streq(chain[i]->name, p->inherits)) {
                                 chain_text(chain, n, p->inherits, text, sizeof(text));
-                                return coi_error_set(err, ELOOP, "%s:%u:%u: profile inheritance cycle: %s",
+                                return coi_error_set(err, ELOOP,
+                                                     "%s:%u:%u: profile inheritance cycle detected involving "
+                                                     "\"%s\": %s",
                                                      p->shown, p->inherits_pos.line, p->inherits_pos.col,
-                                                     text);
+                                                     p->inherits, text);
                         }
                 const struct profile *parent = profile_find(s, p->inherits);
                 if (!parent && streq(p->inherits, "default"))

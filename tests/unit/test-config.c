@@ -379,11 +379,12 @@ static void test_profile_cycle(void **state)
         const char *a = put(e->home, ".coi/profiles/a/config.toml", "inherits = \"b\"\n");
         _cleanup_free_ char *pa = strdup(a);
         const char *b = put(e->home, ".coi/profiles/b/config.toml", "\ninherits = \"a\"\n");
-        _cleanup_free_ char *want = xfmt("%s:2:1: profile inheritance cycle: a -> b -> a", b);
+        _cleanup_free_ char *want =
+                xfmt("%s:2:1: profile inheritance cycle detected involving \"a\": a -> b -> a", b);
         assert_string_equal(load_error(e, "a"), want);
 
         put(e->home, ".coi/profiles/self/config.toml", "inherits = \"self\"\n");
-        assert_non_null(strstr(load_error(e, "self"), "cycle: self -> self"));
+        assert_non_null(strstr(load_error(e, "self"), "cycle detected involving \"self\": self -> self"));
 
         put(e->home, ".coi/profiles/orphan/config.toml", "inherits = \"nope\"\n");
         assert_non_null(
@@ -432,7 +433,12 @@ static void test_profile_errors(void **state)
         /* the same name in two places is ambiguous */
         put(e->home, ".coi/profiles/bad/config.toml", "");
         put(e->ws, ".coi/profiles/bad/config.toml", "");
-        assert_non_null(strstr(load_error(e, "bad"), "defined in two places"));
+        _cleanup_free_ char *where =
+                xasprintf("profile \"bad\" defined in multiple locations:\n"
+                          "  %s/.coi/profiles/bad/config.toml\n  %s/.coi/profiles/bad/config.toml\n",
+                          e->home, e->ws);
+        assert_non_null(where);
+        assert_non_null(strstr(load_error(e, "bad"), where));
 }
 
 /* `config show` text is TOML: read it back and lay it over an empty config. */
