@@ -343,14 +343,6 @@ int cli_parse(const struct cli_command *root, int argc, char **argv, struct cli_
                 return cli_error(1, "out of memory");
         find_path(root, argc, argv, call, is_path);
         call->cmd = call->path[call->depth - 1];
-        if (call->cmd->raw) {
-                int at = argc - 1;
-                while (at > 0 && !is_path[at])
-                        at--;
-                call->raw_argc = argc - at;
-                call->raw_argv = argv + at;
-                return 0;
-        }
 
         struct flag_set fs;
         flag_set_init(&fs, call->path, call->depth);
@@ -405,7 +397,7 @@ int cli_main(const struct cli_command *root, int argc, char **argv)
         if (r == 0 && !call.cmd->no_config && root->prepare)
                 r = root->prepare(&call);
         if (r == 0)
-                r = call.cmd->raw ? call.cmd->raw(call.raw_argc, call.raw_argv) : call.cmd->run(&call);
+                r = call.cmd->run(&call);
         cli_call_done(&call);
         return r < 0 ? 0 : r;
 }

@@ -95,8 +95,6 @@ static int root_run(const struct cli_call *call)
  * name a profile, as code-on-incus checks before running anything. */
 static int prepare(const struct cli_call *call)
 {
-        if (call->cmd->raw) /* TRANSITIONAL: raw commands load their configuration themselves */
-                return 0;
         const char *profile = cli_str(call, "profile");
         struct config_load_options o = { .profile = *profile ? profile : NULL };
         struct config *cfg = NULL;
