@@ -262,3 +262,23 @@ def test_profile_and_config_help_and_names(user):
     assert 'container.image = "pimg"' in user.coi("--profile", "p", "config", "show").stdout
     r = user.coi("--profile", "nope", "config", "show", check=False)
     assert (r.returncode, r.stderr) == (1, "coi: profile 'nope' not found\n")
+
+
+def test_schemas_describe_every_key_the_loader_knows(user):
+    """`coi schema config|profile` come from the loader's key table: every key `config show` lists has
+    a property of its type, and a profile's schema has its own root keys."""
+    import json
+    config = json.loads(user.coi("schema", "config").stdout)
+    profile = json.loads(user.coi("schema", "profile").stdout)
+    types = {"true": "boolean", "false": "boolean", "[": "array", '"': "string"}
+    for key, (value, _origin) in show(user).items():
+        node = config
+        for part in key.split("."):
+            assert node["type"] == "object" and node["additionalProperties"] is False, key
+            node = node["properties"][part]
+        expected = types.get(value[:1] if value[:1] in '["' else value, None)
+        if expected:
+            assert node["type"] == expected, (key, node)
+    assert {"inherits", "context", "model", "forward_env", "environment", "mounts"} <= set(profile["properties"])
+    assert "defaults" not in profile["properties"]  # a profile sets them at its root
+    assert profile["properties"]["network"]["properties"]["mode"]["enum"] == ["restricted", "allowlist", "open"]
