@@ -12,6 +12,10 @@
 #include "cli.h"
 #include "util.h"
 
+/* The choices most commands' --format shares: here, below the commands, so no cmd-*.c depends on
+ * main.c (which lists them all). */
+const char *const cli_text_json[] = { "text", "json", NULL };
+
 static const struct cli_flag help_flag = { .name = "help", .shorthand = 'h', .type = CLI_BOOL };
 
 /* What went wrong, kept until the usage has been printed above it (as cobra does). */

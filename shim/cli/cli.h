@@ -114,3 +114,6 @@ int cli_print_completion(FILE *out, const struct cli_command *root, const char *
 
 /* "coi: " + message + newline on stderr: the one error printer of the shim. Returns code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* --format's values where code-on-incus has text and json (NULL-terminated; cli-parse.c). */
+extern const char *const cli_text_json[];

@@ -8,8 +8,6 @@
 #include "config/config.h"
 #include "util.h"
 
-const char *const cli_text_json[] = { "text", "json", NULL };
-
 /* code-on-incus's persistent flags: accepted by every command, before or after its name. */
 static const struct cli_flag global_flags[] = {
         { .name = "workspace",
