@@ -45,6 +45,15 @@ static const struct mount_entry mounts[] = {
         { "/tmp", "tmpfs", "tmpfs", { "nosuid", "nodev", "mode=1777" } },
 };
 
+/* Capabilities only the host's user namespace can use (the kernel checks them against the initial
+ * namespace: raw I/O ports, modules, the clock, LSM policy), dropped from every set as LXC and Incus
+ * drop them (nspawn's default set lacks them too). Their absence is what systemd reads as "a container":
+ * sys-kernel-debug.mount and sys-kernel-tracing.mount (ConditionCapability=CAP_SYS_RAWIO),
+ * systemd-modules-load and modprobe@ (CAP_SYS_MODULE) are skipped instead of failing, so a stock
+ * image boots to `running` unchanged. */
+static const char *const dropped_caps[] = { "CAP_SYS_RAWIO", "CAP_SYS_MODULE", "CAP_SYS_TIME",
+                                            "CAP_MAC_ADMIN", "CAP_MAC_OVERRIDE" };
+
 static const char *const namespaces[] = { "user", "mount", "pid", "uts", "ipc", "cgroup", "network" };
 
 /* Each helper returns true on success so a whole object is one && chain; short names keep it readable. */
@@ -128,6 +137,14 @@ static bool id_mapping(yajl_gen g, uint32_t host)
                num(g, host) && s(g, "size") && num(g, IDMAP_RANGE_SIZE) && map_close(g) && arr_close(g);
 }
 
+static bool capability_dropped(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(dropped_caps); i++)
+                if (streq(name, dropped_caps[i]))
+                        return true;
+        return false;
+}
+
 static bool gen_process(yajl_gen g)
 {
         static const char *const env[] = {
@@ -139,13 +156,14 @@ static bool gen_process(yajl_gen g)
                   s(g, "args") && str_array(g, args, ELEMENTSOF(args)) && s(g, "env") &&
                   str_array(g, env, ELEMENTSOF(env)) && s(g, "cwd") && s(g, "/") && s(g, "capabilities") &&
                   map_open(g);
-        /* Every capability libcap knows: everything is confined to the container's user namespace,
-         * so a capability only reaches what that namespace owns. */
+        /* Every capability the kernel knows but the few of dropped_caps: everything is confined to the
+         * container's user namespace, so a capability only reaches what that namespace owns. */
         char caps[COI_CAPABILITY_MAX][COI_CAPABILITY_NAME_MAX];
         const char *all_caps[COI_CAPABILITY_MAX];
-        size_t n_caps = coi_capability_names(caps, COI_CAPABILITY_MAX);
-        for (size_t i = 0; i < n_caps; i++)
-                all_caps[i] = caps[i];
+        size_t n_known = coi_capability_names(caps, COI_CAPABILITY_MAX), n_caps = 0;
+        for (size_t i = 0; i < n_known; i++)
+                if (!capability_dropped(caps[i]))
+                        all_caps[n_caps++] = caps[i];
         static const char *const sets[] = { "bounding", "effective", "permitted" };
         for (size_t i = 0; ok && i < ELEMENTSOF(sets); i++)
                 ok = s(g, sets[i]) && str_array(g, all_caps, n_caps);
