@@ -66,8 +66,6 @@ void cli_getopt_reset(void);
 int cli_tty_socketpair(int *ret_local, int *ret_remote);
 /* The pty master the container sent over local, or -1 if none came (process.terminal is false). */
 int cli_tty_receive_master(int local);
-/* Relays master <-> stdin/stdout (raw mode on a terminal, SIGWINCH resizes) until the pty hangs up. */
-void cli_tty_relay(int master);
 /* The foreground end of `run` and `exec`: signals forwarded to pid, the pty relayed if one comes over
  * tty_local (closed here; -1: none), then pid waited for. 0 with its wait status, or -errno. */
 int cli_foreground_wait(pid_t pid, int tty_local, int *ret_status);

@@ -1,13 +1,12 @@
 /* cmd-shell.c — `coi shell` (the agent in a tmux session "coi-<container>" inside the container, attached
  * to the user's terminal through a pty relay) and `coi attach`; the session is saved on every exit. */
-#include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
-#include <termios.h>
 
 #include "commands.h"
+#include "pty-relay.h"
 #include "session-flags.h"
 #include "session/agent.h"
 #include "session/session-run.h"
@@ -18,22 +17,17 @@
         "trap : INT; \"$@\"; code=$?; printf '\\n[coi] %s exited with status %d. This shell keeps the "      \
         "session: exit ends it, Ctrl+b d detaches.\\n' \"$1\" \"$code\"; exec bash"
 
-static volatile sig_atomic_t got_signal, got_winch;
+static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig)
 {
         got_signal = sig;
 }
 
-static void on_winch(int sig)
-{
-        (void)sig;
-        got_winch = 1;
-}
-
 /* Runs argv in the container as the code user with a new pty as its terminal, relaying it to ours
- * (raw mode, window size forwarded on SIGWINCH). Returns when the process exits, our terminal goes away
- * (EOF/HUP), or SIGINT/SIGTERM/SIGHUP arrives (got_signal). The exit code, or -1 when interrupted. */
+ * (pty_relay: raw mode, window size forwarded on SIGWINCH). Returns when the process exits, our terminal
+ * goes away (EOF/HUP), or SIGINT/SIGTERM/SIGHUP arrives (got_signal). The exit code, or -1 when
+ * interrupted. */
 static int relay_exec(struct container_store *store, const char *name, char *const *argv, char *const *env,
                       const char *cwd, uid_t uid, gid_t gid)
 {
@@ -82,55 +76,10 @@ static int relay_exec(struct container_store *store, const char *name, char *con
                 _exit(res.exit_code);
         }
         close(slave);
-        struct termios saved;
-        bool raw = tty && tcgetattr(0, &saved) == 0;
-        if (raw) {
-                struct termios t = saved;
-                cfmakeraw(&t);
-                tcsetattr(0, TCSANOW, &t);
-        }
-        struct sigaction sa = { .sa_handler = on_winch };
-        sigaction(SIGWINCH, &sa, NULL);
-        bool lost = false;
-        bool in_open = true;
-        char buf[16384];
-        while (!got_signal) {
-                if (got_winch) {
-                        got_winch = 0;
-                        if (tty && ioctl(0, TIOCGWINSZ, &ws) == 0)
-                                ioctl(master, TIOCSWINSZ, &ws);
-                }
-                struct pollfd p[2] = { { .fd = master, .events = POLLIN },
-                                       { .fd = in_open ? 0 : -1, .events = POLLIN } };
-                if (poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        break;
-                }
-                if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        ssize_t n = read(master, buf, sizeof(buf));
-                        if (n <= 0)
-                                break; /* the process closed the pty: it ended */
-                        if (write_all(1, buf, (size_t)n) < 0) {
-                                lost = true; /* our terminal is gone */
-                                break;
-                        }
-                }
-                if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        ssize_t n = read(0, buf, sizeof(buf));
-                        if (n <= 0) {
-                                if (tty) {
-                                        lost = true; /* lost terminal */
-                                        break;
-                                }
-                                in_open = false;
-                                continue;
-                        }
-                        write_all(master, buf, (size_t)n);
-                }
-        }
-        if (raw)
-                tcsetattr(0, TCSANOW, &saved);
+        struct pty_relay_options o = {
+                .in = STDIN_FILENO, .out = STDOUT_FILENO, .stop = &got_signal, .lost_on_terminal_eof = true
+        };
+        bool lost = pty_relay(master, &o) == PTY_RELAY_LOST;
         close(master);
         int status = 0;
         /* A lost terminal is an interruption, never a detach, even when its SIGHUP has not come yet. */

@@ -1,12 +1,11 @@
-/* container-net.c — a system container's network as the container layer sees it: network.json (the
- * policy a restart re-applies), attach between create and start (veth, rules, resolv.conf), detach. */
+/* container-net.c — a system container's network as the container layer sees it: network.json (the net
+ * layer's policy record, which a restart re-applies), attach between create and start, detach. */
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "container-net.h"
-#include "json-util.h"
 #include "net/net.h"
 #include "util.h"
 
@@ -21,28 +20,9 @@ int container_network_save(int cdirfd, const char *name, const struct container_
                         return coi_error_set(err, errno, "remove %s: %m", path);
                 return 0;
         }
-        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
-        if (!g)
-                return coi_error_set(err, ENOMEM, "network of %s: %m", name);
-        yajl_gen_config(g, yajl_gen_beautify, 1);
-        bool ok = yajl_gen_map_open(g) == yajl_gen_status_ok && json_gen_str(g, "mode") &&
-                  json_gen_str(g, net_mode_to_string(net->policy.mode)) &&
-                  json_gen_str(g, "allow_local_network_access") &&
-                  yajl_gen_bool(g, net->policy.allow_local_network_access) == yajl_gen_status_ok &&
-                  json_gen_str(g, "block_metadata_endpoint") &&
-                  yajl_gen_bool(g, net->policy.block_metadata_endpoint) == yajl_gen_status_ok &&
-                  json_gen_str(g, "block_private_networks") &&
-                  yajl_gen_bool(g, net->policy.block_private_networks) == yajl_gen_status_ok &&
-                  json_gen_str(g, "allowed") && yajl_gen_array_open(g) == yajl_gen_status_ok;
-        for (char *const *a = net->allowed; ok && a && *a; a++)
-                ok = json_gen_str(g, *a);
-        ok = ok && yajl_gen_array_close(g) == yajl_gen_status_ok &&
-             yajl_gen_map_close(g) == yajl_gen_status_ok;
-        const unsigned char *buf;
-        size_t len;
-        if (!ok || yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
-                return coi_error_set(err, ENOMEM, "network of %s: %m", name);
-        return write_file_atomic_at(cdirfd, path, buf, len, 0644, err);
+        /* the net layer's policy record; the container only says where it lives */
+        struct net_policy_record rec = { .policy = net->policy, .allow = (char **)net->allowed };
+        return net_policy_record_save_at(cdirfd, path, &rec, 0644, err);
 }
 
 void container_network_record_done(struct container_network_record *rec)
@@ -56,42 +36,19 @@ int container_network_load(int cdirfd, const char *name, struct container_networ
 {
         *ret_has = false;
         _cleanup_free_ char *path = xasprintf("%s/%s", name, CONTAINER_NETWORK_FILE);
-        _cleanup_free_ char *data = NULL;
-        if (!path)
+        _cleanup_free_ char *what = xasprintf("containers/%s/%s", name, CONTAINER_NETWORK_FILE);
+        if (!path || !what)
                 return coi_error_set(err, ENOMEM, "network of %s: %m", name);
-        int r = read_file_at(cdirfd, path, 1 << 20, &data, NULL, err);
+        struct net_policy_record rec = { 0 };
+        int r = net_policy_record_load_at(cdirfd, path, what, &rec, err);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
                 return r;
-        _cleanup_free_ char *what = xasprintf("containers/%s", path);
-        _cleanup_(yajl_tree_freep) yajl_val root = NULL;
-        r = json_parse(data, yajl_t_object, what ? what : path, &root, err);
-        if (r < 0)
-                return r;
-        struct container_network_record rec = { 0 };
-        yajl_val mode = json_member(root, "mode", yajl_t_string);
-        if (!mode || net_mode_from_string(mode->u.string, &rec.net.policy.mode) < 0)
-                return coi_error_set(err, EINVAL,
-                                     "containers/%s: \"mode\" must be restricted, allowlist or open", path);
-        rec.net.policy.allow_local_network_access = json_bool(root, "allow_local_network_access");
-        rec.net.policy.block_metadata_endpoint = json_bool(root, "block_metadata_endpoint");
-        rec.net.policy.block_private_networks = json_bool(root, "block_private_networks");
-        yajl_val allowed = json_member(root, "allowed", yajl_t_array);
-        for (size_t i = 0; allowed && i < allowed->u.array.len; i++) {
-                yajl_val v = allowed->u.array.values[i];
-                if (!YAJL_IS_STRING(v)) {
-                        strv_free(rec.allowed);
-                        return coi_error_set(err, EINVAL, "containers/%s: \"allowed\" holds a non-string",
-                                             path);
-                }
-                if (strv_push(&rec.allowed, v->u.string) < 0) {
-                        strv_free(rec.allowed);
-                        return coi_error_set(err, ENOMEM, "network of %s: %m", name);
-                }
-        }
-        rec.net.allowed = rec.allowed;
-        *ret = rec;
+        /* a stored policy has no denials: `coi network deny` changes only the running network */
+        strv_free(rec.deny);
+        *ret = (struct container_network_record){ .net = { .policy = rec.policy, .allowed = rec.allow },
+                                                  .allowed = rec.allow };
         *ret_has = true;
         return 0;
 }

@@ -10,7 +10,8 @@
 
 #define CONTAINER_NETWORK_FILE "network.json"
 
-/* Writes NAME/network.json atomically under the store's containers/ fd; net NULL removes it. */
+/* Writes NAME/network.json (net_policy_record_save_at: the one policy format) atomically under the
+ * store's containers/ fd; net NULL removes it. */
 int container_network_save(int cdirfd, const char *name, const struct container_network *net,
                            struct coi_error *err);
 

@@ -1,9 +1,10 @@
-/* net-record.c — the record of one container's network (STATE_DIR/containers/NAME: address, host veth,
- * policy, allow/deny lists): load, save, list, the container names they may have, and the lock over them. */
+/* net-record.c — the policy record (the one format of a network policy: network.json, the live policy) and
+ * the runtime record (STATE_DIR/containers/NAME: address, host veth, live policy), names, the state lock. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <sys/file.h>
 
+#include "json-util.h"
 #include "net-internal.h"
 
 bool net_name_valid(const char *name)
@@ -25,6 +26,111 @@ char *net_record_path(const char *state_dir, const char *name)
         return xasprintf("%s/containers/%s", state_dir, name);
 }
 
+/* ---- the policy record: one generator and one parser for network.json and the runtime record ---- */
+
+static bool gen_strv(yajl_gen g, const char *key, char *const *v)
+{
+        bool ok = json_gen_str(g, key) && yajl_gen_array_open(g) == yajl_gen_status_ok;
+        for (; ok && v && *v; v++)
+                ok = json_gen_str(g, *v);
+        return ok && yajl_gen_array_close(g) == yajl_gen_status_ok;
+}
+
+static bool gen_bool(yajl_gen g, const char *key, bool b)
+{
+        return json_gen_str(g, key) && yajl_gen_bool(g, b) == yajl_gen_status_ok;
+}
+
+static bool policy_gen(yajl_gen g, const struct net_policy *p, char *const *allow, char *const *deny)
+{
+        return yajl_gen_map_open(g) == yajl_gen_status_ok && json_gen_str(g, "mode") &&
+               json_gen_str(g, net_mode_to_string(p->mode)) &&
+               gen_bool(g, "allow_local_network_access", p->allow_local_network_access) &&
+               gen_bool(g, "block_metadata_endpoint", p->block_metadata_endpoint) &&
+               gen_bool(g, "block_private_networks", p->block_private_networks) &&
+               gen_strv(g, "allowed", allow) && gen_strv(g, "denied", deny) &&
+               yajl_gen_map_close(g) == yajl_gen_status_ok;
+}
+
+static int parse_strv(yajl_val obj, const char *key, const char *what, char ***ret, struct coi_error *err)
+{
+        yajl_val a = json_member(obj, key, yajl_t_array);
+        for (size_t i = 0; a && i < a->u.array.len; i++) {
+                yajl_val v = a->u.array.values[i];
+                if (!YAJL_IS_STRING(v))
+                        return coi_error_set(err, EINVAL, "%s: \"%s\" holds a non-string", what, key);
+                if (strv_push(ret, v->u.string) < 0)
+                        return coi_error_set(err, ENOMEM, "%s: %m", what);
+        }
+        return 0;
+}
+
+/* obj → rec; on failure rec holds what was read so far (the caller frees it). */
+static int policy_parse(yajl_val obj, const char *what, struct net_policy *p, char ***allow, char ***deny,
+                        struct coi_error *err)
+{
+        const char *mode = json_str(obj, "mode");
+        if (!mode || net_mode_from_string(mode, &p->mode) < 0)
+                return coi_error_set(err, EINVAL, "%s: \"mode\" must be restricted, allowlist or open", what);
+        p->allow_local_network_access = json_bool(obj, "allow_local_network_access");
+        p->block_metadata_endpoint = json_bool(obj, "block_metadata_endpoint");
+        p->block_private_networks = json_bool(obj, "block_private_networks");
+        int r = parse_strv(obj, "allowed", what, allow, err);
+        return r < 0 ? r : parse_strv(obj, "denied", what, deny, err);
+}
+
+static int gen_write(yajl_gen g, int dirfd, const char *path, mode_t mode, const char *what,
+                     struct coi_error *err)
+{
+        const unsigned char *buf;
+        size_t len;
+        if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+                return coi_error_set(err, ENOMEM, "%s: %m", what);
+        return write_file_atomic_at(dirfd, path, buf, len, mode, err);
+}
+
+void net_policy_record_done(struct net_policy_record *rec)
+{
+        strv_free(rec->allow);
+        strv_free(rec->deny);
+        *rec = (struct net_policy_record){ 0 };
+}
+
+int net_policy_record_save_at(int dirfd, const char *path, const struct net_policy_record *rec, mode_t mode,
+                              struct coi_error *err)
+{
+        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
+        if (!g)
+                return coi_error_set(err, ENOMEM, "%s: %m", path);
+        yajl_gen_config(g, yajl_gen_beautify, 1);
+        if (!policy_gen(g, &rec->policy, rec->allow, rec->deny))
+                return coi_error_set(err, ENOMEM, "%s: %m", path);
+        return gen_write(g, dirfd, path, mode, path, err);
+}
+
+int net_policy_record_load_at(int dirfd, const char *path, const char *what, struct net_policy_record *ret,
+                              struct coi_error *err)
+{
+        _cleanup_free_ char *data = NULL;
+        int r = read_file_at(dirfd, path, 1 << 20, &data, NULL, err);
+        if (r < 0)
+                return r;
+        _cleanup_(yajl_tree_freep) yajl_val root = NULL;
+        r = json_parse(data, yajl_t_object, what, &root, err);
+        if (r < 0)
+                return r;
+        struct net_policy_record rec = { 0 };
+        r = policy_parse(root, what, &rec.policy, &rec.allow, &rec.deny, err);
+        if (r < 0) {
+                net_policy_record_done(&rec);
+                return r;
+        }
+        *ret = rec;
+        return 0;
+}
+
+/* ---- the runtime record ---- */
+
 void net_record_done(struct net_record *rec)
 {
         strv_free(rec->allow);
@@ -32,20 +138,10 @@ void net_record_done(struct net_record *rec)
         rec->allow = rec->deny = NULL;
 }
 
-int net_record_load(const char *state_dir, const char *name, struct net_record *ret, struct coi_error *err)
+/* A record written before the records were JSON ("key=value" lines): read, never written, so the network
+ * of a container that ran across an upgrade can still be changed and torn down. */
+static int record_parse_lines(char *data, struct net_record *rec)
 {
-        if (!net_name_valid(name))
-                return coi_error_set(err, EINVAL, "invalid container name '%s'", name);
-        _cleanup_free_ char *path = net_record_path(state_dir, name);
-        _cleanup_free_ char *data = NULL;
-        size_t len = 0;
-        if (!path)
-                return coi_error_set(err, ENOMEM, "record of %s", name);
-        int r = read_file_at(AT_FDCWD, path, 1 << 20, &data, &len, err);
-        if (r < 0)
-                return r;
-        struct net_record rec = { 0 };
-        snprintf(rec.name, sizeof(rec.name), "%s", name);
         char *save = NULL;
         for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 char *eq = strchr(line, '=');
@@ -55,22 +151,61 @@ int net_record_load(const char *state_dir, const char *name, struct net_record *
                 const char *k = line, *v = eq + 1;
                 struct net_prefix p;
                 if (streq(k, "addr") && net_prefix_parse(v, &p, NULL) == 0)
-                        rec.addr = p.addr;
+                        rec->addr = p.addr;
                 else if (streq(k, "host_if"))
-                        snprintf(rec.host_ifname, sizeof(rec.host_ifname), "%s", v);
+                        snprintf(rec->host_ifname, sizeof(rec->host_ifname), "%s", v);
                 else if (streq(k, "mode"))
-                        net_mode_from_string(v, &rec.policy.mode);
+                        net_mode_from_string(v, &rec->policy.mode);
                 else if (streq(k, "allow_local_network_access"))
-                        rec.policy.allow_local_network_access = streq(v, "1");
+                        rec->policy.allow_local_network_access = streq(v, "1");
                 else if (streq(k, "block_metadata_endpoint"))
-                        rec.policy.block_metadata_endpoint = streq(v, "1");
+                        rec->policy.block_metadata_endpoint = streq(v, "1");
                 else if (streq(k, "block_private_networks"))
-                        rec.policy.block_private_networks = streq(v, "1");
-                else if ((streq(k, "allow") && strv_push(&rec.allow, v) < 0) ||
-                         (streq(k, "deny") && strv_push(&rec.deny, v) < 0)) {
+                        rec->policy.block_private_networks = streq(v, "1");
+                else if ((streq(k, "allow") && strv_push(&rec->allow, v) < 0) ||
+                         (streq(k, "deny") && strv_push(&rec->deny, v) < 0))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int net_record_load(const char *state_dir, const char *name, struct net_record *ret, struct coi_error *err)
+{
+        if (!net_name_valid(name))
+                return coi_error_set(err, EINVAL, "invalid container name '%s'", name);
+        _cleanup_free_ char *path = net_record_path(state_dir, name);
+        _cleanup_free_ char *data = NULL;
+        if (!path)
+                return coi_error_set(err, ENOMEM, "record of %s", name);
+        int r = read_file_at(AT_FDCWD, path, 1 << 20, &data, NULL, err);
+        if (r < 0)
+                return r;
+        struct net_record rec = { 0 };
+        snprintf(rec.name, sizeof(rec.name), "%s", name);
+        if (data[0] != '{') {
+                if (record_parse_lines(data, &rec) < 0) {
                         net_record_done(&rec);
                         return coi_error_set(err, ENOMEM, "record of %s", name);
                 }
+                *ret = rec;
+                return 0;
+        }
+        _cleanup_(yajl_tree_freep) yajl_val root = NULL;
+        r = json_parse(data, yajl_t_object, path, &root, err);
+        if (r < 0)
+                return r;
+        struct net_prefix p;
+        const char *addr = json_str(root, "address"), *host_if = json_str(root, "host_interface");
+        if (!addr || net_prefix_parse(addr, &p, NULL) < 0 || !host_if)
+                return coi_error_set(err, EINVAL, "%s: no \"address\" or \"host_interface\"", path);
+        rec.addr = p.addr;
+        snprintf(rec.host_ifname, sizeof(rec.host_ifname), "%s", host_if);
+        yajl_val policy = json_member(root, "policy", yajl_t_object);
+        r = policy ? policy_parse(policy, path, &rec.policy, &rec.allow, &rec.deny, err)
+                   : coi_error_set(err, EINVAL, "%s: no \"policy\"", path);
+        if (r < 0) {
+                net_record_done(&rec);
+                return r;
         }
         *ret = rec;
         return 0;
@@ -79,26 +214,17 @@ int net_record_load(const char *state_dir, const char *name, struct net_record *
 int net_record_save(const char *state_dir, const struct net_record *rec, struct coi_error *err)
 {
         char ip[INET_ADDRSTRLEN];
-        size_t size = 4096;
-        for (char **v = rec->allow; v && *v; v++)
-                size += strlen(*v) + 8;
-        for (char **v = rec->deny; v && *v; v++)
-                size += strlen(*v) + 8;
-        _cleanup_free_ char *buf = malloc(size);
         _cleanup_free_ char *path = net_record_path(state_dir, rec->name);
-        if (!buf || !path)
+        _cleanup_(yajl_gen_freep) yajl_gen g = yajl_gen_alloc(NULL);
+        if (!path || !g)
                 return coi_error_set(err, ENOMEM, "record of %s", rec->name);
-        int n = snprintf(buf, size,
-                         "addr=%s\nhost_if=%s\nmode=%s\nallow_local_network_access=%d\n"
-                         "block_metadata_endpoint=%d\nblock_private_networks=%d\n",
-                         net_ipv4_format(rec->addr, ip), rec->host_ifname,
-                         net_mode_to_string(rec->policy.mode), rec->policy.allow_local_network_access,
-                         rec->policy.block_metadata_endpoint, rec->policy.block_private_networks);
-        for (char **v = rec->allow; v && *v; v++)
-                n += snprintf(buf + n, size - (size_t)n, "allow=%s\n", *v);
-        for (char **v = rec->deny; v && *v; v++)
-                n += snprintf(buf + n, size - (size_t)n, "deny=%s\n", *v);
-        return write_file_atomic_at(AT_FDCWD, path, buf, (size_t)n, 0600, err);
+        if (yajl_gen_map_open(g) != yajl_gen_status_ok || !json_gen_str(g, "address") ||
+            !json_gen_str(g, net_ipv4_format(rec->addr, ip)) || !json_gen_str(g, "host_interface") ||
+            !json_gen_str(g, rec->host_ifname) || !json_gen_str(g, "policy") ||
+            !policy_gen(g, &rec->policy, rec->allow, rec->deny) ||
+            yajl_gen_map_close(g) != yajl_gen_status_ok)
+                return coi_error_set(err, ENOMEM, "record of %s", rec->name);
+        return gen_write(g, AT_FDCWD, path, 0600, path, err);
 }
 
 int net_record_list(const char *state_dir, char ***ret, struct coi_error *err)

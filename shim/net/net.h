@@ -90,14 +90,37 @@ int net_show(const struct net_options *o, const char *name, bool json, char **re
 /* Blocked attempts seen by the forwarder (refused names), one line each, oldest first (malloc'ed). */
 int net_blocked_read(const struct net_options *o, const char *name, char **ret, struct coi_error *err);
 
-/* ---- the record of one container (STATE_DIR/containers/NAME), shared with net-dns.c ---- */
+/* ---- the policy record: the one format of a container's network policy (net-record.c) ----
+ *
+ * A JSON object: {"mode": "restricted|allowlist|open", "allow_local_network_access": bool,
+ * "block_metadata_endpoint": bool, "block_private_networks": bool, "allowed": [names and CIDRs],
+ * "denied": [names and CIDRs]} ("denied" may be absent). The container layer keeps it as
+ * containers/NAME/network.json, the policy every start applies; the runtime record below holds the live
+ * one (that policy plus `coi network allow/deny`) under "policy" while the network exists. */
+
+struct net_policy_record {
+        struct net_policy policy;
+        char **allow; /* name patterns and CIDRs, as given */
+        char **deny;
+};
+
+void net_policy_record_done(struct net_policy_record *rec);
+/* Writes rec to dirfd/path atomically with the given mode. */
+int net_policy_record_save_at(int dirfd, const char *path, const struct net_policy_record *rec, mode_t mode,
+                              struct coi_error *err);
+/* Reads dirfd/path; what names it in errors. -ENOENT when there is none. */
+int net_policy_record_load_at(int dirfd, const char *path, const char *what, struct net_policy_record *ret,
+                              struct coi_error *err);
+
+/* ---- the runtime record of one container (STATE_DIR/containers/NAME), shared with net-dns.c ----
+ * JSON: {"address": "10.209.0.2", "host_interface": "coi-…", "policy": {the live policy record}}. */
 
 struct net_record {
         char name[NET_NAME_MAX + 1];
         uint32_t addr;
         char host_ifname[16];
-        struct net_policy policy;
-        char **allow; /* name patterns and CIDRs, as given */
+        struct net_policy policy; /* the live policy, in the policy record's format */
+        char **allow;             /* name patterns and CIDRs, as given */
         char **deny;
 };
 

@@ -1,5 +1,5 @@
 /* test-net-dns.c — the pure parts of the container network: prefixes, name patterns, DNS messages,
- * resolv.conf and the per-container record. No namespace or socket needed. */
+ * resolv.conf, the policy record and the per-container record. No namespace or socket needed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 
 #include "net/net-dns.h"
 #include "net/net.h"
+#include "unit-tmp.h"
 
 static void test_prefix_parse(void **state)
 {
@@ -155,6 +156,58 @@ static void test_resolv_conf(void **state)
         assert_int_equal(net_resolv_conf_servers(path, s, 4, &err), -ENOENT);
 }
 
+/* The one format of a network policy: what the container layer stores as network.json and the runtime
+ * record holds under "policy". */
+static void test_policy_record_roundtrip(void **state)
+{
+        char dir[64];
+        unit_tmpdir(dir, sizeof(dir), "netpol");
+        int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        assert_true(dirfd >= 0);
+        struct net_policy_record rec = { .policy = { .mode = NET_MODE_ALLOWLIST,
+                                                     .allow_local_network_access = true,
+                                                     .block_private_networks = true } };
+        assert_int_equal(strv_push(&rec.allow, "*.example.com"), 0);
+        assert_int_equal(strv_push(&rec.allow, "1.2.3.0/24"), 0);
+        assert_int_equal(strv_push(&rec.deny, "bad.example.com"), 0);
+        struct coi_error err = { 0 };
+        assert_int_equal(net_policy_record_save_at(dirfd, "network.json", &rec, 0644, &err), 0);
+        struct net_policy_record back = { 0 };
+        assert_int_equal(net_policy_record_load_at(dirfd, "network.json", "network.json", &back, &err), 0);
+        assert_int_equal(back.policy.mode, NET_MODE_ALLOWLIST);
+        assert_true(back.policy.allow_local_network_access);
+        assert_false(back.policy.block_metadata_endpoint);
+        assert_true(back.policy.block_private_networks);
+        assert_int_equal(strv_length(back.allow), 2);
+        assert_string_equal(back.allow[0], "*.example.com");
+        assert_string_equal(back.allow[1], "1.2.3.0/24");
+        assert_int_equal(strv_length(back.deny), 1);
+        assert_string_equal(back.deny[0], "bad.example.com");
+        net_policy_record_done(&back);
+
+        /* a network.json written before the format moved to the net layer (no "denied") still loads */
+        _cleanup_free_ char *old = xasprintf("%s/old.json", dir);
+        unit_put(old, "{\n    \"mode\": \"restricted\",\n    \"allow_local_network_access\": false,\n"
+                      "    \"block_metadata_endpoint\": true,\n    \"block_private_networks\": true,\n"
+                      "    \"allowed\": [\n        \"allowed.test\"\n    ]\n}\n");
+        assert_int_equal(net_policy_record_load_at(dirfd, "old.json", "old.json", &back, &err), 0);
+        assert_int_equal(back.policy.mode, NET_MODE_RESTRICTED);
+        assert_true(back.policy.block_metadata_endpoint);
+        assert_int_equal(strv_length(back.allow), 1);
+        assert_string_equal(back.allow[0], "allowed.test");
+        assert_null(back.deny);
+        net_policy_record_done(&back);
+
+        /* named errors: a bad mode, a missing file */
+        unit_put(old, "{\"mode\": \"wide\"}");
+        assert_int_equal(net_policy_record_load_at(dirfd, "old.json", "old.json", &back, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "old.json: \"mode\" must be"));
+        assert_int_equal(net_policy_record_load_at(dirfd, "none.json", "none.json", &back, &err), -ENOENT);
+        net_policy_record_done(&rec);
+        close(dirfd);
+        assert_int_equal(unit_rmrf(dir), 0);
+}
+
 static void test_record_roundtrip(void **state)
 {
         char dir[] = "/tmp/coi-test-netrec-XXXXXX";
@@ -184,6 +237,20 @@ static void test_record_roundtrip(void **state)
         assert_int_equal(net_record_list(dir, &names, &err), 0);
         assert_int_equal(strv_length(names), 1);
         assert_string_equal(names[0], "box-1");
+        net_record_done(&back);
+        /* a record of an older coi ("key=value" lines) still loads, so its network can be torn down */
+        _cleanup_free_ char *legacy = xasprintf("%s/old-1", sub);
+        unit_put(legacy, "addr=10.88.0.3\nhost_if=coi-abcdef01\nmode=restricted\n"
+                         "block_private_networks=1\nallow=1.2.3.4/32\ndeny=bad.test\n");
+        assert_int_equal(net_record_load(dir, "old-1", &back, &err), 0);
+        assert_int_equal(back.addr, 0x0a580003);
+        assert_string_equal(back.host_ifname, "coi-abcdef01");
+        assert_int_equal(back.policy.mode, NET_MODE_RESTRICTED);
+        assert_true(back.policy.block_private_networks);
+        assert_string_equal(back.allow[0], "1.2.3.4/32");
+        assert_string_equal(back.deny[0], "bad.test");
+        net_record_done(&back);
+        unlink(legacy);
         assert_int_equal(net_record_load(dir, "../etc", &back, &err), -EINVAL);
         assert_int_equal(net_record_load(dir, "missing", &back, &err), -ENOENT);
         net_record_done(&rec);
@@ -218,6 +285,7 @@ int main(void)
                 cmocka_unit_test(test_answers_with_compression),
                 cmocka_unit_test(test_error_answer),
                 cmocka_unit_test(test_resolv_conf),
+                cmocka_unit_test(test_policy_record_roundtrip),
                 cmocka_unit_test(test_record_roundtrip),
                 cmocka_unit_test(test_names_and_modes),
         };
