@@ -8,6 +8,7 @@
 #include <termios.h>
 
 #include "commands.h"
+#include "limit-flags.h"
 #include "session-flags.h"
 #include "session/agent.h"
 #include "session/session-run.h"
@@ -425,6 +426,7 @@ static const struct cli_flag shell_flags[] = {
           .help = "use an existing container: attach to its running session" },
         { .name = "model", .type = CLI_STRING, .help = "the agent's model (default: [defaults] model)" },
         SESSION_SHARED_FLAGS,
+        SESSION_LIMIT_FLAGS,
         { 0 },
 };
 

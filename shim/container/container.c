@@ -12,6 +12,7 @@
 
 #include "json-util.h"
 #include "container-internal.h"
+#include "container-limits.h"
 #include "container-net.h"
 #include "image/image.h"
 #include "rootfs.h"
@@ -223,6 +224,20 @@ static int start_locked(struct container_store *s, const struct container_info *
         if (r < 0)
                 return r;
 
+        struct limits limits;
+        bool has_limits = false;
+        r = container_limits_load(s->cdirfd, name, &limits, &has_limits, err);
+        if (r < 0)
+                return r;
+        /* io.max goes on the disks behind the upper layer and the bind mounts. */
+        const char *paths[CONTAINER_MAX_DISKS];
+        size_t n_paths = 0;
+        paths[n_paths++] = m->dir;
+        for (size_t i = 0; i < n_mounts && n_paths < CONTAINER_MAX_DISKS; i++)
+                paths[n_paths++] = mounts[i].source;
+        dev_t disks[CONTAINER_MAX_DISKS];
+        size_t n_disks = has_limits ? container_limits_disks(paths, n_paths, disks) : 0;
+
         r = rootfs_mount(m->dir, image_fd, &m->ids, err);
         if (r < 0)
                 return r;
@@ -234,6 +249,9 @@ static int start_locked(struct container_store *s, const struct container_info *
                 .ids = m->ids,
                 .seccomp_json = seccomp,
                 .seccomp_origin = seccomp_origin,
+                .limits = has_limits ? &limits : NULL,
+                .io_devices = disks,
+                .n_io_devices = n_disks,
         };
         if (!rootfs)
                 r = coi_error_set(err, ENOMEM, "rootfs of %s: %m", name);
@@ -248,6 +266,15 @@ static int start_locked(struct container_store *s, const struct container_info *
                         unmount_below(rootfs, &e2);
                 rootfs_unmount(m->dir, &e2);
                 return r;
+        }
+        if (has_limits && limits.max_duration_ms) {
+                struct coi_state now = { 0 };
+                r = coi_container_state(&s->ctx, name, &now, err);
+                pid_t init = now.pid;
+                coi_state_free(&now);
+                r = r ?: container_limits_watch(s, name, init, &limits, err);
+                if (r < 0)
+                        return r; /* the caller's stop cleans up */
         }
         if (!no_wait)
                 wait_for_systemd_bus(s, name, CONTAINER_BUS_TIMEOUT_MS);
@@ -615,6 +642,7 @@ int container_launch(struct container_store *s, const struct container_launch_op
         r = idmap_allocate(s->dirfd, name, &m.ids, err);
         r = r ?: container_metadata_write(s, &m, err);
         r = r ?: container_network_save(s->cdirfd, name, opts->network, err);
+        r = r ?: container_limits_save(s->cdirfd, name, opts->limits, err);
         r = r ?: start_locked(s, &m, opts->mounts, opts->n_mounts, opts->no_wait, err);
         return r < 0 ? undo_create(s, &m, r, err) : 0;
 }

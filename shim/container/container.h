@@ -19,6 +19,7 @@
 #define CONTAINER_BUS_TIMEOUT_MS 5000
 
 struct container_store;
+struct limits;
 
 /* $COI_DATA_DIR or CONTAINER_DATA_DEFAULT, with containers/ made (0711) if missing. */
 int container_store_open(struct container_store **ret, struct coi_error *err);
@@ -89,6 +90,8 @@ struct container_launch_options {
         bool no_wait;
         /* NULL: no network (only lo). */
         const struct container_network *network;
+        /* NULL: none. Recorded (limits.json): every later start applies them too. */
+        const struct limits *limits;
 };
 
 /* Claims the name, allocates ids, records metadata.json, then starts; any failure undoes it all. */
