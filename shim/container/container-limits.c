@@ -1,16 +1,11 @@
 /* container-limits.c — a container's [limits.*]: limits.json, the host's cgroup controllers checked
- * against them, the disks io.max applies to, the max_duration watchdog, usage against each limit. */
+ * against them, the disks io.max applies to, usage against each limit. */
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "container-internal.h"
 #include "container-limits.h"
-#include "system-config.h"
 #include "util.h"
 
 /* ---- the host's side ----------------------------------------------------------------------------- */
@@ -222,76 +217,6 @@ int container_limits_load(int cdirfd, const char *name, struct limits *ret, bool
         return 0;
 }
 
-/* ---- max_duration -------------------------------------------------------------------------------- */
-
-/* The watcher: waits for init's exit or the deadline, then stops the container as [limits.runtime] says. */
-static void watch(struct container_store *s, const char *name, int pidfd, const struct limits *l)
-{
-        uint64_t deadline = now_ns() + l->max_duration_ms * 1000000u;
-        for (;;) {
-                uint64_t now = now_ns();
-                if (now >= deadline)
-                        break;
-                uint64_t left_ms = (deadline - now) / 1000000u + 1;
-                struct pollfd p = { .fd = pidfd, .events = POLLIN };
-                int r = poll(&p, 1, left_ms > INT32_MAX ? INT32_MAX : (int)left_ms);
-                if (r > 0)
-                        return; /* init exited: this run is over */
-                if (r < 0 && errno != EINTR)
-                        return;
-        }
-        char when[32];
-        limits_format_duration(l->max_duration_ms, when, sizeof(when));
-        if (!l->auto_stop) {
-                fprintf(stderr, "coi: %s reached limits.runtime.max_duration (%s); auto_stop is off\n", name,
-                        when);
-                return;
-        }
-        fprintf(stderr, "coi: %s reached limits.runtime.max_duration (%s): stopping it%s\n", name, when,
-                l->stop_graceful ? "" : " (kill)");
-        struct coi_error e = { 0 };
-        if (container_stop(s, name, CONTAINER_STOP_TIMEOUT, !l->stop_graceful, NULL, &e) < 0)
-                fprintf(stderr, "coi: stop %s at its max_duration: %s\n", name, e.msg);
-}
-
-int container_limits_watch(struct container_store *s, const char *name, pid_t init, const struct limits *l,
-                           struct coi_error *err)
-{
-        if (!l->max_duration_ms)
-                return 0;
-        _cleanup_close_ int pidfd = pidfd_open_(init);
-        if (pidfd < 0)
-                return coi_error_set(err, errno, "watch %s for its max_duration: pidfd of init %d: %m", name,
-                                     (int)init);
-        _cleanup_free_ char *log = xasprintf("%s/%s/%s", s->path, "containers", name);
-        pid_t pid = fork();
-        if (pid < 0)
-                return coi_error_set(err, errno, "watch %s for its max_duration: fork: %m", name);
-        if (pid == 0) {
-                /* A daemon of its own: nothing of the caller's (a terminal, the pipes a test reads)
-                 * stays open in it; what it says goes to the container's console.log. */
-                if (setsid() < 0 || fork() != 0)
-                        _exit(0);
-                _cleanup_free_ char *path = log ? xasprintf("%s/%s", log, CONTAINER_CONSOLE_LOG) : NULL;
-                int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600) : -1;
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null < 0 || dup2(null, 0) < 0 || dup2(fd >= 0 ? fd : null, 1) < 0 ||
-                    dup2(fd >= 0 ? fd : null, 2) < 0)
-                        _exit(1);
-                for (int i = 3; i < 1024; i++)
-                        if (i != pidfd && i != s->dirfd && i != s->cdirfd)
-                                close(i);
-                signal(SIGINT, SIG_IGN);
-                signal(SIGHUP, SIG_IGN);
-                watch(s, name, pidfd, l);
-                _exit(0);
-        }
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        return 0;
-}
-
 /* ---- usage --------------------------------------------------------------------------------------- */
 
 static char *cg_read(const char *dir, const char *file)
@@ -381,20 +306,16 @@ static long long running_seconds(pid_t pid)
         return now > start ? (long long)(now - start) : 0;
 }
 
-int container_limits_usage(struct container_store *s, const char *name, struct container_limit_row rows[12],
-                           size_t *ret_n, struct coi_error *err)
+int container_limits_usage(int cdirfd, const char *name, const char *cg, pid_t init,
+                           struct container_limit_row rows[CONTAINER_LIMIT_ROWS], size_t *ret_n,
+                           struct coi_error *err)
 {
         *ret_n = 0;
         struct limits l;
         bool has = false;
-        int r = container_limits_load(s->cdirfd, name, &l, &has, err);
+        int r = container_limits_load(cdirfd, name, &l, &has, err);
         if (r < 0 || !has)
                 return r;
-        _cleanup_(container_info_freep) struct container_info *m = NULL;
-        r = container_metadata_read(s, name, &m, err);
-        if (r < 0)
-                return r;
-        const char *cg = m->cgroup; /* NULL unless it exists */
         size_t n = 0;
         char used[96], limit[96], a[32], b[32];
         if (l.memory_bytes) {
@@ -458,7 +379,7 @@ int container_limits_usage(struct container_store *s, const char *name, struct c
                     strchr(l.tmpfs_size, '%') ? l.tmpfs_size : limits_format_bytes(v, a, sizeof(a)));
         }
         if (l.max_duration_ms) {
-                long long secs = m->pid ? running_seconds(m->pid) : -1;
+                long long secs = init ? running_seconds(init) : -1;
                 if (secs >= 0)
                         limits_format_duration((uint64_t)secs * 1000, used, sizeof(used));
                 snprintf(limit, sizeof(limit), "%s, then %s",

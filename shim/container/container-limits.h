@@ -1,6 +1,6 @@
 /* container-limits.h — a container's [limits.*]: limits.json (what every start applies), the host's
- * cgroup controllers checked against them, the disks io.max applies to, the max_duration watchdog, and
- * usage against each limit (`coi container info`). */
+ * cgroup controllers checked against them, the disks io.max applies to, and usage against each limit
+ * (`coi container info`). The max_duration watcher is container.c's (it stops the container). */
 #pragma once
 
 #include <stdbool.h>
@@ -9,6 +9,8 @@
 
 #include "config/limits.h"
 #include "container.h"
+
+struct container_store;
 
 #define CONTAINER_LIMITS_FILE "limits.json"
 #define CONTAINER_MAX_DISKS   8
@@ -40,19 +42,15 @@ int container_limits_load(int cdirfd, const char *name, struct limits *ret, bool
  * such as tmpfs or overlayfs, skipped), without repeats. */
 size_t container_limits_disks(const char *const *paths, size_t n, dev_t ret[CONTAINER_MAX_DISKS]);
 
-/* After a start: a detached watcher that stops name when max_duration has passed (SIGRTMIN+3 and up to
- * CONTAINER_STOP_TIMEOUT s when stop_graceful, else at once; nothing but a line in console.log when
- * auto_stop is off). It ends with init (pidfd), so a restart gets a fresh one. */
-int container_limits_watch(struct container_store *s, const char *name, pid_t init, const struct limits *l,
-                           struct coi_error *err);
-
 /* One line of usage against a limit, for `coi container info`. */
 struct container_limit_row {
         char resource[32]; /* "memory", "processes", … */
         char used[288];
         char limit[288];
 };
-/* Usage against each recorded limit of name (running: its cgroup is read; else "-"); 0 rows when it has
- * no limits. */
-int container_limits_usage(struct container_store *s, const char *name, struct container_limit_row rows[12],
-                           size_t *ret_n, struct coi_error *err);
+#define CONTAINER_LIMIT_ROWS 12
+/* Usage against each recorded limit of name: its cgroup cg (NULL: not running, usage "-") and init's
+ * pid (0: none) are read; 0 rows when it has no limits. */
+int container_limits_usage(int cdirfd, const char *name, const char *cg, pid_t init,
+                           struct container_limit_row rows[CONTAINER_LIMIT_ROWS], size_t *ret_n,
+                           struct coi_error *err);

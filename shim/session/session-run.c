@@ -759,6 +759,7 @@ int session_start(const struct session_flags *f, const struct session_start_opti
         s->network_mode = strdup(net_mode_to_string(net.policy.mode));
         if (!s->network_mode)
                 return coi_error_set(err, ENOMEM, "session: %m");
+        s->started_ns = now_ns();
         r = launch_on_slot(s, f, o, &mounts, &net, err);
         if (r < 0)
                 return r;
@@ -818,6 +819,15 @@ int session_stop(struct session *s, bool force, struct coi_error *err)
         if (!force)
                 container_wait_ready(s->store, s->name, CONTAINER_BUS_TIMEOUT_MS);
         int r = container_stop(s->store, s->name, CONTAINER_STOP_TIMEOUT, force, &res, err);
+        uint64_t max = s->limits.max_duration_ms;
+        if (max && s->limits.auto_stop && s->started_ns && now_ns() - s->started_ns >= max * 1000000u) {
+                /* The watcher stopped it (container.c); an ephemeral one is gone already. */
+                char when[32];
+                fprintf(stderr, "Container %s was stopped: it reached limits.runtime.max_duration (%s)\n",
+                        s->name, limits_format_duration(max, when, sizeof(when)));
+                if (r == -ENOENT)
+                        r = 0;
+        }
         agent_ssh_relay_stop(s->ssh_relay);
         s->ssh_relay = 0;
         if (r == 0 && !s->persistent) {

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "coi-runtime.h"
 #include "config/config.h"
@@ -59,6 +60,7 @@ struct session {
         pid_t ssh_relay;      /* its relay process (agent.h); session_stop ends it, a detach leaves it */
         struct limits limits; /* [limits.*] with the --limit-* flags, checked against the host */
         bool has_limits;      /* any of them set: recorded with the container */
+        uint64_t started_ns;  /* now_ns() before the launch: max_duration counts from about there */
 };
 
 void session_free(struct session *s);
