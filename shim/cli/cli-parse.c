@@ -5,11 +5,16 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "util.h"
+
+/* The choices most commands' --format shares: here, below the commands, so no cmd-*.c depends on
+ * main.c (which lists them all). */
+const char *const cli_text_json[] = { "text", "json", NULL };
 
 static const struct cli_flag help_flag = { .name = "help", .shorthand = 'h', .type = CLI_BOOL };
 
@@ -334,6 +339,45 @@ static int check_required(const struct cli_call *call, struct parse_error *e)
         return 0;
 }
 
+/* Levenshtein distance, for cobra's suggestions (words are short: command names). */
+static size_t distance(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b), row[64];
+        if (la >= ELEMENTSOF(row) || lb >= ELEMENTSOF(row))
+                return SIZE_MAX;
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                size_t prev = row[0];
+                row[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t cur = row[j], best = prev + (a[i - 1] != b[j - 1]);
+                        if (row[j] + 1 < best)
+                                best = row[j] + 1;
+                        if (row[j - 1] + 1 < best)
+                                best = row[j - 1] + 1;
+                        row[j] = best;
+                        prev = cur;
+                }
+        }
+        return row[lb];
+}
+
+/* cobra's "unknown command" for a first word that names no command, with its suggestions: commands
+ * within two edits of the word, or that start with it. Alone, without the usage. */
+static int unknown_command(const struct cli_command *root, const char *word)
+{
+        cli_error(1, "unknown command \"%s\" for \"%s\"", word, root->name);
+        bool any = false;
+        for (const struct cli_command *const *s = root->subcommands; *s; s++) {
+                if ((*s)->hidden || (distance(word, (*s)->name) > 2 && !startswith((*s)->name, word)))
+                        continue;
+                fprintf(stderr, "%s\t%s\n", any ? "" : "\nDid you mean this?\n", (*s)->name);
+                any = true;
+        }
+        return 1;
+}
+
 int cli_parse(const struct cli_command *root, int argc, char **argv, struct cli_call *call)
 {
         *call = (struct cli_call){ 0 };
@@ -343,14 +387,6 @@ int cli_parse(const struct cli_command *root, int argc, char **argv, struct cli_
                 return cli_error(1, "out of memory");
         find_path(root, argc, argv, call, is_path);
         call->cmd = call->path[call->depth - 1];
-        if (call->cmd->raw) {
-                int at = argc - 1;
-                while (at > 0 && !is_path[at])
-                        at--;
-                call->raw_argc = argc - at;
-                call->raw_argv = argv + at;
-                return 0;
-        }
 
         struct flag_set fs;
         flag_set_init(&fs, call->path, call->depth);
@@ -380,7 +416,7 @@ int cli_parse(const struct cli_command *root, int argc, char **argv, struct cli_
         }
         if (r == 0 && call->depth == 1 && call->nargs > 0 && root->subcommands)
                 /* cobra: a first word that names no command is reported alone, without the usage. */
-                return cli_error(1, "unknown command \"%s\" for \"%s\"", call->args[0], root->name);
+                return unknown_command(root, call->args[0]);
         r = r ?: check_args(call, &e);
         r = r ?: check_required(call, &e);
         if (r > 0) {
@@ -405,7 +441,7 @@ int cli_main(const struct cli_command *root, int argc, char **argv)
         if (r == 0 && !call.cmd->no_config && root->prepare)
                 r = root->prepare(&call);
         if (r == 0)
-                r = call.cmd->raw ? call.cmd->raw(call.raw_argc, call.raw_argv) : call.cmd->run(&call);
+                r = call.cmd->run(&call);
         cli_call_done(&call);
         return r < 0 ? 0 : r;
 }

@@ -52,8 +52,6 @@ struct cli_command {
         int n, max;
         /* The handler: returns the exit code. NULL for a group, whose bare call prints its help. */
         int (*run)(const struct cli_call *call);
-        /* TRANSITIONAL (issue 18): a command that still parses its own argv (argv[0] = its name). */
-        int (*raw)(int argc, char **argv);
         bool hidden;            /* not listed in the parent's help */
         bool flags_before_args; /* flags only before the first argument: the rest is a command line */
         bool no_config;         /* runs without prepare (the configuration is not loaded) */
@@ -84,8 +82,6 @@ struct cli_call {
         int nargs;
         struct cli_value values[CLI_VALUES_MAX];
         int nvalues;
-        int raw_argc; /* TRANSITIONAL: for cmd->raw, argv from the command's name on */
-        char **raw_argv;
 };
 
 /* Values by long name (a name the command does not have is a programming error: assert). */
@@ -118,3 +114,6 @@ int cli_print_completion(FILE *out, const struct cli_command *root, const char *
 
 /* "coi: " + message + newline on stderr: the one error printer of the shim. Returns code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* --format's values where code-on-incus has text and json (NULL-terminated; cli-parse.c). */
+extern const char *const cli_text_json[];

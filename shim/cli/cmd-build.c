@@ -1,5 +1,5 @@
-/* cmd-build.c — `coi build [--force] [--profile NAME]`: finds the recipe or the profile's build
- * settings, runs build_image() (build.c) and prints its steps with elapsed time, output condensed. */
+/* cmd-build.c — `coi build [-f] [--profile NAME]`: finds the recipe or the profile's build settings,
+ * runs build_image() (build.c) and prints its steps with elapsed time, output condensed. */
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -20,25 +20,6 @@ static volatile sig_atomic_t cancel_requested;
 static void on_signal(int sig _unused_)
 {
         cancel_requested = 1;
-}
-
-static void usage(FILE *out)
-{
-        fputs("Usage: coi build [--force] [--profile NAME] [--recipe DIR] [--verbose]\n"
-              "\n"
-              "Builds the default image " BUILD_DEFAULT_IMAGE " from its recipe (images/default), or with\n"
-              "--profile NAME the profile's image: its [container] image, made from its [container.build]\n"
-              "base (default " BUILD_DEFAULT_IMAGE ") by running its build script or commands in a chroot.\n"
-              "\n"
-              "  -f, --force      rebuild an image that exists and replace it when the build is done\n"
-              "  --profile NAME   build the profile's image\n"
-              "  --recipe DIR     the recipe directory (default: $COI_BUILD_RECIPE_DIR, else images/default\n"
-              "                   of the source tree of an uninstalled coi, else the installed\n"
-              "                   " COI_DATADIR "/images/default)\n"
-              "  -v, --verbose    show every line of the build's output\n"
-              "\n"
-              "The store is $COI_IMAGES_DIR, or " IMAGE_STORE_DEFAULT ".\n",
-              out);
 }
 
 /* ---- progress ---- */
@@ -148,54 +129,6 @@ static char *find_recipe(const char *flag)
 
 /* ---- the command ---- */
 
-struct args {
-        const char *profile, *recipe;
-        bool force, verbose;
-};
-
-static int parse_args(int argc, char **argv, struct args *a)
-{
-        for (int i = 1; i < argc; i++) {
-                const char *arg = argv[i];
-                const char **valued = NULL;
-                const char *v = NULL;
-                if (streq(arg, "--help") || streq(arg, "-h")) {
-                        usage(stdout);
-                        return 0;
-                } else if (streq(arg, "--force") || streq(arg, "-f")) {
-                        a->force = true;
-                        continue;
-                } else if (streq(arg, "--verbose") || streq(arg, "-v")) {
-                        a->verbose = true;
-                        continue;
-                } else if (startswith(arg, "--profile")) {
-                        valued = &a->profile;
-                        v = arg + strlen("--profile");
-                } else if (startswith(arg, "--recipe")) {
-                        valued = &a->recipe;
-                        v = arg + strlen("--recipe");
-                }
-                if (!valued || (v[0] != '\0' && v[0] != '=')) {
-                        fprintf(stderr, "coi build: unknown %s \"%s\"\n", arg[0] == '-' ? "flag" : "argument",
-                                arg);
-                        return 2;
-                }
-                if (v[0] == '=') {
-                        *valued = v + 1;
-                } else if (i + 1 < argc) {
-                        *valued = argv[++i];
-                } else {
-                        fprintf(stderr, "coi build: %s needs a value\n", arg);
-                        return 2;
-                }
-                if (!**valued) {
-                        fprintf(stderr, "coi build: %s needs a value\n", arg);
-                        return 2;
-                }
-        }
-        return -1;
-}
-
 /* An image that exists is not rebuilt without --force; say what it was built from and whether the
  * recipe has changed since. */
 static void print_exists(struct image_store *s, const char *name, const char *recipe, const char *recipe_hash)
@@ -214,35 +147,33 @@ static void print_exists(struct image_store *s, const char *name, const char *re
         build_record_done(&rec);
 }
 
-static int cmd_build(int argc, char **argv)
+static int build_run(const struct cli_call *call)
 {
-        struct args a = { 0 };
-        int r = parse_args(argc, argv, &a);
-        if (r >= 0)
-                return r;
+        const char *profile = *cli_str(call, "profile") ? cli_str(call, "profile") : NULL;
+        const char *recipe_flag = *cli_str(call, "recipe") ? cli_str(call, "recipe") : NULL;
+        bool force = cli_bool(call, "force");
+        if (profile && recipe_flag)
+                return cli_error(2, "--recipe and --profile exclude each other");
+        if (cli_changed(call, "compression"))
+                fprintf(stderr, "coi: note: --compression has no effect on coi build: coi's store keeps an "
+                                "image as an unpacked tree (coi image export --compression compresses an "
+                                "export)\n");
 
         struct coi_error err = { 0 };
-        struct build_options o = { .force = a.force };
+        struct build_options o = { .force = force };
         _cleanup_free_ char *recipe = NULL;
         _cleanup_(config_freep) struct config *cfg = NULL;
         char recipe_hash[65] = "";
-        if (a.profile) {
-                if (a.recipe) {
-                        fprintf(stderr, "coi build: --recipe and --profile exclude each other\n");
-                        return 2;
-                }
-                if (config_load(&(struct config_load_options){ .profile = a.profile }, &cfg, &err) < 0) {
-                        fprintf(stderr, "coi build: %s\n", err.msg);
-                        return 1;
-                }
+        if (profile) {
+                if (config_load(&(struct config_load_options){ .profile = profile }, &cfg, &err) < 0)
+                        return cli_error(1, "%s", err.msg);
                 const char *origin = config_origin(cfg, "container.image");
                 if (!cfg->profile || !cfg->container.image || !origin || streq(origin, "default")) {
-                        fprintf(stderr,
-                                "coi build: profile %s names no image to build: set [container] image = "
-                                "\"NAME\" "
-                                "in it\n",
-                                a.profile);
-                        return 1;
+                        return cli_error(
+                                1,
+                                "profile %s names no image to build: set [container] image = \"NAME\" "
+                                "in it",
+                                profile);
                 }
                 o.name = cfg->container.image;
                 o.base = cfg->container.build.base && cfg->container.build.base[0] ? cfg->container.build.base
@@ -251,45 +182,37 @@ static int cmd_build(int argc, char **argv)
                                    ? cfg->container.build.script
                                    : NULL;
                 o.commands = cfg->container.build.commands;
-                o.profile = a.profile;
+                o.profile = profile;
                 if (!o.script && !(o.commands && o.commands[0])) {
-                        fprintf(stderr,
-                                "coi build: profile %s has no [container.build] script or commands: nothing "
-                                "to "
-                                "build\n",
-                                a.profile);
-                        return 1;
+                        return cli_error(1,
+                                         "profile %s has no [container.build] script or commands: nothing to "
+                                         "build",
+                                         profile);
                 }
                 if (streq(o.name, o.base)) {
-                        fprintf(stderr,
-                                "coi build: profile %s builds image %s on itself; set another "
-                                "[container.build] base\n",
-                                a.profile, o.name);
-                        return 1;
+                        return cli_error(
+                                1,
+                                "profile %s builds image %s on itself; set another [container.build] "
+                                "base",
+                                profile, o.name);
                 }
         } else {
-                recipe = find_recipe(a.recipe);
-                if (!recipe) {
-                        fprintf(stderr, "coi build: recipe images/default not found; give its directory with "
-                                        "--recipe DIR or $COI_BUILD_RECIPE_DIR\n");
-                        return 1;
-                }
-                if (build_recipe_hash(recipe, recipe_hash, &err) < 0) {
-                        fprintf(stderr, "coi build: %s\n", err.msg);
-                        return 1;
-                }
+                recipe = find_recipe(recipe_flag);
+                if (!recipe)
+                        return cli_error(1, "recipe images/default not found; give its directory with "
+                                            "--recipe DIR or $COI_BUILD_RECIPE_DIR");
+                if (build_recipe_hash(recipe, recipe_hash, &err) < 0)
+                        return cli_error(1, "%s", err.msg);
                 o.name = BUILD_DEFAULT_IMAGE;
                 o.recipe_dir = recipe;
         }
 
         _cleanup_(image_store_freep) struct image_store *store = NULL;
-        if (image_store_open(NULL, true, &store, &err) < 0) {
-                fprintf(stderr, "coi build: %s\n", err.msg);
-                return 1;
-        }
+        if (image_store_open(NULL, true, &store, &err) < 0)
+                return cli_error(1, "%s", err.msg);
         _cleanup_(image_info_freep) struct image_info *existing = NULL;
         struct coi_error ignored = { 0 };
-        if (!a.force && image_lookup(store, o.name, &existing, &ignored) == 0) {
+        if (!force && image_lookup(store, o.name, &existing, &ignored) == 0) {
                 print_exists(store, o.name, recipe, recipe_hash[0] ? recipe_hash : NULL);
                 return 0;
         }
@@ -298,8 +221,8 @@ static int cmd_build(int argc, char **argv)
                 printf("Building %s from %s (recipe %.12s)%s\n", o.name, recipe, recipe_hash,
                        existing ? "; it replaces the existing image when done" : "");
         else
-                printf("Building %s for profile %s on %s%s\n", o.name, a.profile, o.base,
-                       a.force ? " (an existing image is replaced when done)" : "");
+                printf("Building %s for profile %s on %s%s\n", o.name, profile, o.base,
+                       force ? " (an existing image is replaced when done)" : "");
         fflush(stdout);
 
         struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term, old_hup;
@@ -307,12 +230,12 @@ static int cmd_build(int argc, char **argv)
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         sigaction(SIGHUP, &sa, &old_hup);
-        struct progress p = { .start = now_ns(), .verbose = a.verbose };
+        struct progress p = { .start = now_ns(), .verbose = cli_bool(call, "verbose") };
         o.report = on_report;
         o.userdata = &p;
         o.cancel = &cancel_requested;
         _cleanup_(image_info_freep) struct image_info *info = NULL;
-        r = build_image(store, &o, &info, &err);
+        int r = build_image(store, &o, &info, &err);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGHUP, &old_hup, NULL);
@@ -321,10 +244,10 @@ static int cmd_build(int argc, char **argv)
         if (r < 0) {
                 print_tail(&p);
                 progress_done(&p);
-                fprintf(stderr, "coi build: %s\n", err.msg);
-                fprintf(stderr, "coi build: %s not built (after %s); nothing was left behind\n", o.name,
-                        took);
-                return r == -ECANCELED ? 130 : 1;
+                /* code-on-incus's "build failed: " first, then what is left (nothing) */
+                cli_error(1, "build failed: %s", err.msg);
+                return cli_error(r == -ECANCELED ? 130 : 1,
+                                 "%s not built (after %s); nothing was left behind", o.name, took);
         }
         progress_done(&p);
         char size[32];
@@ -333,9 +256,43 @@ static int cmd_build(int argc, char **argv)
         return 0;
 }
 
-/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+static const struct cli_flag build_flags[] = {
+        { .name = "force",
+          .shorthand = 'f',
+          .type = CLI_BOOL,
+          .help = "rebuild an image that exists; it is replaced when the build is done" },
+        { .name = "compression",
+          .type = CLI_STRING,
+          .help = "accepted, no effect: coi's store keeps images unpacked (see image export)" },
+        { .name = "recipe",
+          .type = CLI_STRING,
+          .help = "the recipe directory (default: $COI_BUILD_RECIPE_DIR, else images/default)" },
+        { .name = "verbose",
+          .shorthand = 'v',
+          .type = CLI_BOOL,
+          .help = "show every line of the build's output" },
+        { 0 },
+};
+
 const struct cli_command cli_cmd_build = {
         .name = "build",
         .summary = "Build the default image (coi-default) or a profile's image",
-        .raw = cmd_build
+        .description =
+                "Build the default image " BUILD_DEFAULT_IMAGE " from its recipe (images/default), or with\n"
+                "--profile NAME the profile's image: its [container] image, made from its [container.build]\n"
+                "base (default " BUILD_DEFAULT_IMAGE
+                ") by running its build script or commands in a chroot.\n"
+                "An image that exists is left alone unless --force is given.\n"
+                "\n"
+                "The recipe is --recipe DIR, else $COI_BUILD_RECIPE_DIR, else images/default of the source\n"
+                "tree of an uninstalled coi, else the installed " COI_DATADIR "/images/default.\n"
+                "The store is $COI_IMAGES_DIR, or " IMAGE_STORE_DEFAULT ".\n"
+                "\n"
+                "Examples:\n"
+                "  coi build\n"
+                "  coi build --force\n"
+                "  coi build --profile rust-dev",
+        .flags = build_flags,
+        .args = CLI_ARGS_NONE,
+        .run = build_run,
 };

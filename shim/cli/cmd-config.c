@@ -1,5 +1,5 @@
-/* cmd-config.c — `coi config show [--format text|json] [--profile NAME]`: the effective configuration,
- * each key with the layer it came from (default, a file:line, an environment variable, a flag). */
+/* cmd-config.c — `coi config show [--format text|json]` (with the global --profile): the effective
+ * configuration, each key with the layer it came from (default, a file:line, an environment variable). */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,81 +7,49 @@
 #include "config/config.h"
 #include "util.h"
 
-static void usage(FILE *out)
+static int config_show_run(const struct cli_call *call)
 {
-        fputs("Usage: coi config show [--format text|json] [--profile NAME]\n"
-              "\n"
-              "Prints every configuration key with its value and where it came from: \"default\",\n"
-              "FILE:LINE, \"env NAME\" or \"flag --NAME\". Files are read in this order, later ones\n"
-              "winning: ~/.coi/config.toml, ./.coi/config.toml, $COI_CONFIG; then the profile, then\n"
-              "environment variables.\n",
-              out);
-}
-
-static int cmd_config(int argc, char **argv)
-{
-        enum config_show_format format = CONFIG_SHOW_TEXT;
-        const char *profile = NULL;
-
-        if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
-                usage(argc < 2 ? stderr : stdout);
-                return argc < 2 ? 2 : 0;
-        }
-        if (!streq(argv[1], "show")) {
-                fprintf(stderr, "coi config: unknown subcommand \"%s\"\n", argv[1]);
-                usage(stderr);
-                return 2;
-        }
-        for (int i = 2; i < argc; i++) {
-                const char *a = argv[i];
-                const char *v = NULL;
-                if (streq(a, "--json")) {
-                        format = CONFIG_SHOW_JSON;
-                        continue;
-                }
-                if (streq(a, "--help") || streq(a, "-h")) {
-                        usage(stdout);
-                        return 0;
-                }
-                if (startswith(a, "--format=") || startswith(a, "--profile="))
-                        v = strchr(a, '=') + 1;
-                else if ((streq(a, "--format") || streq(a, "--profile")) && i + 1 < argc)
-                        v = argv[++i];
-                if (v && startswith(a, "--format")) {
-                        if (streq(v, "json"))
-                                format = CONFIG_SHOW_JSON;
-                        else if (streq(v, "text"))
-                                format = CONFIG_SHOW_TEXT;
-                        else {
-                                fprintf(stderr,
-                                        "coi config show: --format must be text or json, got \"%s\"\n", v);
-                                return 2;
-                        }
-                } else if (v && startswith(a, "--profile")) {
-                        profile = v;
-                } else {
-                        fprintf(stderr, "coi config show: unknown argument \"%s\"\n", a);
-                        return 2;
-                }
-        }
-
+        bool json = streq(cli_str(call, "format"), "json") || cli_bool(call, "json");
+        const char *profile = cli_str(call, "profile");
         struct coi_error err = { 0 };
         _cleanup_(config_freep) struct config *cfg = NULL;
-        struct config_load_options opts = { .profile = profile };
-        if (config_load(&opts, &cfg, &err) < 0) {
-                fprintf(stderr, "coi: %s\n", err.msg);
-                return 1;
-        }
-        if (config_show(cfg, stdout, format, false) < 0 || fflush(stdout) != 0) {
-                fprintf(stderr, "coi: write output: %m\n");
-                return 1;
-        }
+        struct config_load_options opts = { .profile = *profile ? profile : NULL };
+        if (config_load(&opts, &cfg, &err) < 0)
+                return cli_error(1, "%s", err.msg);
+        if (config_show(cfg, stdout, json ? CONFIG_SHOW_JSON : CONFIG_SHOW_TEXT, false) < 0 ||
+            fflush(stdout) != 0)
+                return cli_error(1, "write output: %m");
         return 0;
 }
 
-/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
+static const struct cli_flag show_flags[] = {
+        { .name = "format",
+          .type = CLI_STRING,
+          .def = "text",
+          .choices = cli_text_json,
+          .help = "text or json" },
+        { .name = "json", .type = CLI_BOOL, .help = "same as --format json", .hidden = true },
+        { 0 },
+};
+
+static const struct cli_command show = {
+        .name = "show",
+        .summary = "Show the merged configuration and where each value comes from",
+        .description =
+                "Print every configuration key with its value and where it came from: \"default\",\n"
+                "FILE:LINE or \"env NAME\". Files are read in this order, later ones winning:\n"
+                "~/.coi/config.toml, ./.coi/config.toml, $COI_CONFIG; then the profile (--profile NAME),\n"
+                "then environment variables.",
+        .flags = show_flags,
+        .args = CLI_ARGS_NONE,
+        .run = config_show_run,
+};
+
+static const struct cli_command *const config_commands[] = { &show, NULL };
+
+/* coi's own: code-on-incus 0.8 has no config command. */
 const struct cli_command cli_cmd_config = {
         .name = "config",
         .summary = "Show the merged configuration and where each value comes from",
-        .raw = cmd_config
+        .subcommands = config_commands,
 };

@@ -8,24 +8,6 @@
 #include "health/health.h"
 #include "util.h"
 
-static void usage(FILE *out)
-{
-        fputs("Usage: coi health [--format text|json] [-v|--verbose]\n"
-              "\n"
-              "Checks what coi needs from this host: kernel, namespaces, idmapped mounts, cgroup v2 and\n"
-              "its controllers, seccomp, LSMs, nftables, subordinate ids, the default image, disk space\n"
-              "and leftovers of earlier containers. Changes nothing.\n"
-              "\n"
-              "  --format text|json   output format (default text)\n"
-              "  -v, --verbose        show each check's details\n"
-              "\n"
-              "Exit codes:\n"
-              "  0 = healthy (all checks pass)\n"
-              "  1 = degraded (warnings but functional)\n"
-              "  2 = unhealthy (critical failures)\n",
-              out);
-}
-
 static const struct {
         const char *name, *display;
 } display_names[] = {
@@ -118,54 +100,53 @@ static void print_text(const struct health_report *r, bool verbose)
         }
 }
 
-static int cmd_health(int argc, char **argv)
+static int health_command(const struct cli_call *call)
 {
-        const char *format = "text";
-        bool verbose = false;
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                if (streq(a, "--help") || streq(a, "-h")) {
-                        usage(stdout);
-                        return 0;
-                } else if (streq(a, "-v") || streq(a, "--verbose")) {
-                        verbose = true;
-                } else if (streq(a, "--format") && i + 1 < argc) {
-                        format = argv[++i];
-                } else if (startswith(a, "--format=")) {
-                        format = a + strlen("--format=");
-                } else {
-                        fprintf(stderr, "coi health: unknown flag or argument \"%s\"\n", a);
-                        usage(stderr);
-                        return 2;
-                }
-        }
-        if (!streq(format, "text") && !streq(format, "json")) {
-                fprintf(stderr, "Error: invalid format '%s': must be 'text' or 'json'\n", format);
-                return 2;
-        }
-
         struct health_report r;
         health_run(&r);
         int code = health_exit_code(r.overall);
-        if (streq(format, "json")) {
+        if (streq(cli_str(call, "format"), "json")) {
                 _cleanup_free_ char *json = NULL;
                 struct coi_error err = { 0 };
                 if (health_report_json(&r, &json, &err) < 0) {
-                        fprintf(stderr, "coi health: %s\n", err.msg);
-                        code = 2;
+                        code = cli_error(2, "health: %s", err.msg);
                 } else {
                         fputs(json, stdout);
                         if (!json[0] || json[strlen(json) - 1] != '\n')
                                 fputc('\n', stdout);
                 }
         } else {
-                print_text(&r, verbose);
+                print_text(&r, cli_bool(call, "verbose"));
         }
         health_report_done(&r);
         return code;
 }
 
-/* TRANSITIONAL (issue 18): parses its own argv until it takes a cli_call. */
-const struct cli_command cli_cmd_health = { .name = "health",
-                                            .summary = "Check system health and dependencies",
-                                            .raw = cmd_health };
+static const struct cli_flag health_flags[] = {
+        { .name = "format",
+          .type = CLI_STRING,
+          .def = "text",
+          .choices = cli_text_json,
+          .help = "text or json" },
+        { .name = "verbose", .shorthand = 'v', .type = CLI_BOOL, .help = "show each check's details" },
+        { 0 },
+};
+
+const struct cli_command cli_cmd_health = {
+        .name = "health",
+        .summary = "Check system health and dependencies",
+        .description =
+                "Check what coi needs from this host: kernel, namespaces, idmapped mounts, cgroup v2 and\n"
+                "its controllers, seccomp, LSMs, nftables, subordinate ids, the default image, disk space\n"
+                "and leftovers of earlier containers. Changes nothing.\n"
+                "\n"
+                "Exit codes:\n"
+                "  0 = healthy (all checks pass)\n"
+                "  1 = degraded (warnings but functional)\n"
+                "  2 = unhealthy (critical failures)",
+        .flags = health_flags,
+        .args = CLI_ARGS_ANY,
+        .run = health_command,
+        /* code-on-incus runs health on the built-in defaults when the configuration is broken */
+        .no_config = true,
+};

@@ -8,8 +8,6 @@
 #include "config/config.h"
 #include "util.h"
 
-const char *const cli_text_json[] = { "text", "json", NULL };
-
 /* code-on-incus's persistent flags: accepted by every command, before or after its name. */
 static const struct cli_flag global_flags[] = {
         { .name = "workspace",
@@ -95,8 +93,6 @@ static int root_run(const struct cli_call *call)
  * name a profile, as code-on-incus checks before running anything. */
 static int prepare(const struct cli_call *call)
 {
-        if (call->cmd->raw) /* TRANSITIONAL: raw commands load their configuration themselves */
-                return 0;
         const char *profile = cli_str(call, "profile");
         struct config_load_options o = { .profile = *profile ? profile : NULL };
         struct config *cfg = NULL;
@@ -111,12 +107,19 @@ static int prepare(const struct cli_call *call)
 }
 
 static const struct cli_command *const root_commands[] = {
-        &cli_cmd_attach, &cli_cmd_build,     &cli_cmd_clean,    &cli_cmd_completion,
-        &cli_cmd_config, &cli_cmd_container, &cli_cmd_file,     &cli_cmd_health,
-        &cli_cmd_help,   &cli_cmd_image,     &cli_cmd_info,     &cli_cmd_kill,
-        &cli_cmd_list,   &cli_cmd_network,   &cli_cmd_persist,  &cli_cmd_profile,
-        &cli_cmd_run,    &cli_cmd_shell,     &cli_cmd_shutdown, &cli_cmd_snapshot,
-        &cli_cmd_tmux,   &cli_cmd_unfreeze,  &cli_cmd_version,  NULL,
+        &cli_cmd_attach,   &cli_cmd_build,
+        &cli_cmd_clean,    &cli_cmd_completion,
+        &cli_cmd_config,   &cli_cmd_container,
+        &cli_cmd_file,     &cli_cmd_health,
+        &cli_cmd_help,     &cli_cmd_image,
+        &cli_cmd_info,     &cli_cmd_kill,
+        &cli_cmd_list,     &cli_cmd_network,
+        &cli_cmd_persist,  &cli_cmd_profile,
+        &cli_cmd_run,      &cli_cmd_schema,
+        &cli_cmd_shell,    &cli_cmd_shutdown,
+        &cli_cmd_snapshot, &cli_cmd_tmux,
+        &cli_cmd_unfreeze, &cli_cmd_update,
+        &cli_cmd_version,  NULL,
 };
 
 const struct cli_command cli_root = {

@@ -178,6 +178,10 @@ struct config_load_options {
  * FILE:", "profile error in FILE:"). Flags come after, via config_set_from_flag. */
 int config_load(const struct config_load_options *opts, struct config **ret, struct coi_error *err);
 
+/* The JSON Schema (draft 2020-12) of a config file (CONFIG_LAYER_FILE) or of a profile's config.toml
+ * (CONFIG_LAYER_PROFILE), generated from the key table; allocated. */
+int config_schema_json(enum config_layer layer, char **ret, struct coi_error *err);
+
 /* A config holding only the built-in defaults. */
 int config_new_defaults(const char *home, struct config **ret, struct coi_error *err);
 /* A config with nothing set (all origins NULL): the overlay a profile chain is merged into. */

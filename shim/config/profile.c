@@ -132,11 +132,10 @@ static int scan_dir(struct profile_set *s, const char *parent, struct coi_error 
                         continue; /* not a profile, as in code-on-incus */
                 const struct profile *old = profile_find(s, *n);
                 if (old)
-                        return coi_error_set(
-                                err, EEXIST,
-                                "profile \"%s\" defined in multiple locations: %s and %s; rename or "
-                                "delete one so it is clear which one is used",
-                                *n, old->path, path);
+                        return coi_error_set(err, EEXIST,
+                                             "profile \"%s\" defined in multiple locations:\n  %s\n  %s\n"
+                                             "rename or delete one so it is clear which one is used",
+                                             *n, old->path, path);
                 struct profile *v = realloc(s->v, (s->n + 1) * sizeof(*v));
                 if (!v)
                         return coi_error_set(err, ENOMEM, "%s: %m", path);

@@ -133,8 +133,9 @@ class Lab:
         sh("nft", "add", "rule", "ip", "hostfw", "forward_host", "ip", "daddr", "192.0.2.99", "drop")
         # the outside is up when its DNS answers and its servers listen (bounded)
         ok = wait_until(lambda: sh(*o, "ss", "-Hltun", check=False).stdout.count(f":{PORT} ") >= 6 and
-                        f"{OUT_DNS}:53" in sh(*o, "ss", "-Hlun", check=False).stdout, 30)
-        assert ok, "the outside namespace's servers did not start"
+                        f"{OUT_DNS}:53" in sh(*o, "ss", "-Hlun", check=False).stdout and
+                        f":{PORT + 1} " in sh("ss", "-Hltn", check=False).stdout, 30)
+        assert ok, "the outside namespace's servers (or the host's own service) did not start"
 
     def settled(self, seconds=6):
         """Whether the host is back to its state before any container, within seconds: the bridge, the

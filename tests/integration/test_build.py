@@ -302,12 +302,22 @@ def test_profile_errors(coi, home):
             'commands = ["true"]\n')
     r = coi("build", "--profile", "nobase", check=False)
     assert r.returncode == 1
-    assert "base image nope not found" in r.stderr
+    assert "build failed: " in r.stderr and "base image nope not found" in r.stderr
 
+    # --profile is the global flag: a missing profile fails before anything runs
     r = coi("build", "--profile", "missing", check=False)
-    assert r.returncode == 1
-    assert "missing" in r.stderr
+    assert (r.returncode, r.stderr) == (1, "coi: profile 'missing' not found\n")
 
+    # upstream's --compression is accepted and says why it changes nothing here
+    r = coi("build", "--profile", "nobuild", "--compression", "xz", check=False)
+    assert r.returncode == 1
+    assert "--compression has no effect" in r.stderr and "no [container.build] script" in r.stderr
+
+    # cobra's parse errors: exit 1, the message after the usage
     r = coi("build", "--bogus", check=False)
-    assert r.returncode == 2
-    assert 'unknown flag "--bogus"' in r.stderr
+    assert r.returncode == 1
+    assert "Usage:" in r.stderr and r.stderr.endswith("coi: unknown flag: --bogus\n")
+    r = coi("build", "extra", check=False)
+    assert r.returncode == 1 and 'unknown command "extra" for "coi build"' in r.stderr
+    r = coi("build", "--recipe", "/x", "--profile", "nobuild", check=False)
+    assert (r.returncode, r.stderr) == (2, "coi: --recipe and --profile exclude each other\n")

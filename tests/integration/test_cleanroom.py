@@ -123,10 +123,11 @@ def installed():
 
 
 def test_installed_coi_prints_its_version(installed):
-    p = installed.run("coi --version", "command -v coi && coi --version")
+    p = installed.run("coi version", "command -v coi && coi version && coi --version")
     lines = p.stdout.splitlines()
     assert lines[0] == "/usr/local/bin/coi"
     assert lines[1].startswith("code-on-incus (coi) v")
+    assert lines[3] == "coi version " + lines[1].rsplit(" v", 1)[1]
 
 
 def test_installed_coi_health_finds_no_failure(installed):

@@ -169,3 +169,116 @@ def test_profile_cycle_names_the_chain(user):
     r = user.coi("config", "show", "--profile", "a", check=False)
     assert r.returncode == 1
     assert 'profile inheritance cycle detected involving "a": a -> b -> a' in r.stderr
+    # listing resolves every profile, so it fails the same way (code-on-incus: exit 1)
+    r = user.coi("profile", "list", check=False)
+    assert r.returncode == 1 and "profile inheritance cycle detected involving" in r.stderr
+
+
+def test_profile_in_two_places_names_both(user):
+    home = write(user.home / ".coi/profiles/dup/config.toml", "")
+    proj = write(user.ws / ".coi/profiles/dup/config.toml", "")
+    r = user.coi("profile", "list", check=False)
+    assert r.returncode == 1
+    assert f'profile "dup" defined in multiple locations:\n  {home}\n  {proj}\n' in r.stderr
+    r = user.coi("profile", "info", "dup", check=False)
+    assert r.returncode == 1 and 'profile "dup" defined in multiple locations' in r.stderr
+
+
+def test_profile_create_flags(user):
+    r = user.coi("profile", "create", "img", "--image", "coi-rust", "--persistent", "--inherits", "base")
+    path = user.home / ".coi/profiles/img/config.toml"
+    assert path.read_text() == 'inherits = "base"\n\n[container]\nimage = "coi-rust"\npersistent = true\n'
+    user.coi("profile", "create", "base")
+    s = show(user, env={})
+    out = user.coi("config", "show", "--profile", "img").stdout
+    assert 'container.image = "coi-rust"' in out and "container.persistent = true" in out
+    assert s["container.persistent"][0] == "false"  # the global --persistent is not what create wrote
+
+    user.coi("profile", "create", "eph", "--persistent=false")
+    assert (user.home / ".coi/profiles/eph/config.toml").read_text() == "[container]\npersistent = false\n"
+
+    # -w names the workspace whose .coi is used, as the global flag does everywhere
+    other = user.ws.parent / "other"
+    (other / ".coi").mkdir(parents=True)
+    user.coi("profile", "create", "there", "-w", str(other))
+    assert (other / ".coi/profiles/there/config.toml").read_text() == ""
+    user.coi("profile", "create", "proj", "--project")
+    assert (user.ws / ".coi/profiles/proj/config.toml").exists()
+
+    def fails(*args):
+        r = user.coi(*args, check=False)
+        return r.returncode, r.stderr.splitlines()[-1] if r.stderr else ""
+
+    assert fails("profile", "create", "x", "--user", "--project") == \
+        (1, "coi: --user and --project are mutually exclusive")
+    code, msg = fails("profile", "create", "default")
+    assert code == 1 and "reserved" in msg
+    assert fails("profile", "create") == (1, "coi: accepts 1 arg(s), received 0")
+    assert fails("profile", "create", "a/b")[0] == 1
+    assert not (user.home / ".coi/profiles/x").exists()
+
+
+def test_profile_list_json_and_formats(user):
+    write(user.home / ".coi/profiles/zeta/config.toml", '[container]\npersistent = true\n')
+    write(user.home / ".coi/profiles/alpha/config.toml", 'inherits = "zeta"\n')
+    entries = json.loads(user.coi("profile", "list", "--format", "json").stdout)
+    # sorted by name; image "" when the profile sets none, persistent null when not set
+    assert [e["name"] for e in entries] == ["alpha", "default", "zeta"]
+    alpha = entries[0]
+    assert alpha == {"name": "alpha", "image": "", "persistent": True, "inherits": "zeta",
+                     "source": str(user.home / ".coi/profiles/alpha/config.toml")}
+    assert "inherits" not in entries[2]
+    assert entries[1]["image"] == "coi-default" and entries[1]["source"] == "(built-in)"
+    assert json.loads(user.coi("profile", "list", "--json").stdout) == entries
+    text = user.coi("profile", "list").stdout.splitlines()
+    assert [line.split()[:3] for line in text[1:]] == [["alpha", "(default)", "true"],
+                                                         ["default", "coi-default", "false"],
+                                                         ["zeta", "(default)", "true"]]
+    r = user.coi("profile", "list", "--format", "yaml", check=False)
+    assert (r.returncode, r.stderr) == (2, "coi: invalid format 'yaml': must be 'text' or 'json'\n")
+    r = user.coi("config", "show", "--format", "yaml", check=False)
+    assert r.returncode == 2 and "invalid format 'yaml'" in r.stderr
+
+
+def test_profile_and_config_help_and_names(user):
+    write(user.home / ".coi/profiles/p/config.toml", '[container]\nimage = "pimg"\n')
+    for args in (("profile",), ("profile", "--help"), ("profile", "bogus")):
+        r = user.coi(*args)
+        assert "Available Commands:" in r.stdout and "create" in r.stdout
+        assert "  show " not in r.stdout  # info's old name: accepted, not listed
+    r = user.coi("profile", "info", "--help")
+    assert r.returncode == 0 and "coi profile info <name>" in r.stdout
+    assert user.coi("profile", "show", "p").stdout == user.coi("profile", "info", "p").stdout
+    assert "Source:  " in user.coi("profile", "info", "p").stdout
+    r = user.coi("profile", "info", "nope", check=False)
+    assert (r.returncode, r.stderr) == (1, "coi: profile 'nope' not found\n")
+    r = user.coi("profile", "edit", "default", check=False)
+    assert (r.returncode, r.stderr) == (1, "coi: cannot edit built-in profile 'default'\n")
+    r = user.coi("config")
+    assert "Available Commands:" in r.stdout and "show" in r.stdout
+    r = user.coi("config", "show", "extra", check=False)
+    assert r.returncode == 1 and 'unknown command "extra" for "coi config show"' in r.stderr
+    # the global --profile works before the command too
+    assert 'container.image = "pimg"' in user.coi("--profile", "p", "config", "show").stdout
+    r = user.coi("--profile", "nope", "config", "show", check=False)
+    assert (r.returncode, r.stderr) == (1, "coi: profile 'nope' not found\n")
+
+
+def test_schemas_describe_every_key_the_loader_knows(user):
+    """`coi schema config|profile` come from the loader's key table: every key `config show` lists has
+    a property of its type, and a profile's schema has its own root keys."""
+    import json
+    config = json.loads(user.coi("schema", "config").stdout)
+    profile = json.loads(user.coi("schema", "profile").stdout)
+    types = {"true": "boolean", "false": "boolean", "[": "array", '"': "string"}
+    for key, (value, _origin) in show(user).items():
+        node = config
+        for part in key.split("."):
+            assert node["type"] == "object" and node["additionalProperties"] is False, key
+            node = node["properties"][part]
+        expected = types.get(value[:1] if value[:1] in '["' else value, None)
+        if expected:
+            assert node["type"] == expected, (key, node)
+    assert {"inherits", "context", "model", "forward_env", "environment", "mounts"} <= set(profile["properties"])
+    assert "defaults" not in profile["properties"]  # a profile sets them at its root
+    assert profile["properties"]["network"]["properties"]["mode"]["enum"] == ["restricted", "allowlist", "open"]

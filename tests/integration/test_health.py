@@ -159,9 +159,35 @@ def test_low_disk_space_where_the_data_lives(tmp_path, size, status):
 
 def test_bad_format_is_a_usage_error():
     r = coi("health", "--format", "yaml")
-    assert r.returncode == 2
-    assert "invalid format 'yaml'" in r.stderr
-    assert r.stdout == ""
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", "coi: invalid format 'yaml': must be 'text' or 'json'\n")
+    r = coi("health", "--bogus")
+    assert r.returncode == 1 and r.stderr.endswith("coi: unknown flag: --bogus\n")
+    r = coi("health", "--help")
+    assert r.returncode == 0 and "2 = unhealthy" in r.stdout and "--format string" in r.stdout
+
+
+def test_health_runs_when_the_config_is_broken(tmp_path):
+    """code-on-incus runs health on the built-in defaults; every other command refuses the config."""
+    (tmp_path / ".coi").mkdir()
+    (tmp_path / ".coi" / "config.toml").write_text('[container]\nimgae = "x"\n')
+    env = {"HOME": str(tmp_path)}
+    assert coi("config", "show", env=env).returncode == 1
+    r = coi("health", "--format", "json", env=env)
+    assert r.returncode in (0, 1, 2), r.stderr
+    assert set(json.loads(r.stdout)["checks"]) == CHECKS
+
+
+def test_update_says_how_coi_is_updated():
+    version = coi("version").stdout.split()[2]
+    for args in (("update", "--check"), ("update",), ("update", "-f"), ("update", "--force", "--check")):
+        r = coi(*args)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[0] == f"Current version: {version}"
+        assert "git pull && tools/quickstart --install-only" in lines[1]
+    assert "update " in coi("--help").stdout
+    r = coi("update", "--bogus")
+    assert r.returncode == 1 and "unknown flag: --bogus" in r.stderr
 
 
 def test_version_has_code_on_incus_first_line():

@@ -232,20 +232,98 @@ def test_interrupted_import_leaves_nothing(tmp_path, store):
 def test_usage_and_file_errors(tmp_path, store, coi):
     def rc(*args):
         r = coi(*args, check=False)
-        return r.returncode, r.stderr.splitlines()[0] if r.stderr else ""
+        return r.returncode, r.stderr.splitlines()[-1] if r.stderr else ""
 
-    assert rc("image", "import", "x.tar") == (2, "coi image import: --alias NAME is required")
-    assert rc("image", "import", "x.tar", "--alias", "n", "--bogus") == (2, 'coi image import: unknown flag "--bogus"')
-    assert rc("image", "export", "n", "f.tar", "--compression", "lz4")[0] == 2
-    assert rc("image", "list", "--format", "yaml") == (2, 'coi image list: --format must be text or json, got "yaml"')
-    assert rc("image", "frobnicate")[0] == 2
-    assert rc("image")[0] == 2
+    # cobra's wording and exit 1 for what the parser refuses, 2 for a bad --format or --compression
+    assert rc("image", "import", "x.tar") == (1, 'coi: required flag(s) "alias" not set')
+    assert rc("image", "import", "x.tar", "--alias", "n", "--bogus") == (1, "coi: unknown flag: --bogus")
+    assert rc("image", "export", "n", "f.tar", "--compression", "lz4") == \
+        (2, "coi: invalid compression 'lz4': must be 'none', 'gzip', 'xz' or 'zstd'")
+    assert rc("image", "list", "--format", "yaml") == (2, "coi: invalid format 'yaml': must be 'text' or 'json'")
+    assert rc("image", "info", "n", "--format", "table")[0] == 2
+    assert rc("image", "info") == (1, "coi: accepts 1 arg(s), received 0")
+    assert rc("image", "import", "x.tar", "--alias", "n", "--id-shift", "2147483648")[0] == 2
+    # a group alone, or with a word naming none of its commands, shows its help
+    for args in (("image",), ("image", "frobnicate"), ("image", "--help")):
+        r = coi(*args)
+        assert "Available Commands:" in r.stdout and "cleanup" in r.stdout and "import" in r.stdout
+    assert "--keep int" in coi("image", "cleanup", "--help").stdout
     missing = tmp_path / "missing.tar.gz"
     assert rc("image", "import", missing, "--alias", "n") == (1, f"coi: {missing}: No such file or directory")
     assert rc("image", "import", missing, "--alias", "../evil")[1].startswith('coi: invalid image name "../evil"')
     assert rc("image", "info", "nope") == (1, f"coi: image nope not found in {store}")
     assert rc("image", "export", "nope", tmp_path / "o.tar") == (1, f"coi: image nope not found in {store}")
     assert not (tmp_path / "o.tar").exists()
+    # ls and rm are coi's short names of list and delete
+    assert json.loads(coi("image", "ls", "--format", "json").stdout) == []
+    assert rc("image", "rm", "nope") == (1, f"coi: image nope not found in {store}")
+
+
+def test_exists_is_an_exit_code(tmp_path, store, coi, rootfs):
+    r = coi("image", "exists", "one", check=False)
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", "")
+    coi("image", "import", pack(rootfs, tmp_path / "b.tar", "none"), "--alias", "one")
+    coi("image", "alias", "one", "uno")
+    for name in ("one", "uno"):
+        r = coi("image", "exists", name)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+    assert coi("image", "exists", "on", check=False).returncode == 1
+
+
+def test_list_prefix_and_all(tmp_path, store, coi, rootfs):
+    archive = pack(rootfs, tmp_path / "b.tar", "none")
+    for name in ("node-1", "node-2", "python-1"):
+        coi("image", "import", archive, "--alias", name)
+    coi("image", "alias", "python-1", "node-py")
+
+    r = coi("image", "list", "--prefix", "node-")
+    assert [line.split()[0] for line in r.stdout.splitlines()[1:]] == ["node-1", "node-2", "python-1"]
+    got = json.loads(coi("image", "list", "--prefix", "node-2", "--format", "json").stdout)
+    assert [i["name"] for i in got] == ["node-2"]
+    assert json.loads(coi("image", "list", "--prefix", "rust-", "--format", "json").stdout) == []
+    r = coi("image", "list", "--prefix", "rust-")
+    assert (r.returncode, r.stdout) == (0, "No images found with prefix 'rust-'\n")
+    # every image in coi's store is coi's: -a/--all lists the same
+    assert coi("image", "list", "-a").stdout == coi("image", "list").stdout == coi("image", "list", "--all").stdout
+
+
+def test_cleanup_keeps_the_newest(tmp_path, store, coi, rootfs):
+    archive = pack(rootfs, tmp_path / "b.tar", "none")
+    # versioned names (code-on-incus's -YYYYMMDD-HHMMSS) sort by their stamp, not by import order
+    for name in ("app-20260103-000000", "app-20260101-120000", "app-20260102-090000", "other-20250101-000000"):
+        coi("image", "import", archive, "--alias", name)
+
+    r = coi("image", "cleanup", "app-", "--keep", "5")
+    assert r.stderr.startswith("Cleanup complete:") and "Deleted" not in r.stderr
+    assert sorted(os.listdir(store)) == ["app-20260101-120000", "app-20260102-090000", "app-20260103-000000",
+                                         "other-20250101-000000"]
+
+    r = coi("image", "cleanup", "app-", "--keep", "2")
+    assert "Deleted 1 old version(s):\n  - app-20260101-120000\n" in r.stderr
+    assert "Kept 2 recent version(s):\n  - app-20260103-000000\n  - app-20260102-090000\n" in r.stderr
+    assert sorted(os.listdir(store)) == ["app-20260102-090000", "app-20260103-000000", "other-20250101-000000"]
+
+    # without a stamp in the name, the time the image was made decides; an alias matches too
+    coi("image", "import", archive, "--alias", "tool-a")
+    time.sleep(1.1)
+    coi("image", "import", archive, "--alias", "b-tool")
+    coi("image", "alias", "b-tool", "tool-b")
+    coi("image", "cleanup", "tool-", "--keep", "1")
+    assert coi("image", "exists", "b-tool").returncode == 0
+    assert coi("image", "exists", "tool-a", check=False).returncode == 1
+
+    r = coi("image", "cleanup", "app-", "--keep", "0", check=False)
+    assert (r.returncode, r.stderr) == (2, "coi: --keep must be > 0\n")
+    r = coi("image", "cleanup", "app-", check=False)
+    assert r.returncode == 1 and 'required flag(s) "keep" not set' in r.stderr
+    assert sorted(os.listdir(store)) == ["app-20260102-090000", "app-20260103-000000", "b-tool",
+                                         "other-20250101-000000"]
+
+
+def test_publish_is_refused_with_the_way_to_go(coi):
+    r = coi("image", "publish", "c1", "img", check=False)
+    assert r.returncode == 1
+    assert "image publish is not supported" in r.stderr and "coi build --profile" in r.stderr
 
 
 # ---- OCI image layout, written by hand ----

@@ -284,3 +284,24 @@ def test_rules_left_without_their_record_are_cleaned(lab):
         proc.wait(timeout=5)
         lab.cli("prune", check=False)
     assert lab.settled()
+
+
+def test_usage_errors_change_nothing(lab):
+    """The verbs as a command table: help for the bare group, the parser's exit codes, nothing set up."""
+    before = host_state()
+    r = lab.cli("--help")
+    assert all(f"  {verb} " in r.stdout for verb in ("allow", "attach", "deny", "detach", "log", "prune", "show"))
+    assert "--mode string" in lab.cli("attach", "--help").stdout
+
+    def fails(*args):
+        r = lab.cli(*args, check=False)
+        return r.returncode, r.stderr.splitlines()[-1] if r.stderr else ""
+
+    assert fails("attach", "u1", "--pid", "1", "--mode", "wide") == \
+        (2, "coi: invalid mode 'wide': must be 'restricted', 'allowlist' or 'open'")
+    assert fails("attach", "u1") == (2, "coi: network attach: --pid PID or --netns PATH is required")
+    assert fails("show", "--format", "yaml") == (2, "coi: invalid format 'yaml': must be 'text' or 'json'")
+    assert fails("log", "--follow", "--timeout", "soon") == (2, 'coi: --timeout must be a number of seconds, got "soon"')
+    assert fails("allow") == (1, "coi: accepts 1 arg(s), received 0")
+    assert fails("detach", "a", "b") == (1, "coi: accepts 1 arg(s), received 2")
+    assert host_state() == before

@@ -524,7 +524,12 @@ static void test_profile_errors(void **state)
         /* the same name in two places is ambiguous */
         put(e->home, ".coi/profiles/bad/config.toml", "");
         put(e->ws, ".coi/profiles/bad/config.toml", "");
-        assert_non_null(strstr(load_error(e, "bad"), "profile \"bad\" defined in multiple locations: "));
+        _cleanup_free_ char *where =
+                xasprintf("profile \"bad\" defined in multiple locations:\n"
+                          "  %s/.coi/profiles/bad/config.toml\n  %s/.coi/profiles/bad/config.toml\n",
+                          e->home, e->ws);
+        assert_non_null(where);
+        assert_non_null(strstr(load_error(e, "bad"), where));
 }
 
 /* `config show` text is TOML: read it back and lay it over an empty config. */
