@@ -37,7 +37,7 @@ static bool is_cgroup2_fd(int fd);
 static const char *cgroup2_mount_point(void);
 static int open_cgroup_dir(const char *path, struct coi_error *err);
 static int check_relative_path(const char *rel, const char *what, struct coi_error *err);
-static int own_cgroup(char **ret, struct coi_error *err);
+static int proc_cgroup(pid_t pid, char **ret, struct coi_error *err);
 static unsigned needed_controllers(const struct oci_resources *res);
 static int enable_controllers(int dirfd, const char *path, unsigned need, struct coi_error *err);
 static int wait_events(int dirfd, const char *path, const char *key, int want, struct coi_error *err);
@@ -105,7 +105,7 @@ int cgroup_resolve_path(const struct cgroup_hierarchy *h, const char *cgroups_pa
                                 cgroups_path, id ? id : "ID");
                 /* Relative: under the parent of our own cgroup, as runc does — our own cgroup holds
                  * processes, so no controller could be enabled below it (no internal processes rule). */
-                r = own_cgroup(&base, err);
+                r = proc_cgroup(0, &base, err);
                 if (r < 0)
                         return r;
                 char *slash = strrchr(base, '/');
@@ -457,11 +457,16 @@ static int check_relative_path(const char *rel, const char *what, struct coi_err
         return 0;
 }
 
-/* Our own cgroup v2 path ("/a/b"), from /proc/self/cgroup's "0::" line. */
-static int own_cgroup(char **ret, struct coi_error *err)
+/* A process's cgroup v2 path ("/a/b"), from /proc/PID/cgroup's "0::" line (pid 0: our own). */
+static int proc_cgroup(pid_t pid, char **ret, struct coi_error *err)
 {
+        char file[64];
+        if (pid)
+                snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+        else
+                snprintf(file, sizeof(file), "/proc/self/cgroup");
         _cleanup_free_ char *data = NULL;
-        int r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &data, NULL, err);
+        int r = read_file_at(AT_FDCWD, file, 1 << 20, &data, NULL, err);
         if (r < 0)
                 return r;
         for (char *line = data; line && *line;) {
@@ -473,18 +478,48 @@ static int own_cgroup(char **ret, struct coi_error *err)
                         /* Outside our cgroup namespace's root the kernel shows "/../…": refuse, don't guess. */
                         if (p[0] != '/' || check_relative_path(p[1] ? p + 1 : "x", p, NULL) < 0)
                                 return coi_error_set(err, EINVAL,
-                                                     "/proc/self/cgroup: own cgroup \"%s\" is outside this "
-                                                     "cgroup namespace",
-                                                     p);
+                                                     "%s: cgroup \"%s\" is outside this cgroup namespace",
+                                                     file, p);
                         char *s = strdup(p);
                         if (!s)
-                                return coi_error_set(err, ENOMEM, "/proc/self/cgroup: %m");
+                                return coi_error_set(err, ENOMEM, "%s: %m", file);
                         *ret = s;
                         return 0;
                 }
                 line = nl ? nl + 1 : NULL;
         }
-        return coi_error_set(err, ENOENT, "/proc/self/cgroup: no cgroup2 (\"0::\") line");
+        return coi_error_set(err, ENOENT, "%s: no cgroup2 (\"0::\") line", file);
+}
+
+int cgroup_exec_path(const char *path, pid_t init, char **ret, struct coi_error *err)
+{
+        _cleanup_free_ char *control = NULL, *file = xasprintf("%s/cgroup.subtree_control", path);
+        if (!file)
+                return coi_error_set(err, ENOMEM, "cgroup %s: %m", path);
+        if (read_file_at(AT_FDCWD, file, 4096, &control, NULL, NULL) < 0 ||
+            !control[strspn(control, " \n")]) {
+                *ret = strdup(path);
+                return *ret ? 0 : coi_error_set(err, ENOMEM, "cgroup %s: %m", path);
+        }
+        /* Controllers are enabled below path (systemd inside delegates them): cgroup v2 lets no process
+         * join a group whose subtree_control has any, so join init's group within it instead. */
+        struct cgroup_hierarchy h;
+        _cleanup_free_ char *rel = NULL;
+        int r = cgroup_hierarchy_detect(&h, err);
+        r = r ?: proc_cgroup(init, &rel, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *p = xasprintf("%s%s", h.mount_point, rel);
+        if (!p)
+                return coi_error_set(err, ENOMEM, "cgroup %s: %m", path);
+        size_t n = strlen(path);
+        if (strncmp(p, path, n) != 0 || (p[n] != '/' && p[n] != '\0'))
+                return coi_error_set(err, EBUSY,
+                                     "cgroup %s has controllers enabled below it and init's cgroup %s is not "
+                                     "inside it: nowhere to put the exec'd process",
+                                     path, p);
+        *ret = TAKE_PTR(p);
+        return 0;
 }
 
 bool cgroup_list_has(const char *list, const char *word)

@@ -44,6 +44,11 @@ int cgroup_apply_resources(struct coi_context *ctx, int dirfd, const char *path,
  * chowns the directory, cgroup.procs, cgroup.subtree_control and cgroup.threads. */
 int cgroup_delegate(int dirfd, const char *path, uid_t uid, gid_t gid, struct coi_error *err);
 
+/* Where an exec'd process goes: path itself, or — when path has controllers enabled for its
+ * children (a systemd container delegating them), which cgroup v2 forbids joining — init's cgroup
+ * below it. *ret is allocated. */
+int cgroup_exec_path(const char *path, pid_t init, char **ret, struct coi_error *err);
+
 int cgroup_enter(int dirfd, const char *path, pid_t pid, struct coi_error *err);
 /* Freezes (or thaws) via cgroup.freeze and waits until cgroup.events says so. */
 int cgroup_freeze(const char *path, bool freeze, struct coi_error *err);

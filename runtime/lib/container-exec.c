@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include "capabilities.h"
+#include "cgroup.h"
 #include "container.h"
 #include "linux.h"
 #include "seccomp-bpf.h"
@@ -146,6 +147,12 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
                 if (r < 0)
                         return r;
         }
+        _cleanup_free_ char *exec_cgroup = NULL;
+        if (h.rec.pub.cgroup_path[0]) {
+                r = cgroup_exec_path(h.rec.pub.cgroup_path, h.rec.pub.pid, &exec_cgroup, err);
+                if (r < 0)
+                        return r;
+        }
         timer_phase(&t, "prepare");
         struct linux_exec ex = {
                 .init_pid = h.rec.pub.pid,
@@ -153,7 +160,7 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
                 .no_new_keyring = h.rec.no_new_keyring,
                 .config = config,
                 .process = proc,
-                .cgroup_path = h.rec.pub.cgroup_path[0] ? h.rec.pub.cgroup_path : NULL,
+                .cgroup_path = exec_cgroup,
                 .console_socket_fd = console_fd,
                 .preserve_fds = opts->preserve_fds,
                 .seccomp = config->linux_.seccomp ? &seccomp : NULL,

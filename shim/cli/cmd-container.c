@@ -5,6 +5,7 @@
 
 #include "json-util.h"
 #include "commands.h"
+#include "container/container-limits.h"
 #include "container/container.h"
 #include "util.h"
 
@@ -325,6 +326,10 @@ static void print_text(const struct container_info *m)
                m->ids.gid, m->ids.gid + IDMAP_RANGE_SIZE - 1, m->dir);
         if (m->cgroup)
                 printf("Cgroup: %s\n", m->cgroup);
+        if (m->n_limits)
+                printf("Limits (used / limit):\n");
+        for (size_t i = 0; i < m->n_limits; i++)
+                printf("  %-14s %s / %s\n", m->limits[i].resource, m->limits[i].used, m->limits[i].limit);
 }
 
 static int cmd_info(const struct cli_call *call)

@@ -6,8 +6,10 @@
 
 #include "session/agent.h"
 #include "commands.h"
+#include "limit-flags.h"
 #include "session-flags.h"
 #include "session/session-run.h"
+#include "limit-flags.h"
 #include "session-flags.h"
 #include "util.h"
 
@@ -128,6 +130,7 @@ static const struct cli_flag run_flags[] = {
           .def = "120",
           .help = "seconds: accepted for code-on-incus compatibility, not enforced (nor is it there)" },
         SESSION_SHARED_FLAGS,
+        SESSION_LIMIT_FLAGS,
         { 0 },
 };
 

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include "commands.h"
+#include "limit-flags.h"
 #include "pty-relay.h"
 #include "session-flags.h"
 #include "session/agent.h"
@@ -374,6 +375,7 @@ static const struct cli_flag shell_flags[] = {
           .help = "use an existing container: attach to its running session" },
         { .name = "model", .type = CLI_STRING, .help = "the agent's model (default: [defaults] model)" },
         SESSION_SHARED_FLAGS,
+        SESSION_LIMIT_FLAGS,
         { 0 },
 };
 

@@ -2,6 +2,7 @@
  * table and the flags shell and run share (session-flags.h), with the checks of their values. */
 #include "session-flags.h"
 
+#include "limit-flags.h"
 #include "net/net-nft.h"
 #include "session/slots.h"
 #include "util.h"
@@ -71,14 +72,15 @@ int session_flags_from_call(const struct cli_call *call, struct session_flags *f
                 for (char *const *v = cli_strv(call, "mount"); *v; v++)
                         if (strv_push(&f->mounts, *v) < 0)
                                 return cli_error(1, "out of memory");
-        return 0;
+        return limit_flags_from_call(call, f);
 }
 
 void session_flags_done(struct session_flags *f)
 {
         strv_free(f->env);
         strv_free(f->mounts);
-        f->env = f->mounts = NULL;
+        strv_free(f->settings);
+        f->env = f->mounts = f->settings = NULL;
 }
 
 int session_check_backend(const struct session_flags *f)

@@ -73,6 +73,7 @@ static const struct key_def keys[] = {
         K("limits.runtime.max_processes", T_INT, limits.runtime.max_processes, "0", 0, NULL),
         K("limits.runtime.auto_stop", T_BOOL, limits.runtime.auto_stop, "true", 0, NULL),
         K("limits.runtime.stop_graceful", T_BOOL, limits.runtime.stop_graceful, "true", 0, NULL),
+        K("limits.best_effort", T_BOOL, limits.best_effort, "false", 0, NULL), /* coi's own */
         K("git.writable_hooks", T_BOOL, git.writable_hooks, "false", 0, NULL),
         K("ssh.forward_agent", T_BOOL, ssh.forward_agent, "false", 0, NULL),
         K("security.protected_paths", T_STRV, security.protected_paths,

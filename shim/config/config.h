@@ -106,6 +106,7 @@ struct config {
                         bool auto_stop;
                         bool stop_graceful;
                 } runtime;
+                bool best_effort; /* coi's own: a cgroup controller the host lacks warns, not fails */
         } limits;
         struct {
                 bool writable_hooks;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "container-internal.h"
+#include "container-limits.h"
 #include "util.h"
 
 void container_info_free(struct container_info *info)
@@ -16,6 +17,7 @@ void container_info_free(struct container_info *info)
         free(info->created);
         free(info->dir);
         free(info->cgroup);
+        free(info->limits);
         free(info);
 }
 
@@ -40,6 +42,16 @@ static bool gen_info(yajl_gen g, const struct container_info *m, bool live)
                      json_gen_str(g, "pid") && yajl_gen_integer(g, m->pid) == yajl_gen_status_ok &&
                      json_gen_str(g, "dir") && json_gen_str(g, m->dir) && json_gen_str(g, "cgroup") &&
                      (m->cgroup ? json_gen_str(g, m->cgroup) : yajl_gen_null(g) == yajl_gen_status_ok);
+        if (live && m->n_limits) {
+                ok = ok && json_gen_str(g, "limits") && yajl_gen_array_open(g) == yajl_gen_status_ok;
+                for (size_t i = 0; ok && i < m->n_limits; i++)
+                        ok = yajl_gen_map_open(g) == yajl_gen_status_ok && json_gen_str(g, "resource") &&
+                             json_gen_str(g, m->limits[i].resource) && json_gen_str(g, "used") &&
+                             json_gen_str(g, m->limits[i].used) && json_gen_str(g, "limit") &&
+                             json_gen_str(g, m->limits[i].limit) &&
+                             yajl_gen_map_close(g) == yajl_gen_status_ok;
+                ok = ok && yajl_gen_array_close(g) == yajl_gen_status_ok;
+        }
         return ok && yajl_gen_map_close(g) == yajl_gen_status_ok;
 }
 
@@ -117,9 +129,24 @@ int container_info_get(struct container_store *s, const char *name, struct conta
                        struct coi_error *err)
 {
         int r = container_validate_name(name, err);
+        _cleanup_(container_info_freep) struct container_info *m = NULL;
+        r = r ?: container_metadata_read(s, name, &m, err);
         if (r < 0)
                 return r;
-        return container_metadata_read(s, name, ret, err);
+        struct container_limit_row rows[CONTAINER_LIMIT_ROWS];
+        size_t n = 0;
+        r = container_limits_usage(s->cdirfd, name, m->cgroup, m->pid, rows, &n, err);
+        if (r < 0)
+                return r;
+        if (n) {
+                m->limits = calloc(n, sizeof(*rows));
+                if (!m->limits)
+                        return coi_error_set(err, ENOMEM, "limits of %s: %m", name);
+                memcpy(m->limits, rows, n * sizeof(*rows));
+                m->n_limits = n;
+        }
+        *ret = TAKE_PTR(m);
+        return 0;
 }
 
 static int compare_info(const void *a, const void *b)

@@ -1,5 +1,6 @@
 /* container.c — the lifecycle of coi's system containers: the store, names, ids, start (rootfs, runtime
- * container, network, systemd's bus), stop with a clean systemd shutdown, delete, launch, orphans. */
+ * container, network, limits, systemd's bus, the max_duration watcher), stop with a clean systemd
+ * shutdown, delete, launch, orphans. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 
 #include "json-util.h"
 #include "container-internal.h"
+#include "container-limits.h"
 #include "container-net.h"
 #include "image/image.h"
 #include "rootfs.h"
@@ -173,6 +175,77 @@ static void wait_for_systemd_bus(struct container_store *s, const char *name, in
                 nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
 }
 
+/* The watcher: waits for init's exit or the deadline, then stops the container as [limits.runtime] says. */
+static void watch(struct container_store *s, const char *name, int pidfd, const struct limits *l)
+{
+        uint64_t deadline = now_ns() + l->max_duration_ms * 1000000u;
+        for (;;) {
+                uint64_t now = now_ns();
+                if (now >= deadline)
+                        break;
+                uint64_t left_ms = (deadline - now) / 1000000u + 1;
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                int r = poll(&p, 1, left_ms > INT32_MAX ? INT32_MAX : (int)left_ms);
+                if (r > 0)
+                        return; /* init exited: this run is over */
+                if (r < 0 && errno != EINTR)
+                        return;
+        }
+        char when[32];
+        limits_format_duration(l->max_duration_ms, when, sizeof(when));
+        if (!l->auto_stop) {
+                fprintf(stderr, "coi: %s reached limits.runtime.max_duration (%s); auto_stop is off\n", name,
+                        when);
+                return;
+        }
+        fprintf(stderr, "coi: %s reached limits.runtime.max_duration (%s): stopping it%s\n", name, when,
+                l->stop_graceful ? "" : " (kill)");
+        struct coi_error e = { 0 };
+        if (container_stop(s, name, CONTAINER_STOP_TIMEOUT, !l->stop_graceful, NULL, &e) < 0)
+                fprintf(stderr, "coi: stop %s at its max_duration: %s\n", name, e.msg);
+}
+
+/* After a start with a max_duration: a detached watcher (a daemon of its own) that stops name when the time
+ * has passed (SIGRTMIN+3 and up to CONTAINER_STOP_TIMEOUT s when stop_graceful, else at once; only a line
+ * in console.log when auto_stop is off). It ends with init (pidfd), so a restart gets a fresh one. */
+static int watch_max_duration(struct container_store *s, const char *name, pid_t init, const struct limits *l,
+                              struct coi_error *err)
+{
+        if (!l->max_duration_ms)
+                return 0;
+        _cleanup_close_ int pidfd = pidfd_open_(init);
+        if (pidfd < 0)
+                return coi_error_set(err, errno, "watch %s for its max_duration: pidfd of init %d: %m", name,
+                                     (int)init);
+        _cleanup_free_ char *log = xasprintf("%s/%s/%s", s->path, "containers", name);
+        pid_t pid = fork();
+        if (pid < 0)
+                return coi_error_set(err, errno, "watch %s for its max_duration: fork: %m", name);
+        if (pid == 0) {
+                /* A daemon of its own: nothing of the caller's (a terminal, the pipes a test reads)
+                 * stays open in it; what it says goes to the container's console.log. */
+                if (setsid() < 0 || fork() != 0)
+                        _exit(0);
+                _cleanup_free_ char *path = log ? xasprintf("%s/%s", log, CONTAINER_CONSOLE_LOG) : NULL;
+                int fd = path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600) : -1;
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null < 0 || dup2(null, 0) < 0 || dup2(fd >= 0 ? fd : null, 1) < 0 ||
+                    dup2(fd >= 0 ? fd : null, 2) < 0)
+                        _exit(1);
+                for (int i = 3; i < 1024; i++)
+                        if (i != pidfd && i != s->dirfd && i != s->cdirfd)
+                                close(i);
+                signal(SIGINT, SIG_IGN);
+                signal(SIGHUP, SIG_IGN);
+                watch(s, name, pidfd, l);
+                _exit(0);
+        }
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        return 0;
+}
+
 static int start_locked(struct container_store *s, const struct container_info *m,
                         const struct container_mount *mounts, size_t n_mounts, bool no_wait,
                         struct coi_error *err)
@@ -223,6 +296,20 @@ static int start_locked(struct container_store *s, const struct container_info *
         if (r < 0)
                 return r;
 
+        struct limits limits;
+        bool has_limits = false;
+        r = container_limits_load(s->cdirfd, name, &limits, &has_limits, err);
+        if (r < 0)
+                return r;
+        /* io.max goes on the disks behind the upper layer and the bind mounts. */
+        const char *paths[CONTAINER_MAX_DISKS];
+        size_t n_paths = 0;
+        paths[n_paths++] = m->dir;
+        for (size_t i = 0; i < n_mounts && n_paths < CONTAINER_MAX_DISKS; i++)
+                paths[n_paths++] = mounts[i].source;
+        dev_t disks[CONTAINER_MAX_DISKS];
+        size_t n_disks = has_limits ? container_limits_disks(paths, n_paths, disks) : 0;
+
         r = rootfs_mount(m->dir, image_fd, &m->ids, err);
         if (r < 0)
                 return r;
@@ -234,6 +321,9 @@ static int start_locked(struct container_store *s, const struct container_info *
                 .ids = m->ids,
                 .seccomp_json = seccomp,
                 .seccomp_origin = seccomp_origin,
+                .limits = has_limits ? &limits : NULL,
+                .io_devices = disks,
+                .n_io_devices = n_disks,
         };
         if (!rootfs)
                 r = coi_error_set(err, ENOMEM, "rootfs of %s: %m", name);
@@ -248,6 +338,15 @@ static int start_locked(struct container_store *s, const struct container_info *
                         unmount_below(rootfs, &e2);
                 rootfs_unmount(m->dir, &e2);
                 return r;
+        }
+        if (has_limits && limits.max_duration_ms) {
+                struct coi_state now = { 0 };
+                r = coi_container_state(&s->ctx, name, &now, err);
+                pid_t init = now.pid;
+                coi_state_free(&now);
+                r = r ?: watch_max_duration(s, name, init, &limits, err);
+                if (r < 0)
+                        return r; /* the caller's stop cleans up */
         }
         if (!no_wait)
                 wait_for_systemd_bus(s, name, CONTAINER_BUS_TIMEOUT_MS);
@@ -615,6 +714,7 @@ int container_launch(struct container_store *s, const struct container_launch_op
         r = idmap_allocate(s->dirfd, name, &m.ids, err);
         r = r ?: container_metadata_write(s, &m, err);
         r = r ?: container_network_save(s->cdirfd, name, opts->network, err);
+        r = r ?: container_limits_save(s->cdirfd, name, opts->limits, err);
         r = r ?: start_locked(s, &m, opts->mounts, opts->n_mounts, opts->no_wait, err);
         return r < 0 ? undo_create(s, &m, r, err) : 0;
 }

@@ -19,6 +19,8 @@
 #define CONTAINER_BUS_TIMEOUT_MS 5000
 
 struct container_store;
+struct container_limit_row;
+struct limits;
 
 /* $COI_DATA_DIR or CONTAINER_DATA_DEFAULT, with containers/ made (0711) if missing. */
 int container_store_open(struct container_store **ret, struct coi_error *err);
@@ -41,6 +43,9 @@ struct container_info {
         pid_t pid;          /* init's pid on the host, 0 unless running */
         char *dir;          /* containers/NAME */
         char *cgroup;       /* the cgroup2 directory while it exists, else NULL */
+        /* container_info_get: usage against each recorded limit (container-limits.h), else NULL/0 */
+        struct container_limit_row *limits;
+        size_t n_limits;
 };
 void container_info_free(struct container_info *info);
 static inline void container_info_freep(struct container_info **info)
@@ -89,6 +94,8 @@ struct container_launch_options {
         bool no_wait;
         /* NULL: no network (only lo). */
         const struct container_network *network;
+        /* NULL: none. Recorded (limits.json): every later start applies them too. */
+        const struct limits *limits;
 };
 
 /* Claims the name, allocates ids, records metadata.json, then starts; any failure undoes it all. */

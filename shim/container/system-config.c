@@ -1,8 +1,11 @@
 /* system-config.c — builds the OCI config of a system container with yajl_gen: namespaces, id maps,
- * mounts for systemd, masked/read-only /proc and /sys paths, capabilities, seccomp, delegated cgroup. */
+ * mounts for systemd, masked/read-only /proc and /sys paths, capabilities, seccomp, delegated cgroup and
+ * its limits (linux.resources). */
 #include <dirent.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sys/sysmacros.h>
 
 #include "json-util.h"
 #include "system-config.h"
@@ -171,16 +174,87 @@ static bool gen_process(yajl_gen g)
         return ok && map_close(g) && s(g, "noNewPrivileges") && boolean(g, false) && map_close(g);
 }
 
-static bool gen_mounts(yajl_gen g)
+static bool gen_mounts(yajl_gen g, const struct limits *l)
 {
         bool ok = s(g, "mounts") && arr_open(g);
         for (size_t i = 0; ok && i < ELEMENTSOF(mounts); i++) {
                 const struct mount_entry *m = &mounts[i];
+                const char *options[ELEMENTSOF(m->options) + 1];
+                size_t n = 0;
+                for (; n < ELEMENTSOF(m->options) && m->options[n]; n++)
+                        options[n] = m->options[n];
+                /* [limits.disk] tmpfs_size: the size of /tmp. */
+                char size[64];
+                if (l && l->tmpfs_size[0] && streq(m->destination, "/tmp")) {
+                        snprintf(size, sizeof(size), "size=%s", l->tmpfs_size);
+                        options[n++] = size;
+                }
                 ok = map_open(g) && s(g, "destination") && s(g, m->destination) && s(g, "type") &&
                      s(g, m->type) && s(g, "source") && s(g, m->source) && s(g, "options") &&
-                     str_array(g, m->options, ELEMENTSOF(m->options)) && map_close(g);
+                     str_array(g, options, n) && map_close(g);
         }
         return ok && arr_close(g);
+}
+
+static bool unsigned_str(yajl_gen g, const char *key, const char *prefix, uint64_t v)
+{
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%s%" PRIu64, prefix, v);
+        return s(g, key) && s(g, buf);
+}
+
+/* One throttle list of blockIO: the same rate on every device. */
+static bool io_list(yajl_gen g, const char *name, uint64_t rate, const struct system_config *c)
+{
+        if (!rate)
+                return true;
+        bool ok = s(g, name) && arr_open(g);
+        for (size_t i = 0; ok && i < c->n_io_devices; i++)
+                ok = map_open(g) && s(g, "major") && num(g, major(c->io_devices[i])) && s(g, "minor") &&
+                     num(g, minor(c->io_devices[i])) && s(g, "rate") && num(g, (long long)rate) &&
+                     map_close(g);
+        return ok && arr_close(g);
+}
+
+/* [limits.*] as linux.resources (docs/limits.md has the table). What OCI has a field for goes there;
+ * memory.high, memory.swap.max, cpu.weight and io.weight, which it lacks or words for cgroup v1, go
+ * to "unified" verbatim. */
+static bool gen_resources(yajl_gen g, const struct system_config *c)
+{
+        const struct limits *l = c->limits;
+        bool ok = s(g, "resources") && map_open(g);
+        if (l->memory_bytes && l->memory_hard)
+                ok = ok && s(g, "memory") && map_open(g) && s(g, "limit") &&
+                     num(g, (long long)l->memory_bytes) && map_close(g);
+        if (l->cpu_quota_us || l->cpuset[0]) {
+                ok = ok && s(g, "cpu") && map_open(g);
+                if (l->cpu_quota_us)
+                        ok = ok && s(g, "quota") && num(g, (long long)l->cpu_quota_us) && s(g, "period") &&
+                             num(g, (long long)l->cpu_period_us);
+                if (l->cpuset[0])
+                        ok = ok && s(g, "cpus") && s(g, l->cpuset);
+                ok = ok && map_close(g);
+        }
+        if (l->max_processes)
+                ok = ok && s(g, "pids") && map_open(g) && s(g, "limit") && num(g, l->max_processes) &&
+                     map_close(g);
+        bool rates = l->read.bps || l->read.iops || l->write.bps || l->write.iops;
+        if (rates && c->n_io_devices)
+                ok = ok && s(g, "blockIO") && map_open(g) &&
+                     io_list(g, "throttleReadBpsDevice", l->read.bps, c) &&
+                     io_list(g, "throttleWriteBpsDevice", l->write.bps, c) &&
+                     io_list(g, "throttleReadIOPSDevice", l->read.iops, c) &&
+                     io_list(g, "throttleWriteIOPSDevice", l->write.iops, c) && map_close(g);
+        ok = ok && s(g, "unified") && map_open(g);
+        if (l->memory_bytes && !l->memory_hard)
+                ok = ok && unsigned_str(g, "memory.high", "", l->memory_bytes);
+        if (l->swap_bytes >= 0)
+                ok = ok && unsigned_str(g, "memory.swap.max", "", (uint64_t)l->swap_bytes);
+        if (l->cpu_weight)
+                ok = ok && unsigned_str(g, "cpu.weight", "", l->cpu_weight);
+        if (l->io_weight)
+                ok = ok && unsigned_str(g, "io.weight", "default ", l->io_weight);
+        return ok && map_close(g) && map_close(g);
 }
 
 /* /proc/sys is read-only except net/, which the container's network namespace owns (LXC's
@@ -223,6 +297,8 @@ static bool gen_linux(yajl_gen g, const struct system_config *c, char **ro, yajl
         ok = ok && s(g, "readonlyPaths") && str_array(g, (const char *const *)ro, strv_length(ro));
         if (seccomp)
                 ok = ok && s(g, "seccomp") && copy_value(g, seccomp);
+        if (c->limits)
+                ok = ok && gen_resources(g, c);
         return ok && map_close(g);
 }
 
@@ -245,7 +321,7 @@ int system_config_json(const struct system_config *c, char **ret_json, struct co
                 return coi_error_set(err, ENOMEM, "config of %s: %m", c->name);
         bool ok = map_open(g) && s(g, "ociVersion") && s(g, "1.1.0") && s(g, "root") && map_open(g) &&
                   s(g, "path") && s(g, c->rootfs) && s(g, "readonly") && boolean(g, false) && map_close(g) &&
-                  s(g, "hostname") && s(g, c->name) && gen_process(g) && gen_mounts(g) &&
+                  s(g, "hostname") && s(g, c->name) && gen_process(g) && gen_mounts(g, c->limits) &&
                   gen_linux(g, c, ro, seccomp) && map_close(g);
         const unsigned char *buf;
         size_t len;

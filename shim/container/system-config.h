@@ -2,7 +2,10 @@
  * pid, uts, ipc, cgroup and network namespaces), generated as JSON for coi_container_create. */
 #pragma once
 
+#include <sys/types.h>
+
 #include "coi-runtime.h"
+#include "config/limits.h"
 #include "idmap-alloc.h"
 
 struct system_config {
@@ -11,6 +14,9 @@ struct system_config {
         struct idmap_allocation ids; /* the container's block of IDMAP_RANGE_SIZE ids */
         const char *seccomp_json;    /* an OCI seccomp object (system_config_load_seccomp), or NULL */
         const char *seccomp_origin;  /* where it came from, for errors: a path or "built-in default" */
+        const struct limits *limits; /* NULL: none; else linux.resources and the size of /tmp */
+        const dev_t *io_devices;     /* the whole disks the disk rates apply to (io.max) */
+        size_t n_io_devices;
 };
 
 #define SYSTEM_CGROUP_PARENT "/coi" /* cgroupsPath = /coi/NAME, under the cgroup2 mount */

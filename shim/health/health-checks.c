@@ -282,7 +282,8 @@ static void check_cgroup(struct health_check *c)
         if (ctl)
                 snprintf(have, sizeof(have), "%s", ctl);
         have[strcspn(have, "\n")] = '\0';
-        static const char *wanted[] = { "memory", "cpu", "pids", "io" };
+        /* What [limits.*] needs (docs/limits.md). */
+        static const char *wanted[] = { "memory", "cpu", "cpuset", "pids", "io" };
         char missing[64] = "";
         for (size_t i = 0; i < ELEMENTSOF(wanted); i++) {
                 bool found = false;
@@ -301,12 +302,14 @@ static void check_cgroup(struct health_check *c)
         health_detail_str(c, "controllers", "%s", have);
         health_detail_str(c, "missing_controllers", "%s", missing);
         if (missing[0])
-                health_check_set(c, name, cat, HEALTH_WARNING,
-                                 "cgroup v2 (%s, %s) lacks controllers %s: limits can't be enforced", layout,
-                                 h.mount_point, missing);
+                health_check_set(
+                        c, name, cat, HEALTH_WARNING,
+                        "cgroup v2 (%s, %s) has controllers \"%s\", lacks %s: limits can't be enforced "
+                        "([limits.*] needing them fail, or are skipped with [limits] best_effort)",
+                        layout, h.mount_point, have, missing);
         else
-                health_check_set(c, name, cat, HEALTH_OK, "cgroup v2 (%s, %s): %s", layout, h.mount_point,
-                                 have);
+                health_check_set(c, name, cat, HEALTH_OK, "cgroup v2 (%s, %s): controllers %s", layout,
+                                 h.mount_point, have);
 }
 
 /* ---- seccomp, LSMs ------------------------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 
 #include "agent.h"
+#include "container/container-limits.h"
 #include "sandbox-context.h"
 #include "session-run.h"
 #include "slots.h"
@@ -468,6 +469,8 @@ static int load_settings(struct session *s, const struct session_flags *f, struc
                 r = config_set_from_flag(s->cfg, "defaults.environment", *e, "--env", err);
         for (char **m = f->mounts; r == 0 && m && *m; m++)
                 r = config_set_from_flag(s->cfg, "mounts.default", *m, "--mount", err);
+        for (char **k = f->settings; r == 0 && k && k[0] && k[1] && k[2]; k += 3)
+                r = config_set_from_flag(s->cfg, k[0], k[1], k[2], err);
         r = r ?: workspace_resolve(f->workspace, NULL, &s->ws, err);
         r = r ?: container_store_open(&s->store, err);
         if (r < 0)
@@ -482,6 +485,26 @@ static int load_settings(struct session *s, const struct session_flags *f, struc
         struct coi_error tze = { 0 };
         if (agent_timezone(s->cfg->timezone.mode, s->cfg->timezone.name, NULL, NULL, &s->timezone, &tze) < 0)
                 fprintf(stderr, "Warning: %s; TZ is not set\n", tze.msg);
+        return 0;
+}
+
+/* Step 1b: [limits.*] checked and held against what this host can enforce: a limit it can't enforce
+ * fails here, before anything is made, or (best effort) is dropped after one warning. */
+static int plan_limits(struct session *s, struct coi_error *err)
+{
+        struct limits_host host;
+        int r = limits_host_read(&host, err);
+        r = r ?: limits_from_config(s->cfg, &host, &s->limits, err);
+        if (r < 0)
+                return r;
+        struct container_limits_gaps gaps;
+        r = container_limits_check(s->store, &s->limits, &gaps, err);
+        if (r < 0)
+                return r;
+        if (gaps.n)
+                fprintf(stderr, "Warning: limits not enforced (best effort): %s missing; %s\n", gaps.text,
+                        gaps.where);
+        s->has_limits = limits_any(&s->limits);
         return 0;
 }
 
@@ -650,6 +673,9 @@ static int launch_on_slot(struct session *s, const struct session_flags *f,
                 if (s->reused) {
                         fprintf(stderr, "Restarting existing persistent container %s...\n", s->name);
                         r = container_set_network(s->store, s->name, net, err);
+                        r = r
+                                    ?: container_set_limits(s->store, s->name,
+                                                            s->has_limits ? &s->limits : NULL, err);
                         r = r ?: container_start_with(s->store, s->name, m->v, m->n, o->no_wait, err);
                 } else {
                         const char *image = f->image ? f->image : s->cfg->container.image;
@@ -660,7 +686,8 @@ static int launch_on_slot(struct session *s, const struct session_flags *f,
                                                                .mounts = m->v,
                                                                .n_mounts = m->n,
                                                                .no_wait = o->no_wait,
-                                                               .network = net };
+                                                               .network = net,
+                                                               .limits = s->has_limits ? &s->limits : NULL };
                         r = container_launch(s->store, &lo, err);
                 }
                 if (r < 0) {
@@ -711,6 +738,7 @@ int session_start(const struct session_flags *f, const struct session_start_opti
                 return coi_error_set(err, ENOMEM, "session: %m");
         _cleanup_(session_meta_freep) struct session_meta *meta = NULL;
         int r = load_settings(s, f, err);
+        r = r ?: plan_limits(s, err);
         r = r ?: choose_id(s, f, &meta, err);
         r = r ?: protect_workspace(s, err);
         if (r < 0)
@@ -731,6 +759,7 @@ int session_start(const struct session_flags *f, const struct session_start_opti
         s->network_mode = strdup(net_mode_to_string(net.policy.mode));
         if (!s->network_mode)
                 return coi_error_set(err, ENOMEM, "session: %m");
+        s->started_ns = now_ns();
         r = launch_on_slot(s, f, o, &mounts, &net, err);
         if (r < 0)
                 return r;
@@ -790,6 +819,15 @@ int session_stop(struct session *s, bool force, struct coi_error *err)
         if (!force)
                 container_wait_ready(s->store, s->name, CONTAINER_BUS_TIMEOUT_MS);
         int r = container_stop(s->store, s->name, CONTAINER_STOP_TIMEOUT, force, &res, err);
+        uint64_t max = s->limits.max_duration_ms;
+        if (max && s->limits.auto_stop && s->started_ns && now_ns() - s->started_ns >= max * 1000000u) {
+                /* The watcher stopped it (container.c); an ephemeral one is gone already. */
+                char when[32];
+                fprintf(stderr, "Container %s was stopped: it reached limits.runtime.max_duration (%s)\n",
+                        s->name, limits_format_duration(max, when, sizeof(when)));
+                if (r == -ENOENT)
+                        r = 0;
+        }
         agent_ssh_relay_stop(s->ssh_relay);
         s->ssh_relay = 0;
         if (r == 0 && !s->persistent) {

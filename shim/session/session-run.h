@@ -4,9 +4,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "coi-runtime.h"
 #include "config/config.h"
+#include "config/limits.h"
 #include "container/container.h"
 #include "sessions.h"
 #include "workspace.h"
@@ -29,6 +31,7 @@ struct session_flags {
         const char *network;   /* --network restricted|allowlist|open, NULL = config */
         char **env;            /* -e/--env K=V (repeatable): [defaults] environment; owned, strv */
         char **mounts;         /* --mount HOST:CONTAINER[:ro] (repeatable): [[mounts.default]]; owned */
+        char **settings;       /* config keys set by flags (--limit-*): KEY, VALUE, FLAG, …; owned */
 };
 
 struct session {
@@ -51,10 +54,13 @@ struct session {
         gid_t code_gid;
         char *code_user;
         struct idmap_allocation ids;
-        char *network_mode; /* the effective network mode (--network over [network] mode) */
-        char *timezone;     /* TZ for the sandbox ([timezone]), NULL when it cannot be determined */
-        bool ssh_agent;     /* the host's SSH agent is relayed to AGENT_SSH_SOCK_PATH */
-        pid_t ssh_relay;    /* its relay process (agent.h); session_stop ends it, a detach leaves it */
+        char *network_mode;   /* the effective network mode (--network over [network] mode) */
+        char *timezone;       /* TZ for the sandbox ([timezone]), NULL when it cannot be determined */
+        bool ssh_agent;       /* the host's SSH agent is relayed to AGENT_SSH_SOCK_PATH */
+        pid_t ssh_relay;      /* its relay process (agent.h); session_stop ends it, a detach leaves it */
+        struct limits limits; /* [limits.*] with the --limit-* flags, checked against the host */
+        bool has_limits;      /* any of them set: recorded with the container */
+        uint64_t started_ns;  /* now_ns() before the launch: max_duration counts from about there */
 };
 
 void session_free(struct session *s);

@@ -24,6 +24,10 @@ if [ -x /test-cgroup ]; then
                 echo "FAIL unit-test-cgroup"
         fi
 fi
+if [ -x /system-limits.sh ]; then
+        # Limits of a system container: coi's OCI config run by coi-runtime (tests/vm/system-limits.sh).
+        /system-limits.sh
+fi
 echo "COI-VM-END"
 sync
 poweroff -f
