@@ -240,6 +240,7 @@ static int start_locked(struct container_store *s, const struct container_info *
         r = r ?: rootfs_write_machine_id(m->dir, &m->ids, err);
         r = r ?: rootfs_write_hostname(m->dir, &m->ids, name, err);
         r = r ?: rootfs_write_hosts(m->dir, &m->ids, name, err);
+        r = r ?: attach_docker_data(rootfs, m, err);
         r = r ?: attach_mounts(rootfs, m, mounts, n_mounts, err);
         r = r ?: system_config_json(&c, &json, err);
         r = r ?: runtime_create_and_start(s, m, rootfs, has_net ? &net.net : NULL, json, err);
