@@ -56,3 +56,46 @@ def test_own_name_resolves_in_a_plain_container(env, tmp_path):
         assert r.stdout.split() == ["127.0.1.1", name]
     finally:
         run("container", "delete", "--force", name)
+
+
+# ---- waiting for the boot ---------------------------------------------------------------------------
+
+# A unit that keeps the boot going for 3 s: without a wait, a command sees systemd still starting.
+SLOW_UNIT = ("printf '[Service]\\nType=oneshot\\nExecStart=/bin/sleep 3\\n' > /etc/systemd/system/coi-slow.service"
+             " && ln -sf /etc/systemd/system/coi-slow.service /etc/systemd/system/multi-user.target.wants/")
+BOOTED = ("running", "degraded")
+
+
+def test_run_wait_runs_the_command_after_the_boot(coi):
+    coi("run", "--persistent", "--image", IMAGE, "--", "sudo", "sh", "-c", SLOW_UNIT)
+    try:
+        # the fast path stays: without --wait the command runs while systemd is still booting
+        r = coi("run", "--persistent", "--image", IMAGE, "--", "sh", "-c",
+                "systemctl is-system-running; sudo systemctl is-active coi-slow", check=False)
+        assert (r.stdout.split() or ["(no answer)"])[0] not in BOOTED, r.stdout + r.stderr
+        r = coi("run", "--persistent", "--wait", "--image", IMAGE, "--", "sh", "-c",
+                "systemctl is-system-running; sudo systemctl is-active coi-slow dbus", check=False)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split()[0] in BOOTED, r.stdout + r.stderr
+        assert r.stdout.split()[1:] == ["inactive", "active"]  # the oneshot has run; the system bus is up
+        assert "Failed to connect to bus" not in r.stderr
+    finally:
+        coi("kill", "-a", "-f")
+
+
+def test_shell_starts_the_agent_after_the_boot(env, terminal, offline, workspace):
+    from conftest import coi_runner
+    run = coi_runner(env, cwd=workspace, prefix=offline)
+    run("run", "--persistent", "--image", IMAGE, "--", "sudo", "sh", "-c", SLOW_UNIT)
+    try:
+        t = terminal("shell", "--debug", "--persistent", "--image", IMAGE)
+        t.wait_for("code@", timeout=60)
+        t.send("echo state=$(systemctl is-system-running)")
+        deadline = time.monotonic() + 30
+        while not (m := re.search(r"^state=(\w*)", t.screen(), re.M)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert m and m.group(1) in BOOTED, t.screen()
+        t.send("exit")
+        t.wait_for("COI-EXIT=0", timeout=60)
+    finally:
+        run("kill", "-a", "-f", check=False)
