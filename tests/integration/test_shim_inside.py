@@ -99,3 +99,43 @@ def test_shell_starts_the_agent_after_the_boot(env, terminal, offline, workspace
         t.wait_for("COI-EXIT=0", timeout=60)
     finally:
         run("kill", "-a", "-f", check=False)
+
+
+# ---- Docker inside ----------------------------------------------------------------------------------
+
+# As the sandbox user, through sudo (coi's execs do not give the user its supplementary groups yet, so
+# its membership of group docker does not count): a base image from three files of the container's own, a
+# Dockerfile with two RUN layers on it, built with the classic builder and with BuildKit, run.
+DOCKER_BUILD = r"""
+set -e
+sudo systemctl start docker
+echo driver=$(sudo docker info -f '{{.Driver}}')
+b=$(mktemp -d)
+mkdir -p $b/bin $b/lib/x86_64-linux-gnu $b/lib64
+cp /usr/bin/dash $b/bin/sh
+cp /lib/x86_64-linux-gnu/libc.so.6 $b/lib/x86_64-linux-gnu/
+cp /lib64/ld-linux-x86-64.so.2 $b/lib64/
+tar -C $b -c . | sudo docker import - coi-base:1 >/dev/null
+d=$(mktemp -d)
+printf 'FROM coi-base:1\nRUN echo one > /one\nRUN echo two > /two\n' > $d/Dockerfile
+sudo docker build -q --network none -t two-layer $d >/dev/null
+sudo DOCKER_BUILDKIT=1 docker build -q --network none -t two-layer-bk $d >/dev/null
+for i in two-layer two-layer-bk; do
+    echo $i layers=$(sudo docker image inspect -f '{{len .RootFS.Layers}}' $i) \
+         $(sudo docker run --rm --network none $i sh -c 'read a < /one; read b < /two; echo $a-$b')
+done
+"""
+
+
+def test_docker_builds_on_overlay2(env, workspace, default_image):
+    from conftest import coi_runner
+    e = {k: v for k, v in env.items() if k != "COI_IMAGES_DIR"}  # the default store, where coi-default is
+    run = coi_runner(e, cwd=workspace, timeout=600)
+    r = run("run", "--wait", "--image", "coi-default", "--", "sh", "-c", DOCKER_BUILD, check=False,
+            extra_env={"SUDO_UID": "1234", "SUDO_GID": "1234"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert "driver=overlay2" in lines, r.stdout
+    assert "two-layer layers=3 one-two" in lines  # the base's layer and one per RUN
+    assert "two-layer-bk layers=3 one-two" in lines
+    assert "unable to resolve host" not in r.stderr
