@@ -79,6 +79,8 @@ static int cmd_run(const struct cli_call *call)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
+        if (cli_bool(call, "wait")) /* after the handlers: Ctrl-C ends the container, and the wait */
+                session_wait_booted(s);
 
         struct container_exec_options xo = { .args = cmdv,
                                              .env = env,
@@ -129,6 +131,10 @@ static const struct cli_flag run_flags[] = {
           .type = CLI_INT,
           .def = "120",
           .help = "seconds: accepted for code-on-incus compatibility, not enforced (nor is it there)" },
+        { .name = "wait",
+          .type = CLI_BOOL,
+          .help = "run the command once systemd has booted (for systemctl, the system bus, services); "
+                  "without it the command starts at once" },
         SESSION_SHARED_FLAGS,
         SESSION_LIMIT_FLAGS,
         { 0 },
@@ -147,7 +153,8 @@ const struct cli_command cli_cmd_run = {
                 "Examples:\n"
                 "  coi run -- make test\n"
                 "  coi run \"npm install && npm test\"\n"
-                "  coi run --format json -- git status",
+                "  coi run --format json -- git status\n"
+                "  coi run --wait -- sudo systemctl start docker",
         .flags = run_flags,
         .args = CLI_ARGS_MIN,
         .n = 1,

@@ -267,6 +267,10 @@ static int cmd_shell(const struct cli_call *call)
                 fprintf(stderr, "coi: %s\n", tsess ? err.msg : "out of memory");
                 code = 1;
         }
+        /* The agent (or --debug's shell) starts once the machine is up: services, the system bus, sudo
+         * systemctl and docker work from its first command. */
+        if (code == 0)
+                session_wait_booted(s);
         code = code ?: shell_start_tmux(s, tsess, ac, debug);
         if (code == 0 && background) {
                 fprintf(stderr, "Created background tmux session: %s\n", tsess);

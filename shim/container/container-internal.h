@@ -39,6 +39,12 @@ int lock_and_read(struct container_store *s, const char *name, int *ret_lock, st
 /* Bind-mounts mounts (in order) under rootfs, in the host's mount namespace, before init starts. */
 int attach_mounts(const char *rootfs, const struct container_info *m, const struct container_mount *mounts,
                   size_t n, struct coi_error *err);
+/* Docker's overlay2 refuses an overlayfs to store its layers on, and the container's / is one: in a
+ * container whose image has Docker, /var/lib/docker is containers/NAME/docker on the host's own file
+ * system (made on the first start, kept across restarts, removed with the container; not in snapshots). */
+#define DOCKER_DATA_DIR    "docker"
+#define DOCKER_DATA_TARGET "/var/lib/docker"
+int attach_docker_data(const char *rootfs, const struct container_info *m, struct coi_error *err);
 /* Unmounts every mount strictly below dir (deepest first), as listed in /proc/self/mountinfo. */
 int unmount_below(const char *dir, struct coi_error *err);
 /* mounts.json parsed (opaque here). */

@@ -1,5 +1,6 @@
 /* container-mounts.c — host paths bind-mounted into a system container: attached under the rootfs before
- * init starts, recorded in mounts.json for a later start, and hot-plugged devices (`coi container mount`). */
+ * init starts (Docker's data directory too), recorded in mounts.json for a later start, and hot-plugged
+ * devices (`coi container mount`). */
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sched.h>
@@ -187,6 +188,48 @@ int attach_mounts(const char *rootfs, const struct container_info *m, const stru
                         return r;
         }
         return 0;
+}
+
+/* Whether the image has Docker (its daemon, or its data directory). */
+static bool has_docker(int rootfd)
+{
+        static const char *const paths[] = { "/usr/bin/dockerd", "/usr/sbin/dockerd", DOCKER_DATA_TARGET };
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                _cleanup_close_ int fd = openat2_in_root(rootfd, paths[i], O_PATH);
+                if (fd >= 0)
+                        return true;
+        }
+        return false;
+}
+
+int attach_docker_data(const char *rootfs, const struct container_info *m, struct coi_error *err)
+{
+        _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return coi_error_set(err, errno, "open %s: %m", rootfs);
+        if (!has_docker(rootfd))
+                return 0;
+        _cleanup_free_ char *dir = xasprintf("%s/%s", m->dir, DOCKER_DATA_DIR);
+        if (!dir)
+                return coi_error_set(err, ENOMEM, "%s: %m", DOCKER_DATA_TARGET);
+        /* Owned by the container's root, like its upper layer: a plain bind (no idmap) shows it as root's,
+         * and what Docker writes there lands with the container's shifted ids. */
+        if (mkdir(dir, 0710) == 0) {
+                if (chown(dir, m->ids.uid, m->ids.gid) < 0)
+                        return coi_error_set(err, errno, "chown %s: %m", dir);
+        } else if (errno != EEXIST) {
+                return coi_error_set(err, errno, "mkdir %s: %m", dir);
+        }
+        /* A bind with the host mount's own flags: no nosuid/nodev of ours, which would be locked in the
+         * container, so BuildKit's read-only re-binds of a layer (without those flags) would fail with
+         * EPERM. Nothing is lost: the container can't make devices, and the setuid files there are its
+         * own ids'. */
+        _cleanup_close_ int tree =
+                open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+        if (tree < 0)
+                return coi_error_set(err, errno, "clone a mount of %s: %m", dir);
+        struct container_mount cm = { .source = dir, .target = DOCKER_DATA_TARGET };
+        return move_to_target(tree, true, rootfd, m, &cm, err);
 }
 
 /* Unmounts every mount strictly below dir (deepest first), as listed in /proc/self/mountinfo. */

@@ -329,6 +329,8 @@ static int start_locked(struct container_store *s, const struct container_info *
                 r = coi_error_set(err, ENOMEM, "rootfs of %s: %m", name);
         r = r ?: rootfs_write_machine_id(m->dir, &m->ids, err);
         r = r ?: rootfs_write_hostname(m->dir, &m->ids, name, err);
+        r = r ?: rootfs_write_hosts(m->dir, &m->ids, name, err);
+        r = r ?: attach_docker_data(rootfs, m, err);
         r = r ?: attach_mounts(rootfs, m, mounts, n_mounts, err);
         r = r ?: system_config_json(&c, &json, err);
         r = r ?: runtime_create_and_start(s, m, rootfs, has_net ? &net.net : NULL, json, err);
@@ -407,6 +409,38 @@ int container_ids(struct container_store *s, const char *name, struct idmap_allo
 void container_wait_ready(struct container_store *s, const char *name, int timeout_ms)
 {
         wait_for_systemd_bus(s, name, timeout_ms);
+}
+
+/* systemctl is-system-running in the container, as root: its answer (first line), "" when none. */
+static void system_state(struct container_store *s, const char *name, char *state, size_t size)
+{
+        char *argv[] = { "systemctl", "is-system-running", NULL };
+        struct container_exec_options xo = { .args = argv, .cwd = "/", .capture = true };
+        struct container_exec_result res = { 0 };
+        struct coi_error e = { 0 };
+        state[0] = '\0';
+        if (container_exec(s, name, &xo, &res, &e) == 0 && res.out)
+                snprintf(state, size, "%.*s", (int)strcspn(res.out, "\n"), res.out);
+        container_exec_result_done(&res);
+}
+
+int container_wait_booted(struct container_store *s, const char *name, int timeout_ms, char *state,
+                          size_t size)
+{
+        static const char *const final[] = { "running", "degraded", "maintenance", "stopping", NULL };
+        uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+        wait_for_systemd_bus(s, name, timeout_ms);
+        /* Polled rather than `is-system-running --wait`, which could block past any deadline. */
+        long delay_ms = 10;
+        for (;;) {
+                system_state(s, name, state, size);
+                if (!state[0] || strv_contains((char **) final, state))
+                        return state[0] ? 0 : -ENOENT; /* no answer: no systemctl, or no systemd */
+                if (now_ns() >= deadline)
+                        return -ETIME;
+                nanosleep(&(struct timespec){ .tv_nsec = delay_ms * 1000000 }, NULL);
+                delay_ms = delay_ms * 2 > 100 ? 100 : delay_ms * 2;
+        }
 }
 
 char *container_cgroup_path(const char *name)

@@ -158,6 +158,12 @@ int container_info_json(struct container_info *const *infos, size_t n, bool list
 /* Waits (at most timeout_ms) until systemd in the container listens on its private bus: before that it
  * may not have installed its handler for the clean-shutdown signal yet. */
 void container_wait_ready(struct container_store *s, const char *name, int timeout_ms);
+/* Waits (at most timeout_ms) until systemd in the container has finished booting: `systemctl
+ * is-system-running` answers running, degraded, maintenance or stopping (in state). 0 then; -ETIME with
+ * the last answer ("starting") in state; -ENOENT with "" when nothing answers (no systemd). */
+#define CONTAINER_BOOT_TIMEOUT_MS 90000 /* systemd's own default job timeout */
+int container_wait_booted(struct container_store *s, const char *name, int timeout_ms, char *state,
+                          size_t size);
 /* The container's cgroup2 directory (whether or not it exists), allocated: its cgroup.kill ends every
  * process of the container at once (async-signal-safe to write from a handler). */
 char *container_cgroup_path(const char *name);

@@ -1,8 +1,10 @@
 /* rootfs.c — mounts and unmounts a system container's root: the image rootfs cloned with open_tree and
- * idmapped to the container's ids (lower), overlaid with the container's upper/work; machine-id; rm -rf. */
+ * idmapped to the container's ids (lower), overlaid with the container's upper/work; machine-id, hostname
+ * and its /etc/hosts line; rm -rf. */
 #include <dirent.h>
 #include <sched.h>
 #include <signal.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -195,6 +197,107 @@ int rootfs_write_hostname(const char *cdir, const struct idmap_allocation *a, co
         if (!text)
                 return coi_error_set(err, ENOMEM, "/etc/hostname: %m");
         return write_etc_file(cdir, a, "hostname", text, 0644, err);
+}
+
+/* Whether a hosts line (address, then names; a comment ends it) names name. */
+static bool hosts_line_names(const char *line, size_t len, const char *name)
+{
+        size_t nl = strlen(name), i = 0;
+        bool first = true;
+        while (i < len && line[i] != '#') {
+                while (i < len && (line[i] == ' ' || line[i] == '\t'))
+                        i++;
+                size_t start = i;
+                while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '#')
+                        i++;
+                if (i == start)
+                        break;
+                if (!first && i - start == nl && strncasecmp(line + start, name, nl) == 0)
+                        return true;
+                first = false;
+        }
+        return false;
+}
+
+char *rootfs_hosts_with_name(const char *text, const char *name)
+{
+        /* Debian's installer and Incus' image templates give the machine's own name the address 127.0.1.1
+         * (127.0.0.1 stays localhost's): the one line coi manages. */
+        static const char own[] = "127.0.1.1";
+        size_t own_at = SIZE_MAX, own_len = 0;
+        for (const char *line = text; *line;) {
+                const char *end = strchrnul(line, '\n');
+                size_t len = (size_t)(end - line);
+                if (hosts_line_names(line, len, name))
+                        return strdup(text);
+                const char *p = line + strspn(line, " \t");
+                if (own_at == SIZE_MAX && strncmp(p, own, sizeof(own) - 1) == 0 &&
+                    (p[sizeof(own) - 1] == ' ' || p[sizeof(own) - 1] == '\t')) {
+                        own_at = (size_t)(line - text);
+                        own_len = len;
+                }
+                line = *end ? end + 1 : end;
+        }
+        if (own_at != SIZE_MAX) /* a copy of another container (a branch): the line names the old name */
+                return xasprintf("%.*s%s\t%s%s", (int)own_at, text, own, name, text + own_at + own_len);
+        size_t n = strlen(text);
+        return xasprintf("%s%s%s\t%s\n", text, n && text[n - 1] != '\n' ? "\n" : "", own, name);
+}
+
+/* The regular file etc/hosts below dirfd (not following a link there), read; 0 with *ret NULL when there
+ * is no entry, -EPERM when the entry is not a regular file (a link, a whiteout: left as it is). */
+static int read_hosts(int etcfd, const char *what, char **ret, struct coi_error *err)
+{
+        *ret = NULL;
+        struct stat st;
+        if (fstatat(etcfd, "hosts", &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : coi_error_set(err, errno, "stat %s/etc/hosts: %m", what);
+        if (!S_ISREG(st.st_mode))
+                return -EPERM;
+        size_t len = 0;
+        return read_file_at(etcfd, "hosts", 1 << 20, ret, &len, err);
+}
+
+int rootfs_write_hosts(const char *cdir, const struct idmap_allocation *a, const char *hostname,
+                       struct coi_error *err)
+{
+        _cleanup_free_ char *upper_etc = xasprintf("%s/%s/etc", cdir, ROOTFS_UPPER);
+        _cleanup_free_ char *lower = xasprintf("%s/%s", cdir, ROOTFS_LOWER);
+        if (!upper_etc || !lower)
+                return coi_error_set(err, ENOMEM, "/etc/hosts: %m");
+        /* Read from upper/, else from the image (lower/), never through the overlay: a file looked up
+         * there and then replaced in upper/ could stay cached as the image's. */
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int upfd = open(upper_etc, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        int r = upfd >= 0 ? read_hosts(upfd, upper_etc, &text, err) : 0;
+        if (r < 0)
+                return r == -EPERM ? 0 : r;
+        if (!text) {
+                _cleanup_close_ int lowerfd = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (lowerfd < 0)
+                        return coi_error_set(err, errno, "open %s: %m", lower);
+                _cleanup_close_ int etcfd = openat2_in_root(lowerfd, "/etc", O_PATH | O_DIRECTORY);
+                r = etcfd >= 0 ? read_hosts(etcfd, "the image", &text, err) : 0;
+                if (r < 0)
+                        return r == -EPERM ? 0 : r;
+        }
+        _cleanup_free_ char *updated = rootfs_hosts_with_name(
+                text ? text : "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n",
+                hostname);
+        if (!updated)
+                return coi_error_set(err, ENOMEM, "/etc/hosts: %m");
+        if (text && streq(updated, text))
+                return 0;
+        /* upper/etc exists now (machine-id and hostname are written first). */
+        _cleanup_free_ char *path = xasprintf("%s/hosts", upper_etc);
+        if (!path)
+                return coi_error_set(err, ENOMEM, "/etc/hosts: %m");
+        r = write_file_atomic_at(AT_FDCWD, path, updated, strlen(updated), 0644, err);
+        if (r < 0)
+                return r;
+        if (chown(path, a->uid, a->gid) < 0)
+                return coi_error_set(err, errno, "chown %s: %m", path);
+        return 0;
 }
 
 int rootfs_remove_tree_at(int dirfd, const char *name, const char *what, struct coi_error *err)

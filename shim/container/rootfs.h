@@ -34,5 +34,15 @@ int rootfs_write_machine_id(const char *cdir, const struct idmap_allocation *a, 
 int rootfs_write_hostname(const char *cdir, const struct idmap_allocation *a, const char *hostname,
                           struct coi_error *err);
 
+/* Makes the container's name resolve, as on a real machine (sudo looks it up): upper/etc/hosts is the
+ * container's own hosts file (else the image's) with a "127.0.1.1 NAME" line: added when no line names
+ * hostname yet, or the 127.0.1.1 line changed to it (a branch of another container). The other lines
+ * stay; nothing is written when the name resolves already; a hosts file that is a link, or was deleted
+ * by the container, is left alone. Never read through the overlay. */
+int rootfs_write_hosts(const char *cdir, const struct idmap_allocation *a, const char *hostname,
+                       struct coi_error *err);
+/* text (a hosts file) with the line above; an allocated copy of text when a line names name already. */
+char *rootfs_hosts_with_name(const char *text, const char *name);
+
 /* rm -rf of dirfd/name that refuses to cross into another mount (EBUSY naming it). ENOENT is fine. */
 int rootfs_remove_tree_at(int dirfd, const char *name, const char *what, struct coi_error *err);

@@ -773,6 +773,15 @@ int session_start(const struct session_flags *f, const struct session_start_opti
         return 0;
 }
 
+void session_wait_booted(const struct session *s)
+{
+        char state[64];
+        if (container_wait_booted(s->store, s->name, CONTAINER_BOOT_TIMEOUT_MS, state, sizeof(state)) ==
+            -ETIME)
+                fprintf(stderr, "coi: %s has not finished booting after %d s (systemd: %s); going on\n",
+                        s->name, CONTAINER_BOOT_TIMEOUT_MS / 1000, state);
+}
+
 /* ---- save, stop ---------------------------------------------------------------------------------- */
 
 int session_save(struct session *s, struct coi_error *err)

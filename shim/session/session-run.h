@@ -79,6 +79,10 @@ struct session_start_options {
 int session_start(const struct session_flags *f, const struct session_start_options *o, struct session **ret,
                   struct coi_error *err);
 
+/* Returns once systemd in the session's container has booted (container_wait_booted), or after
+ * CONTAINER_BOOT_TIMEOUT_MS with a line on stderr; at once for an init that is not systemd. */
+void session_wait_booted(const struct session *s);
+
 /* Copies the tool's state directory out of the container into the session store (atomic). */
 int session_save(struct session *s, struct coi_error *err);
 
