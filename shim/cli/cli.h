@@ -117,3 +117,10 @@ int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /* --format's values where code-on-incus has text and json (NULL-terminated; cli-parse.c). */
 extern const char *const cli_text_json[];
+
+/* code-on-incus's `--format text|json` (default text), as an entry of a command's flag list. */
+#define CLI_FLAG_FORMAT_TEXT_JSON                                                                            \
+        {                                                                                                    \
+                .name = "format", .type = CLI_STRING, .def = "text", .choices = cli_text_json,               \
+                .help = "text or json"                                                                       \
+        }

@@ -272,11 +272,7 @@ static int cmd_running(const struct cli_call *call)
 /* ---- list, info ---- */
 
 static const struct cli_flag format_flags[] = {
-        { .name = "format",
-          .type = CLI_STRING,
-          .def = "text",
-          .choices = cli_text_json,
-          .help = "text or json" },
+        CLI_FLAG_FORMAT_TEXT_JSON,
         { 0 },
 };
 

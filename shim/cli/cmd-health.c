@@ -123,11 +123,7 @@ static int health_command(const struct cli_call *call)
 }
 
 static const struct cli_flag health_flags[] = {
-        { .name = "format",
-          .type = CLI_STRING,
-          .def = "text",
-          .choices = cli_text_json,
-          .help = "text or json" },
+        CLI_FLAG_FORMAT_TEXT_JSON,
         { .name = "verbose", .shorthand = 'v', .type = CLI_BOOL, .help = "show each check's details" },
         { 0 },
 };

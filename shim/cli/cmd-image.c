@@ -438,20 +438,12 @@ static const struct cli_flag list_flags[] = {
         { .name = "prefix",
           .type = CLI_STRING,
           .help = "only images with a name or alias starting with this" },
-        { .name = "format",
-          .type = CLI_STRING,
-          .def = "text",
-          .choices = cli_text_json,
-          .help = "text or json" },
+        CLI_FLAG_FORMAT_TEXT_JSON,
         { 0 },
 };
 
 static const struct cli_flag info_flags[] = {
-        { .name = "format",
-          .type = CLI_STRING,
-          .def = "text",
-          .choices = cli_text_json,
-          .help = "text or json" },
+        CLI_FLAG_FORMAT_TEXT_JSON,
         { 0 },
 };
 

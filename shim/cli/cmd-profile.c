@@ -405,11 +405,7 @@ static int profile_delete_run(const struct cli_call *call)
 /* ---- the table ---- */
 
 static const struct cli_flag list_flags[] = {
-        { .name = "format",
-          .type = CLI_STRING,
-          .def = "text",
-          .choices = cli_text_json,
-          .help = "text or json" },
+        CLI_FLAG_FORMAT_TEXT_JSON,
         { .name = "json", .type = CLI_BOOL, .help = "same as --format json", .hidden = true },
         { 0 },
 };

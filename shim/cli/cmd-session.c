@@ -553,11 +553,7 @@ static int cmd_clean(const struct cli_call *call)
 
 static const struct cli_flag list_flags[] = {
         { .name = "all", .shorthand = 'a', .type = CLI_BOOL, .help = "also list the saved sessions" },
-        { .name = "format",
-          .type = CLI_STRING,
-          .def = "text",
-          .choices = cli_text_json,
-          .help = "output format: text or json" },
+        CLI_FLAG_FORMAT_TEXT_JSON,
         { 0 },
 };
 

@@ -402,11 +402,6 @@ static int do_info(const struct cli_call *call)
                 .name = "container", .shorthand = 'c', .type = CLI_STRING,                                   \
                 .help = "the container (default: $COI_CONTAINER, else the workspace's one container)"        \
         }
-#define FORMAT_FLAG                                                                                          \
-        {                                                                                                    \
-                .name = "format", .type = CLI_STRING, .def = "text", .choices = cli_text_json,               \
-                .help = "text or json"                                                                       \
-        }
 #define JSON_FLAG                                                                                            \
         {                                                                                                    \
                 .name = "json", .type = CLI_BOOL, .help = "coi: same as --format json"                       \
@@ -419,7 +414,7 @@ static const struct cli_flag create_flags[] = {
 };
 static const struct cli_flag list_flags[] = {
         CONTAINER_FLAG,
-        FORMAT_FLAG,
+        CLI_FLAG_FORMAT_TEXT_JSON,
         JSON_FLAG,
         { .name = "all", .shorthand = 'a', .type = CLI_BOOL, .help = "the snapshots of every container" },
         { 0 },
@@ -442,7 +437,7 @@ static const struct cli_flag delete_flags[] = {
           .help = "delete every snapshot of the container" },
         { 0 },
 };
-static const struct cli_flag info_flags[] = { CONTAINER_FLAG, FORMAT_FLAG, JSON_FLAG, { 0 } };
+static const struct cli_flag info_flags[] = { CONTAINER_FLAG, CLI_FLAG_FORMAT_TEXT_JSON, JSON_FLAG, { 0 } };
 
 static const struct cli_command create_cmd = {
         .name = "create",

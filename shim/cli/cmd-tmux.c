@@ -136,11 +136,7 @@ static int cmd_list(const struct cli_call *call)
 }
 
 static const struct cli_flag list_flags[] = {
-        { .name = "format",
-          .type = CLI_STRING,
-          .def = "text",
-          .choices = cli_text_json,
-          .help = "text or json" },
+        CLI_FLAG_FORMAT_TEXT_JSON,
         { 0 },
 };
 
