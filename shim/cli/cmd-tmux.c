@@ -50,9 +50,10 @@ static int open_running(const char *name, struct container_store **ret)
         return 0;
 }
 
-static int cmd_send(const struct cli_call *call)
+/* Runs tmux VERB -t coi-NAME ARGS… as code in the running container NAME; 0 or the exit code. With
+ * say_sent, prints that the command was sent to the session. */
+static int tmux_in_session(const char *name, const char *verb, char *const *args, bool say_sent)
 {
-        const char *name = call->args[0];
         _cleanup_(container_store_freep) struct container_store *store = NULL;
         int r = open_running(name, &store);
         if (r)
@@ -60,25 +61,26 @@ static int cmd_send(const struct cli_call *call)
         _cleanup_free_ char *ts = xasprintf("coi-%s", name);
         if (!ts)
                 return cli_error(1, "out of memory");
-        char *av[] = { "tmux", "send-keys", "-t", ts, call->args[1], "Enter", NULL };
+        char *av[8] = { "tmux", (char *)verb, "-t", ts };
+        for (size_t i = 0; i < 3 && args[i]; i++)
+                av[4 + i] = args[i];
         if (tmux_exec(store, name, av, true) != 0)
                 return 1;
-        printf("Sent command to session %s\n", ts);
+        if (say_sent)
+                printf("Sent command to session %s\n", ts);
         return 0;
+}
+
+static int cmd_send(const struct cli_call *call)
+{
+        char *args[] = { call->args[1], "Enter", NULL };
+        return tmux_in_session(call->args[0], "send-keys", args, true);
 }
 
 static int cmd_capture(const struct cli_call *call)
 {
-        const char *name = call->args[0];
-        _cleanup_(container_store_freep) struct container_store *store = NULL;
-        int r = open_running(name, &store);
-        if (r)
-                return r;
-        _cleanup_free_ char *ts = xasprintf("coi-%s", name);
-        if (!ts)
-                return cli_error(1, "out of memory");
-        char *av[] = { "tmux", "capture-pane", "-t", ts, "-p", NULL };
-        return tmux_exec(store, name, av, true) ? 1 : 0;
+        char *args[] = { "-p", NULL };
+        return tmux_in_session(call->args[0], "capture-pane", args, false);
 }
 
 /* [{"container": NAME, "session": "coi-NAME"}, …] on one line. */
