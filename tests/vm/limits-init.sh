@@ -62,6 +62,13 @@ delegate)
                 echo +memory >$cg/cgroup.subtree_control && touch /data/delegated
         while :; do sleep 1; done
         ;;
+duration)
+        # Launched with limits.runtime.max_duration: wait for the watcher's graceful stop (SIGRTMIN+3,
+        # signal 37, as systemd takes it) and say when it came; console.log keeps the line.
+        trap 'echo "duration: SIGRTMIN+3 at uptime $(cut -d" " -f1 /proc/uptime)"; exit 0' 37
+        echo "duration: running since uptime $(cut -d" " -f1 /proc/uptime)"
+        while :; do sleep 1; done
+        ;;
 *)
         echo "FAIL system-$check: unknown check"
         ;;

@@ -70,3 +70,37 @@ else
         echo "FAIL system-exec-delegated: exec: $where"
 fi
 $rt delete -f c-delegate 2>&1 | sed 's/^/# /'
+
+# limits.runtime.max_duration: a container launched as a session does is stopped on time by coi's
+# watcher (graceful: SIGRTMIN+3 to init), however its init behaves until then.
+if [ -x /limits-launch ] && [ -f /busybox-image.tar ]; then
+        uptime() { cut -d" " -f1 /proc/uptime; }
+        insmod /overlay.ko 2>&1 | sed 's/^/# insmod overlay: /'
+        export COI_IMAGES_DIR=/bundle/images COI_RUNTIME_DIR=/run/coi
+        /coi image import /busybox-image.tar --alias busybox 2>&1 | tail -n 3 | sed 's/^/# /'
+        printf '[limits.runtime]\nmax_duration = "3s"\n' >/tmp/limits.toml
+        t0=$(uptime)
+        if COI_CONFIG=/tmp/limits.toml /limits-launch c-duration busybox 2>/tmp/ll.err; then
+                i=0
+                while /coi container running c-duration && [ $i -lt 150 ]; do
+                        sleep 0.2
+                        i=$((i + 1))
+                done
+                t1=$(uptime)
+                took=$(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")
+                log=$(cat /bundle/data/containers/c-duration/console.log 2>&1 | tr '\n' ';')
+                case "$log" in
+                *"reached limits.runtime.max_duration (3s): stopping it"*"SIGRTMIN+3"*)
+                        if awk "BEGIN { exit !($took >= 3 && $took <= 13) }"; then
+                                echo "PASS system-max-duration: stopped ${took}s after launch (max_duration 3s): $log"
+                        else
+                                echo "FAIL system-max-duration: stopped ${took}s after launch (max_duration 3s)"
+                        fi
+                        ;;
+                *) echo "FAIL system-max-duration: after ${took}s, console.log: $log" ;;
+                esac
+                /coi container delete -f c-duration 2>&1 | sed 's/^/# /'
+        else
+                echo "FAIL system-max-duration: limits-launch: $(cat /tmp/ll.err)"
+        fi
+fi
