@@ -12,7 +12,7 @@
 
 #define EXEC_USAGE                                                                                           \
         "[--process FILE | -t] [--console-socket SOCK] [--pid-file FILE] [-d] [--cwd DIR] [-e K=V]… "      \
-        "[-u UID[:GID]] [--cap CAP]… [--preserve-fds N] ID [COMMAND [ARG…]]"
+        "[-u UID[:GID]] [-g GID]… [--cap CAP]… [--preserve-fds N] ID [COMMAND [ARG…]]"
 
 int cmd_exec(struct cli *cli, int argc, char **argv)
 {
@@ -34,6 +34,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
                 { "cwd", required_argument, NULL, OPT_CWD },
                 { "env", required_argument, NULL, 'e' },
                 { "user", required_argument, NULL, 'u' },
+                { "additional-gids", required_argument, NULL, 'g' },
                 { "cap", required_argument, NULL, OPT_CAP },
                 { "preserve-fds", required_argument, NULL, OPT_PRESERVE },
                 /* runc flags that mean nothing here. */
@@ -46,9 +47,10 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
         const char *process_file = NULL;
         _cleanup_strv_ char **env = NULL;
         _cleanup_strv_ char **caps = NULL;
+        uint32_t gids[64];
         cli_getopt_reset();
         int c;
-        while ((c = getopt_long(argc, argv, "+p:tde:u:", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "+p:tde:u:g:", options, NULL)) != -1) {
                 switch (c) {
                 case 'p':
                         process_file = optarg;
@@ -77,6 +79,20 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
                 case 'u':
                         opts.user = optarg;
                         break;
+                case 'g': {
+                        char *end;
+                        errno = 0;
+                        unsigned long g = strtoul(optarg, &end, 10);
+                        if (errno || end == optarg || *end || g > UINT32_MAX - 1)
+                                return cli_usage(cli, EXEC_USAGE, "--additional-gids %s: expected a gid",
+                                                 optarg);
+                        if (opts.n_additional_gids == ELEMENTSOF(gids))
+                                return cli_usage(cli, EXEC_USAGE, "--additional-gids: more than %zu",
+                                                 ELEMENTSOF(gids));
+                        gids[opts.n_additional_gids++] = (uint32_t)g;
+                        opts.additional_gids = gids;
+                        break;
+                }
                 case OPT_CAP:
                         if (strv_push(&caps, optarg) < 0)
                                 return cli_failf(cli, "out of memory");

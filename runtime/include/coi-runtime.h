@@ -126,7 +126,10 @@ struct coi_exec_options {
         char *const *args;
         char *const *env; /* added to (and overriding) the container's process env */
         const char *cwd;
-        const char *user;  /* "uid[:gid]" */
+        const char *user; /* "uid[:gid]" */
+        /* Supplementary groups added to the config's (runc exec --additional-gids). */
+        const uint32_t *additional_gids;
+        size_t n_additional_gids;
         char *const *caps; /* added to all capability sets */
         bool tty;
         const char *console_socket;

@@ -55,7 +55,8 @@ static int parse_user(const char *user, uint32_t *uid, uint32_t *gid, struct coi
 }
 
 static int build_exec_process(const struct oci_config *config, const struct coi_exec_options *opts,
-                              struct oci_process *proc, char ***owned_env, struct coi_error *err)
+                              struct oci_process *proc, char ***owned_env, uint32_t **owned_gids,
+                              struct coi_error *err)
 {
         /* A shallow copy: strings stay owned by config; only env (owned_env) is ours. */
         *proc = config->process;
@@ -72,6 +73,19 @@ static int build_exec_process(const struct oci_config *config, const struct coi_
                 r = parse_user(opts->user, &proc->user.uid, &proc->user.gid, err);
                 if (r < 0)
                         return r;
+        }
+        if (opts->n_additional_gids) {
+                /* As runc's --additional-gids: added to the config's (which the config owns). */
+                size_t n = proc->user.n_additional_gids + opts->n_additional_gids;
+                uint32_t *g = calloc(n, sizeof(*g));
+                if (!g)
+                        return coi_error_set(err, ENOMEM, "exec: additional gids: %m");
+                if (proc->user.n_additional_gids)
+                        memcpy(g, proc->user.additional_gids, proc->user.n_additional_gids * sizeof(*g));
+                memcpy(g + proc->user.n_additional_gids, opts->additional_gids,
+                       opts->n_additional_gids * sizeof(*g));
+                proc->user.additional_gids = *owned_gids = g;
+                proc->user.n_additional_gids = n;
         }
         proc->terminal = opts->tty;
         for (char *const *c = opts->caps; c && *c; c++) {
@@ -117,6 +131,7 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
         struct oci_process parsed = { 0 }, built = { 0 };
         _cleanup_(oci_process_donep) struct oci_process *parsed_owner = NULL;
         _cleanup_strv_ char **env = NULL;
+        _cleanup_free_ uint32_t *gids = NULL;
         const struct oci_process *proc;
         if (opts->process_json) {
                 r = oci_process_parse(opts->process_json, strlen(opts->process_json), "process", &parsed,
@@ -126,7 +141,7 @@ int coi_container_exec(struct coi_context *ctx, const char *id, const struct coi
                 parsed_owner = &parsed;
                 proc = &parsed;
         } else {
-                r = build_exec_process(config, opts, &built, &env, err);
+                r = build_exec_process(config, opts, &built, &env, &gids, err);
                 if (r < 0)
                         return r;
                 proc = &built;

@@ -1,8 +1,12 @@
-/* container-exec.c — `exec` into a running system container: its environment, its stdio passed through or
- * captured into buffers (a helper child), its exit code; and the default working directory of an exec. */
+/* container-exec.c — `exec` into a running system container: its environment, the user's groups from the
+ * container's own /etc/group, its stdio passed through or captured into buffers (a helper child), its exit
+ * code; and the default working directory of an exec. */
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -44,6 +48,49 @@ static int build_env(const struct container_exec_options *o, char ***ret, struct
                 return coi_error_set(err, ENOMEM, "exec environment: %m");
         *ret = TAKE_PTR(env);
         return 0;
+}
+
+/* The container's /etc/FILE, opened inside its root (symlinks resolve there), if it is a regular file. */
+static FILE *open_etc(int root, const char *file)
+{
+        _cleanup_free_ char *path = xasprintf("etc/%s", file);
+        _cleanup_close_ int fd = path ? openat2_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY) : -1;
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return NULL;
+        FILE *f = fdopen(fd, "re");
+        if (f)
+                TAKE_FD(fd);
+        return f;
+}
+
+/* The supplementary groups of uid as the container's /etc/passwd and /etc/group name them (what a login
+ * there gives: `docker` for the sandbox user), besides gid. None when the files or the user are missing. */
+static size_t user_groups(struct container_store *s, const char *name, uid_t uid, gid_t gid, uint32_t *gids,
+                          size_t max)
+{
+        struct coi_state st = { 0 };
+        struct coi_error e = { 0 };
+        if (coi_container_state(&s->ctx, name, &st, &e) < 0)
+                return 0;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/root", (int)st.pid);
+        coi_state_free(&st);
+        _cleanup_close_ int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_fclose_ FILE *pw = root < 0 ? NULL : open_etc(root, "passwd");
+        _cleanup_free_ char *user = NULL;
+        for (struct passwd *p; pw && !user && (p = fgetpwent(pw));)
+                if (p->pw_uid == uid)
+                        user = strdup(p->pw_name);
+        _cleanup_fclose_ FILE *gr = user ? open_etc(root, "group") : NULL;
+        size_t n = 0;
+        for (struct group *g; gr && n < max && (g = fgetgrent(gr));)
+                for (char **m = g->gr_mem; g->gr_gid != gid && m && *m; m++)
+                        if (streq(*m, user)) {
+                                gids[n++] = g->gr_gid;
+                                break;
+                        }
+        return n;
 }
 
 struct exec_report {
@@ -183,11 +230,14 @@ int container_exec(struct container_store *s, const char *name, const struct con
                 return r;
         char user[32];
         snprintf(user, sizeof(user), "%u:%u", (unsigned)opts->uid, (unsigned)opts->gid);
+        uint32_t gids[64]; /* as many groups as a login gets in practice */
         struct coi_exec_options xo = {
                 .args = opts->args,
                 .env = env,
                 .cwd = opts->cwd ? opts->cwd : "/",
                 .user = user,
+                .additional_gids = gids,
+                .n_additional_gids = user_groups(s, name, opts->uid, opts->gid, gids, ELEMENTSOF(gids)),
         };
         if (opts->capture)
                 return exec_captured(s, name, &xo, ret, err);

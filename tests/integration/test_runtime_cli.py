@@ -211,6 +211,16 @@ def test_exec_exit_code_env_cwd(rt, bundle, ids):
     assert r.stdout.split() == ["bar", "/proc"]
 
 
+def test_exec_user_and_additional_gids(rt, bundle, ids):
+    cid = ids()
+    rt("run", "-d", "-b", bundle(sleeper()), cid, check=True)
+    r = rt("exec", "-u", "1000:1000", "-g", "44", "--additional-gids", "45", cid, "sh", "-c",
+           "id -u; id -g; sed -n 's/^Groups:[[:space:]]*//p' /proc/self/status", check=True)
+    assert r.stdout.split() == ["1000", "1000", "44", "45"]
+    r = rt("exec", "-g", "x", cid, "true")
+    assert r.returncode != 0 and "--additional-gids x: expected a gid" in r.stderr
+
+
 def test_exec_with_process_file(rt, bundle, ids, tmp_path):
     cid = ids()
     rt("run", "-d", "-b", bundle(sleeper()), cid, check=True)

@@ -101,28 +101,41 @@ def test_shell_starts_the_agent_after_the_boot(env, terminal, offline, workspace
         run("kill", "-a", "-f", check=False)
 
 
+def test_commands_get_the_users_groups(coi):
+    """What coi runs gets the user's supplementary groups from the container's own /etc/group, as a
+    login there would: a group the user joins shows in the next command's `id`."""
+    coi("run", "--persistent", "--image", IMAGE, "--", "sh", "-c",
+        "sudo groupadd coi-extra && sudo usermod -aG coi-extra,sudo \"$(id -un)\"")
+    try:
+        r = coi("run", "--persistent", "--image", IMAGE, "--", "sh", "-c", "id -un; id -Gn")
+        user, groups = r.stdout.splitlines()
+        assert {"coi-extra", "sudo", user} <= set(groups.split()), r.stdout
+    finally:
+        coi("kill", "-a", "-f")
+
+
 # ---- Docker inside ----------------------------------------------------------------------------------
 
-# As the sandbox user, through sudo (coi's execs do not give the user its supplementary groups yet, so
-# its membership of group docker does not count): a base image from three files of the container's own, a
-# Dockerfile with two RUN layers on it, built with the classic builder and with BuildKit, run.
+# As the sandbox user, a member of group docker (sudo only to start the daemon): a base image from three
+# files of the container's own, a Dockerfile with two RUN layers on it, built with the classic builder and
+# with BuildKit, run.
 DOCKER_BUILD = r"""
 set -e
 sudo systemctl start docker
-echo driver=$(sudo docker info -f '{{.Driver}}')
+echo driver=$(docker info -f '{{.Driver}}')
 b=$(mktemp -d)
 mkdir -p $b/bin $b/lib/x86_64-linux-gnu $b/lib64
 cp /usr/bin/dash $b/bin/sh
 cp /lib/x86_64-linux-gnu/libc.so.6 $b/lib/x86_64-linux-gnu/
 cp /lib64/ld-linux-x86-64.so.2 $b/lib64/
-tar -C $b -c . | sudo docker import - coi-base:1 >/dev/null
+tar -C $b -c . | docker import - coi-base:1 >/dev/null
 d=$(mktemp -d)
 printf 'FROM coi-base:1\nRUN echo one > /one\nRUN echo two > /two\n' > $d/Dockerfile
-sudo docker build -q --network none -t two-layer $d >/dev/null
-sudo DOCKER_BUILDKIT=1 docker build -q --network none -t two-layer-bk $d >/dev/null
+docker build -q --network none -t two-layer $d >/dev/null
+DOCKER_BUILDKIT=1 docker build -q --network none -t two-layer-bk $d >/dev/null
 for i in two-layer two-layer-bk; do
-    echo $i layers=$(sudo docker image inspect -f '{{len .RootFS.Layers}}' $i) \
-         $(sudo docker run --rm --network none $i sh -c 'read a < /one; read b < /two; echo $a-$b')
+    echo $i layers=$(docker image inspect -f '{{len .RootFS.Layers}}' $i) \
+         $(docker run --rm --network none $i sh -c 'read a < /one; read b < /two; echo $a-$b')
 done
 """
 
