@@ -53,6 +53,11 @@ void container_store_free(struct container_store *s)
         free(s);
 }
 
+const char *container_store_path(const struct container_store *s)
+{
+        return s->path;
+}
+
 int container_validate_name(const char *name, struct coi_error *err)
 {
         size_t len = strlen(name);
