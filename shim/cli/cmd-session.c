@@ -554,6 +554,12 @@ static int cmd_clean(const struct cli_call *call)
                 printf("\nChecking for orphaned resources...\n");
                 clean_orphans(store, dry_run, &cleaned);
                 clean_orphan_placeholders(store, dry_run, &cleaned);
+                if (!dry_run) {
+                        int n = container_store_sweep(store);
+                        if (n > 0)
+                                printf("Cleaning %d half-written file(s) of killed commands\n", n);
+                        cleaned += n;
+                }
                 clean_orphan_networks(dry_run, &cleaned);
         }
         if (all || pools) {
