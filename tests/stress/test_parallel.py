@@ -33,8 +33,10 @@ def loop(env, name, deadline):
         for args in steps:
             r = subprocess.run([str(COI), *args], capture_output=True, text=True, env=env, timeout=300)
             if r.returncode != 0:
+                info = subprocess.run([str(COI), "container", "info", name], capture_output=True, text=True,
+                                      env=env, timeout=60)
                 errors.append(f"coi {' '.join(args[:2])} {name} (round {rounds}) exited {r.returncode}: "
-                              f"{r.stderr.strip()[-300:]}")
+                              f"{r.stderr.strip()[-300:]}\n  info: {(info.stdout + info.stderr).strip()[-600:]}")
                 subprocess.run([str(COI), "container", "delete", name, "--force"], capture_output=True, env=env,
                                timeout=300)
                 break
