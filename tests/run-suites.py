@@ -8,6 +8,7 @@ Called by tests/run (which first installs what is missing). Suites:
   toml         toml-test conformance of the config parser (needs ../shared, beside the checkout)
   vm           tests/vm/run inside a qemu guest with a full cgroup-v2 kernel (exit 77 = skipped)
   stress       tests/stress: kill -9 cycles + coi clean, 20 containers at once (short; --full: 500 cycles)
+  conformance  OCI runtime-tools validation vs coi-runtime, runc, crun (needs $COI_RUNTIME_TOOLS, else skipped)
 A suite that cannot run here is reported as skipped with its reason, never as passed.
 """
 import concurrent.futures
@@ -192,8 +193,23 @@ def suite_vm(t):
     t.add("vm", passed, len(fails), 0, fails)
 
 
+def suite_conformance(t):
+    r = sh([str(ROOT / "tests" / "conformance" / "run")], capture_output=True, text=True)
+    print(r.stdout[-6000:], end="", flush=True)
+    if r.returncode == 77:
+        t.add("conformance", 0, 0, 1, note=(r.stderr.strip().splitlines() or ["skipped"])[-1])
+        return
+    m = re.search(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", r.stdout, re.M)
+    if not m:
+        t.add("conformance", 0, 1, 0, [f"tests/conformance/run exited {r.returncode}: {r.stderr.strip()[-300:]}"])
+        return
+    t.add("conformance", int(m.group(1)), int(m.group(2)), int(m.group(3)),
+          re.findall(r"^FAIL (.*)$", r.stdout, re.M))
+
+
 SUITES = {"format": suite_format, "unit": suite_unit, "integration": suite_integration,
-          "toml": suite_toml, "vm": suite_vm, "stress": suite_stress}
+          "toml": suite_toml, "vm": suite_vm, "stress": suite_stress,
+          "conformance": suite_conformance}
 
 
 def main():
