@@ -57,6 +57,15 @@ def init_pids(world):
     return out
 
 
+def _holds(pid, proc):
+    """Whether process pid has proc's stdout pipe open."""
+    try:
+        want = os.readlink(f"/proc/self/fd/{proc.stdout.fileno()}")
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == want for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
 def pick_victim(rng, target, proc, world):
     """(pid, what) for the target, falling back to coi itself when the target does not exist (yet)."""
     inits = init_pids(world)
@@ -112,10 +121,18 @@ def test_kill_9_anywhere_then_clean_restores_the_baseline(world):
         try:
             out, _ = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
+            alive = proc.poll() is None
             proc.kill()
-            out, _ = proc.communicate()
-            pytest.fail(f"cycle {cycle} (seed {seed}, {point} after {delay:.2f}s): coi {scenario} did not end "
-                        f"within 60 s\n{out}")
+            holders = [p for p in descendants(1) if p != os.getpid() and _holds(p, proc)]
+            for p in holders:
+                os.kill(p, signal.SIGKILL)  # the leak is reported; don't leave it running
+            try:
+                out, _ = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                out = "(output held open)"
+            pytest.fail(f"cycle {cycle} (seed {seed}, {point} after {delay:.2f}s): coi {scenario} "
+                        f"{'did not end' if alive else 'ended, but processes it left hold its output'} within "
+                        f"60 s; left: {holders}\n{out}")
         problem = clean(world)
         d = settled(world, base)
         if problem or d:
