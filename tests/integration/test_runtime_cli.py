@@ -438,13 +438,13 @@ def test_malformed_config_names_the_file(rt, bundle, ids):
     assert_nothing_left(rt, cid)
 
 
-def test_unknown_config_field_names_file_and_json_path(rt, bundle, ids):
+def test_unsupported_config_field_names_file_and_json_path(rt, bundle, ids):
     cid = ids()
-    b = bundle({"process": {"args": ["true"], "bogusField": 1}})
+    b = bundle({"process": {"args": ["true"], "apparmorProfile": "docker-default"}})
     r = rt("create", "-b", b, cid)
     assert r.returncode == 1
     assert str(b / "config.json") in r.stderr
-    assert "process.bogusField" in r.stderr
+    assert "process.apparmorProfile: not supported by coi-runtime" in r.stderr
     assert_nothing_left(rt, cid)
 
 
