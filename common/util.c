@@ -1,4 +1,6 @@
 /* util.c — errors, logging, strv, and file helpers shared by the library and the shim. */
+#include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <linux/openat2.h>
@@ -219,6 +221,35 @@ int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t l
                 return coi_error_set(err, -r, "write %s: %m", path);
         }
         return 0;
+}
+
+int remove_stale_temporaries_at(int dirfd)
+{
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return 0;
+        }
+        int removed = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                const char *t = strstr(de->d_name, ".tmp.");
+                char *end;
+                if (!t || t == de->d_name)
+                        continue;
+                errno = 0;
+                long pid = strtol(t + 5, &end, 10);
+                if (errno || *end || end == t + 5 || pid <= 0 || pid > INT_MAX)
+                        continue;
+                /* a live writer (or one whose pid came back) keeps its file */
+                if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                if (unlinkat(dirfd, de->d_name, 0) == 0)
+                        removed++;
+        }
+        return removed;
 }
 
 int write_file_at(int dirfd, const char *path, const char *data, struct coi_error *err)

@@ -106,6 +106,9 @@ char **strv_copy(char *const *strv);
 int read_file_at(int dirfd, const char *path, size_t max, char **ret_data, size_t *ret_len,
                  struct coi_error *err);
 /* Writes data to path via a temporary file + fsync + rename, so readers see old or new, never half. */
+/* Removes write_file_atomic_at's temporaries in dirfd ("NAME.tmp.PID") whose writer is gone (killed
+ * between create and rename). Returns how many went. */
+int remove_stale_temporaries_at(int dirfd);
 int write_file_atomic_at(int dirfd, const char *path, const void *data, size_t len, mode_t mode,
                          struct coi_error *err);
 /* Writes a short string to an existing file (proc, sysfs, cgroupfs). */

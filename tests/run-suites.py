@@ -7,6 +7,8 @@ Called by tests/run (which first installs what is missing). Suites:
   integration  pytest: tests/integration and tests/security, driving the real binaries in build/
   toml         toml-test conformance of the config parser (needs ../shared, beside the checkout)
   vm           tests/vm/run inside a qemu guest with a full cgroup-v2 kernel (exit 77 = skipped)
+  stress       tests/stress: kill -9 cycles + coi clean, 20 containers at once (short; --full: 500 cycles)
+  conformance  OCI runtime-tools validation vs coi-runtime, runc, crun (needs $COI_RUNTIME_TOOLS, else skipped)
 A suite that cannot run here is reported as skipped with its reason, never as passed.
 """
 import concurrent.futures
@@ -120,17 +122,17 @@ def suite_unit(t):
     t.add("unit", *totals, failures)
 
 
-def suite_integration(t):
-    dirs = [d for d in ("tests/integration", "tests/security") if any((ROOT / d).glob("test_*.py"))]
+def suite_integration(t, name="integration", dirs=("tests/integration", "tests/security")):
+    dirs = [d for d in dirs if any((ROOT / d).glob("test_*.py"))]
     if not dirs:
-        t.add("integration", 0, 0, 1, note="no integration tests yet")
+        t.add(name, 0, 0, 1, note=f"no {name} tests yet")
         return
-    junit = BUILD / "pytest-junit.xml"
+    junit = BUILD / f"pytest-junit-{name}.xml"
     env = dict(os.environ, COI_BUILD_DIR=str(BUILD), PYTHONDONTWRITEBYTECODE="1")
     r = sh(["/usr/bin/python3", "-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider",
             f"--junitxml={junit}", *dirs], env=env)
     if r.returncode == 5 or not junit.exists():
-        t.add("integration", 0, 0, 1, note="pytest collected nothing")
+        t.add(name, 0, 0, 1, note="pytest collected nothing")
         return
     passed = failed = skipped = 0
     failures = []
@@ -146,7 +148,11 @@ def suite_integration(t):
     if r.returncode not in (0, 1) and failed == 0:
         failed += 1
         failures.append(f"pytest exited {r.returncode}")
-    t.add("integration", passed, failed, skipped, failures)
+    t.add(name, passed, failed, skipped, failures)
+
+
+def suite_stress(t):
+    suite_integration(t, "stress", ("tests/stress",))
 
 
 def suite_toml(t):
@@ -187,11 +193,30 @@ def suite_vm(t):
     t.add("vm", passed, len(fails), 0, fails)
 
 
+def suite_conformance(t):
+    # coi-runtime alone (the peers are for the table in docs/runtime.md: tests/conformance/run --markdown)
+    r = sh([str(ROOT / "tests" / "conformance" / "run"), "--runtimes", "coi"], capture_output=True, text=True)
+    print(r.stdout[-6000:], end="", flush=True)
+    if r.returncode == 77:
+        t.add("conformance", 0, 0, 1, note=(r.stderr.strip().splitlines() or ["skipped"])[-1])
+        return
+    m = re.search(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", r.stdout, re.M)
+    if not m:
+        t.add("conformance", 0, 1, 0, [f"tests/conformance/run exited {r.returncode}: {r.stderr.strip()[-300:]}"])
+        return
+    t.add("conformance", int(m.group(1)), int(m.group(2)), int(m.group(3)),
+          re.findall(r"^FAIL (.*)$", r.stdout, re.M))
+
+
 SUITES = {"format": suite_format, "unit": suite_unit, "integration": suite_integration,
-          "toml": suite_toml, "vm": suite_vm}
+          "toml": suite_toml, "vm": suite_vm, "stress": suite_stress,
+          "conformance": suite_conformance}
 
 
 def main():
+    if "--full" in sys.argv:  # the stress suite's full variant (docs/stress.md)
+        sys.argv.remove("--full")
+        os.environ["COI_STRESS_FULL"] = "1"
     wanted = sys.argv[1:] or list(SUITES)
     unknown = [s for s in wanted if s not in SUITES]
     if unknown:

@@ -501,9 +501,14 @@ int mounts_prepare_rootfs(const struct mounts_setup *s, struct coi_error *err)
 {
         const struct oci_config *config = s->config;
         /* Nothing we mount may propagate back to the host: "/" gets the configured propagation,
-         * rslave by default (host mounts still reach the container, ours never reach the host). */
+         * rslave by default (host mounts still reach the container, ours never reach the host). A
+         * shared or unbindable root is made rslave here and gets its propagation after pivot_root
+         * (mounts_finish_rootfs): pivot_root refuses a shared parent, an unbindable one can't be bound
+         * onto itself, and a peer group made after the pivot never reaches the host's mounts. */
         unsigned long prop =
                 config->linux_.rootfs_propagation ? config->linux_.rootfs_propagation : (MS_SLAVE | MS_REC);
+        if (prop & (MS_SHARED | MS_UNBINDABLE))
+                prop = MS_SLAVE | MS_REC;
         if (mount(NULL, "/", NULL, prop, NULL) < 0)
                 return coi_error_set(err, errno, "set propagation of / (rootfsPropagation): %m");
         /* pivot_root needs the new root to be a mount point. */
@@ -640,6 +645,9 @@ int mounts_readonly_path(int rootfd, const char *path, struct coi_error *err)
 int mounts_finish_rootfs(const struct oci_config *config, struct coi_error *err)
 {
         const struct oci_linux *l = &config->linux_;
+        if ((l->rootfs_propagation & (MS_SHARED | MS_UNBINDABLE)) &&
+            mount(NULL, "/", NULL, l->rootfs_propagation, NULL) < 0)
+                return coi_error_set(err, errno, "set propagation of / (rootfsPropagation): %m");
         _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return coi_error_set(err, errno, "open / in the container: %m");

@@ -96,8 +96,9 @@ int cfg_parse_u32_array(struct parser *p, yajl_val v,
                         int (*convert)(struct parser *p, yajl_val v, uint32_t *ret), uint32_t **ret_array,
                         size_t *ret_count);
 yajl_val cfg_json_get(yajl_val obj, const char *key);
-/* Walks object v through the n fields into base: unknown keys are refused by name (vendor keys ignored),
- * required ones must be there, each present one is parsed by its field parser. */
+/* Walks object v through the n fields into base: keys the table doesn't know are ignored (the spec's
+ * rule for unknown properties), known ones without a parser are refused by name, required ones must be
+ * there, each present one is parsed by its field parser. */
 int cfg_parse_object(struct parser *p, yajl_val v, const struct field *fields, size_t n, void *base);
 /* Extend the path shown in errors; each returns a mark for cfg_path_pop(). */
 size_t cfg_path_key(struct parser *p, const char *key);

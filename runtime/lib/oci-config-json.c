@@ -323,12 +323,6 @@ yajl_val cfg_json_get(yajl_val obj, const char *key)
         return NULL;
 }
 
-/* Keys in reverse-domain form ("org.example.thing") are vendor extensions: ignored. */
-static bool is_vendor_key(const char *key)
-{
-        return strchr(key, '.') && !strpbrk(key, " /[]\"");
-}
-
 int cfg_parse_object(struct parser *p, yajl_val v, const struct field *fields, size_t n, void *base)
 {
         bool seen[64] = { false };
@@ -350,8 +344,8 @@ int cfg_parse_object(struct parser *p, yajl_val v, const struct field *fields, s
                         if (streq(fields[k].key, key))
                                 f = &fields[k];
                 if (!f) {
-                        if (!is_vendor_key(key))
-                                return cfg_fail(p, ENOTSUP, "not supported by coi-runtime");
+                        /* A property the spec doesn't define (a vendor extension, a newer spec's): the
+                         * spec says ignore it. Known fields we can't honour are refused below. */
                 } else if (!f->parse) {
                         if (!(f->flags & F_EMPTY_OK) || !json_is_empty(value))
                                 return cfg_fail(p, ENOTSUP, "not supported by coi-runtime (%s)", f->why);

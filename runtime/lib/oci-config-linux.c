@@ -493,6 +493,8 @@ static const struct field monotonic_fields[] = {
 static const struct field time_offsets_fields[] = {
         FLAT("boottime", boottime_fields),
         FLAT("monotonic", monotonic_fields),
+        /* keys are clock names: the one other clock a user may expect to move is refused by name */
+        REFUSED("realtime", "a time namespace offsets only monotonic and boottime"),
 };
 
 static int fp_device_type(struct parser *p, yajl_val v, void *base, const struct field *f)

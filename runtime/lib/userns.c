@@ -2,6 +2,7 @@
  * made with clone3(CLONE_NEWUSER) sleeps while we write its maps and open its ns file, then is killed. */
 #include <signal.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -32,11 +33,16 @@ int userns_fd_with_mappings(const struct oci_id_mapping *uid, size_t n_uid, cons
         struct {
                 uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
         } args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+        pid_t parent = getpid();
         pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
         if (pid < 0)
                 return coi_error_set(err, errno, "create a user namespace for an idmapped mount: %m");
         if (pid == 0) {
-                /* Only owns the namespace until we have its fd; never returns into the caller's code. */
+                /* Only owns the namespace until we have its fd; never returns into the caller's code. It
+                 * dies with its parent: a caller killed meanwhile (kill -9) must not leave it paused
+                 * forever, holding the caller's fds. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(1);
                 for (;;)
                         pause();
         }

@@ -6,6 +6,7 @@
 #include "cmd-util.h"
 #include "commands.h"
 #include "net/net.h"
+#include "session/placeholders.h"
 #include "session/session-run.h"
 #include "util.h"
 
@@ -432,6 +433,24 @@ static int clean_orphans(struct container_store *store, bool dry_run, int *clean
         return 0;
 }
 
+/* Placeholders of protected paths that a killed session left in its workspace (recorded before made). */
+static void clean_orphan_placeholders(struct container_store *store, bool dry_run, int *cleaned)
+{
+        struct coi_error err = { 0 };
+        _cleanup_strv_ char **hashes = NULL;
+        if (placeholders_orphans(store, &hashes, &err) < 0) {
+                fprintf(stderr, "coi: %s\n", err.msg);
+                return;
+        }
+        for (char **h = hashes; h && *h; h++) {
+                printf("%s protected-path placeholders left in workspace %s\n",
+                       dry_run ? "Would clean" : "Cleaning", *h);
+                if (!dry_run)
+                        placeholders_release(store, *h);
+                (*cleaned)++;
+        }
+}
+
 /* Container networks whose host veth is gone (the container died without its teardown), as `coi health`
  * counts them; net_orphans_remove() takes them down, and the lingering bridge when nothing uses it. */
 static void clean_orphan_networks(bool dry_run, int *cleaned)
@@ -534,6 +553,13 @@ static int cmd_clean(const struct cli_call *call)
         if (all || orphans) {
                 printf("\nChecking for orphaned resources...\n");
                 clean_orphans(store, dry_run, &cleaned);
+                clean_orphan_placeholders(store, dry_run, &cleaned);
+                if (!dry_run) {
+                        int n = container_store_sweep(store);
+                        if (n > 0)
+                                printf("Cleaning %d half-written file(s) of killed commands\n", n);
+                        cleaned += n;
+                }
                 clean_orphan_networks(dry_run, &cleaned);
         }
         if (all || pools) {

@@ -53,6 +53,33 @@ void container_store_free(struct container_store *s)
         free(s);
 }
 
+int container_store_sweep(struct container_store *s)
+{
+        int n = remove_stale_temporaries_at(s->dirfd) + remove_stale_temporaries_at(s->cdirfd);
+        int fd = openat(s->cdirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return n;
+        _cleanup_closedir_ DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return n;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_close_ int cfd =
+                        openat(s->cdirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (cfd >= 0)
+                        n += remove_stale_temporaries_at(cfd);
+        }
+        return n;
+}
+
+const char *container_store_path(const struct container_store *s)
+{
+        return s->path;
+}
+
 int container_validate_name(const char *name, struct coi_error *err)
 {
         size_t len = strlen(name);

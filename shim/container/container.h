@@ -25,6 +25,11 @@ struct limits;
 /* $COI_DATA_DIR or CONTAINER_DATA_DEFAULT, with containers/ made (0711) if missing. */
 int container_store_open(struct container_store **ret, struct coi_error *err);
 void container_store_free(struct container_store *s);
+/* Removes the temporaries a killed coi left half written in the data directory, containers/ and each
+ * container's directory; returns how many went. */
+int container_store_sweep(struct container_store *s);
+/* The data directory's path (owned by the store). */
+const char *container_store_path(const struct container_store *s);
 static inline void container_store_freep(struct container_store **s)
 {
         container_store_free(*s);

@@ -392,11 +392,16 @@ int net_orphans_remove(const struct net_options *o, struct coi_error *err)
         _cleanup_close_ int lock = net_lock_state(o, err);
         if (lock < 0)
                 return lock;
+        /* records half written by a killed coi */
+        int removed = 0;
+        _cleanup_free_ char *records = xasprintf("%s/containers", o->state_dir);
+        _cleanup_close_ int rfd = records ? open(records, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (rfd >= 0)
+                removed += remove_stale_temporaries_at(rfd);
         _cleanup_strv_ char **names = NULL;
         int r = net_record_list(o->state_dir, &names, err);
         if (r < 0)
                 return r;
-        int removed = 0;
         for (char **n = names; *n; n++) {
                 struct net_record rec = { 0 };
                 if (net_record_load(o->state_dir, *n, &rec, NULL) < 0)

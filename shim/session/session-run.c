@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 
 #include "agent.h"
+#include "placeholders.h"
 #include "container/container-limits.h"
 #include "sandbox-context.h"
 #include "session-run.h"
@@ -211,7 +212,6 @@ void session_free(struct session *s)
         free(s->code_user);
         free(s->network_mode);
         free(s->timezone);
-        strv_free(s->placeholders);
         free(s);
 }
 
@@ -222,6 +222,14 @@ static int make_placeholder(struct session *s, const struct protected_mount *pm,
         _cleanup_free_ char *p = strdup(pm->host);
         if (!p)
                 return coi_error_set(err, ENOMEM, "%s: %m", pm->host);
+        /* Recorded before it exists: a kill at any later point leaves `coi clean` the path to remove. */
+        if (pm->first_missing) {
+                char hash[9];
+                workspace_hash(s->ws->path, hash);
+                int r = placeholder_note(s->store, hash, pm->first_missing, err);
+                if (r < 0)
+                        return r;
+        }
         /* Parents: every component after the workspace root. */
         /* Walk from below the workspace root (or from / for a worktree's git directory elsewhere). */
         size_t rl = strlen(s->ws->real_path);
@@ -246,36 +254,23 @@ static int make_placeholder(struct session *s, const struct protected_mount *pm,
         }
         if (lchown(p, s->ws->uid, s->ws->gid) < 0)
                 return coi_error_set(err, errno, "chown %s: %m", p);
-        if (pm->first_missing && strv_push(&s->placeholders, pm->first_missing) < 0)
-                return coi_error_set(err, ENOMEM, "%s: %m", p);
         return 0;
 }
 
-/* Removes path if it is an empty file or a tree of empty directories/files that coi created. */
-static void remove_if_empty(const char *path)
+/* The placeholders go, unless another running session of this workspace has them mounted. */
+static void drop_placeholders(struct session *s)
 {
-        struct stat st;
-        if (lstat(path, &st) < 0)
-                return;
-        if (S_ISREG(st.st_mode)) {
-                if (st.st_size == 0)
-                        unlink(path);
-                return;
+        for (int slot = 1; slot <= SLOT_MAX; slot++) {
+                _cleanup_free_ char *other = workspace_container_name(s->ws->path, slot, NULL);
+                enum slot_state st = SLOT_FREE;
+                struct coi_error e = { 0 };
+                if (other && (!s->name || !streq(other, s->name)) &&
+                    slot_state_cb(other, &st, s->store, &e) == 0 && st == SLOT_RUNNING)
+                        return;
         }
-        if (!S_ISDIR(st.st_mode))
-                return;
-        _cleanup_closedir_ DIR *d = opendir(path);
-        if (!d)
-                return;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                _cleanup_free_ char *sub = xasprintf("%s/%s", path, de->d_name);
-                if (sub)
-                        remove_if_empty(sub);
-        }
-        rmdir(path); /* fails (kept) if anything is left */
+        char hash[9];
+        workspace_hash(s->ws->path, hash);
+        placeholders_release(s->store, hash);
 }
 
 /* ~/SANDBOX_CONTEXT.md from the session's facts, linked into the tool unless [tool] auto_context = false,
@@ -702,8 +697,7 @@ static int launch_on_slot(struct session *s, const struct session_flags *f,
                 break;
         }
         if (r < 0)
-                for (char **p = s->placeholders; p && *p; p++)
-                        remove_if_empty(*p);
+                drop_placeholders(s);
         return r;
 }
 
@@ -844,16 +838,6 @@ int session_stop(struct session *s, bool force, struct coi_error *err)
                 struct coi_error e = { 0 };
                 container_delete(s->store, s->name, true, &e);
         }
-        /* Another session of this workspace may have the same placeholders mounted: keep them then. */
-        bool shared = false;
-        for (int slot = 1; slot <= SLOT_MAX && !shared; slot++) {
-                _cleanup_free_ char *other = workspace_container_name(s->ws->path, slot, NULL);
-                enum slot_state st = SLOT_FREE;
-                struct coi_error e = { 0 };
-                if (other && !streq(other, s->name) && slot_state_cb(other, &st, s->store, &e) == 0)
-                        shared = st == SLOT_RUNNING;
-        }
-        for (char **p = s->placeholders; p && *p && !shared; p++)
-                remove_if_empty(*p);
+        drop_placeholders(s);
         return r;
 }

@@ -49,7 +49,6 @@ struct session {
         char *tool;   /* claude, opencode */
         char *sessions_dir;
         char id[129];
-        char **placeholders; /* host paths coi created in the workspace for protected mounts */
         uid_t code_uid;
         gid_t code_gid;
         char *code_user;

@@ -448,13 +448,13 @@ def test_malformed_config_names_the_file(rt, bundle, ids):
     assert_nothing_left(rt, cid)
 
 
-def test_unknown_config_field_names_file_and_json_path(rt, bundle, ids):
+def test_unsupported_config_field_names_file_and_json_path(rt, bundle, ids):
     cid = ids()
-    b = bundle({"process": {"args": ["true"], "bogusField": 1}})
+    b = bundle({"process": {"args": ["true"], "apparmorProfile": "docker-default"}})
     r = rt("create", "-b", b, cid)
     assert r.returncode == 1
     assert str(b / "config.json") in r.stderr
-    assert "process.bogusField" in r.stderr
+    assert "process.apparmorProfile: not supported by coi-runtime" in r.stderr
     assert_nothing_left(rt, cid)
 
 
@@ -681,3 +681,32 @@ def test_version_and_unknown_command(rt):
     r = rt("frobnicate")
     assert r.returncode == 1
     assert "unknown command" in r.stderr
+
+
+@pytest.mark.parametrize("propagation,tag", [("shared", "shared:"), ("unbindable", "unbindable"),
+                                             ("private", None)])
+def test_rootfs_propagation_is_the_containers_root(rt, bundle, ids, propagation, tag):
+    """pivot_root refuses a shared parent and an unbindable / can't be bound onto itself: both are set on
+    the new root after the pivot (runtime-tools' linux_rootfs_propagation)."""
+    cid = ids()
+    cfg = {"process": {"args": ["awk", "$5 == \"/\"", "/proc/self/mountinfo"]},
+           "linux": {"rootfsPropagation": propagation}}
+    r = rt("run", "--bundle", bundle(cfg), cid)
+    assert r.returncode == 0, r.stderr
+    fields = r.stdout.split(" - ")[0].split()[6:]
+    if tag:
+        assert any(f.startswith(tag) for f in fields), r.stdout
+    else:
+        assert not any(f.startswith(("shared:", "master:", "unbindable")) for f in fields), r.stdout
+    assert_nothing_left(rt, cid)
+
+
+def test_unknown_properties_are_ignored_known_unsupported_ones_refused(rt, bundle, ids):
+    """The spec: a property it doesn't define MUST NOT be an error; a known one coi-runtime can't honour is
+    refused by name."""
+    cid = ids()
+    r = rt("run", "--bundle", bundle({"process": {"args": ["echo", "ran"]}, "unknown": "x",
+                                      "linux": {"futureThing": {"a": 1}}}), cid)
+    assert r.returncode == 0 and r.stdout == "ran\n", r.stderr
+    r = rt("run", "--bundle", bundle({"process": {"args": ["true"]}, "vm": {}}), ids())
+    assert r.returncode != 0 and "vm: not supported by coi-runtime" in r.stderr

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "util.h"
 
@@ -28,6 +29,31 @@ static void test_strv(void **state)
         _cleanup_strv_ char **c = strv_copy(v);
         assert_string_equal(c[1], "b");
         assert_null(c[2]);
+}
+
+/* What a writer killed between create and rename leaves: removed once its pid is gone, kept while alive. */
+static void test_stale_temporaries_of_dead_writers_go(void **state)
+{
+        char dir[] = "/tmp/coi-test-util-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        _cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_CLOEXEC);
+        pid_t dead = fork();
+        if (dead == 0)
+                _exit(0);
+        assert_true(dead > 0);
+        assert_int_equal(waitpid(dead, NULL, 0), dead);
+        _cleanup_free_ char *stale = xasprintf("rec.tmp.%d", (int)dead);
+        _cleanup_free_ char *live = xasprintf("rec.tmp.%d", (int)getpid());
+        const char *names[] = { stale, live, "rec", "notes.tmp.x", ".tmp.1" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                close(openat(dfd, names[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+        assert_int_equal(remove_stale_temporaries_at(dfd), 1);
+        assert_int_equal(faccessat(dfd, stale, F_OK, 0), -1);
+        for (size_t i = 1; i < ELEMENTSOF(names); i++) {
+                assert_int_equal(faccessat(dfd, names[i], F_OK, 0), 0);
+                unlinkat(dfd, names[i], 0);
+        }
+        rmdir(dir);
 }
 
 static void test_atomic_write_and_read(void **state)
@@ -72,6 +98,7 @@ int main(void)
                 cmocka_unit_test(test_error_set_names_object),
                 cmocka_unit_test(test_strv),
                 cmocka_unit_test(test_atomic_write_and_read),
+                cmocka_unit_test(test_stale_temporaries_of_dead_writers_go),
                 cmocka_unit_test(test_read_file_limit),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
