@@ -7,6 +7,8 @@ Called by tests/run (which first installs what is missing). Suites:
   integration  pytest: tests/integration and tests/security, driving the real binaries in build/
   toml         toml-test conformance of the config parser (needs ../shared, beside the checkout)
   vm           tests/vm/run inside a qemu guest with a full cgroup-v2 kernel (exit 77 = skipped)
+  fuzz         tests/fuzz/run: the libFuzzer harnesses (clang, build-fuzz/) replay every crash reproducer
+               and fuzz 40 s per target (exit 77 = skipped: no clang/libFuzzer)
 A suite that cannot run here is reported as skipped with its reason, never as passed.
 """
 import concurrent.futures
@@ -187,8 +189,23 @@ def suite_vm(t):
     t.add("vm", passed, len(fails), 0, fails)
 
 
+def suite_fuzz(t):
+    r = sh([str(ROOT / "tests" / "fuzz" / "run")], capture_output=True, text=True)
+    if r.returncode == 77:
+        reason = (r.stderr.strip().splitlines() or ["no reason given"])[-1]
+        t.add("fuzz", 0, 0, 1, note=reason)
+        return
+    passed = len(re.findall(r"^PASS ", r.stdout, re.M))
+    fails = re.findall(r"^FAIL (.*)$", r.stdout, re.M)
+    if r.returncode != 0 and not fails:
+        fails = [f"tests/fuzz/run exited {r.returncode}: {r.stderr.strip()[-300:]}"]
+    if fails:
+        print(r.stderr[-6000:], end="", flush=True)
+    t.add("fuzz", passed, len(fails), 0, fails)
+
+
 SUITES = {"format": suite_format, "unit": suite_unit, "integration": suite_integration,
-          "toml": suite_toml, "vm": suite_vm}
+          "toml": suite_toml, "vm": suite_vm, "fuzz": suite_fuzz}
 
 
 def main():
