@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,8 +20,10 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The sentinel: a tmpfs (nodev, nosuid) holding only "canary" and, during an input, "scratch". */
-#define SENTINEL "/tmp"
+/* The sentinel: a tmpfs (nodev, nosuid) mounted on SENTINEL in the working directory, holding only
+ * "canary" and, during an input, "scratch". Not /tmp: inputs given as files are read after
+ * LLVMFuzzerInitialize and may be there. */
+#define SENTINEL "fuzz-tar-sentinel"
 #define CANARY   "coi-fuzz canary: nothing may change me\n"
 
 static int sentinel_fd = -1;
@@ -43,7 +46,7 @@ static void write_id_map(const char *file, unsigned id)
 }
 
 /* A private mount namespace where every mount is read-only except the working directory (libFuzzer
- * writes its corpus and crash files there) and a fresh tmpfs on /tmp, the sentinel. An escape that
+ * writes its corpus and crash files there) and the sentinel, a fresh tmpfs. An escape that
  * tries to write elsewhere fails with EROFS, which the harness reports; one that reaches the sentinel
  * is seen by the check after each input. Not root: a user namespace first (then no chown). */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -66,6 +69,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                 close(fd);
                 write_id_map("/proc/self/gid_map", gid);
         }
+        if (mkdir(SENTINEL, 0755) < 0 && errno != EEXIST)
+                die("mkdir " SENTINEL);
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 die("make / private");
         struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
@@ -77,6 +82,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                 die("keep the working directory writable");
         if (mount("coi-fuzz", SENTINEL, "tmpfs", MS_NODEV | MS_NOSUID, "mode=0755,size=512m") < 0)
                 die("mount the sentinel tmpfs on " SENTINEL);
+        /* Few fds: code that holds one per directory level fails on shallow trees already. */
+        struct rlimit nofile;
+        if (getrlimit(RLIMIT_NOFILE, &nofile) < 0)
+                die("getrlimit");
+        nofile.rlim_cur = nofile.rlim_max < 128 ? nofile.rlim_max : 128;
+        if (setrlimit(RLIMIT_NOFILE, &nofile) < 0)
+                die("setrlimit");
         sentinel_fd = open(SENTINEL, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (sentinel_fd < 0)
                 die(SENTINEL);
@@ -139,8 +151,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         close(in);
         close(root);
         if (r < 0 && !err.msg[0])
-                abort(); /* every refusal says why */
-        if (r == -EROFS || strstr(err.msg, strerror(EROFS))) {
+                abort();                        /* every refusal says why */
+        if (r == -EROFS || err.code == EROFS) { /* not the message: it holds entry names */
                 fprintf(stderr, "fuzz-tar: escape: a write outside the scratch directory: %s\n", err.msg);
                 abort();
         }
