@@ -8,7 +8,7 @@ Called by tests/run (which first installs what is missing). Suites:
   toml         toml-test conformance of the config parser (needs ../shared, beside the checkout)
   vm           tests/vm/run inside a qemu guest with a full cgroup-v2 kernel (exit 77 = skipped)
   fuzz         tests/fuzz/run: the libFuzzer harnesses (clang, build-fuzz/) replay every crash reproducer
-               and fuzz 40 s per target (exit 77 = skipped: no clang/libFuzzer)
+               and fuzz 35 s per target (exit 77 = skipped: no clang/libFuzzer)
 A suite that cannot run here is reported as skipped with its reason, never as passed.
 """
 import concurrent.futures

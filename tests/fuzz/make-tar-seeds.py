@@ -1,11 +1,13 @@
 #!/usr/bin/python3
-"""Writes the seed corpus of fuzz-tar (tests/fuzz/corpus/tar/): small archives of every entry type the
+"""Writes the seed corpora of fuzz-tar (tests/fuzz/corpus/tar/): small archives of every entry type the
 unpacker handles, OCI whiteouts, xattrs, the three tar dialects, each compression libarchive reads, and
-the hostile archives of tests/security/hostile_tars.py uncompressed (aiming at /tmp, the harness's
-sentinel). Deterministic: run it again after changing it and commit what changed.
+the hostile archives of tests/security/hostile_tars.py uncompressed (aiming at /tmp, read-only in the
+harness); and of fuzz-oci-layout (tests/fuzz/corpus/oci-layout/): OCI layouts in that harness's input
+form. Deterministic: run it again after changing it and commit what changed.
 
-    tests/fuzz/make-tar-seeds.py [OUTDIR]
+    tests/fuzz/make-tar-seeds.py
 """
+import json
 import bz2
 import gzip
 import io
@@ -76,8 +78,52 @@ SEEDS = {
 }
 
 
+def layout(index, *blobs):
+    """fuzz-oci-layout's input: index.json and the blobs, "\n----\n" between; @blobN@ = blob N's digest."""
+    docs = [index] + list(blobs)
+    return b"\n----\n".join(d if isinstance(d, bytes) else json.dumps(d).encode() for d in docs)
+
+
+def oci_layout_seeds(out):
+    out.mkdir(parents=True, exist_ok=True)
+    m_type = "application/vnd.oci.image.manifest.v1+json"
+    i_type = "application/vnd.oci.image.index.v1+json"
+    layer0 = tar_bytes([entry("etc", "dir"), entry("etc/os-release", data=b"ID=fuzz\n"), entry("bin/sh", mode=0o755)])
+    layer1 = tar_bytes([entry("etc/.wh.os-release"), entry("var/.wh..wh..opq"), entry("var/new")])
+    config = {"architecture": "amd64", "os": "linux"}
+
+    def manifest(*layers):
+        return {"schemaVersion": 2, "mediaType": m_type, "config": {"digest": "@blob2@"},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d} for d in layers]}
+
+    def index(digest, media=m_type, platform=None):
+        m = {"mediaType": media, "digest": digest}
+        if platform is not None:
+            m["platform"] = platform
+        return {"schemaVersion": 2, "manifests": [m]}
+
+    amd64 = {"os": "linux", "architecture": "amd64"}
+    seeds = {
+        "two-layers": layout(index("@blob3@", platform=amd64), layer0, layer1, config,
+                             manifest("@blob0@", "@blob1@")),
+        "gzip-layer": layout(index("@blob3@"), gzip.compress(layer0, mtime=0), b"", config, manifest("@blob0@")),
+        "nested-index": layout(index("@blob4@", media=i_type), layer0, b"", config, manifest("@blob0@"),
+                               index("@blob3@", platform=amd64)),
+        "multi-arch": layout({"schemaVersion": 2, "manifests": [
+            {"mediaType": m_type, "digest": "@blob3@", "platform": {"os": "linux", "architecture": "arm64"}},
+            {"mediaType": m_type, "digest": "@blob3@", "platform": amd64}]}, layer0, b"", config,
+            manifest("@blob0@")),
+        "bad-digest": layout(index("sha256:" + "0" * 64), layer0),
+        "traversal-digest": layout(index("sha256:../../../../etc/passwd"), layer0),
+        "hostile-layer": layout(index("@blob3@"), (out.parent / "tar" / "hostile-symlink_then_file.tar").read_bytes(),
+                                b"", config, manifest("@blob0@")),
+    }
+    for name, data in seeds.items():
+        (out / name).write_bytes(data)
+
+
 def main():
-    out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "corpus" / "tar"
+    out = HERE / "corpus" / "tar"
     out.mkdir(parents=True, exist_ok=True)
     for name, spec in SEEDS.items():
         entries, fmt = spec if isinstance(spec, tuple) else (spec, tarfile.PAX_FORMAT)
@@ -95,6 +141,7 @@ def main():
         gz.unlink()
         end = (len(raw.rstrip(b"\0")) + 511) // 512 * 512
         (out / f"hostile-{name}.tar").write_bytes(raw[:end] + b"\0" * 1024)
+    oci_layout_seeds(HERE / "corpus" / "oci-layout")
 
 
 if __name__ == "__main__":
