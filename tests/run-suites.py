@@ -9,6 +9,8 @@ Called by tests/run (which first installs what is missing). Suites:
   vm           tests/vm/run inside a qemu guest with a full cgroup-v2 kernel (exit 77 = skipped)
   stress       tests/stress: kill -9 cycles + coi clean, 20 containers at once (short; --full: 500 cycles)
   conformance  OCI runtime-tools validation vs coi-runtime, runc, crun (needs $COI_RUNTIME_TOOLS, else skipped)
+  fuzz         tests/fuzz/run: the libFuzzer harnesses (clang, build-fuzz/) replay every crash reproducer
+               and fuzz 35 s per target (exit 77 = skipped: no clang/libFuzzer)
 A suite that cannot run here is reported as skipped with its reason, never as passed.
 """
 import concurrent.futures
@@ -208,8 +210,23 @@ def suite_conformance(t):
           re.findall(r"^FAIL (.*)$", r.stdout, re.M))
 
 
+def suite_fuzz(t):
+    r = sh([str(ROOT / "tests" / "fuzz" / "run")], capture_output=True, text=True)
+    if r.returncode == 77:
+        reason = (r.stderr.strip().splitlines() or ["no reason given"])[-1]
+        t.add("fuzz", 0, 0, 1, note=reason)
+        return
+    passed = len(re.findall(r"^PASS ", r.stdout, re.M))
+    fails = re.findall(r"^FAIL (.*)$", r.stdout, re.M)
+    if r.returncode != 0 and not fails:
+        fails = [f"tests/fuzz/run exited {r.returncode}: {r.stderr.strip()[-300:]}"]
+    if fails:
+        print(r.stderr[-6000:], end="", flush=True)
+    t.add("fuzz", passed, len(fails), 0, fails)
+
+
 SUITES = {"format": suite_format, "unit": suite_unit, "integration": suite_integration,
-          "toml": suite_toml, "vm": suite_vm, "stress": suite_stress,
+          "toml": suite_toml, "vm": suite_vm, "fuzz": suite_fuzz, "stress": suite_stress,
           "conformance": suite_conformance}
 
 

@@ -1,5 +1,5 @@
 /* archive-io.c — unpacking untrusted tar archives into a directory fd (every path resolved inside it
- * with openat2), and rm -rf by fd. Writing a tree as a tar: archive-write.c; SHA-256: sha256.c. */
+ * with openat2). Writing a tree as a tar: archive-write.c; rm -rf by fd: remove-tree.c; SHA-256: sha256.c. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -707,56 +707,4 @@ int extract_archive(int archive_fd, int target_dirfd, const struct extract_optio
         if (ret_stats)
                 *ret_stats = stats;
         return 0;
-}
-
-/* ---- removing a tree ---- */
-
-/* Removes dirfd/name. Messages name it parent/name, or shown at the top (parent NULL). */
-static int remove_entry(int dirfd, const char *name, const char *parent, const char *shown,
-                        struct coi_error *err)
-{
-        const char *pre = parent ? parent : "", *sep = parent ? "/" : "", *last = parent ? name : shown;
-        struct stat st, up;
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : coi_error_set(err, errno, "stat %s%s%s: %m", pre, sep, last);
-        if (!S_ISDIR(st.st_mode)) {
-                if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-                        return coi_error_set(err, errno, "remove %s%s%s: %m", pre, sep, last);
-                return 0;
-        }
-        if (fstat(dirfd, &up) < 0)
-                return coi_error_set(err, errno, "stat the parent of %s%s%s: %m", pre, sep, last);
-        if (up.st_dev != st.st_dev)
-                return coi_error_set(err, EBUSY, "not removing %s%s%s: something is mounted there", pre, sep,
-                                     last);
-        _cleanup_free_ char *self = xasprintf("%s%s%s", pre, sep, last);
-        if (!self)
-                return coi_error_set(err, ENOMEM, "remove %s%s%s: %m", pre, sep, last);
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return coi_error_set(err, errno, "open %s: %m", self);
-        _cleanup_closedir_ DIR *d = fdopendir(fcntl(fd, F_DUPFD_CLOEXEC, 3));
-        if (!d)
-                return coi_error_set(err, errno, "read directory %s: %m", self);
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                int r = remove_entry(fd, de->d_name, self, NULL, err);
-                if (r < 0)
-                        return r;
-        }
-        if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                return coi_error_set(err, errno, "remove directory %s: %m", self);
-        return 0;
-}
-
-int remove_tree_at(int dirfd, const char *name, struct coi_error *err)
-{
-        return remove_entry(dirfd, name, NULL, name, err);
-}
-
-int remove_tree_named(int dirfd, const char *name, const char *what, struct coi_error *err)
-{
-        return remove_entry(dirfd, name, NULL, what, err);
 }

@@ -1,5 +1,6 @@
 /* archive-io.h — unpacking untrusted tar archives (none/gzip/xz/zstd) into a directory fd without ever
- * writing outside it (archive-io.c), writing a tree as a tar (archive-write.c), removing trees by fd. */
+ * writing outside it (archive-io.c), writing a tree as a tar (archive-write.c), removing trees by fd
+ * (remove-tree.c). */
 #pragma once
 
 #include <stdbool.h>
@@ -66,7 +67,8 @@ int archive_write_tree(int rootfs_dirfd, int out_fd, const char *compression, co
 int open_inside(int rootfd, const char *path, int flags);
 
 /* rm -rf NAME relative to dirfd, never following symlinks and never crossing into another mount (a
- * directory on another device than its parent: EBUSY naming it). A missing NAME is not an error.
+ * directory on another device than its parent: EBUSY naming it). A missing NAME is not an error. Any
+ * depth (a container may nest directories beyond PATH_MAX): it holds two fds at most.
  * remove_tree_named: messages call NAME what (the path the user knows) and its entries what/…. */
 int remove_tree_at(int dirfd, const char *name, struct coi_error *err);
 int remove_tree_named(int dirfd, const char *name, const char *what, struct coi_error *err);

@@ -408,10 +408,10 @@ static int set_from_text(struct config *c, size_t idx, const char *text, const c
         return config_set_origin(c, idx, origin, err);
 }
 
-int config_apply_env(struct config *c, char *const *environ, const char *home, struct coi_error *err)
+int config_apply_env(struct config *c, char *const *envp, const char *home, struct coi_error *err)
 {
         for (size_t i = 0; i < ELEMENTSOF(env_vars); i++) {
-                const char *v = env_get(environ, env_vars[i].var);
+                const char *v = env_get(envp, env_vars[i].var);
                 if (!v || !v[0])
                         continue;
                 if (env_vars[i].true_only && !streq(v, "true") && !streq(v, "1"))

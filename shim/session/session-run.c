@@ -342,7 +342,7 @@ static int copy_in(struct session *s, const char *resume_dir, struct coi_error *
         uid_t cu = s->ids.uid + s->code_uid;
         gid_t cg = s->ids.gid + s->code_gid;
         _cleanup_close_ int home = -1;
-        int r = sandbox_mkdirs_at(rootfd, SESSION_CODE_HOME + 1, cu, cg, &home, err);
+        int r = sandbox_mkdirs_at(rootfd, &SESSION_CODE_HOME[1], cu, cg, &home, err);
         if (r < 0)
                 return r;
         if (resume_dir) {

@@ -8,6 +8,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -324,6 +325,48 @@ static void test_export_round_trip(void **state)
         dirs_free(&d);
 }
 
+/* Found by fuzz-tar (issue 22): a tree nested deeper than RLIMIT_NOFILE (here 3000 levels, past
+ * PATH_MAX too, as a container can make) could not be removed: one fd per level ran out (EMFILE). */
+static void test_remove_tree_of_any_depth(void **state)
+{
+        struct dirs d;
+        dirs_make(&d);
+        struct rlimit old, low;
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+        low = old;
+        low.rlim_cur = 64;
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+        assert_int_equal(mkdirat(d.outside, "keep", 0755), 0);
+        int cur = openat(d.root, ".", O_RDONLY | O_DIRECTORY);
+        for (int i = 0; i < 3000; i++) {
+                assert_int_equal(mkdirat(cur, "d", 0755), 0);
+                if (i % 100 == 0) {
+                        assert_int_equal(symlinkat("/proc/self/cwd/..", cur, "up"), 0);
+                        int f = openat(cur, "file", O_WRONLY | O_CREAT | O_EXCL, 0600);
+                        assert_true(f >= 0);
+                        close(f);
+                        assert_int_equal(mkdirat(cur, "sibling", 0700), 0);
+                }
+                int next = openat(cur, "d", O_RDONLY | O_DIRECTORY);
+                assert_true(next >= 0);
+                close(cur);
+                cur = next;
+        }
+        close(cur);
+        int b = open(d.base, O_PATH | O_DIRECTORY);
+        struct coi_error err = { 0 };
+        int r = remove_tree_at(b, "root", &err);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+        assert_string_equal(err.msg, "");
+        assert_int_equal(r, 0);
+        assert_int_equal(faccessat(b, "root", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+        assert_int_equal(errno, ENOENT);
+        assert_int_equal(faccessat(d.outside, "keep", F_OK, 0), 0);
+        assert_int_equal(mkdirat(b, "root", 0755), 0); /* for dirs_free */
+        close(b);
+        dirs_free(&d);
+}
+
 static void test_garbage_is_an_error(void **state)
 {
         struct dirs d;
@@ -386,6 +429,7 @@ int main(void)
                 cmocka_unit_test(test_whiteouts),
                 cmocka_unit_test(test_hostile_whiteouts_stay_inside),
                 cmocka_unit_test(test_export_round_trip),
+                cmocka_unit_test(test_remove_tree_of_any_depth),
                 cmocka_unit_test(test_garbage_is_an_error),
                 cmocka_unit_test(test_sha256_vectors),
         };
