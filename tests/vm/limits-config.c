@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "config/limits.h"
 #include "container/container-limits.h"
+#include "container/seccomp-profile.h"
 #include "container/system-config.h"
 #include "util.h"
 
@@ -30,7 +31,7 @@ int main(int argc, char **argv)
         r = r ?: limits_from_config(cfg, &host, &l, &err);
         r = r ?: container_store_open(&store, &err);
         r = r ?: container_limits_check(store, &l, &gaps, &err);
-        r = r ?: system_config_load_seccomp(&seccomp, &seccomp_origin, &err);
+        r = r ?: seccomp_profile_load(SECCOMP_PROFILE_DEFAULT, &seccomp, &seccomp_origin, &err);
         if (r < 0) {
                 fprintf(stderr, "limits-config: %s\n", err.msg);
                 return 1;
