@@ -323,6 +323,8 @@ static int start_locked(struct container_store *s, const struct container_info *
                 .ids = m->ids,
                 .seccomp_json = seccomp,
                 .seccomp_origin = seccomp_origin,
+                /* strict means no nesting: the masks can be locked (seccomp-profile.h) */
+                .lock_mounts = streq(seccomp_spec, SECCOMP_PROFILE_STRICT),
                 .limits = has_limits ? &limits : NULL,
                 .io_devices = disks,
                 .n_io_devices = n_disks,

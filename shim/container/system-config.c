@@ -322,7 +322,11 @@ int system_config_json(const struct system_config *c, char **ret_json, struct co
         bool ok = map_open(g) && s(g, "ociVersion") && s(g, "1.1.0") && s(g, "root") && map_open(g) &&
                   s(g, "path") && s(g, c->rootfs) && s(g, "readonly") && boolean(g, false) && map_close(g) &&
                   s(g, "hostname") && s(g, c->name) && gen_process(g) && gen_mounts(g, c->limits) &&
-                  gen_linux(g, c, ro, seccomp) && map_close(g);
+                  gen_linux(g, c, ro, seccomp);
+        if (c->lock_mounts)
+                ok = ok && s(g, "annotations") && map_open(g) && s(g, "run.coi.lock-mounts") &&
+                     s(g, "true") && map_close(g);
+        ok = ok && map_close(g);
         const unsigned char *buf;
         size_t len;
         if (!ok || yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)

@@ -14,6 +14,8 @@ struct system_config {
         struct idmap_allocation ids; /* the container's block of IDMAP_RANGE_SIZE ids */
         const char *seccomp_json;    /* an OCI seccomp object (seccomp_profile_load), or NULL */
         const char *seccomp_origin;  /* where it came from, for errors: a path or "built-in default" */
+        bool lock_mounts;            /* run.coi.lock-mounts: masks and read-only paths can't be undone
+                                      * inside, but no new proc/sysfs mount either (no nesting) */
         const struct limits *limits; /* NULL: none; else linux.resources and the size of /tmp */
         const dev_t *io_devices;     /* the whole disks the disk rates apply to (io.max) */
         size_t n_io_devices;
