@@ -2,7 +2,10 @@
  * setup sequence inside them: host name, rootfs and mounts, hooks, pivot_root, console, sysctl, exec. */
 #include <sched.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "console.h"
 #include "hooks.h"
@@ -267,6 +270,72 @@ static int setup_console(const struct linux_spawn *s, int *ret_slave, struct coi
         return 0;
 }
 
+/* Annotation: "true" locks the runtime's mounts in a container with its own user and mount namespaces. */
+#define LOCK_MOUNTS_ANNOTATION "run.coi.lock-mounts"
+
+/* 9b. Locks every mount made so far. They were made in a mount namespace owned by the container's own
+ * user namespace, so its root could unmount a mask (uncovering /sys/firmware, /proc/keys, …) or remount a
+ * read-only path read-write. The kernel locks mounts (MNT_LOCKED, and their ro/nosuid/nodev/noexec
+ * flags) when it copies a mount namespace into a less privileged user namespace: a short-lived child
+ * makes a nested user namespace and a copy of our mount namespace owned by it, and we move into that
+ * copy. We keep our user namespace, and its capabilities cover the nested one (its parent), so new
+ * mounts, umounts of new mounts and nested namespaces still work; only the runtime's mounts are fixed.
+ * The price: with masks locked over /proc and /sys the kernel refuses a new proc or sysfs mount
+ * (mount_too_revealing), which nested container runtimes need; hence opt-in, by annotation. */
+static int lock_mounts(struct coi_error *err)
+{
+        int go[2], done[2];
+        if (pipe2(go, O_CLOEXEC) < 0)
+                return coi_error_set(err, errno, "lock the mounts: pipe: %m");
+        if (pipe2(done, O_CLOEXEC) < 0) {
+                int e = errno;
+                close(go[0]);
+                close(go[1]);
+                return coi_error_set(err, e, "lock the mounts: pipe: %m");
+        }
+        _cleanup_close_ int go_r = go[0], go_w = go[1], done_r = done[0], done_w = done[1];
+        pid_t pid = fork();
+        if (pid < 0)
+                return coi_error_set(err, errno, "lock the mounts: fork: %m");
+        if (pid == 0) {
+                /* Only the two pipe ends stay open: it becomes dumpable, so that the parent may open its
+                 * /proc/PID/ns/mnt, and must hold nothing of the host's then. */
+                int keep_lo = go[1] < done[0] ? go[1] : done[0], keep_hi = go[1] < done[0] ? done[0] : go[1];
+                close_range(3, keep_lo - 1, 0);
+                close_range(keep_lo + 1, keep_hi - 1, 0);
+                close_range(keep_hi + 1, ~0U, 0);
+                char c = 0;
+                if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0 || unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+                        c = (char)errno;
+                if (write(go_w, &c, 1) != 1)
+                        _exit(1);
+                (void)!read(done_r, &c, 1); /* until the parent has moved in (or gave up: EOF) */
+                _exit(0);
+        }
+        closep(&go_w);
+        closep(&done_r);
+        char c = 0;
+        int r = 0;
+        ssize_t n = read(go_r, &c, 1);
+        if (n != 1)
+                r = coi_error_set(err, EIO, "lock the mounts: the helper process died");
+        else if (c != 0)
+                r = coi_error_set(err, c, "lock the mounts: unshare a user and mount namespace: %m");
+        if (r == 0) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        r = coi_error_set(err, errno, "lock the mounts: open %s: %m", path);
+                else if (setns(fd, CLONE_NEWNS) < 0)
+                        r = coi_error_set(err, errno, "lock the mounts: join the locked copy: %m");
+        }
+        closep(&done_w);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        return r;
+}
+
 int init_run(struct init_child *c, struct coi_error *err)
 {
         const struct linux_spawn *s = c->spawn;
@@ -318,6 +387,11 @@ int init_run(struct init_child *c, struct coi_error *err)
         r = mounts_apply_sysctl(config, err);
         if (r == 0)
                 r = mounts_finish_rootfs(config, err);
+        const struct oci_namespace *ns = config->linux_.namespaces;
+        const char *lock = oci_config_annotation(config, LOCK_MOUNTS_ANNOTATION);
+        if (r == 0 && lock && streq(lock, "true") && ns[OCI_NS_USER].present && ns[OCI_NS_MOUNT].present &&
+            !ns[OCI_NS_MOUNT].path)
+                r = lock_mounts(err);
         if (r < 0)
                 return r;
 

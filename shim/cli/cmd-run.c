@@ -53,7 +53,9 @@ static int cmd_run(const struct cli_call *call)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         struct coi_error err = { 0 };
         _cleanup_(session_freep) struct session *s = NULL;
-        struct session_start_options so = { .no_wait = true };
+        struct session_start_options so = { .no_wait = true,
+                                            .job = true,
+                                            .nesting = cli_bool(call, "nesting") };
         if (session_start(&f, &so, &s, &err) < 0) {
                 fprintf(stderr, "coi: %s\n", err.msg);
                 return 1;
@@ -131,6 +133,11 @@ static const struct cli_flag run_flags[] = {
           .type = CLI_INT,
           .def = "120",
           .help = "seconds: accepted for code-on-incus compatibility, not enforced (nor is it there)" },
+        { .name = "nesting",
+          .type = CLI_BOOL,
+          .help = "containers inside (docker, podman, unshare -U): the \"default\" seccomp profile instead "
+                  "of "
+                  "\"strict\" ([security] seccomp_profile)" },
         { .name = "wait",
           .type = CLI_BOOL,
           .help = "run the command once systemd has booted (for systemctl, the system bus, services); "
@@ -154,7 +161,10 @@ const struct cli_command cli_cmd_run = {
                 "  coi run -- make test\n"
                 "  coi run \"npm install && npm test\"\n"
                 "  coi run --format json -- git status\n"
-                "  coi run --wait -- sudo systemctl start docker",
+                "  coi run --nesting --wait -- sudo systemctl start docker\n"
+                "\n"
+                "The container runs under the \"strict\" seccomp profile unless --nesting or\n"
+                "[security] seccomp_profile says otherwise (docs/security.md).",
         .flags = run_flags,
         .args = CLI_ARGS_MIN,
         .n = 1,

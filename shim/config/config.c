@@ -80,6 +80,8 @@ static const struct key_def keys[] = {
           "[\".git/hooks\", \".git/config\", \".husky\", \".vscode\"]", 0, NULL),
         K("security.additional_protected_paths", T_STRV, security.additional_protected_paths, "[]", 0, NULL),
         K("security.disable_protection", T_BOOL, security.disable_protection, "false", 0, NULL),
+        K("security.seccomp_profile", T_STRING, security.seccomp_profile, "\"auto\"", 0,
+          NULL), /* coi's own */
         K("monitoring.enabled", T_BOOL, monitoring.enabled, "false", 0, NULL),
         K("monitoring.auto_pause_on_high", T_BOOL, monitoring.auto_pause_on_high, "true", 0, NULL),
         K("monitoring.auto_kill_on_critical", T_BOOL, monitoring.auto_kill_on_critical, "true", 0, NULL),

@@ -118,6 +118,7 @@ struct config {
                 char **protected_paths;
                 char **additional_protected_paths;
                 bool disable_protection;
+                char *seccomp_profile; /* coi's own: "auto", "default", "strict" or a path */
         } security;
         struct {
                 bool enabled;

@@ -17,6 +17,7 @@
 #include "container-net.h"
 #include "image/image.h"
 #include "rootfs.h"
+#include "seccomp-profile.h"
 #include "system-config.h"
 #include "util.h"
 
@@ -285,9 +286,10 @@ static int start_locked(struct container_store *s, const struct container_info *
         r = image_rootfs_open(images, m->image, &image_fd, err);
         if (r < 0)
                 return coi_error_prefix(err, "container %s: ", name);
-        _cleanup_free_ char *seccomp = NULL;
+        _cleanup_free_ char *seccomp_spec = NULL, *seccomp = NULL;
         const char *seccomp_origin = NULL;
-        r = system_config_load_seccomp(&seccomp, &seccomp_origin, err);
+        r = seccomp_profile_recorded(s->cdirfd, name, &seccomp_spec, err);
+        r = r ?: seccomp_profile_load(seccomp_spec, &seccomp, &seccomp_origin, err);
         if (r < 0)
                 return r;
         _cleanup_(container_network_record_done) struct container_network_record net = { 0 };
@@ -321,6 +323,8 @@ static int start_locked(struct container_store *s, const struct container_info *
                 .ids = m->ids,
                 .seccomp_json = seccomp,
                 .seccomp_origin = seccomp_origin,
+                /* strict means no nesting: the masks can be locked (seccomp-profile.h) */
+                .lock_mounts = streq(seccomp_spec, SECCOMP_PROFILE_STRICT),
                 .limits = has_limits ? &limits : NULL,
                 .io_devices = disks,
                 .n_io_devices = n_disks,
@@ -749,6 +753,7 @@ int container_launch(struct container_store *s, const struct container_launch_op
         r = r ?: container_metadata_write(s, &m, err);
         r = r ?: container_network_save(s->cdirfd, name, opts->network, err);
         r = r ?: container_limits_save(s->cdirfd, name, opts->limits, err);
+        r = r ?: seccomp_profile_save(s->cdirfd, name, opts->seccomp_profile, err);
         r = r ?: start_locked(s, &m, opts->mounts, opts->n_mounts, opts->no_wait, err);
         return r < 0 ? undo_create(s, &m, r, err) : 0;
 }

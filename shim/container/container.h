@@ -101,11 +101,16 @@ struct container_launch_options {
         const struct container_network *network;
         /* NULL: none. Recorded (limits.json): every later start applies them too. */
         const struct limits *limits;
+        /* NULL: "default"; else "strict" or a profile's path (seccomp-profile.h). Recorded too. */
+        const char *seccomp_profile;
 };
 
 /* Claims the name, allocates ids, records metadata.json, then starts; any failure undoes it all. */
 int container_launch(struct container_store *s, const struct container_launch_options *opts,
                      struct coi_error *err);
+/* Records the seccomp profile (seccomp-profile.h; NULL = "default") every later start applies. */
+int container_set_seccomp(struct container_store *s, const char *name, const char *spec,
+                          struct coi_error *err);
 /* Mounts the rootfs, creates and starts the runtime container (systemd as init), and waits (at most
  * CONTAINER_BUS_TIMEOUT_MS) for systemd's private bus so `systemctl` in an exec right after works. */
 int container_start(struct container_store *s, const char *name, struct coi_error *err);

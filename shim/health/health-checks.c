@@ -28,7 +28,10 @@
 #include "container/idmap-alloc.h"
 #include "image/image.h"
 #include "net/net.h"
+#include "config/config.h"
+#include "container/seccomp-profile.h"
 #include "container/system-config.h"
+#include "json-util.h"
 #include "util.h"
 
 #ifndef CLONE_NEWTIME
@@ -348,12 +351,41 @@ static void check_seccomp(struct health_check *c)
         }
         health_detail_str(c, "actions", "%s", avail);
         health_detail_int(c, "mode", mode);
-        if (required_missing)
+        if (required_missing) {
                 health_check_set(c, "seccomp", "CRITICAL", HEALTH_FAILED, "seccomp lacks actions %s",
                                  missing);
-        else
-                health_check_set(c, "seccomp", "CRITICAL", HEALTH_OK, "seccomp filters available (%s)%s",
-                                 avail, mode == 2 ? "; coi itself runs under a filter" : "");
+                return;
+        }
+        /* The profiles the configuration gives shells (and `container launch`) and `run` jobs. */
+        struct coi_error e = { 0 };
+        _cleanup_(config_freep) struct config *cfg = NULL;
+        struct config_load_options lo = { 0 };
+        const char *configured = config_load(&lo, &cfg, &e) == 0 ? cfg->security.seccomp_profile : NULL;
+        const char *spec[2] = { seccomp_profile_choose(configured, false, false),
+                                seccomp_profile_choose(configured, true, false) };
+        const char *origin[2] = { NULL, NULL };
+        static const char *const keys[2][2] = { { "profile", "profile_origin" },
+                                                { "profile_run", "profile_run_origin" } };
+        for (int i = 0; i < 2; i++) {
+                _cleanup_free_ char *json = NULL;
+                int r = seccomp_profile_load(spec[i], &json, &origin[i], &e);
+                char ebuf[256] = "";
+                _cleanup_(yajl_tree_freep) yajl_val v =
+                        r == 0 ? yajl_tree_parse(json, ebuf, sizeof(ebuf)) : NULL;
+                if (r == 0 && (!v || !YAJL_IS_OBJECT(v)))
+                        r = coi_error_set(&e, EINVAL, "seccomp profile %s: not a JSON object: %s", origin[i],
+                                          ebuf);
+                if (r < 0) {
+                        health_check_set(c, "seccomp", "CRITICAL", HEALTH_FAILED, "%s", e.msg);
+                        return;
+                }
+                health_detail_str(c, keys[i][0], "%s", spec[i]);
+                health_detail_str(c, keys[i][1], "%s", origin[i]);
+        }
+        health_check_set(c, "seccomp", "CRITICAL", HEALTH_OK,
+                         "seccomp filters available (%s)%s; profile %s (%s), coi run: %s (%s)", avail,
+                         mode == 2 ? "; coi itself runs under a filter" : "", spec[0], origin[0], spec[1],
+                         origin[1]);
 }
 
 #ifndef SYS_lsm_list_modules

@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "placeholders.h"
 #include "container/container-limits.h"
+#include "container/seccomp-profile.h"
 #include "sandbox-context.h"
 #include "session-run.h"
 #include "slots.h"
@@ -636,7 +637,12 @@ static int launch_on_slot(struct session *s, const struct session_flags *f,
                           const struct session_start_options *o, const struct session_mounts *m,
                           const struct container_network *net, struct coi_error *err)
 {
-        int r;
+        /* Chosen at every start: a persistent container a `run` job left behind gets "default" again
+         * when a shell restarts it. */
+        const char *seccomp = seccomp_profile_choose(s->cfg->security.seccomp_profile, o->job, o->nesting);
+        int r = seccomp_profile_check(seccomp, err);
+        if (r < 0)
+                return coi_error_prefix(err, "[security] seccomp_profile: ");
         for (int attempt = 0;; attempt++) {
                 struct slot_request sr = { .workspace = s->ws->path,
                                            .slot = f->slot,
@@ -671,6 +677,7 @@ static int launch_on_slot(struct session *s, const struct session_flags *f,
                         r = r
                                     ?: container_set_limits(s->store, s->name,
                                                             s->has_limits ? &s->limits : NULL, err);
+                        r = r ?: container_set_seccomp(s->store, s->name, seccomp, err);
                         r = r ?: container_start_with(s->store, s->name, m->v, m->n, o->no_wait, err);
                 } else {
                         const char *image = f->image ? f->image : s->cfg->container.image;
@@ -682,7 +689,8 @@ static int launch_on_slot(struct session *s, const struct session_flags *f,
                                                                .n_mounts = m->n,
                                                                .no_wait = o->no_wait,
                                                                .network = net,
-                                                               .limits = s->has_limits ? &s->limits : NULL };
+                                                               .limits = s->has_limits ? &s->limits : NULL,
+                                                               .seccomp_profile = seccomp };
                         r = container_launch(s->store, &lo, err);
                 }
                 if (r < 0) {

@@ -71,6 +71,8 @@ static inline void session_freep(struct session **s)
 struct session_start_options {
         bool no_wait;       /* `run`: exec as soon as init runs */
         bool save_metadata; /* write metadata.json at start (shell) */
+        bool job;           /* `run`: the automatic seccomp profile is "strict" (seccomp-profile.h) */
+        bool nesting;       /* `run --nesting`: containers inside; the "default" profile instead */
 };
 
 /* Resolves everything and launches (or restarts) the container; the state of a resumed session and the

@@ -235,3 +235,35 @@ def test_privileges_are_what_the_config_says(rt, bundle, ids):
     assert int(status["CapEff"], 16) == 1 << 5  # root's exec: effective = permitted = the bounding set
     assert status["Seccomp"] == "2"
     assert "Operation not permitted" in r.stdout  # getcwd denied by the filter
+
+
+@pytest.mark.parametrize("lock", [False, True], ids=["default", "lock-mounts"])
+def test_lock_mounts_annotation(rt, bundle, ids, tmp_path, lock):
+    """In a user namespace the container's root holds CAP_SYS_ADMIN over its mounts: without
+    run.coi.lock-mounts it can unmount a mask and remount a read-only path read-write; with it both fail
+    (the mounts are locked), while new mounts of its own still work."""
+    linux = user_namespace()
+    linux["namespaces"] = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")]
+    linux["maskedPaths"] = ["/proc/timer_list"]
+    linux["readonlyPaths"] = ["/proc/sys"]
+    caps = ["CAP_SYS_ADMIN"]
+    script = ("umount /proc/timer_list && echo UNMASKED; mount -o remount,bind,rw /proc/sys && echo REMOUNTED; "
+              "mount -t tmpfs x /tmp && echo MOUNTED; echo done")
+    b = bundle({"process": {"args": ["sh", "-c", script],
+                            "capabilities": {k: caps for k in ("bounding", "effective", "permitted")}},
+                "root": {"readonly": False}, "linux": linux,
+                "annotations": {"run.coi.lock-mounts": "true"} if lock else {}})
+    host = linux["uidMappings"][0]["hostID"]
+    for d in (tmp_path, *tmp_path.parents):
+        if d == pathlib.Path("/tmp"):
+            break
+        os.chmod(d, os.stat(d).st_mode | 0o711)
+    subprocess.run(["chown", "-R", f"{host}:{host}", str(b / "rootfs")], check=True)
+    r = rt("run", "--bundle", b, ids("lock"))
+    assert r.returncode == 0, r.stderr
+    words = r.stdout.split()
+    assert "MOUNTED" in words and "done" in words, r.stdout  # its own mounts work either way
+    if lock:
+        assert "UNMASKED" not in words and "REMOUNTED" not in words, r.stdout
+    else:  # what the annotation exists for: without it both work
+        assert "UNMASKED" in words and "REMOUNTED" in words, r.stdout

@@ -5,10 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -456,7 +458,7 @@ static void test_refusals(void **state)
 
 /* The profile's path from this test's location: <build>/tests/test-seccomp and __FILE__, which meson
  * gives relative to <build>. */
-static char *default_profile_path(void)
+static char *profile_path(const char *name)
 {
         char exe[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -467,8 +469,8 @@ static char *default_profile_path(void)
         assert_non_null(suffix);
         int prefix = (int)(suffix - file);
         if (file[0] == '/')
-                return xasprintf("%.*sseccomp-profiles/default.json", prefix, file);
-        return xasprintf("%s/%.*sseccomp-profiles/default.json", dirname(dirname(exe)), prefix, file);
+                return xasprintf("%.*sseccomp-profiles/%s.json", prefix, file, name);
+        return xasprintf("%s/%.*sseccomp-profiles/%s.json", dirname(dirname(exe)), prefix, file, name);
 }
 
 /* The profile as the runtime sees it: linux.seccomp of a config.json, through the real parser. */
@@ -537,27 +539,92 @@ static int child_default_profile(const struct seccomp_program *prog)
         CHECK(syscall(SYS_ioctl, fd, 0xabcd00000000UL | TIOCSTI, &c) < 0 && errno == EPERM);
         errno = 0;
         CHECK(ioctl(fd, TIOCLINUX, &c) < 0 && errno == EPERM);
-        /* other ioctls, bpf and the rest still reach the kernel */
+        /* bpf: the kernel's verifier is too large a surface to hand to a container */
+        errno = 0;
+        CHECK(syscall(SYS_bpf, -1, NULL, 0) < 0 && errno == EPERM);
+        /* other ioctls and the rest still reach the kernel */
         struct termios t;
         errno = 0;
         CHECK(ioctl(fd, TCGETS, &t) < 0 && errno == ENOTTY);
-        errno = 0;
-        CHECK(syscall(SYS_bpf, -1, NULL, 0) < 0 && errno != EPERM && errno != ENOSYS);
         CHECK(uname(&u) == 0);
         CHECK(syscall(SYS_getpid) == getpid());
+        /* what nesting needs: personality queries and flags, clone3, the new mount API, pivot_root and
+         * a new user namespace (last: it changes this child's namespace) */
+        CHECK(syscall(SYS_personality, 0xffffffffUL) >= 0);
+        errno = 0;
+        CHECK(syscall(SYS_clone3, NULL, 0UL) < 0 && errno == EINVAL);
+        errno = 0;
+        CHECK(syscall(SYS_fsopen, "no-such-fs", 0) < 0 && errno == ENODEV);
+        errno = 0;
+        CHECK(syscall(SYS_pivot_root, "/nonexistent", "/nonexistent") < 0 && errno != EPERM);
+        CHECK(unshare(CLONE_NEWUSER) == 0);
         close(fd);
+        return 0;
+}
+
+static int child_strict_profile(const struct seccomp_program *prog)
+{
+        CHECK(install_with_nnp(prog) == 0);
+        /* everything the default profile denies */
+        errno = 0;
+        CHECK(syscall(SYS_init_module, NULL, 0UL, "") < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(syscall(SYS_bpf, -1, NULL, 0) < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(syscall(SYS_keyctl, 0, -3, 0) < 0 && errno == ENOSYS);
+        /* no nested user namespace, through unshare or clone (flags in arg 0) */
+        errno = 0;
+        CHECK(unshare(CLONE_NEWUSER) < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 && errno == EPERM);
+        errno = 0;
+        CHECK(syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0UL) < 0 && errno == EPERM);
+        /* clone3's flags live in memory seccomp can't read: ENOSYS, so libc falls back to clone */
+        errno = 0;
+        CHECK(syscall(SYS_clone3, NULL, 0UL) < 0 && errno == ENOSYS);
+        /* the new mount API and pivot_root */
+        errno = 0;
+        CHECK(syscall(SYS_fsopen, "tmpfs", 0) < 0 && errno == ENOSYS);
+        errno = 0;
+        CHECK(syscall(SYS_open_tree, AT_FDCWD, "/", 0) < 0 && errno == ENOSYS);
+        errno = 0;
+        CHECK(syscall(SYS_mount_setattr, -1, "", 0, NULL, 0UL) < 0 && errno == ENOSYS);
+        errno = 0;
+        CHECK(syscall(SYS_pivot_root, "/nonexistent", "/nonexistent") < 0 && errno == EPERM);
+        /* personality stays allowed: systemd's LockPersonality= queries it with 0xffffffff */
+        CHECK(syscall(SYS_personality, 0xffffffffUL) >= 0);
+        /* ordinary work: a child process and a private mount namespace (systemd's PrivateTmp=) */
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0)
+                _exit(0);
+        int st;
+        CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+        CHECK(unshare(CLONE_NEWNS) == 0);
         return 0;
 }
 
 static void test_default_profile(void **state)
 {
-        _cleanup_free_ char *path = default_profile_path();
+        _cleanup_free_ char *path = profile_path("default");
         _cleanup_(oci_config_freep) struct oci_config *config = load_profile(path);
         struct seccomp_program prog = { 0 };
 
         assert_int_equal(config->linux_.seccomp->default_action, SCMP_ACT_ALLOW);
         build_ok(config->linux_.seccomp, &prog);
         assert_child_ok(run_in_child(child_default_profile, &prog));
+        seccomp_program_done(&prog);
+}
+
+static void test_strict_profile(void **state)
+{
+        _cleanup_free_ char *path = profile_path("strict");
+        _cleanup_(oci_config_freep) struct oci_config *config = load_profile(path);
+        struct seccomp_program prog = { 0 };
+
+        assert_int_equal(config->linux_.seccomp->default_action, SCMP_ACT_ALLOW);
+        build_ok(config->linux_.seccomp, &prog);
+        assert_child_ok(run_in_child(child_strict_profile, &prog));
         seccomp_program_done(&prog);
 }
 
@@ -573,6 +640,7 @@ int main(void)
                 cmocka_unit_test(test_unknown_syscall_skipped_and_flags),
                 cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_default_profile),
+                cmocka_unit_test(test_strict_profile),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include "config/limits.h"
 #include "container/container-limits.h"
 #include "container/container.h"
+#include "container/seccomp-profile.h"
 #include "container/system-config.h"
 #include "util.h"
 
@@ -17,7 +18,7 @@ static int print_config(struct container_store *store, const struct limits *l, c
 {
         _cleanup_free_ char *seccomp = NULL, *json = NULL;
         const char *seccomp_origin = NULL;
-        int r = system_config_load_seccomp(&seccomp, &seccomp_origin, err);
+        int r = seccomp_profile_load(SECCOMP_PROFILE_DEFAULT, &seccomp, &seccomp_origin, err);
         if (r < 0)
                 return r;
         /* As start_locked: the disks behind the container's directory. */
