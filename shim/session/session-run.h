@@ -64,6 +64,8 @@ struct session {
 };
 
 void session_free(struct session *s);
+/* ~/.coi/audit of the user coi acts for (SUDO_USER's home under sudo): the monitor's audit logs. */
+char *session_audit_dir(void);
 static inline void session_freep(struct session **s)
 {
         session_free(*s);
