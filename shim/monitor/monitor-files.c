@@ -1,5 +1,6 @@
 /* monitor-files.c — reads of credential material in a container (~/.ssh, .env*, *.pem, ~/.aws,
- * ~/.config/gh, /proc/N/environ): fanotify open events on the container's own mounts, from the host. */
+ * ~/.config/gh, /proc/N/environ): fanotify close-after-read events on the container's own
+ * mounts, from the host. */
 #include <sys/fanotify.h>
 
 #include "monitor-files.h"
@@ -44,7 +45,8 @@ int monitor_files_open(pid_t pid, int *ret_fd, size_t *ret_marks, struct coi_err
                 _cleanup_free_ char *target = xasprintf("/proc/%d/root%s", (int)pid, mp);
                 if (!target)
                         return coi_error_set(err, ENOMEM, "fanotify mark: %m");
-                if (fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN, AT_FDCWD, target) == 0)
+                if (fanotify_mark(fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_CLOSE_NOWRITE, AT_FDCWD, target) ==
+                    0)
                         marks++;
         }
         if (marks == 0)

@@ -65,20 +65,67 @@ int monitor_cgroup_pids(const char *cg, pid_t **ret, size_t *ret_n, struct coi_e
         return 0;
 }
 
-void monitor_proc_stdio_sockets(pid_t pid, uint32_t ret[3])
+static void fd_kind(const char *link, struct monitor_fd *ret)
+{
+        char target[64];
+        unsigned inode = 0;
+        ssize_t l = readlink(link, target, sizeof(target) - 1);
+        *ret = (struct monitor_fd){ MONITOR_FD_OTHER, 0 };
+        if (l <= 0)
+                return;
+        target[l] = '\0';
+        if (sscanf(target, "socket:[%u]", &inode) == 1)
+                *ret = (struct monitor_fd){ MONITOR_FD_SOCKET, inode };
+        else if (sscanf(target, "pipe:[%u]", &inode) == 1)
+                *ret = (struct monitor_fd){ MONITOR_FD_PIPE, inode };
+}
+
+void monitor_proc_stdio(pid_t pid, struct monitor_fd ret[3])
 {
         for (int i = 0; i < 3; i++) {
-                char path[64], target[64];
+                char path[64];
                 snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, i);
-                ssize_t l = readlink(path, target, sizeof(target) - 1);
-                unsigned inode = 0;
-                ret[i] = 0;
-                if (l <= 0)
-                        continue;
-                target[l] = '\0';
-                if (sscanf(target, "socket:[%u]", &inode) == 1)
-                        ret[i] = inode;
+                fd_kind(path, &ret[i]);
         }
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+uint32_t monitor_proc_holds_socket(pid_t pid, const uint32_t *inodes, size_t n)
+{
+        char dir[64];
+        snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && n && (de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                char path[384];
+                struct monitor_fd fd;
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                fd_kind(path, &fd);
+                if (fd.kind == MONITOR_FD_SOCKET && bsearch(&fd.inode, inodes, n, sizeof(*inodes), cmp_u32))
+                        return fd.inode;
+        }
+        return 0;
+}
+
+bool monitor_proc_is_interpreter(pid_t pid)
+{
+        static const char *const names[] = { "sh",   "bash", "dash", "zsh",  "ksh",   "mksh",
+                                             "fish", "csh",  "tcsh", "ash",  "perl",  "python",
+                                             "ruby", "php",  "lua",  "node", "tclsh", NULL };
+        char exe[256];
+        monitor_proc_exe(pid, exe, sizeof(exe));
+        const char *base = strrchr(exe, '/');
+        base = base ? base + 1 : exe;
+        char name[64];
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "0123456789. "), base); /* python3.11 */
+        return strv_contains((char **)names, name);
 }
 
 void monitor_proc_cmdline(pid_t pid, char *buf, size_t size)

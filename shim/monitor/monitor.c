@@ -39,6 +39,7 @@ struct monitor {
         /* sockets of the last tick: TCP connections (not listeners), sorted inode list */
         uint32_t *conns;
         size_t n_conns;
+        int64_t new_conn_ms, shell_scan_ms;
         pid_t *shells; /* reverse shells already reported */
         size_t n_shells;
         struct {
@@ -148,7 +149,7 @@ static void on_open(pid_t pid, const char *path, void *data)
                 if (seen_recently(m, key, now))
                         return;
                 monitor_event_init(&ev, m->c->name, MONITOR_WARNING, "filesystem", "Credential file read",
-                                   "%s (%s) opened by pid %d (%s)", path, kind, (int)pid, cmd);
+                                   "%s (%s) read by pid %d (%s)", path, kind, (int)pid, cmd);
         }
         ev.n_evidence = 0;
         monitor_event_add_str(&ev, "path", path);
@@ -236,8 +237,43 @@ static bool new_listener(struct monitor *m, const struct monitor_sock *s, int64_
         return report(m, &ev);
 }
 
-/* Any process of the container whose stdin or stdout is a TCP connection: a shell or interpreter
- * driven over the network, whatever its binary is called. */
+static bool shell_event(struct monitor *m, pid_t pid, const struct monitor_sock *v, size_t n, uint32_t inode,
+                        const char *how, const char *pattern)
+{
+        const struct monitor_sock *s = find_sock(v, n, inode);
+        char remote[64] = "?", cmd[256], exe[256];
+        if (s)
+                monitor_sock_addr(s, true, remote, sizeof(remote));
+        monitor_proc_cmdline(pid, cmd, sizeof(cmd));
+        monitor_proc_exe(pid, exe, sizeof(exe));
+        struct monitor_event ev;
+        monitor_event_init(&ev, m->c->name, MONITOR_CRITICAL, "process", "Reverse shell detected",
+                           "pid %d (%s) has %s a TCP connection to %s", (int)pid, exe, how, remote);
+        monitor_event_add_num(&ev, "pid", pid);
+        monitor_event_add_str(&ev, "command", cmd);
+        monitor_event_add_str(&ev, "executable", exe);
+        monitor_event_add_str(&ev, "remote_addr", remote);
+        monitor_event_add_str(&ev, "pattern", pattern);
+        return report(m, &ev);
+}
+
+static bool reported_shell(struct monitor *m, pid_t pid)
+{
+        for (size_t k = 0; k < m->n_shells; k++)
+                if (m->shells[k] == pid)
+                        return true;
+        pid_t *ns = realloc(m->shells, (m->n_shells + 1) * sizeof(*ns));
+        if (ns) {
+                m->shells = ns;
+                m->shells[m->n_shells++] = pid;
+        }
+        return false;
+}
+
+/* Reverse shells, whatever their binary is called: (1) a process whose stdin or stdout is a TCP
+ * connection (bash /dev/tcp, python and perl one-liners, socat/nc that exec a program on the socket, a
+ * renamed copy of a shell); (2) a shell or interpreter reading and writing pipes, whose stdout feeds a
+ * process holding a TCP connection (the mkfifo + nc pipeline). */
 static bool scan_shells(struct monitor *m, const struct monitor_sock *v, size_t n, const uint32_t *conns,
                         size_t n_conns)
 {
@@ -246,41 +282,30 @@ static bool scan_shells(struct monitor *m, const struct monitor_sock *v, size_t 
         struct coi_error e = { 0 };
         if (monitor_cgroup_pids(m->resp.cgroup, &pids, &n_pids, &e) < 0)
                 return false;
+        _cleanup_free_ struct monitor_fd(*io)[3] = calloc(n_pids + 1, sizeof(*io));
+        if (!io)
+                return false;
         for (size_t i = 0; i < n_pids; i++) {
-                uint32_t fds[3];
-                monitor_proc_stdio_sockets(pids[i], fds);
-                uint32_t hit = has_u32(conns, n_conns, fds[0])   ? fds[0]
-                               : has_u32(conns, n_conns, fds[1]) ? fds[1]
-                                                                 : 0;
-                if (!hit)
+                monitor_proc_stdio(pids[i], io[i]);
+                for (int f = 0; f < 2; f++)
+                        if (io[i][f].kind == MONITOR_FD_SOCKET && has_u32(conns, n_conns, io[i][f].inode) &&
+                            !reported_shell(m, pids[i]) &&
+                            shell_event(m, pids[i], v, n, io[i][f].inode,
+                                        f == 0 ? "its stdin on" : "its stdout on", "stdio-on-socket"))
+                                return true;
+        }
+        for (size_t i = 0; i < n_pids; i++) {
+                if (io[i][0].kind != MONITOR_FD_PIPE || io[i][1].kind != MONITOR_FD_PIPE)
                         continue;
-                bool known = false;
-                for (size_t k = 0; k < m->n_shells; k++)
-                        known |= m->shells[k] == pids[i];
-                if (known)
-                        continue;
-                pid_t *ns = realloc(m->shells, (m->n_shells + 1) * sizeof(*ns));
-                if (ns) {
-                        m->shells = ns;
-                        m->shells[m->n_shells++] = pids[i];
+                for (size_t k = 0; k < n_pids; k++) {
+                        if (k == i || io[k][0].kind != MONITOR_FD_PIPE || io[k][0].inode != io[i][1].inode)
+                                continue;
+                        uint32_t inode = monitor_proc_holds_socket(pids[k], conns, n_conns);
+                        if (inode && monitor_proc_is_interpreter(pids[i]) && !reported_shell(m, pids[i]) &&
+                            shell_event(m, pids[i], v, n, inode, "its output piped into a process holding",
+                                        "shell-piped-to-socket"))
+                                return true;
                 }
-                const struct monitor_sock *s = find_sock(v, n, hit);
-                char remote[64] = "?", cmd[256], exe[256];
-                if (s)
-                        monitor_sock_addr(s, true, remote, sizeof(remote));
-                monitor_proc_cmdline(pids[i], cmd, sizeof(cmd));
-                monitor_proc_exe(pids[i], exe, sizeof(exe));
-                struct monitor_event ev;
-                monitor_event_init(&ev, m->c->name, MONITOR_CRITICAL, "process", "Reverse shell detected",
-                                   "pid %d (%s) has its %s on a TCP connection to %s", (int)pids[i], exe,
-                                   hit == fds[0] ? "stdin" : "stdout", remote);
-                monitor_event_add_num(&ev, "pid", pids[i]);
-                monitor_event_add_str(&ev, "command", cmd);
-                monitor_event_add_str(&ev, "executable", exe);
-                monitor_event_add_str(&ev, "remote_addr", remote);
-                monitor_event_add_str(&ev, "pattern", "stdio-on-socket");
-                if (report(m, &ev))
-                        return true;
         }
         return false;
 }
@@ -311,8 +336,16 @@ static bool tick_sockets(struct monitor *m, int64_t now)
                          !listening_on(v, n, s->sport))
                         done = new_connection(m, s, now);
         }
-        if (!done && n_conns)
+        /* new connections: look at once and for a second more (a dup2 or an exec may follow the
+         * connect); while connections last, again every poll interval */
+        for (size_t i = 0; i < n_conns; i++)
+                if (!has_u32(m->conns, m->n_conns, conns[i]))
+                        m->new_conn_ms = now;
+        if (!done && n_conns &&
+            (now - m->new_conn_ms <= 1000 || now - m->shell_scan_ms >= m->c->poll_interval_sec * 1000LL)) {
+                m->shell_scan_ms = now;
                 done = scan_shells(m, v, n, conns, n_conns);
+        }
         free(m->conns);
         m->conns = TAKE_PTR(conns);
         m->n_conns = n_conns;
