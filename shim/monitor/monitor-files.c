@@ -104,7 +104,8 @@ const char *monitor_credential_kind(const char *path)
                         return NULL;
                 return "ssh key";
         }
-        if (startswith(path, "/proc/") && ends_with(path, "/environ"))
+        /* init's is read by systemd's own tools (systemd-detect-virt looks for container=) */
+        if (startswith(path, "/proc/") && ends_with(path, "/environ") && !streq(path, "/proc/1/environ"))
                 return "process environment";
         if (streq(base, ".env") || (startswith(base, ".env.") && !ends_with(base, ".example") &&
                                     !ends_with(base, ".sample") && !ends_with(base, ".template")))

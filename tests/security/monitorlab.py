@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "integration"))
 
 from conftest import BUILD, host_network  # noqa: E402
-from netlab import lab_in_new_netns  # noqa: E402
+from netlab import OUT_DNS, lab_in_new_netns  # noqa: E402
 
 COI = BUILD / "shim" / "coi"
 IMAGE = "coi-monitor-test"
@@ -70,6 +70,10 @@ class Env:
         self.env = dict(os.environ, COI_IMAGES_DIR=str(self.base / "images"), COI_DATA_DIR=str(self.base / "data"),
                         HOME=str(self.base / "home"), SUDO_UID="1234", SUDO_GID="1234",
                         **{k: v for k, v in lab.env.items() if k.startswith("COI_NET")})
+        # only the outside's dnsmasq upstream (netlab's first resolver is a dead one the forwarder waits
+        # 2 s for: its failover is test_shim_network's business)
+        (self.base / "resolv.conf").write_text(f"nameserver {OUT_DNS}\n")
+        self.env["COI_NET_RESOLV_CONF"] = str(self.base / "resolv.conf")
         for k in ("SUDO_USER", "COI_CONTAINER"):
             self.env.pop(k, None)
         self.ws = self.base / "ws"

