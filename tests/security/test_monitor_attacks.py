@@ -12,7 +12,7 @@ import time
 import pytest
 
 from monitorlab import IMAGE, lab, menv  # noqa: F401
-from netlab import OUT_PUBLIC, ns_popen
+from netlab import OUT_PUBLIC, ns_popen, wait_until
 
 LATENCY = {}
 
@@ -42,7 +42,9 @@ PORTS = list(range(7001, 7011))
 @pytest.fixture(scope="module")
 def listeners(lab):  # noqa: F811
     p = ns_popen(lab.outside, ["python3", "-c", LISTENER, OUT_PUBLIC, *map(str, PORTS)])
-    time.sleep(0.5)
+    o = ["nsenter", "-t", str(lab.outside), "-n", "ss", "-Hltn"]
+    assert wait_until(lambda: all(f"{OUT_PUBLIC}:{port} " in subprocess.run(o, capture_output=True, text=True).stdout
+                                  for port in PORTS), 60), "the listeners did not start"
     yield
     p.kill()
     p.wait()
