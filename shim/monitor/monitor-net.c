@@ -1,5 +1,5 @@
-/* monitor-net.c — a container's sockets seen from the host: NETLINK_SOCK_DIAG dumps of TCP and UDP in
- * its network namespace, and what a remote address says (metadata endpoint, private range, C2 port). */
+/* monitor-net.c — a container's sockets seen from the host: NETLINK_SOCK_DIAG dumps of TCP in its
+ * network namespace, and what a remote address says (metadata endpoint, private range, C2 port). */
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -93,7 +93,7 @@ static int dump_one(int fd, uint8_t family, uint8_t proto, struct monitor_sock *
 
 int monitor_net_dump(int fd, struct monitor_sock **ret, size_t *ret_n, struct coi_error *err)
 {
-        static const uint8_t families[] = { AF_INET, AF_INET6 }, protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+        static const uint8_t families[] = { AF_INET, AF_INET6 }, protos[] = { IPPROTO_TCP };
         struct monitor_sock *v = NULL;
         size_t n = 0, cap = 0;
         for (size_t f = 0; f < ELEMENTSOF(families); f++)

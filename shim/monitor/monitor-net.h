@@ -1,5 +1,5 @@
-/* monitor-net.h — a container's sockets seen from the host: NETLINK_SOCK_DIAG dumps of TCP and UDP in
- * its network namespace, and what a remote address says (metadata endpoint, private range, C2 port). */
+/* monitor-net.h — a container's sockets seen from the host: NETLINK_SOCK_DIAG dumps of TCP in its
+ * network namespace, and what a remote address says (metadata endpoint, private range, C2 port). */
 #pragma once
 
 #include <stdbool.h>
@@ -20,7 +20,8 @@ struct monitor_sock {
 
 /* A NETLINK_SOCK_DIAG socket in the network namespace of pid (made there by a short setns). */
 int monitor_net_open(pid_t pid, int *ret_fd, struct coi_error *err);
-/* Every TCP and UDP socket (IPv4 and IPv6) of fd's namespace; *ret allocated. */
+/* Every TCP socket (IPv4 and IPv6) of fd's namespace; *ret allocated. (UDP is not dumped: no rule
+ * uses it, and every dump costs on each tick.) */
 int monitor_net_dump(int fd, struct monitor_sock **ret, size_t *ret_n, struct coi_error *err);
 
 /* "1.2.3.4:80" or "[::1]:80". */

@@ -9,9 +9,12 @@ import time
 from monitorlab import IMAGE, lab, menv, start_shell  # noqa: F401
 from netlab import OUT_PUBLIC, PORT
 
+# TMPDIR in the home: `coi run` starts the command while systemd boots, and its tmp.mount may still
+# put a fresh tmpfs over /tmp under gcc's temporary files.
 C_BUILD = r"""
 set -e
-mkdir -p /tmp/proj && cd /tmp/proj
+export TMPDIR=$HOME/tmp; mkdir -p $TMPDIR
+mkdir -p ~/proj && cd ~/proj
 for i in $(seq 1 60); do
   printf '#include <stdio.h>\nint f%d(int x) { int s = 0; for (int k = 0; k < x; k++) s += k * %d; return s; }\n' $i $i > f$i.c
 done
@@ -23,7 +26,8 @@ make -s -j4
 
 TESTS = r"""
 set -e
-mkdir -p /tmp/suite && cd /tmp/suite
+export TMPDIR=$HOME/tmp; mkdir -p $TMPDIR
+mkdir -p ~/suite && cd ~/suite
 cat > test_math.py <<'PY'
 import unittest, subprocess, os, tempfile
 class T(unittest.TestCase):
@@ -57,9 +61,9 @@ def run_work(menv, script):  # noqa: F811
 
 
 def test_git_clone_of_a_local_repository(menv):  # noqa: F811
-    run_work(menv, "set -e; cd /tmp; git init -q src; cd src; for i in $(seq 50); do echo $i > f$i; done; "
-                   "git add .; git -c user.email=a@b -c user.name=a commit -qm init; cd /tmp; "
-                   "git clone -q /tmp/src clone; test -f clone/f50; git -C /workspace status --short")
+    run_work(menv, "set -e; cd ~; git init -q src; cd src; for i in $(seq 50); do echo $i > f$i; done; "
+                   "git add .; git -c user.email=a@b -c user.name=a commit -qm init; cd ~; "
+                   "git clone -q ~/src clone; test -f clone/f50; git -C /workspace status --short")
 
 
 def test_parallel_c_build(menv):  # noqa: F811
