@@ -12,7 +12,7 @@ import time
 import pytest
 
 from monitorlab import IMAGE, lab, menv  # noqa: F401
-from netlab import OUT_PUBLIC, ns_popen, wait_until
+from netlab import OUT_METADATA, OUT_PRIVATE, OUT_PUBLIC, PORT, ns_popen, wait_until
 
 LATENCY = {}
 
@@ -36,7 +36,7 @@ while True:
             except OSError: d = b""
             if not d: conns.remove(s); s.close()
 """
-PORTS = list(range(7001, 7011))
+PORTS = list(range(7001, 7011)) + [4444]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def ts(s):
     return datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 
 
-def attack(menv, script, title, level, action, key, t0=None):  # noqa: F811
+def attack(menv, script, title, level, action, key, t0=None, args=()):  # noqa: F811
     """Runs script in a fresh container (stamping its start in /workspace/.t0), waits up to 10 s for an
     event titled title; checks level, action and the container's state; returns the event."""
     t0_file = menv.ws / ".t0"
@@ -71,7 +71,7 @@ def attack(menv, script, title, level, action, key, t0=None):  # noqa: F811
     audit = menv.base / "home" / ".coi" / "audit"
     # lines already in each log (a slot's name comes back, and with it its log)
     before = {f.name: len(f.read_text().splitlines()) for f in audit.glob("*.jsonl")} if audit.exists() else {}
-    p = menv.popen("run", "--image", IMAGE, "--", "bash", "-c", f"date +%s.%N > /workspace/.t0; {script}; sleep 30")
+    p = menv.popen("run", "--image", IMAGE, *args, "--", "bash", "-c", f"date +%s.%N > /workspace/.t0; {script}; sleep 30")
     event, name = None, None
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and event is None:
@@ -182,3 +182,24 @@ def test_env_file_scan_freezes(menv, listeners):  # noqa: F811
            "paused", ".env + environ scan")
     for f in (".env", ".env.local", ".env.production"):
         (menv.ws / f).unlink()
+
+
+# Connections are seen by the 250 ms sock_diag tick: these hold theirs for a second, as a session would.
+HOLD = "import socket,time;s=socket.create_connection(('%s',%d));time.sleep(1.5)"
+
+
+def test_connection_to_a_c2_port_freezes(menv, listeners):  # noqa: F811
+    e, _ = attack(menv, f'python3 -c "{HOLD % (OUT_PUBLIC, 4444)}"', "Connection to a C2 port", "high", "paused",
+                  "C2 port 4444")
+    assert e["evidence"]["network"]["remote_addr"] == f"{OUT_PUBLIC}:4444"
+
+
+def test_connection_to_the_metadata_endpoint_freezes(menv, listeners):  # noqa: F811
+    # open mode: restricted mode's firewall already refuses it (test_shim_network)
+    attack(menv, f'python3 -c "{HOLD % (OUT_METADATA, PORT)}"', "Connection to the cloud metadata endpoint", "high",
+           "paused", "metadata endpoint", args=("--network", "open"))
+
+
+def test_connection_to_a_private_network_is_a_warning(menv, listeners):  # noqa: F811
+    attack(menv, f'python3 -c "{HOLD % (OUT_PRIVATE, PORT)}"', "Connection to a private network", "warning",
+           "alerted", "private network", args=("--network", "open"))
