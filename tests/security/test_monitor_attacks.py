@@ -97,6 +97,13 @@ def attack(menv, script, title, level, action, key, t0=None, args=()):  # noqa: 
         elif action == "paused":
             assert json.loads(info.stdout)["status"] == "paused"
             assert p.poll() is None  # the session waits, frozen
+            # what the user is told to look at shows it
+            snap = json.loads(menv.coi("monitor", name, "--format", "json").stdout)
+            assert snap["status"] == "paused" and snap["monitor"]["running"]
+            assert event["id"] in [t["id"] for t in snap["threats"]]
+            audit_lines = menv.coi("audit", name, "--level", "high", "--format", "json").stdout.splitlines()
+            assert event["id"] in [json.loads(line)["id"] for line in audit_lines]
+            assert all(json.loads(line)["level"] in ("high", "critical") for line in audit_lines)
             assert menv.coi("unfreeze", name).returncode == 0
             assert json.loads(menv.coi("container", "info", name, "--format", "json").stdout)["status"] == "running"
         # the workspace is untouched
