@@ -31,5 +31,5 @@ bool monitor_proc_is_interpreter(pid_t pid);
 void monitor_proc_cmdline(pid_t pid, char *buf, size_t size);
 /* The path of pid's executable as its namespace shows it, "" when gone. */
 void monitor_proc_exe(pid_t pid, char *buf, size_t size);
-/* rchar + wchar … only rchar: bytes pid read (files, pipes, sockets); 0 when gone. */
+/* rchar of pid: the bytes it read (files, pipes, sockets); 0 when gone. */
 uint64_t monitor_proc_read_bytes(pid_t pid);
