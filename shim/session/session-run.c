@@ -714,17 +714,15 @@ char *session_audit_dir(void)
         return home ? xasprintf("%s/.coi/audit", home) : NULL;
 }
 
-/* Step 5b: [monitoring] enabled: the security monitor watches the container from the host before the
- * agent's first command runs; a monitor that can't start fails the session (it was asked for). */
-static int start_monitor(struct session *s, struct coi_error *err)
+int session_monitor_start(struct container_store *store, const struct config *c, const char *name,
+                          struct coi_error *err)
 {
-        const struct config *c = s->cfg;
         if (!c->monitoring.enabled)
                 return 0;
         _cleanup_free_ char *audit = session_audit_dir();
         if (!audit)
                 return coi_error_set(err, ENOMEM, "audit dir: %m");
-        struct monitor_config mc = { .name = s->name,
+        struct monitor_config mc = { .name = name,
                                      .audit_dir = audit,
                                      .tty = isatty(STDERR_FILENO) ? ttyname(STDERR_FILENO) : NULL,
                                      .auto_pause_on_high = c->monitoring.auto_pause_on_high,
@@ -733,7 +731,14 @@ static int start_monitor(struct session *s, struct coi_error *err)
                                      .file_read_threshold_mb = c->monitoring.file_read_threshold_mb,
                                      .upload_threshold_mb = c->monitoring.upload_threshold_mb,
                                      .dns_query_threshold = (int)c->monitoring.nft.dns_query_threshold };
-        return monitor_start(s->store, &mc, err);
+        return monitor_start(store, &mc, err);
+}
+
+/* Step 5b: [monitoring] enabled: the security monitor watches the container from the host before the
+ * agent's first command runs; a monitor that can't start fails the session (it was asked for). */
+static int start_monitor(struct session *s, struct coi_error *err)
+{
+        return session_monitor_start(s->store, s->cfg, s->name, err);
 }
 
 /* Step 6: the mounts recorded, the ids known, the tool's state copied in, the session's metadata saved. */

@@ -104,3 +104,24 @@ def test_idle_cpu_under_two_percent(menv):  # noqa: F811
         menv.coi("kill", "-f", name)
         p.kill()
         p.wait(timeout=60)
+
+
+def test_container_launch_and_start_bring_the_monitor(menv):  # noqa: F811
+    name = "coi-montest-plain"
+    pidfile = menv.base / "data" / "containers" / name / "monitor.pid"
+    try:
+        r = menv.coi("container", "launch", IMAGE, name, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(menv.coi("monitor", name, "--format", "json").stdout)["monitor"]["running"]
+        first = int(pidfile.read_text())
+        assert menv.coi("container", "stop", name, "--force", timeout=120).returncode == 0
+        # it ends with the container's init
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{first}") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not os.path.exists(f"/proc/{first}")
+        assert menv.coi("container", "start", name, timeout=300).returncode == 0
+        snap = json.loads(menv.coi("monitor", name, "--format", "json").stdout)
+        assert snap["monitor"]["running"] and snap["monitor"]["pid"] != first
+    finally:
+        menv.coi("container", "delete", name, "--force", timeout=120)
