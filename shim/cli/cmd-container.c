@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "container/container-limits.h"
 #include "container/container.h"
+#include "session/session-run.h"
 #include "util.h"
 
 #define STR(x)  #x
@@ -55,6 +56,18 @@ static const struct cli_flag launch_flags[] = {
         { 0 },
 };
 
+/* [monitoring] enabled: the security monitor comes with every start, as with a session's. */
+static int start_monitor(const struct cli_call *call, struct container_store *s, const char *name)
+{
+        struct coi_error err = { 0 };
+        const char *profile = cli_str(call, "profile");
+        struct config_load_options lo = { .profile = *profile ? profile : NULL };
+        _cleanup_(config_freep) struct config *cfg = NULL;
+        if (config_load(&lo, &cfg, &err) < 0 || session_monitor_start(s, cfg, name, &err) < 0)
+                return fail(&err);
+        return 0;
+}
+
 static int cmd_launch(const struct cli_call *call)
 {
         bool ephemeral = cli_bool(call, "ephemeral");
@@ -77,7 +90,9 @@ static int cmd_launch(const struct cli_call *call)
                                               .ephemeral = ephemeral,
                                               .no_wait = cli_bool(call, "no-wait"),
                                               .network = has_net ? &net : NULL };
-        return container_launch(s, &o, &err) < 0 ? fail(&err) : 0;
+        if (container_launch(s, &o, &err) < 0)
+                return fail(&err);
+        return start_monitor(call, s, o.name);
 }
 
 /* ---- start, stop, delete ---- */
@@ -90,7 +105,9 @@ static int cmd_start(const struct cli_call *call)
                 return r;
         struct coi_error err = { 0 };
         /* With the workspace and protected-path mounts its session launched it with, if recorded. */
-        return container_start_recorded(s, call->args[0], &err) < 0 ? fail(&err) : 0;
+        if (container_start_recorded(s, call->args[0], &err) < 0)
+                return fail(&err);
+        return start_monitor(call, s, call->args[0]);
 }
 
 static const struct cli_flag stop_flags[] = {

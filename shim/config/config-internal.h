@@ -32,9 +32,9 @@ struct key_def {
         const char *const *choices; /* allowed values of a string, NULL-terminated */
 };
 
-/* code-on-incus 0.8's keys in its order, and coi's own limits.best_effort and security.seccomp_profile
- * (config.c); CONFIG_N_KEYS is checked against the table there. */
-#define CONFIG_N_KEYS 69
+/* code-on-incus 0.8's keys in its order, and coi's own limits.best_effort, security.seccomp_profile and
+ * monitoring.upload_threshold_mb (config.c); CONFIG_N_KEYS is checked against the table there. */
+#define CONFIG_N_KEYS 70
 extern const struct key_def *const config_keys;
 
 #define FIELD(c, k, T) ((T *)((char *)(c) + (k)->offset))

@@ -89,6 +89,8 @@ static const struct key_def keys[] = {
         K("monitoring.file_read_threshold_mb", T_FLOAT, monitoring.file_read_threshold_mb, "50.0", 0, NULL),
         K("monitoring.file_read_rate_mb_per_sec", T_FLOAT, monitoring.file_read_rate_mb_per_sec, "10.0", 0,
           NULL),
+        K("monitoring.upload_threshold_mb", T_FLOAT, monitoring.upload_threshold_mb, "50.0", 0,
+          NULL), /* coi's own */
         K("monitoring.audit_log_retention_days", T_INT, monitoring.audit_log_retention_days, "30", 0, NULL),
         K("monitoring.nft.enabled", T_BOOL, monitoring.nft.enabled, "false", 0, NULL),
         K("monitoring.nft.rate_limit_per_second", T_INT, monitoring.nft.rate_limit_per_second, "100", 0,

@@ -127,6 +127,7 @@ struct config {
                 int64_t poll_interval_sec;
                 double file_read_threshold_mb;
                 double file_read_rate_mb_per_sec;
+                double upload_threshold_mb; /* coi's own: MB sent within 10 s that freezes */
                 int64_t audit_log_retention_days;
                 struct {
                         bool enabled;

@@ -14,6 +14,7 @@
 #include "container/container-limits.h"
 #include "container/seccomp-profile.h"
 #include "sandbox-context.h"
+#include "monitor/monitor.h"
 #include "session-run.h"
 #include "slots.h"
 #include "util.h"
@@ -709,6 +710,39 @@ static int launch_on_slot(struct session *s, const struct session_flags *f,
         return r;
 }
 
+char *session_audit_dir(void)
+{
+        _cleanup_free_ char *home = session_host_home();
+        return home ? xasprintf("%s/.coi/audit", home) : NULL;
+}
+
+int session_monitor_start(struct container_store *store, const struct config *c, const char *name,
+                          struct coi_error *err)
+{
+        if (!c->monitoring.enabled)
+                return 0;
+        _cleanup_free_ char *audit = session_audit_dir();
+        if (!audit)
+                return coi_error_set(err, ENOMEM, "audit dir: %m");
+        struct monitor_config mc = { .name = name,
+                                     .audit_dir = audit,
+                                     .tty = isatty(STDERR_FILENO) ? ttyname(STDERR_FILENO) : NULL,
+                                     .auto_pause_on_high = c->monitoring.auto_pause_on_high,
+                                     .auto_kill_on_critical = c->monitoring.auto_kill_on_critical,
+                                     .poll_interval_sec = (int)c->monitoring.poll_interval_sec,
+                                     .file_read_threshold_mb = c->monitoring.file_read_threshold_mb,
+                                     .upload_threshold_mb = c->monitoring.upload_threshold_mb,
+                                     .dns_query_threshold = (int)c->monitoring.nft.dns_query_threshold };
+        return monitor_start(store, &mc, err);
+}
+
+/* Step 5b: [monitoring] enabled: the security monitor watches the container from the host before the
+ * agent's first command runs; a monitor that can't start fails the session (it was asked for). */
+static int start_monitor(struct session *s, struct coi_error *err)
+{
+        return session_monitor_start(s->store, s->cfg, s->name, err);
+}
+
 /* Step 6: the mounts recorded, the ids known, the tool's state copied in, the session's metadata saved. */
 static int settle_in(struct session *s, const struct session_flags *f, const struct session_start_options *o,
                      const struct session_meta *meta, const struct session_mounts *m, struct coi_error *err)
@@ -765,6 +799,12 @@ int session_start(const struct session_flags *f, const struct session_start_opti
         r = launch_on_slot(s, f, o, &mounts, &net, err);
         if (r < 0)
                 return r;
+        r = start_monitor(s, err);
+        if (r < 0) {
+                struct coi_error e = { 0 };
+                session_stop(s, true, &e);
+                return r;
+        }
         r = settle_in(s, f, o, meta, &mounts, err);
         if (r < 0) {
                 struct coi_error e = { 0 };

@@ -63,6 +63,12 @@ struct session {
 };
 
 void session_free(struct session *s);
+/* ~/.coi/audit of the user coi acts for (SUDO_USER's home under sudo): the monitor's audit logs. */
+char *session_audit_dir(void);
+/* With [monitoring] enabled in c: starts the security monitor of the running container name (monitor.h),
+ * unless one runs; else nothing. */
+int session_monitor_start(struct container_store *store, const struct config *c, const char *name,
+                          struct coi_error *err);
 static inline void session_freep(struct session **s)
 {
         session_free(*s);

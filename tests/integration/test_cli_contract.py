@@ -23,7 +23,6 @@ COMPAT_MD = ROOT / "docs" / "compat.md"
 # Contract commands coi does not have, on purpose, and why. Each must say "differs on purpose" in its
 # section of docs/compat.md (checked below); anything else missing is a failure, not an expected one.
 MISSING_ON_PURPOSE = {
-    ("monitor",): "security monitoring is issue 20; `coi monitor` comes with it",
     ("completion", "powershell"): "coi runs on Linux only; the issue asks for bash, zsh and fish",
 }
 
