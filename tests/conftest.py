@@ -69,6 +69,32 @@ def host_network(cmd):
     return ["nsenter", f"--net=/proc/{os.getpid()}/fd/{_HOST_NETNS_FD}", "--", *[str(c) for c in cmd]]
 
 
+def cached_rootfs_tar(name, packages, hooks, timeout=1800):
+    """A minbase bookworm rootfs tar with packages and customize hooks, built with mmdebstrap on the
+    first call and cached in $COI_TEST_CACHE under name and a hash of what goes in (skips without
+    mmdebstrap, or when the build fails, with mmdebstrap's own error)."""
+    import hashlib
+    import shutil
+    cache = pathlib.Path(os.environ.get("COI_TEST_CACHE", "/var/cache/coi-tests"))
+    h = hashlib.sha256((packages + "\n" + "\n".join(hooks)).encode()).hexdigest()[:12]
+    out = cache / f"{name}-{h}.tar"
+    if out.exists() and out.stat().st_size > 0:
+        return out
+    if not shutil.which("mmdebstrap"):
+        pytest.skip("mmdebstrap is not installed")
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".tmp.{os.getpid()}")
+    cmd = ["mmdebstrap", "--quiet", "--format=tar", "--variant=minbase", f"--include={packages}"]
+    cmd += [f"--customize-hook={hk}" for hk in hooks]
+    cmd += ["bookworm", str(tmp)]
+    r = subprocess.run(host_network(cmd), capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        pytest.skip(f"mmdebstrap of {name} failed: {r.stderr[-500:]}")
+    tmp.rename(out)
+    return out
+
+
 def _binary(rel):
     path = BUILD / rel
     if not path.exists():

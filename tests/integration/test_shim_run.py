@@ -5,7 +5,6 @@ are read-only even for the container's root, and two slots run side by side.
 The test image (systemd + git + tmux + sudo + a `code` user, uid 1000) is an mmdebstrap tar cached in
 $COI_TEST_CACHE like images/systemd-minimal/build, imported once per session as "coi-default"-like alias
 "coi-test"; tests pass --image coi-test."""
-import hashlib
 import json
 import os
 import pathlib
@@ -16,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, ROOT, host_network, coi_runner
+from conftest import BUILD, cached_rootfs_tar, coi_runner
 
 COI = BUILD / "shim" / "coi"
 IMAGE = "coi-test"
@@ -30,24 +29,7 @@ HOOKS = [
 
 def build_test_image_tar():
     """The cached rootfs tar of the test image (built with mmdebstrap on the first call, ~1-2 min)."""
-    cache = pathlib.Path(os.environ.get("COI_TEST_CACHE", "/var/cache/coi-tests"))
-    h = hashlib.sha256((PACKAGES + "\n" + "\n".join(HOOKS)).encode()).hexdigest()[:12]
-    out = cache / f"shim-test-{h}.tar"
-    if out.exists() and out.stat().st_size > 0:
-        return out
-    if not shutil.which("mmdebstrap"):
-        pytest.skip("mmdebstrap is not installed")
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".tmp.{os.getpid()}")
-    cmd = ["mmdebstrap", "--quiet", "--format=tar", "--variant=minbase", f"--include={PACKAGES}"]
-    cmd += [f"--customize-hook={hk}" for hk in HOOKS]
-    cmd += ["bookworm", str(tmp)]
-    r = subprocess.run(host_network(cmd), capture_output=True, text=True, timeout=1200)
-    if r.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        pytest.skip(f"mmdebstrap of the test image failed: {r.stderr[-500:]}")
-    tmp.rename(out)
-    return out
+    return cached_rootfs_tar("shim-test", PACKAGES, HOOKS, timeout=1200)
 
 
 def _has_run():

@@ -2,7 +2,6 @@
 perl, python3, socat, nc, gcc, make, git), a coi environment with [monitoring] enabled, and netlab's
 world (this process in a network namespace of its own playing the host, an "outside" namespace playing
 the internet), so every packet of an attack stays in namespaces the test made."""
-import hashlib
 import json
 import os
 import pathlib
@@ -16,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "integration"))
 
-from conftest import BUILD, host_network  # noqa: E402
+from conftest import BUILD, cached_rootfs_tar  # noqa: E402
 from netlab import OUT_DNS, lab_in_new_netns  # noqa: E402
 
 COI = BUILD / "shim" / "coi"
@@ -38,24 +37,7 @@ upload_threshold_mb = 20.0
 
 def image_tar():
     """The cached rootfs tar of the monitor's test image (mmdebstrap on the first call, ~2-3 min)."""
-    cache = pathlib.Path(os.environ.get("COI_TEST_CACHE", "/var/cache/coi-tests"))
-    h = hashlib.sha256((PACKAGES + "\n" + "\n".join(HOOKS)).encode()).hexdigest()[:12]
-    out = cache / f"monitor-test-{h}.tar"
-    if out.exists() and out.stat().st_size > 0:
-        return out
-    if not shutil.which("mmdebstrap"):
-        pytest.skip("mmdebstrap is not installed")
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".tmp.{os.getpid()}")
-    cmd = ["mmdebstrap", "--quiet", "--format=tar", "--variant=minbase", f"--include={PACKAGES}"]
-    cmd += [f"--customize-hook={hk}" for hk in HOOKS]
-    cmd += ["bookworm", str(tmp)]
-    r = subprocess.run(host_network(cmd), capture_output=True, text=True, timeout=1800)
-    if r.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        pytest.skip(f"mmdebstrap of the monitor test image failed: {r.stderr[-500:]}")
-    tmp.rename(out)
-    return out
+    return cached_rootfs_tar("monitor-test", PACKAGES, HOOKS)
 
 
 class Env:
