@@ -139,10 +139,10 @@ def suite_integration(t, name="integration", dirs=("tests/integration", "tests/s
     passed = failed = skipped = 0
     failures = []
     for case in ET.parse(junit).getroot().iter("testcase"):
-        name = f"{case.get('classname')}::{case.get('name')}"
+        test = f"{case.get('classname')}::{case.get('name')}"
         if case.find("failure") is not None or case.find("error") is not None:
             failed += 1
-            failures.append(name)
+            failures.append(test)
         elif case.find("skipped") is not None:
             skipped += 1
         else:
