@@ -298,8 +298,12 @@ static int lock_mounts(struct coi_error *err)
         if (pid < 0)
                 return coi_error_set(err, errno, "lock the mounts: fork: %m");
         if (pid == 0) {
-                /* Only the two pipe ends stay open: it becomes dumpable, so that the parent may open its
-                 * /proc/PID/ns/mnt, and must hold nothing of the host's then. */
+                /* Our own ends of the pipes first, whatever happens below: holding done's write end
+                 * would keep the read under it from ever seeing EOF (a hang seen with an earlier build).
+                 * Then only the two pipe ends stay open: it becomes dumpable, so that the parent may open
+                 * its /proc/PID/ns/mnt, and must hold nothing of the host's then. */
+                close(go[0]);
+                close(done[1]);
                 int keep_lo = go[1] < done[0] ? go[1] : done[0], keep_hi = go[1] < done[0] ? done[0] : go[1];
                 close_range(3, keep_lo - 1, 0);
                 close_range(keep_lo + 1, keep_hi - 1, 0);
