@@ -234,7 +234,9 @@ def coi_with(env, workspace, *args, config=None, home=None, extra_env=None, time
     """coi as the host user 1234, with a config file and a HOME of this test."""
     e = dict(env, SUDO_UID="1234", SUDO_GID="1234", **(extra_env or {}))
     if config is not None:
-        path = pathlib.Path(tempfile.mkdtemp(prefix="coi-cfg-", dir="/tmp")) / "config.toml"
+        # Inside the test's own base directory (env's fixture removes it), not loose in /tmp.
+        base = pathlib.Path(env["COI_DATA_DIR"]).parent
+        path = pathlib.Path(tempfile.mkdtemp(prefix="cfg-", dir=base)) / "config.toml"
         path.write_text(config)
         e["COI_CONFIG"] = str(path)
     if home is not None:
