@@ -51,9 +51,13 @@ def test_flag_beats_environment(coi):
     assert 'limits.memory.limit = "2 GiB" (flag --limit-memory)' in r.stderr
 
 
+# Read inside the container, in its own cgroup2 mount (its cgroup namespace's root is its group).
+INSIDE_LIMITS = "cd \"$(awk '$(NF-2) == \"cgroup2\" {print $5}' /proc/self/mountinfo)\" && cat memory.max pids.max"
+
+
 def test_cgroup_limits_in_the_container_or_named_controller(coi):
     args = ["run", "--image", IMAGE, "--limit-memory", "256MiB", "--limit-memory-enforce", "hard",
-            "--limit-processes", "200", "--", "cat", "/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/pids.max"]
+            "--limit-processes", "200", "--", "sh", "-c", INSIDE_LIMITS]
     r = coi(*args, check=False)
     if HAS_MEMORY_PIDS:
         assert r.returncode == 0, r.stderr
