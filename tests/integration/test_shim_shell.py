@@ -44,11 +44,18 @@ def offline(env):
     subprocess.run(["ip", "netns", "add", name], check=True)
     subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True)
     state = pathlib.Path(tempfile.mkdtemp(prefix="coi-net-", dir="/tmp"))
+    before = env.get("COI_NET_STATE_DIR")
     env["COI_NET_STATE_DIR"] = str(state)
     prefix = ["nsenter", f"--net=/run/netns/{name}"]
     yield prefix
     subprocess.run(prefix + [str(COI), "kill", "-a", "-f"], capture_output=True, env=env, timeout=120)
     subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    # env outlives this fixture (its own teardown runs coi again): give it back its state directory,
+    # or that coi recreates this one after its removal.
+    if before is None:
+        env.pop("COI_NET_STATE_DIR", None)
+    else:
+        env["COI_NET_STATE_DIR"] = before
     shutil.rmtree(state, ignore_errors=True)
 
 
